@@ -1,0 +1,252 @@
+/*
+ * bit_ttt.h — the C ABI of the bit_ttt SDK: BitLlama language models with 1.58-bit ternary weights and
+ * Test-Time-Training (TTT) layers whose fast-weight state, the "soul", keeps learning while the model runs.
+ *
+ * This is the only public header. It is plain C99 and C++; every function uses fixed-width types and is
+ * callable from C, C++, C# (P/Invoke, Cdecl) and Python (ctypes).
+ *
+ * Usage:
+ *
+ *     ttt_model* model = NULL;
+ *     if (ttt_load_model("models/demo.bitt", NULL, &model) != TTT_OK) {
+ *         fprintf(stderr, "load failed: %s\n", ttt_last_error());
+ *         return 1;
+ *     }
+ *     ttt_context* ctx = NULL;
+ *     ttt_create(model, NULL, &ctx);                        // one context = one conversation / character
+ *     int32_t tokens[] = {1, 42, 7};
+ *     float* logits = malloc(sizeof(float) * vocab_size);
+ *     ttt_forward(ctx, tokens, 3, logits);                   // prefill; the soul learns from the tokens
+ *     ttt_save_soul(ctx, "npc.soul");                        // crash-safe: temp file, fsync, rename
+ *     ttt_destroy(ctx);
+ *     ttt_model_free(model);
+ *
+ * Threads:
+ *   - A ttt_model is immutable after loading. Any number of threads and contexts may share it.
+ *   - A ttt_context is used by one thread at a time. A second thread entering a busy context gets
+ *     TTT_ERR_BUSY (nothing is corrupted). The exception is ttt_cancel(), which any thread may call.
+ *   - ttt_log_set() is global: call it before other threads use the library.
+ *
+ * Errors:
+ *   - Every fallible function returns a ttt_status (0 = TTT_OK). ttt_last_error() returns a message for the
+ *     last failure on the calling thread, naming the file, field and reason. No C++ exception, abort or
+ *     assertion ever crosses this boundary: an internal failure returns TTT_ERR_PANIC (99) with a message.
+ *   - Every *_free / *_destroy function accepts NULL.
+ *
+ * Memory: what the library allocates, the library frees (ttt_model_free, ttt_destroy, ttt_layer_destroy).
+ * Caller buffers use the size-query protocol: pass NULL (or a too-small buffer) to learn the size needed.
+ *
+ * Text and paths are UTF-8. Versioning: TTT_ABI_VERSION changes only on a breaking change; fields are
+ * only ever appended to params structs (each starts with struct_size); functions are only ever added.
+ */
+#ifndef BIT_TTT_H
+#define BIT_TTT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef _WIN32
+#define TTT_CALL __cdecl
+#ifdef TTT_BUILD
+#define TTT_API __declspec(dllexport)
+#elif defined(TTT_SHARED)
+#define TTT_API __declspec(dllimport)
+#else
+#define TTT_API
+#endif
+#else
+#define TTT_CALL
+#define TTT_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Versions and status codes
+ * ------------------------------------------------------------------------------------------------------- */
+
+#define TTT_ABI_VERSION 1
+
+typedef int32_t ttt_status;
+
+/* Numbers are stable forever. 0..2 and 99 are upstream's; 10..49 caller errors; 50..89 resources and data. */
+#define TTT_OK                        0
+#define TTT_ERR_NULL_POINTER          1  /* a required pointer argument was NULL */
+#define TTT_ERR_DIMENSION_MISMATCH    2  /* sizes do not fit each other (or would overflow) */
+#define TTT_ERR_INVALID_ARGUMENT     10  /* a value is out of its allowed range */
+#define TTT_ERR_BUFFER_TOO_SMALL     11  /* caller buffer too small; the needed size was written */
+#define TTT_ERR_BUSY                 12  /* the context is in use by another thread */
+#define TTT_ERR_INVALID_STATE        13  /* the call does not fit the object's state */
+#define TTT_ERR_UNSUPPORTED          14  /* valid request this build or model does not support */
+#define TTT_ERR_IO                   50  /* a file could not be opened, read or written */
+#define TTT_ERR_FORMAT               51  /* malformed or corrupted data (file, buffer, JSON, UTF-8) */
+#define TTT_ERR_INCOMPATIBLE         52  /* well-formed data that does not fit (soul of another model) */
+#define TTT_ERR_OUT_OF_MEMORY        53
+#define TTT_ERR_ABORTED              54  /* cancelled by ttt_cancel() or a callback */
+#define TTT_ERR_BACKEND              55  /* the compute backend failed or is unavailable */
+#define TTT_ERR_PANIC                99  /* an internal error was caught at the boundary */
+
+/* TTT_ABI_VERSION of the loaded library; bindings compare it with the header they were built against. */
+TTT_API uint32_t TTT_CALL ttt_abi_version(void);
+/* Release version, e.g. "0.1.0". Static string. */
+TTT_API const char* TTT_CALL ttt_version_string(void);
+/* Name and meaning of a status code, e.g. "TTT_ERR_FORMAT: malformed or corrupted data". Static string. */
+TTT_API const char* TTT_CALL ttt_status_string(ttt_status status);
+/* Message of the last failure on this thread ("" if none). Valid until the next ttt_* call on this thread. */
+TTT_API const char* TTT_CALL ttt_last_error(void);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Logging
+ * ------------------------------------------------------------------------------------------------------- */
+
+#define TTT_LOG_DEBUG 0
+#define TTT_LOG_INFO  1
+#define TTT_LOG_WARN  2
+#define TTT_LOG_ERROR 3
+
+typedef void(TTT_CALL* ttt_log_callback)(int32_t level, const char* message, void* user_data);
+
+/* Route library messages at or above min_level to callback (NULL restores the default: stderr, WARN and up).
+ * The library never writes to stdout. Global: call before other threads use the library. */
+TTT_API void TTT_CALL ttt_log_set(ttt_log_callback callback, int32_t min_level, void* user_data);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Models
+ * ------------------------------------------------------------------------------------------------------- */
+
+typedef struct ttt_model ttt_model;
+typedef struct ttt_context ttt_context;
+
+#define TTT_BACKEND_CPU  0
+#define TTT_BACKEND_CUDA 1
+
+/* Called during loading with progress in [0, 1]; return 0 to abort the load (TTT_ERR_ABORTED). */
+typedef int32_t(TTT_CALL* ttt_progress_callback)(float progress, void* user_data);
+
+typedef struct ttt_model_params {
+    uint32_t struct_size;                 /* sizeof(ttt_model_params), set by ttt_model_params_init */
+    int32_t backend;                      /* TTT_BACKEND_CPU (default) */
+    int32_t n_gpu_layers;                 /* layers on the GPU; -1 = auto (unused by the CPU backend) */
+    int32_t verify_checksum;              /* 1 (default): verify a .bitt v2 body checksum while loading */
+    ttt_progress_callback progress_callback; /* optional */
+    void* progress_user_data;
+} ttt_model_params;
+
+/* Fill params with defaults. struct_size = sizeof(ttt_model_params) as the caller compiled it. */
+TTT_API ttt_status TTT_CALL ttt_model_params_init(ttt_model_params* params, uint32_t struct_size);
+
+/* Load a model from a path: a model directory (config.json + model.safetensors [+ tokenizer.json]),
+ * a .bitt file (v1 or v2), or a .safetensors file with config.json beside it. params may be NULL. */
+TTT_API ttt_status TTT_CALL ttt_load_model(const char* path, const ttt_model_params* params, ttt_model** out_model);
+/* Load a .bitt file (v1 or v2). */
+TTT_API ttt_status TTT_CALL ttt_load_bitt(const char* path, const ttt_model_params* params, ttt_model** out_model);
+/* Load a .bitt image (v1 or v2) from memory. The bytes are copied; the caller may free them afterwards. */
+TTT_API ttt_status TTT_CALL ttt_load_bitt_buffer(const void* data, size_t size, const ttt_model_params* params,
+                                                  ttt_model** out_model);
+/* Free a model. NULL-safe. Contexts created on it must be destroyed first (otherwise the model stays
+ * alive until its last context is destroyed). */
+TTT_API void TTT_CALL ttt_model_free(ttt_model* model);
+
+typedef struct ttt_model_info {
+    uint32_t struct_size;      /* set by the caller: sizeof(ttt_model_info) */
+    int32_t vocab_size;        /* V */
+    int32_t hidden_dim;        /* D */
+    int32_t num_layers;        /* L */
+    int32_t intermediate_dim;  /* I (MLP width) */
+    int32_t ttt_dim;           /* d = D/4, the soul is L matrices of d x d */
+    int32_t ttt_chunk;         /* tokens per TTT update */
+    int32_t bitlinear_scale;   /* 1: y = s * x Q^T (BitNet b1.58); 0: y = x Q^T (upstream) */
+    int32_t act_bits;          /* 0: float activations; 8: per-token absmax int8 */
+    float inner_lr;            /* TTT inner learning rate */
+    float norm_eps;            /* RMSNorm epsilon */
+    int32_t bos_id;            /* -1 if none */
+    int32_t eos_id;            /* -1 if none */
+    uint64_t fingerprint;      /* hash of config and weights; souls carry it */
+    uint64_t n_params;         /* parameter count */
+} ttt_model_info;
+
+/* Describe a model. info->struct_size must be set by the caller. */
+TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model_info* info);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Contexts: one conversation, one game character, one soul
+ * ------------------------------------------------------------------------------------------------------- */
+
+typedef struct ttt_context_params {
+    uint32_t struct_size;      /* sizeof(ttt_context_params), set by ttt_context_params_init */
+    int32_t n_threads;         /* 0 = automatic */
+    int32_t backend;           /* TTT_BACKEND_CPU (default) */
+} ttt_context_params;
+
+TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, uint32_t struct_size);
+
+/* Create a context on a model with a fresh (zero) soul. params may be NULL. The context keeps the model
+ * alive. Many contexts may share one model. */
+TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_params* params, ttt_context** out_ctx);
+/* Destroy a context. NULL-safe. */
+TTT_API void TTT_CALL ttt_destroy(ttt_context* ctx);
+
+/* Run tokens through the model (prefill when n_tokens > 1, decode when 1). The soul learns from every token.
+ * logits: NULL or room for vocab_size floats; receives the logits after the last token.
+ * Splitting a sequence into calls anywhere gives the same logits and the same soul.
+ * A token id outside [0, vocab_size) is refused (TTT_ERR_INVALID_ARGUMENT) before anything changes.
+ * On TTT_ERR_ABORTED (ttt_cancel) the soul has learned the tokens processed before the cancel point, whole
+ * tokens only; ttt_get_position() tells how many tokens it has seen. */
+TTT_API ttt_status TTT_CALL ttt_forward(ttt_context* ctx, const int32_t* tokens, size_t n_tokens, float* logits);
+/* Like ttt_forward, but writes the logits of every position: room for n_tokens * vocab_size floats. */
+TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tokens, size_t n_tokens,
+                                            float* logits_all);
+/* Clear the soul (all TTT states and pending chunk sums to zero, soul level and position to 0). */
+TTT_API ttt_status TTT_CALL ttt_reset(ttt_context* ctx);
+/* Ask a running call on ctx to stop at the next token; safe from any thread. The next call on ctx clears it. */
+TTT_API ttt_status TTT_CALL ttt_cancel(ttt_context* ctx);
+/* Tokens seen since the last reset (chunk boundaries count from here). */
+TTT_API ttt_status TTT_CALL ttt_get_position(const ttt_context* ctx, uint64_t* out_position);
+/* Soul level: tokens the soul has learned in total (kept across save/load). */
+TTT_API ttt_status TTT_CALL ttt_get_soul_level(const ttt_context* ctx, uint64_t* out_level);
+/* The model a context runs on (borrowed pointer). */
+TTT_API ttt_status TTT_CALL ttt_get_model(const ttt_context* ctx, const ttt_model** out_model);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Souls (the TTT fast-weight state): files and byte buffers
+ * ------------------------------------------------------------------------------------------------------- */
+
+/* ttt_load_soul flags */
+#define TTT_SOUL_FORCE 1u /* accept a soul of a model with the same dimensions but other weights */
+
+/* Save the soul to a file, crash-safely (temp file, fsync, rename): an existing file stays intact on failure. */
+TTT_API ttt_status TTT_CALL ttt_save_soul(ttt_context* ctx, const char* path);
+/* Load a soul file (ours, or an upstream V030 soul). A soul of another model is refused with
+ * TTT_ERR_INCOMPATIBLE unless flags has TTT_SOUL_FORCE and the dimensions match. On failure the context's
+ * soul is unchanged. */
+TTT_API ttt_status TTT_CALL ttt_load_soul(ttt_context* ctx, const char* path, uint32_t flags);
+/* Serialise the soul into buffer (size-query protocol): *out_size receives the size needed; if buffer is NULL
+ * or capacity is too small, returns TTT_ERR_BUFFER_TOO_SMALL (with buffer NULL and capacity 0: a query). */
+TTT_API ttt_status TTT_CALL ttt_save_soul_buffer(ttt_context* ctx, void* buffer, size_t capacity, size_t* out_size);
+/* Restore a soul from bytes made by ttt_save_soul_buffer or read from a .soul file. Same rules as ttt_load_soul. */
+TTT_API ttt_status TTT_CALL ttt_load_soul_buffer(ttt_context* ctx, const void* data, size_t size, uint32_t flags);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Upstream's single TTT layer (the legacy Bit_TTT.dll API), deterministic
+ * ------------------------------------------------------------------------------------------------------- */
+
+typedef struct ttt_layer ttt_layer;
+
+/* A stand-alone TTT layer with random ternary projections (seed 0), as upstream's legacy DLL:
+ * y_t = x_t + up(W_{t-1} f_t), f = normalised down(x) with int8 activations. hidden_dim >= 4. */
+TTT_API ttt_status TTT_CALL ttt_layer_create(size_t hidden_dim, float inner_lr, ttt_layer** out_layer);
+/* Same with an explicit seed for the projections (same seed => same layer on every machine). */
+TTT_API ttt_status TTT_CALL ttt_layer_create_seeded(size_t hidden_dim, float inner_lr, uint64_t seed,
+                                                    ttt_layer** out_layer);
+/* input and output: seq_len x hidden_dim floats, row-major. Each call starts from a zero state (upstream). */
+TTT_API ttt_status TTT_CALL ttt_layer_forward(ttt_layer* layer, const float* input, size_t seq_len, float* output);
+/* NULL-safe. */
+TTT_API void TTT_CALL ttt_layer_destroy(ttt_layer* layer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BIT_TTT_H */

@@ -1,0 +1,162 @@
+// C ABI: contexts, the forward pass, reset and cancel.
+#include <cstring>
+#include <limits>
+
+#include "api/guard.h"
+#include "api/handles.h"
+
+namespace ttt {
+
+void check_context(const ttt_context* c) {
+    require_pointer(c, "ctx");
+    if (c->magic != kContextMagic) throw Error(TTT_ERR_INVALID_ARGUMENT, "argument 'ctx' is not a live ttt_context handle");
+}
+
+ContextLock::ContextLock(ttt_context* c) : ctx_(c) {
+    if (ctx_->busy.exchange(true))
+        throw Error(TTT_ERR_BUSY, "the context is in use by another thread (a context serves one thread at a time)");
+}
+
+ContextLock::~ContextLock() { ctx_->busy.store(false); }
+
+namespace {
+
+void context_defaults(ttt_context_params* p) {
+    std::memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->n_threads = 0;
+    p->backend = TTT_BACKEND_CPU;
+}
+
+// Runs tokens one by one (the chunk rule makes this equal to any batched prefill), checking for a cancel before
+// each. logits_at(i) gives where token i's logits go, or nullptr.
+template <class LogitsAt>
+void run_tokens(ttt_context* ctx, const int32_t* tokens, size_t n, LogitsAt logits_at) {
+    const ModelWeights& w = ctx->model->loaded.weights;
+    for (size_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= w.config.vocab_size)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
+                                                      ", outside the vocabulary [0, " + std::to_string(w.config.vocab_size) + ")");
+    for (size_t i = 0; i < n; ++i) {
+        if (ctx->cancel.exchange(false))
+            throw Error(TTT_ERR_ABORTED, "cancelled after " + std::to_string(i) + " of " + std::to_string(n) + " tokens");
+        forward_token(w, *ctx->backend, ctx->soul, ctx->scratch, tokens[i], logits_at(i));
+    }
+}
+
+}  // namespace
+
+}  // namespace ttt
+
+using namespace ttt;
+
+extern "C" {
+
+TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, uint32_t struct_size) {
+    return guarded("ttt_context_params_init", [&] {
+        require_pointer(params, "params");
+        if (struct_size < sizeof(uint32_t)) throw Error(TTT_ERR_INVALID_ARGUMENT, "struct_size is too small");
+        ttt_context_params p;
+        context_defaults(&p);
+        std::memcpy(params, &p, std::min<size_t>(struct_size, sizeof p));
+        params->struct_size = static_cast<uint32_t>(std::min<size_t>(struct_size, sizeof p));
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_params* params, ttt_context** out_ctx) {
+    return guarded("ttt_create", [&] {
+        require_pointer(out_ctx, "out_ctx");
+        *out_ctx = nullptr;
+        check_model(model);
+        ttt_context_params p;
+        context_defaults(&p);
+        if (params) {
+            if (params->struct_size < sizeof(uint32_t) || params->struct_size > 4096)
+                throw Error(TTT_ERR_INVALID_ARGUMENT, "params.struct_size is invalid; use ttt_context_params_init");
+            std::memcpy(&p, params, std::min<size_t>(params->struct_size, sizeof p));
+        }
+        if (p.n_threads < 0 || p.n_threads > 1024) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_threads must be in 0..1024");
+        if (p.backend == TTT_BACKEND_CUDA)
+            throw Error(TTT_ERR_UNSUPPORTED, "the CUDA backend is not available in this version; use TTT_BACKEND_CPU");
+        if (p.backend != TTT_BACKEND_CPU) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.backend is unknown");
+        auto* ctx = new ttt_context(model, &cpu_reference_backend());
+        ctx->n_threads = p.n_threads == 0 ? 1 : p.n_threads;
+        model->refs.fetch_add(1);
+        *out_ctx = ctx;
+    });
+}
+
+TTT_API void TTT_CALL ttt_destroy(ttt_context* ctx) {
+    if (!ctx || ctx->magic != kContextMagic) return;
+    ttt_model* model = ctx->model;
+    ctx->magic = 0;
+    delete ctx;
+    release_model(model);
+}
+
+TTT_API ttt_status TTT_CALL ttt_forward(ttt_context* ctx, const int32_t* tokens, size_t n_tokens, float* logits) {
+    return guarded("ttt_forward", [&] {
+        check_context(ctx);
+        if (n_tokens == 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "n_tokens is 0");
+        require_pointer(tokens, "tokens");
+        ContextLock lock(ctx);
+        run_tokens(ctx, tokens, n_tokens, [&](size_t i) { return i + 1 == n_tokens ? logits : nullptr; });
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tokens, size_t n_tokens,
+                                            float* logits_all) {
+    return guarded("ttt_forward_all", [&] {
+        check_context(ctx);
+        if (n_tokens == 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "n_tokens is 0");
+        require_pointer(tokens, "tokens");
+        require_pointer(logits_all, "logits_all");
+        const size_t V = size_t(ctx->model->loaded.weights.config.vocab_size);
+        if (n_tokens > std::numeric_limits<size_t>::max() / sizeof(float) / V)
+            throw Error(TTT_ERR_DIMENSION_MISMATCH, "n_tokens * vocab_size overflows");
+        ContextLock lock(ctx);
+        run_tokens(ctx, tokens, n_tokens, [&](size_t i) { return logits_all + i * V; });
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_reset(ttt_context* ctx) {
+    return guarded("ttt_reset", [&] {
+        check_context(ctx);
+        ContextLock lock(ctx);
+        ctx->soul.reset();
+        ctx->cancel.store(false);
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_cancel(ttt_context* ctx) {
+    return guarded("ttt_cancel", [&] {
+        check_context(ctx);
+        ctx->cancel.store(true);
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_get_position(const ttt_context* ctx, uint64_t* out_position) {
+    return guarded("ttt_get_position", [&] {
+        check_context(ctx);
+        require_pointer(out_position, "out_position");
+        *out_position = ctx->soul.position;
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_get_soul_level(const ttt_context* ctx, uint64_t* out_level) {
+    return guarded("ttt_get_soul_level", [&] {
+        check_context(ctx);
+        require_pointer(out_level, "out_level");
+        *out_level = ctx->soul.level;
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_get_model(const ttt_context* ctx, const ttt_model** out_model) {
+    return guarded("ttt_get_model", [&] {
+        check_context(ctx);
+        require_pointer(out_model, "out_model");
+        *out_model = ctx->model;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,157 @@
+// C ABI: model loading, information, logging. Checks, converts, catches — the work happens in src/io and src/model.
+#include <cstring>
+
+#include "api/guard.h"
+#include "api/handles.h"
+#include "common/log.h"
+
+namespace ttt {
+
+void check_model(const ttt_model* m) {
+    require_pointer(m, "model");
+    if (m->magic != kModelMagic) throw Error(TTT_ERR_INVALID_ARGUMENT, "argument 'model' is not a live ttt_model handle");
+}
+
+void release_model(ttt_model* m) {
+    if (m->refs.fetch_sub(1) == 1) {
+        m->magic = 0;
+        delete m;
+    }
+}
+
+namespace {
+
+// Read a caller's params struct: only the first struct_size bytes are the caller's, the rest keep defaults.
+template <class Params>
+Params read_params(const Params* given, void (*init)(Params*)) {
+    Params p;
+    init(&p);
+    if (!given) return p;
+    if (given->struct_size < sizeof(uint32_t) || given->struct_size > 4096)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "params.struct_size " + std::to_string(given->struct_size) +
+                                                  " is invalid; initialise params with the *_params_init function");
+    std::memcpy(&p, given, std::min<size_t>(given->struct_size, sizeof p));
+    p.struct_size = sizeof p;
+    return p;
+}
+
+void model_defaults(ttt_model_params* p) {
+    std::memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->backend = TTT_BACKEND_CPU;
+    p->n_gpu_layers = -1;
+    p->verify_checksum = 1;
+}
+
+LoadOptions load_options(const ttt_model_params& p) {
+    if (p.backend != TTT_BACKEND_CPU && p.backend != TTT_BACKEND_CUDA)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "params.backend " + std::to_string(p.backend) + " is unknown");
+    if (p.backend == TTT_BACKEND_CUDA)
+        throw Error(TTT_ERR_UNSUPPORTED, "the CUDA backend is not available in this version; use TTT_BACKEND_CPU");
+    LoadOptions opt;
+    opt.verify_checksum = p.verify_checksum != 0;
+    if (p.progress_callback) {
+        ttt_progress_callback cb = p.progress_callback;
+        void* user = p.progress_user_data;
+        opt.progress = [cb, user](float f) { return cb(f, user) != 0; };
+    }
+    return opt;
+}
+
+ttt_model* wrap(LoadedModel&& loaded) {
+    auto* m = new ttt_model;
+    m->fingerprint = loaded.weights.fingerprint();
+    m->loaded = std::move(loaded);
+    return m;
+}
+
+}  // namespace
+
+}  // namespace ttt
+
+using namespace ttt;
+
+extern "C" {
+
+TTT_API void TTT_CALL ttt_log_set(ttt_log_callback callback, int32_t min_level, void* user_data) {
+    set_log_callback(callback, min_level, user_data);
+}
+
+TTT_API ttt_status TTT_CALL ttt_model_params_init(ttt_model_params* params, uint32_t struct_size) {
+    return guarded("ttt_model_params_init", [&] {
+        require_pointer(params, "params");
+        if (struct_size < sizeof(uint32_t)) throw Error(TTT_ERR_INVALID_ARGUMENT, "struct_size is too small");
+        ttt_model_params p;
+        model_defaults(&p);
+        // A caller compiled against an older header has a shorter struct: fill only what it has.
+        std::memcpy(params, &p, std::min<size_t>(struct_size, sizeof p));
+        params->struct_size = static_cast<uint32_t>(std::min<size_t>(struct_size, sizeof p));
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_load_model(const char* path, const ttt_model_params* params, ttt_model** out_model) {
+    return guarded("ttt_load_model", [&] {
+        require_pointer(out_model, "out_model");
+        *out_model = nullptr;
+        require_pointer(path, "path");
+        ttt_model_params p = read_params(params, model_defaults);
+        *out_model = wrap(load_model_path(path, load_options(p)));
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_load_bitt(const char* path, const ttt_model_params* params, ttt_model** out_model) {
+    return guarded("ttt_load_bitt", [&] {
+        require_pointer(out_model, "out_model");
+        *out_model = nullptr;
+        require_pointer(path, "path");
+        ttt_model_params p = read_params(params, model_defaults);
+        *out_model = wrap(load_model_bitt(path, load_options(p)));
+    });
+}
+
+TTT_API ttt_status TTT_CALL ttt_load_bitt_buffer(const void* data, size_t size, const ttt_model_params* params,
+                                                  ttt_model** out_model) {
+    return guarded("ttt_load_bitt_buffer", [&] {
+        require_pointer(out_model, "out_model");
+        *out_model = nullptr;
+        require_pointer(data, "data");
+        ttt_model_params p = read_params(params, model_defaults);
+        const uint8_t* bytes = static_cast<const uint8_t*>(data);
+        *out_model = wrap(load_model_bitt_bytes(std::vector<uint8_t>(bytes, bytes + size), "memory buffer", load_options(p)));
+    });
+}
+
+TTT_API void TTT_CALL ttt_model_free(ttt_model* model) {
+    if (!model || model->magic != kModelMagic) return;
+    release_model(model);
+}
+
+TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model_info* info) {
+    return guarded("ttt_model_get_info", [&] {
+        check_model(model);
+        require_pointer(info, "info");
+        if (info->struct_size < sizeof(uint32_t))
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "info->struct_size must be set to sizeof(ttt_model_info)");
+        const ModelConfig& c = model->loaded.weights.config;
+        ttt_model_info out;
+        std::memset(&out, 0, sizeof out);
+        out.struct_size = static_cast<uint32_t>(std::min<size_t>(info->struct_size, sizeof out));
+        out.vocab_size = c.vocab_size;
+        out.hidden_dim = c.hidden_dim;
+        out.num_layers = c.num_layers;
+        out.intermediate_dim = c.intermediate_dim;
+        out.ttt_dim = c.ttt_dim();
+        out.ttt_chunk = c.ttt_chunk;
+        out.bitlinear_scale = c.bitlinear_scale ? 1 : 0;
+        out.act_bits = c.act_bits;
+        out.inner_lr = c.inner_lr;
+        out.norm_eps = c.norm_eps;
+        out.bos_id = c.bos_id;
+        out.eos_id = c.eos_id;
+        out.fingerprint = model->fingerprint;
+        out.n_params = model->loaded.weights.parameter_count();
+        std::memcpy(info, &out, out.struct_size);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,129 @@
+#include "io/bitt.h"
+
+#include <cstring>
+
+#include "common/error.h"
+#include "io/checksum.h"
+#include "io/config_json.h"
+#include "io/json.h"
+#include "io/model_tensors.h"
+
+namespace ttt {
+
+namespace {
+
+constexpr size_t kPrefix = 12;  // magic + u64 header length
+constexpr uint64_t kMaxHeader = 256u << 20;
+
+std::string hex32(uint32_t v) { return hex64(v).substr(8); }
+
+// The tokenizer may be stored as a JSON object (upstream export tool) or as a JSON string holding the JSON text
+// (upstream's export_to_bitt, which its own reader could not load). We accept both and keep minified JSON text.
+std::string tokenizer_text(simdjson::dom::element e, const std::string& what) {
+    if (e.is_object()) return json_minify(e);
+    if (e.is_string()) {
+        std::string_view s = e.get_string().value_unsafe();
+        auto doc = parse_json(s, what + ": the tokenizer string");
+        if (!doc->root.is_object()) fail_format(what + ": the tokenizer string does not hold a JSON object");
+        return json_minify(doc->root);
+    }
+    fail_format(what + ": \"tokenizer\" must be an object or a JSON string, found " + json_type_name(e.type()));
+}
+
+}  // namespace
+
+bool looks_like_bitt(const uint8_t* data, size_t size) { return size >= 4 && std::memcmp(data, "BITT", 4) == 0; }
+
+BittFile parse_bitt(std::vector<uint8_t> bytes, const std::string& what, bool verify_checksum) {
+    BittFile f;
+    f.bytes = std::move(bytes);
+    const uint8_t* p = f.bytes.data();
+    const size_t size = f.bytes.size();
+    if (size < 4) fail_format(what + ": truncated: " + std::to_string(size) + " bytes, not a .bitt file");
+    if (!looks_like_bitt(p, size)) fail_format(what + ": wrong magic: not a .bitt file (expected \"BITT\")");
+    if (size < kPrefix) fail_format(what + ": truncated inside the header length (" + std::to_string(size) + " bytes)");
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | p[4 + i];
+    if (n == 0 || n > kMaxHeader) fail_format(what + ": header length " + std::to_string(n) + " is not plausible");
+    if (n > size - kPrefix)
+        fail_format(what + ": truncated: header length " + std::to_string(n) + " runs past the end of the " +
+                    std::to_string(size) + "-byte file");
+
+    auto doc = parse_json(std::string_view(reinterpret_cast<const char*>(p + kPrefix), n), what + " header");
+    simdjson::dom::object header;
+    if (doc->root.get_object().get(header)) fail_format(what + ": the header JSON is not an object");
+
+    int64_t version = 1, min_reader = 1;
+    json_get_int_opt(header, "format_version", what, &version);
+    json_get_int_opt(header, "min_reader_version", what, &min_reader);
+    if (min_reader > kBittLatestVersion)
+        fail_unsupported(what + ": file needs a reader of .bitt version >= " + std::to_string(min_reader) +
+                         ", this library reads up to version " + std::to_string(kBittLatestVersion));
+    if (version < 1) fail_format(what + ": format_version " + std::to_string(version) + " is invalid");
+    f.format_version = static_cast<int32_t>(version > kBittLatestVersion ? kBittLatestVersion : version);
+
+    simdjson::dom::element cfg;
+    if (!json_find(header, "config", &cfg)) fail_format(what + ": the header has no \"config\"");
+    simdjson::dom::object cfg_obj;
+    if (cfg.get_object().get(cfg_obj)) fail_format(what + ": \"config\" must be an object");
+    f.config = parse_config_object(cfg_obj, what + " config");
+
+    simdjson::dom::element tok;
+    if (json_find(header, "tokenizer", &tok)) f.tokenizer_json = tokenizer_text(tok, what);
+
+    const uint8_t* body = p + kPrefix + n;
+    const size_t body_size = size - kPrefix - static_cast<size_t>(n);
+    if (f.format_version >= 2) {
+        int64_t body_bytes = -1;
+        std::string crc_hex, fp_hex;
+        if (!json_get_int_opt(header, "body_bytes", what, &body_bytes) || body_bytes < 0)
+            fail_format(what + ": v2 header lacks \"body_bytes\"");
+        if (static_cast<uint64_t>(body_bytes) != body_size)
+            fail_format(what + ": truncated or extended: the header says the body has " + std::to_string(body_bytes) +
+                        " bytes, the file holds " + std::to_string(body_size));
+        uint64_t v = 0;
+        if (!json_get_string_opt(header, "body_crc32c", what, &crc_hex) || !parse_hex64(crc_hex, &v) || v > 0xffffffffu)
+            fail_format(what + ": v2 header lacks a valid \"body_crc32c\"");
+        f.body_crc32c = static_cast<uint32_t>(v);
+        if (json_get_string_opt(header, "fingerprint", what, &fp_hex) && !parse_hex64(fp_hex, &f.stored_fingerprint))
+            fail_format(what + ": \"fingerprint\" must be 16 hex digits");
+        std::string layout;
+        if (json_get_string_opt(header, "weights_layout", what, &layout) && layout != kTernaryLayoutName)
+            fail_unsupported(what + ": unknown weights_layout \"" + layout + "\"");
+        if (verify_checksum) {
+            uint32_t actual = crc32c(body, body_size);
+            if (actual != f.body_crc32c)
+                fail_format(what + ": checksum mismatch: body CRC-32C is " + hex32(actual) + ", the header says " +
+                            crc_hex + " (the file is corrupted)");
+            f.checksum_verified = true;
+        }
+    }
+    f.body = parse_safetensors(body, body_size, what + " body");
+    return f;
+}
+
+std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json) {
+    // The header is padded to make the body start at a multiple of 64, so the body can be built at offset 0.
+    std::vector<uint8_t> body = weights_to_safetensors(weights, 0);
+    std::string tok = "null";
+    if (!tokenizer_json.empty()) {
+        auto doc = parse_json(tokenizer_json, "the tokenizer JSON");
+        tok = json_minify(doc->root);
+    }
+    std::string header = "{\"format\":\"bitt\",\"format_version\":2,\"min_reader_version\":2,\"config\":" +
+                         config_to_json(weights.config) + ",\"weights_layout\":\"" + kTernaryLayoutName +
+                         "\",\"alignment\":64,\"body_bytes\":" + std::to_string(body.size()) +
+                         ",\"body_crc32c\":\"" + hex32(crc32c(body.data(), body.size())) + "\",\"fingerprint\":\"" +
+                         hex64(weights.fingerprint()) + "\",\"tokenizer\":" + tok + "}";
+    while ((kPrefix + header.size()) % 64 != 0) header += ' ';
+    std::vector<uint8_t> out;
+    out.reserve(kPrefix + header.size() + body.size());
+    out.insert(out.end(), {'B', 'I', 'T', 'T'});
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
+    out.insert(out.end(), header.begin(), header.end());
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+}
+
+}  // namespace ttt

@@ -1,0 +1,28 @@
+// Model weights ⇄ safetensors tensors with upstream's names (upstream-spec §1.5).
+//
+// Reading accepts, for each BitLinear, either the latent float weight `<base>.weight` (ternarised here) or our packed
+// form `<base>.weight_ternary` (U8 [rows, ceil(cols/4)]) + `<base>.weight_scale` (F32 [1]); and the HEAD name variants
+// (model.embed_tokens.weight, layers.{i}.norm1.model.norm.weight, model.norm.weight, model.layers.{i}.…).
+// Writing produces the packed form with the plain upstream names.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "model/weights.h"
+
+namespace ttt {
+
+// progress(fraction) returns false to abort (Error TTT_ERR_ABORTED). May be empty.
+ModelWeights weights_from_safetensors(const ModelConfig& config, const SafetensorsView& st, const std::string& what,
+                                      const std::function<bool(float)>& progress = {});
+
+// A safetensors image of the weights in packed form. file_offset: where the image starts in its file (alignment).
+std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_offset = 0);
+
+extern const char* const kTernaryLayoutName;  // recorded in the metadata and in .bitt v2 headers
+
+}  // namespace ttt

@@ -1,0 +1,133 @@
+#include "io/soul_file.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "io/checksum.h"
+#include "io/safetensors.h"
+
+namespace ttt {
+
+namespace {
+
+constexpr int kSoulVersion = 2;
+
+uint32_t state_crc(const SoulState& s) {
+    uint32_t crc = 0;
+    for (int32_t i = 0; i < s.num_layers; ++i) {
+        crc = crc32c(s.w[size_t(i)].data(), s.w[size_t(i)].size() * sizeof(float), crc);
+        crc = crc32c(s.pending[size_t(i)].data(), s.pending[size_t(i)].size() * sizeof(float), crc);
+    }
+    return crc;
+}
+
+bool meta_u64(const SafetensorsView& st, const std::string& key, uint64_t* out) {
+    auto it = st.metadata.find(key);
+    if (it == st.metadata.end()) return false;
+    const std::string& s = it->second;
+    if (s.empty() || s.size() > 20) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        uint64_t next = v * 10 + uint64_t(c - '0');
+        if (next / 10 != v) return false;
+        v = next;
+    }
+    *out = v;
+    return true;
+}
+
+std::vector<float> read_matrix(const SafetensorsView& st, const std::string& name, int32_t d, const std::string& what) {
+    const TensorView* t = st.find(name);
+    if (!t) fail_format(what + ": missing tensor '" + name + "'");
+    const std::vector<int64_t> flat{d, d}, batched{1, d, d};
+    if (t->shape != flat && t->shape != batched)
+        fail_incompatible(what + ": tensor '" + name + "' has shape " + shape_string(t->shape) + ", this model's soul needs [" +
+                          std::to_string(d) + ", " + std::to_string(d) + "]");
+    if (t->dtype != DType::F32) fail_format(what + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected F32");
+    return tensor_to_f32(*t, what);
+}
+
+}  // namespace
+
+std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, uint64_t fingerprint) {
+    SafetensorsWriter out;
+    const int64_t d = soul.dim;
+    for (int32_t i = 0; i < soul.num_layers; ++i) {
+        out.add_f32("w_state." + std::to_string(i), {1, d, d}, soul.w[size_t(i)]);
+        out.add_f32("pending." + std::to_string(i), {d, d}, soul.pending[size_t(i)]);
+    }
+    const uint32_t meta[4] = {uint32_t(c.hidden_dim), uint32_t(c.num_layers), uint32_t(soul.level >> 32),
+                              uint32_t(soul.level & 0xffffffffu)};
+    out.add("meta_config", DType::U32, {4}, meta, sizeof meta);
+    out.set_metadata("format", "bit_ttt.soul");
+    out.set_metadata("format_version", std::to_string(kSoulVersion));
+    out.set_metadata("fingerprint", hex64(fingerprint));
+    out.set_metadata("hidden_dim", std::to_string(c.hidden_dim));
+    out.set_metadata("num_layers", std::to_string(c.num_layers));
+    out.set_metadata("ttt_dim", std::to_string(c.ttt_dim()));
+    out.set_metadata("ttt_chunk", std::to_string(c.ttt_chunk));
+    out.set_metadata("position", std::to_string(soul.position));
+    out.set_metadata("soul_level", std::to_string(soul.level));
+    out.set_metadata("state_crc32c", std::to_string(state_crc(soul)));
+    return out.finish();
+}
+
+void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uint64_t fingerprint, bool force,
+                     SoulState* out, const std::string& what) {
+    SafetensorsView st = parse_safetensors(data, size, what);
+    SoulState soul(c);
+    const int32_t d = c.ttt_dim();
+
+    auto fmt = st.metadata.find("format");
+    const bool ours = fmt != st.metadata.end() && fmt->second == "bit_ttt.soul";
+    if (fmt != st.metadata.end() && !ours) fail_format(what + ": not a soul file (format \"" + fmt->second + "\")");
+
+    // meta_config = [hidden_dim, num_layers, level_hi, level_lo] (upstream V030; the oldest souls have 2 entries).
+    if (const TensorView* meta = st.find("meta_config")) {
+        if (meta->dtype != DType::U32 || meta->shape.size() != 1 || meta->n_elements < 2)
+            fail_format(what + ": meta_config must be U32 [2] or [4], found " + dtype_name(meta->dtype) + " " + shape_string(meta->shape));
+        uint32_t v[4] = {0, 0, 0, 0};
+        std::memcpy(v, meta->data, std::min<size_t>(meta->n_bytes, sizeof v));
+        if (int64_t(v[0]) != c.hidden_dim || int64_t(v[1]) != c.num_layers)
+            fail_incompatible(what + ": the soul is for hidden_dim " + std::to_string(v[0]) + " and num_layers " +
+                              std::to_string(v[1]) + ", this model has hidden_dim " + std::to_string(c.hidden_dim) +
+                              " and num_layers " + std::to_string(c.num_layers));
+        if (meta->n_elements >= 4) soul.level = (uint64_t(v[2]) << 32) | v[3];
+    } else if (!ours) {
+        log_warn(what + ": upstream soul without meta_config; dimensions checked from the tensors only");
+    }
+
+    if (ours) {
+        uint64_t version = 0, fp = 0, position = 0, level = 0, crc = 0;
+        if (!meta_u64(st, "format_version", &version)) fail_format(what + ": metadata format_version missing or invalid");
+        if (version > uint64_t(kSoulVersion))
+            fail_unsupported(what + ": soul format_version " + std::to_string(version) + " is newer than this library (" +
+                             std::to_string(kSoulVersion) + ")");
+        auto fp_it = st.metadata.find("fingerprint");
+        if (fp_it == st.metadata.end() || !parse_hex64(fp_it->second, &fp)) fail_format(what + ": metadata fingerprint missing or invalid");
+        if (!meta_u64(st, "position", &position) || !meta_u64(st, "soul_level", &level) || !meta_u64(st, "state_crc32c", &crc))
+            fail_format(what + ": metadata position, soul_level or state_crc32c missing or invalid");
+        if (fp != fingerprint && !force)
+            fail_incompatible(what + ": the soul belongs to another model (fingerprint " + hex64(fp) + ", this model " +
+                              hex64(fingerprint) + "); load it with TTT_SOUL_FORCE to apply it anyway");
+        soul.position = position;
+        soul.level = level;
+        for (int32_t i = 0; i < c.num_layers; ++i) {
+            soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, what);
+            soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, what);
+        }
+        if (state_crc(soul) != crc) fail_format(what + ": checksum mismatch in the soul state (the file is corrupted)");
+    } else {
+        // Upstream souls: no pending sums (upstream inference used chunk 1); chunk counting restarts here.
+        for (int32_t i = 0; i < c.num_layers; ++i) soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, what);
+        soul.position = 0;
+    }
+    if (st.find("w_state." + std::to_string(c.num_layers)))
+        fail_incompatible(what + ": the soul has more layers than this model (" + std::to_string(c.num_layers) + ")");
+    *out = std::move(soul);
+}
+
+}  // namespace ttt

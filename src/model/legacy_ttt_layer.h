@@ -1,0 +1,34 @@
+// Upstream's stand-alone TTT layer (the legacy Bit_TTT.dll, upstream-spec §2.3.3 and §2.6.6), kept for its C API:
+// random ternary projections (now from a seeded generator, so the same seed gives the same layer everywhere),
+// per-vector int8 activations, and a residual inside the layer:
+//   f = down(x); f̂ = f/‖f‖ if ‖f‖ > 1e-6 else f;  p = W f̂;  y = x + up(p);  W ← W − η (p − f̂) f̂ᵀ
+// Every call starts from W = 0, as upstream's forward_sequence did.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ttt {
+
+class LegacyTttLayer {
+public:
+    LegacyTttLayer(size_t hidden_dim, float inner_lr, uint64_t seed);
+    void forward(const float* input, size_t seq_len, float* output) const;
+
+    size_t hidden_dim() const { return dim_; }
+    size_t inner_dim() const { return inner_; }
+    // Projections stored [in, out] as upstream: down (D, d), up (d, D); entries in {−1, 0, 1}.
+    const std::vector<int8_t>& down() const { return down_; }
+    const std::vector<int8_t>& up() const { return up_; }
+
+    // y[out] = (Σ_i W[i, j] · xq_i) / a with xq the int8 absmax quantisation of x (clamped to ±127).
+    static void int8_linear(const std::vector<int8_t>& w, size_t in, size_t out, const float* x, float* y);
+
+private:
+    size_t dim_, inner_;
+    float lr_;
+    std::vector<int8_t> down_, up_;
+};
+
+}  // namespace ttt

@@ -1,0 +1,99 @@
+#include "model/weights.h"
+
+#include "common/error.h"
+#include "cpu/ternary_ref.h"
+#include "io/checksum.h"
+
+namespace ttt {
+
+TernaryMatrix TernaryMatrix::from_latent(const float* w, int32_t rows, int32_t cols) {
+    const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+    TernaryMatrix m;
+    m.rows = rows;
+    m.cols = cols;
+    const double s = ternary_scale_ref(w, n);
+    m.scale = static_cast<float>(s);
+    std::vector<int8_t> q(n);
+    ternarize_ref(w, n, s, q.data());
+    m.packed.resize(static_cast<size_t>(rows) * ternary_row_bytes(static_cast<size_t>(cols)));
+    pack_ternary_ref(q.data(), static_cast<size_t>(rows), static_cast<size_t>(cols), m.packed.data());
+    return m;
+}
+
+namespace {
+
+void hash_floats(Fnv64& h, const std::vector<float>& v) {
+    h.add_u64(v.size());
+    h.add(v.data(), v.size() * sizeof(float));
+}
+
+void hash_ternary(Fnv64& h, const TernaryMatrix& m) {
+    h.add_u64(static_cast<uint64_t>(m.rows));
+    h.add_u64(static_cast<uint64_t>(m.cols));
+    h.add(&m.scale, sizeof m.scale);
+    h.add(m.packed.data(), m.packed.size());
+}
+
+}  // namespace
+
+uint64_t ModelWeights::fingerprint() const {
+    Fnv64 h;
+    const ModelConfig& c = config;
+    for (int64_t v : {int64_t(c.vocab_size), int64_t(c.hidden_dim), int64_t(c.num_layers), int64_t(c.intermediate_dim),
+                      int64_t(c.bitlinear_scale), int64_t(c.act_bits), int64_t(c.ttt_chunk)})
+        h.add_u64(static_cast<uint64_t>(v));
+    h.add(&c.inner_lr, sizeof c.inner_lr);
+    h.add(&c.norm_eps, sizeof c.norm_eps);
+    hash_floats(h, embed);
+    for (const LayerWeights& l : layers) {
+        hash_floats(h, l.norm1);
+        hash_ternary(h, l.ttt_down);
+        hash_ternary(h, l.ttt_up);
+        hash_floats(h, l.norm2);
+        hash_ternary(h, l.mlp_gate);
+        hash_ternary(h, l.mlp_up);
+        hash_ternary(h, l.mlp_down);
+    }
+    hash_floats(h, norm_f);
+    hash_floats(h, lm_head);
+    return h.state;
+}
+
+uint64_t ModelWeights::parameter_count() const {
+    uint64_t n = embed.size() + norm_f.size() + lm_head.size();
+    for (const LayerWeights& l : layers) {
+        n += l.norm1.size() + l.norm2.size();
+        for (const TernaryMatrix* m : {&l.ttt_down, &l.ttt_up, &l.mlp_gate, &l.mlp_up, &l.mlp_down})
+            n += static_cast<uint64_t>(m->rows) * static_cast<uint64_t>(m->cols);
+    }
+    return n;
+}
+
+void ModelWeights::check_shapes(const std::string& what) const {
+    const size_t V = static_cast<size_t>(config.vocab_size), D = static_cast<size_t>(config.hidden_dim);
+    const int32_t d = config.ttt_dim(), I = config.intermediate_dim, Di = config.hidden_dim;
+    auto vec = [&](const std::vector<float>& v, size_t n, const std::string& name) {
+        if (v.size() != n) fail_format(what + ": tensor '" + name + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
+    };
+    auto mat = [&](const TernaryMatrix& m, int32_t rows, int32_t cols, const std::string& name) {
+        if (m.rows != rows || m.cols != cols || m.packed.size() != size_t(rows) * ternary_row_bytes(size_t(cols)))
+            fail_format(what + ": tensor '" + name + "' has shape [" + std::to_string(m.rows) + ", " + std::to_string(m.cols) +
+                        "], expected [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    };
+    vec(embed, V * D, "embed.weight");
+    if (layers.size() != size_t(config.num_layers)) fail_format(what + ": wrong number of layers");
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const std::string p = "layers." + std::to_string(i) + ".";
+        vec(layers[i].norm1, D, p + "norm1.weight");
+        vec(layers[i].norm2, D, p + "norm2.weight");
+        mat(layers[i].ttt_down, d, Di, p + "ttt.down.weight");
+        mat(layers[i].ttt_up, Di, d, p + "ttt.up.weight");
+        mat(layers[i].mlp_gate, I, Di, p + "mlp.gate_proj.weight");
+        mat(layers[i].mlp_up, I, Di, p + "mlp.up_proj.weight");
+        mat(layers[i].mlp_down, Di, I, p + "mlp.down_proj.weight");
+    }
+    vec(norm_f, D, "norm_f.weight");
+    vec(lm_head, V * D, "lm_head.weight");
+}
+
+}  // namespace ttt

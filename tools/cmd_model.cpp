@@ -1,0 +1,163 @@
+#include "cmd_model.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bit_ttt.h"
+#include "common/error.h"
+#include "io/bitt.h"
+#include "io/checksum.h"
+#include "io/config_json.h"
+#include "io/file.h"
+#include "io/model_files.h"
+#include "io/safetensors.h"
+
+namespace {
+
+void print_config(const ttt::ModelConfig& c) {
+    std::printf("config:\n  vocab_size %d\n  hidden_dim %d\n  num_layers %d\n  intermediate_dim %d\n  ttt_dim %d\n"
+                "  inner_lr %g\n  ttt_chunk %d\n  bitlinear_scale %s\n  act_bits %d\n  norm_eps %g\n  bos_id %d\n  eos_id %d\n",
+                c.vocab_size, c.hidden_dim, c.num_layers, c.intermediate_dim, c.ttt_dim(), double(c.inner_lr), c.ttt_chunk,
+                c.bitlinear_scale ? "true" : "false", c.act_bits, double(c.norm_eps), c.bos_id, c.eos_id);
+}
+
+void print_tensors(const ttt::SafetensorsView& st) {
+    std::printf("tensors (%zu):\n", st.tensors.size());
+    size_t total = 0;
+    for (const auto& t : st.tensors) {
+        std::printf("  %-40s %-5s %-16s %10zu bytes\n", t.name.c_str(), ttt::dtype_name(t.dtype),
+                    ttt::shape_string(t.shape).c_str(), t.n_bytes);
+        total += t.n_bytes;
+    }
+    std::printf("tensor data: %zu bytes\n", total);
+}
+
+std::string join(const std::string& dir, const char* name) { return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + name; }
+
+int usage_error(const char* msg) {
+    std::fprintf(stderr, "bit-ttt: %s\n", msg);
+    return 2;
+}
+
+}  // namespace
+
+int cmd_info(int argc, char** argv) {
+    if (argc != 2) return usage_error("usage: bit-ttt info FILE|DIR");
+    const std::string path = argv[1];
+    try {
+        if (ttt::is_directory(path)) {
+            std::printf("format: model directory %s\n", path.c_str());
+            std::vector<uint8_t> cfg = ttt::read_file(join(path, "config.json"));
+            print_config(ttt::parse_config_json(std::string_view(reinterpret_cast<const char*>(cfg.data()), cfg.size()), "config.json"));
+            std::vector<uint8_t> w = ttt::read_file(join(path, "model.safetensors"));
+            std::printf("model.safetensors: %zu bytes\n", w.size());
+            print_tensors(ttt::parse_safetensors(w.data(), w.size(), "model.safetensors"));
+            std::printf("tokenizer.json: %s\n", ttt::file_exists(join(path, "tokenizer.json")) ? "present" : "absent");
+            std::printf("checksum: none (model directories carry no checksum)\n");
+        } else {
+            std::vector<uint8_t> bytes = ttt::read_file(path);
+            const size_t file_size = bytes.size();
+            ttt::BittFile f = ttt::parse_bitt(std::move(bytes), path, /*verify_checksum=*/true);
+            std::printf("format: .bitt v%d, %zu bytes\n", f.format_version, file_size);
+            print_config(f.config);
+            print_tensors(f.body);
+            std::printf("tokenizer: %s\n", f.tokenizer_json.empty() ? "absent" : ("embedded, " + std::to_string(f.tokenizer_json.size()) + " bytes of JSON").c_str());
+            if (f.format_version >= 2)
+                std::printf("checksum: CRC-32C %08x verified\nfingerprint (stored): %s\n", f.body_crc32c,
+                            ttt::hex64(f.stored_fingerprint).c_str());
+            else
+                std::printf("checksum: none (.bitt v1 has no checksum)\n");
+        }
+    } catch (const ttt::Error& e) {
+        std::fprintf(stderr, "bit-ttt info: %s\n", e.what());
+        return 1;
+    }
+    ttt_model* model = nullptr;
+    if (ttt_load_model(path.c_str(), nullptr, &model) != TTT_OK) {
+        std::fprintf(stderr, "bit-ttt info: the model does not load: %s\n", ttt_last_error());
+        return 1;
+    }
+    ttt_model_info info;
+    info.struct_size = sizeof info;
+    ttt_model_get_info(model, &info);
+    std::printf("parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\nsoul size: %d layers x %d x %d floats\n",
+                info.n_params, info.fingerprint, info.num_layers, info.ttt_dim, info.ttt_dim);
+    ttt_model_free(model);
+    return 0;
+}
+
+int cmd_convert(int argc, char** argv) {
+    if (argc != 3) return usage_error("usage: bit-ttt convert INPUT OUTPUT   (a model directory or .bitt each way; OUTPUT ending in .bitt writes .bitt v2, otherwise a model directory)");
+    const std::string in = argv[1], out = argv[2];
+    try {
+        ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
+        const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
+        if (to_bitt) {
+            std::vector<uint8_t> bytes = ttt::write_bitt_v2(m.weights, m.tokenizer_json);
+            ttt::write_file_atomic(out, bytes);
+            std::printf("wrote %s (.bitt v2, %zu bytes)\n", out.c_str(), bytes.size());
+        } else {
+            ttt::write_model_directory(out, m.weights, m.tokenizer_json);
+            std::printf("wrote model directory %s\n", out.c_str());
+        }
+    } catch (const ttt::Error& e) {
+        std::fprintf(stderr, "bit-ttt convert: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_forward(int argc, char** argv) {
+    std::string model_path, tokens_arg;
+    for (int i = 1; i < argc; ++i) {
+        if ((!std::strcmp(argv[i], "-m") || !std::strcmp(argv[i], "--model")) && i + 1 < argc) model_path = argv[++i];
+        else if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc) tokens_arg = argv[++i];
+        else return usage_error("usage: bit-ttt forward -m MODEL --tokens 1,2,3");
+    }
+    if (model_path.empty() || tokens_arg.empty()) return usage_error("usage: bit-ttt forward -m MODEL --tokens 1,2,3");
+    std::vector<int32_t> tokens;
+    for (size_t pos = 0; pos <= tokens_arg.size();) {
+        size_t comma = tokens_arg.find(',', pos);
+        if (comma == std::string::npos) comma = tokens_arg.size();
+        try {
+            tokens.push_back(static_cast<int32_t>(std::stol(tokens_arg.substr(pos, comma - pos))));
+        } catch (...) {
+            return usage_error("--tokens must be comma-separated integers");
+        }
+        pos = comma + 1;
+    }
+    ttt_model* model = nullptr;
+    ttt_context* ctx = nullptr;
+    if (ttt_load_model(model_path.c_str(), nullptr, &model) != TTT_OK || ttt_create(model, nullptr, &ctx) != TTT_OK) {
+        std::fprintf(stderr, "bit-ttt forward: %s\n", ttt_last_error());
+        ttt_model_free(model);
+        return 1;
+    }
+    ttt_model_info info;
+    info.struct_size = sizeof info;
+    ttt_model_get_info(model, &info);
+    std::vector<float> logits(size_t(info.vocab_size));
+    int rc = 0;
+    if (ttt_forward(ctx, tokens.data(), tokens.size(), logits.data()) != TTT_OK) {
+        std::fprintf(stderr, "bit-ttt forward: %s\n", ttt_last_error());
+        rc = 1;
+    } else {
+        // The five most likely next tokens.
+        std::vector<int32_t> order(logits.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
+        const size_t k = std::min<size_t>(5, order.size());
+        std::partial_sort(order.begin(), order.begin() + ptrdiff_t(k), order.end(),
+                          [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+        uint64_t level = 0;
+        ttt_get_soul_level(ctx, &level);
+        std::printf("ran %zu tokens; soul level %" PRIu64 "\nnext-token logits, top %zu:\n", tokens.size(), level, k);
+        for (size_t i = 0; i < k; ++i) std::printf("  token %6d  logit %9.4f\n", order[i], double(logits[size_t(order[i])]));
+    }
+    ttt_destroy(ctx);
+    ttt_model_free(model);
+    return rc;
+}

@@ -1,0 +1,44 @@
+// bit-ttt: the command-line program of the SDK. Each subcommand lives in its own file.
+#include <cstdio>
+#include <cstring>
+
+#include "bit_ttt.h"
+#include "cmd_model.h"
+
+namespace {
+
+struct Command {
+    const char* name;
+    int (*run)(int argc, char** argv);
+    const char* help;
+};
+
+const Command kCommands[] = {
+    {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
+    {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v2)"},
+    {"forward", cmd_forward, "forward -m MODEL --tokens 1,2,3   run tokens, print the top next-token logits"},
+};
+
+void usage() {
+    std::printf("bit-ttt %s — BitLlama models with ternary weights and a soul that learns\n\nusage: bit-ttt COMMAND [ARGS]\n\n",
+                ttt_version_string());
+    for (const Command& c : kCommands) std::printf("  %s\n", c.help);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    if (!std::strcmp(argv[1], "--version")) {
+        std::printf("bit-ttt %s (ABI %u)\n", ttt_version_string(), ttt_abi_version());
+        return 0;
+    }
+    for (const Command& c : kCommands)
+        if (!std::strcmp(argv[1], c.name)) return c.run(argc - 1, argv + 1);
+    std::fprintf(stderr, "bit-ttt: unknown command '%s'\n\n", argv[1]);
+    usage();
+    return 2;
+}
