@@ -101,6 +101,7 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
     }
 
     if (ours) {
+        const uint64_t meta_level = soul.level;
         uint64_t version = 0, fp = 0, position = 0, level = 0, crc = 0;
         if (!meta_u64(st, "format_version", &version)) fail_format(what + ": metadata format_version missing or invalid");
         if (version > uint64_t(kSoulVersion))
@@ -113,6 +114,8 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
         if (fp != fingerprint && !force)
             fail_incompatible(what + ": the soul belongs to another model (fingerprint " + hex64(fp) + ", this model " +
                               hex64(fingerprint) + "); load it with TTT_SOUL_FORCE to apply it anyway");
+        if (st.find("meta_config") && meta_level != level)
+            fail_format(what + ": meta_config and metadata disagree on the soul level (the file is corrupted)");
         soul.position = position;
         soul.level = level;
         for (int32_t i = 0; i < c.num_layers; ++i) {

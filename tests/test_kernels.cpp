@@ -1,0 +1,170 @@
+// Reference kernels against values computed by hand.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "cpu/ops_ref.h"
+#include "cpu/ternary_ref.h"
+#include "model/legacy_ttt_layer.h"
+#include "model/weights.h"
+
+using namespace ttt;
+
+TEST_CASE("ternary packing matches upstream's code mapping") {
+    // Upstream's unit test: (+1, −1, 0, +1) → 0b01_00_10_01 = 73.
+    const int8_t q[4] = {1, -1, 0, 1};
+    uint8_t packed = 0;
+    pack_ternary_ref(q, 1, 4, &packed);
+    CHECK(packed == 73);
+    int8_t back[4];
+    unpack_ternary_ref(&packed, 1, 4, back);
+    for (int i = 0; i < 4; ++i) CHECK(back[i] == q[i]);
+}
+
+TEST_CASE("ternary rows are padded to whole bytes, odd widths round-trip") {
+    const int8_t q[2 * 5] = {1, 0, -1, 1, -1, /* row 1 */ 0, 0, 1, -1, 1};
+    uint8_t packed[4] = {0xff, 0xff, 0xff, 0xff};
+    pack_ternary_ref(q, 2, 5, packed);
+    CHECK(ternary_row_bytes(5) == 2);
+    CHECK(packed[1] == 0x02);  // row 0, column 4 = −1 → code 10 in the low pair, padding zero
+    CHECK(packed[3] == 0x01);  // row 1, column 4 = +1
+    int8_t back[10];
+    unpack_ternary_ref(packed, 2, 5, back);
+    for (int i = 0; i < 10; ++i) CHECK(back[i] == q[i]);
+    size_t bad = 99;
+    CHECK(validate_packed_ternary(packed, 2, 5, &bad));
+    packed[1] |= 0x04;  // a set padding bit
+    CHECK_FALSE(validate_packed_ternary(packed, 2, 5, &bad));
+    CHECK(bad == 0);
+    packed[1] = 0x03;  // code 11
+    CHECK_FALSE(validate_packed_ternary(packed, 2, 5, &bad));
+}
+
+TEST_CASE("absmean ternarisation with round-half-away-from-zero") {
+    // |w| mean = (0.5 + 1 + 1.5 + 0 + 2 + 1) / 6 = 1 (+1e-6); W/s = 0.5, −1, 1.5, 0, −2, −1 → 1, −1, 1, 0, −1, −1.
+    const float w[6] = {0.5f, -1.0f, 1.5f, 0.0f, -2.0f, -1.0f};
+    const double s = ternary_scale_ref(w, 6);
+    CHECK(s == doctest::Approx(1.0 + 1e-6).epsilon(1e-12));
+    int8_t q[6];
+    ternarize_ref(w, 6, 1.0, q);  // exactly 1.0 so that 0.5 sits on the rounding boundary
+    const int8_t want[6] = {1, -1, 1, 0, -1, -1};
+    for (int i = 0; i < 6; ++i) CHECK(q[i] == want[i]);
+    const float neg_half = -0.5f;
+    ternarize_ref(&neg_half, 1, 1.0, q);
+    CHECK(q[0] == -1);  // −0.5 rounds away from zero
+    // All zeros: the epsilon keeps the scale positive (upstream divided by zero).
+    const float zeros[3] = {0, 0, 0};
+    CHECK(ternary_scale_ref(zeros, 3) > 0.0);
+}
+
+TEST_CASE("ternary matvec") {
+    // Q = [[1, -1, 0], [0, 1, 1]], x = [2, 3, 5] → [−1, 8].
+    const int8_t q[6] = {1, -1, 0, 0, 1, 1};
+    uint8_t packed[2];
+    pack_ternary_ref(q, 2, 3, packed);
+    const float x[3] = {2, 3, 5};
+    float y[2];
+    ternary_matvec_ref(packed, 2, 3, x, y);
+    CHECK(y[0] == -1.0f);
+    CHECK(y[1] == 8.0f);
+    TernaryMatrix m = TernaryMatrix::from_latent(std::vector<float>{0.9f, -1.1f, 0.01f, 0.0f, 1.0f, 1.2f}.data(), 2, 3);
+    CHECK(m.scale == doctest::Approx((0.9 + 1.1 + 0.01 + 0 + 1 + 1.2) / 6 + 1e-6));
+    ternary_matvec_ref(m.packed.data(), 2, 3, x, y);
+    CHECK(y[0] == -1.0f);
+    CHECK(y[1] == 8.0f);
+}
+
+TEST_CASE("dense matvec, RMSNorm, SwiGLU, L2 normalisation") {
+    const float w[4] = {1, 2, 3, 4};
+    const float x[2] = {1, -1};
+    float y[2];
+    matvec_f32_ref(w, 2, 2, x, y);
+    CHECK(y[0] == -1.0f);
+    CHECK(y[1] == -1.0f);
+
+    // x = [3, 4]: mean(x²) = 12.5; y = x / sqrt(12.5 + 1e-5) · g.
+    const float xr[2] = {3, 4}, g[2] = {1, 2};
+    float yr[2];
+    rmsnorm_ref(xr, g, 2, 1e-5f, yr);
+    CHECK(yr[0] == doctest::Approx(3 / std::sqrt(12.5 + 1e-5)));
+    CHECK(yr[1] == doctest::Approx(8 / std::sqrt(12.5 + 1e-5)));
+
+    const float gate[2] = {0, 2}, up[2] = {5, 3};
+    float out[2];
+    swiglu_ref(gate, up, 2, out);
+    CHECK(out[0] == 0.0f);
+    CHECK(out[1] == doctest::Approx(2 / (1 + std::exp(-2.0)) * 3));
+
+    float f[2] = {3, 4};
+    l2_normalize_ref(f, 2, f);
+    CHECK(f[0] == doctest::Approx(3 / (5 + 1e-6)));
+    CHECK(f[1] == doctest::Approx(4 / (5 + 1e-6)));
+}
+
+TEST_CASE("int8 activation fake quantisation") {
+    // max|x| = 2 → a = 63.5; 1.0·a = 63.5 → 64 (half away), −2·a = −127, 0.01·a = 0.635 → 1.
+    const float x[3] = {1.0f, -2.0f, 0.01f};
+    float y[3];
+    fake_quant_int8_ref(x, 3, y);
+    CHECK(y[0] == doctest::Approx(64 / 63.5));
+    CHECK(y[1] == doctest::Approx(-127 / 63.5));
+    CHECK(y[2] == doctest::Approx(1 / 63.5));
+    const float tiny[2] = {0, 0};
+    float z[2];
+    fake_quant_int8_ref(tiny, 2, z);  // no division by zero
+    CHECK(z[0] == 0.0f);
+}
+
+TEST_CASE("TTT inner step: accumulate the gradient, apply at chunk close") {
+    // d = 2, z = [1, 0], fhat = [0.6, 0.8]: e = [0.4, −0.8]; G = e fhatᵀ = [[0.24, 0.32], [−0.48, −0.64]].
+    const float z[2] = {1, 0}, fhat[2] = {0.6f, 0.8f};
+    float pending[4] = {0, 0, 0, 0};
+    ttt_accumulate_ref(z, fhat, 2, pending);
+    CHECK(pending[0] == doctest::Approx(0.24));
+    CHECK(pending[1] == doctest::Approx(0.32));
+    CHECK(pending[2] == doctest::Approx(-0.48));
+    CHECK(pending[3] == doctest::Approx(-0.64));
+    ttt_accumulate_ref(z, fhat, 2, pending);  // a second token of the same chunk adds up
+    CHECK(pending[0] == doctest::Approx(0.48));
+    float w[4] = {1, 0, 0, 1};
+    ttt_apply_ref(w, pending, 2, 0.5f);
+    CHECK(w[0] == doctest::Approx(1 - 0.24));
+    CHECK(w[2] == doctest::Approx(0.48));
+    CHECK(w[3] == doctest::Approx(1 + 0.64));
+    CHECK(pending[0] == 0.0f);
+}
+
+TEST_CASE("legacy single TTT layer: upstream math, seeded") {
+    LegacyTttLayer a(8, 0.5f, 42), b(8, 0.5f, 42), c(8, 0.5f, 43);
+    CHECK(a.down() == b.down());
+    CHECK(a.down() != c.down());
+    const size_t D = 8, d = 2;
+    std::vector<float> x(3 * D);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(float(i) * 0.7f) + 0.1f;
+    std::vector<float> y(x.size());
+    a.forward(x.data(), 3, y.data());
+    // t = 0: the state is zero, so the TTT branch adds nothing.
+    for (size_t i = 0; i < D; ++i) CHECK(y[i] == x[i]);
+
+    // t = 1 by hand from the layer's own projections.
+    auto down_f = [&](const float* xt, float* f) {
+        LegacyTttLayer::int8_linear(a.down(), D, d, xt, f);
+        double n = std::sqrt(double(f[0]) * f[0] + double(f[1]) * f[1]);
+        if (n > 1e-6) { f[0] = float(f[0] / n); f[1] = float(f[1] / n); }
+    };
+    float f0[2], f1[2];
+    down_f(&x[0], f0);
+    down_f(&x[D], f1);
+    // W1 = −0.5 · (0 − f0) f0ᵀ = 0.5 f0 f0ᵀ; p1 = W1 f1.
+    float p1[2];
+    for (size_t i = 0; i < 2; ++i) p1[i] = 0.5f * f0[i] * (f0[0] * f1[0] + f0[1] * f1[1]);
+    std::vector<float> up(D);
+    LegacyTttLayer::int8_linear(a.up(), d, D, p1, up.data());
+    for (size_t i = 0; i < D; ++i) CHECK(y[D + i] == doctest::Approx(x[D + i] + up[i]).epsilon(1e-5));
+
+    // inner_lr 0: the state never changes, every output equals its input.
+    LegacyTttLayer frozen(8, 0.0f, 42);
+    frozen.forward(x.data(), 3, y.data());
+    for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == x[i]);
+}
