@@ -39,13 +39,17 @@ bool meta_u64(const SafetensorsView& st, const std::string& key, uint64_t* out) 
     return true;
 }
 
-std::vector<float> read_matrix(const SafetensorsView& st, const std::string& name, int32_t d, const std::string& what) {
+// dims_confirmed: meta_config already matched this model, so a wrong shape means the file contradicts itself
+// (format error); without that, a wrong shape is a soul of another model (incompatible).
+std::vector<float> read_matrix(const SafetensorsView& st, const std::string& name, int32_t d, bool dims_confirmed,
+                               const std::string& what) {
     const TensorView* t = st.find(name);
     if (!t) fail_format(what + ": missing tensor '" + name + "'");
     const std::vector<int64_t> flat{d, d}, batched{1, d, d};
     if (t->shape != flat && t->shape != batched)
-        fail_incompatible(what + ": tensor '" + name + "' has shape " + shape_string(t->shape) + ", this model's soul needs [" +
-                          std::to_string(d) + ", " + std::to_string(d) + "]");
+        throw Error(dims_confirmed ? TTT_ERR_FORMAT : TTT_ERR_INCOMPATIBLE,
+                    what + ": tensor '" + name + "' has shape " + shape_string(t->shape) + ", this model's soul needs [" +
+                        std::to_string(d) + ", " + std::to_string(d) + "]");
     if (t->dtype != DType::F32) fail_format(what + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected F32");
     return tensor_to_f32(*t, what);
 }
@@ -85,6 +89,7 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
     const bool ours = fmt != st.metadata.end() && fmt->second == "bit_ttt.soul";
     if (fmt != st.metadata.end() && !ours) fail_format(what + ": not a soul file (format \"" + fmt->second + "\")");
 
+    bool dims_confirmed = false;
     // meta_config = [hidden_dim, num_layers, level_hi, level_lo] (upstream V030; the oldest souls have 2 entries).
     if (const TensorView* meta = st.find("meta_config")) {
         if (meta->dtype != DType::U32 || meta->shape.size() != 1 || meta->n_elements < 2)
@@ -95,6 +100,7 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
             fail_incompatible(what + ": the soul is for hidden_dim " + std::to_string(v[0]) + " and num_layers " +
                               std::to_string(v[1]) + ", this model has hidden_dim " + std::to_string(c.hidden_dim) +
                               " and num_layers " + std::to_string(c.num_layers));
+        dims_confirmed = true;
         if (meta->n_elements >= 4) soul.level = (uint64_t(v[2]) << 32) | v[3];
     } else if (!ours) {
         log_warn(what + ": upstream soul without meta_config; dimensions checked from the tensors only");
@@ -119,13 +125,13 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
         soul.position = position;
         soul.level = level;
         for (int32_t i = 0; i < c.num_layers; ++i) {
-            soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, what);
-            soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, what);
+            soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);
+            soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, dims_confirmed, what);
         }
         if (state_crc(soul) != crc) fail_format(what + ": checksum mismatch in the soul state (the file is corrupted)");
     } else {
         // Upstream souls: no pending sums (upstream inference used chunk 1); chunk counting restarts here.
-        for (int32_t i = 0; i < c.num_layers; ++i) soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, what);
+        for (int32_t i = 0; i < c.num_layers; ++i) soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);
         soul.position = 0;
     }
     if (st.find("w_state." + std::to_string(c.num_layers)))

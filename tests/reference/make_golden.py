@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import struct
 import sys
 
 import numpy as np
@@ -229,6 +230,17 @@ def write_model(path: str, tensors_by_name: dict, storage_by_name: dict):
     del keep
 
 
+def with_metadata(data: bytes, meta: dict) -> bytes:
+    """Adds __metadata__ to a safetensors file in a fixed key order (the safetensors package writes metadata from a
+    hash map, in an order that changes from run to run)."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    header.pop("__metadata__", None)
+    raw = json.dumps(dict({"__metadata__": meta}, **header), separators=(",", ":")).encode("utf-8")
+    raw += b" " * ((-len(raw)) % 8)
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n:]
+
+
 def json_bytes(obj) -> bytes:
     return (json.dumps(obj, indent=2) + "\n").encode("utf-8")
 
@@ -382,12 +394,7 @@ def build_case(case: dict, outdir: str) -> dict:
         meta["logit_tolerance_rel_loose"] = repr(TOL_LOGITS_ACT8_LOOSE)
         meta["state_tolerance_rel_loose"] = repr(TOL_STATE_ACT8_LOOSE)
         meta["min_act_quant_margin_lsb"] = f"{act_margin:.3g}"
-    tmp = os.path.join(cdir, "golden.safetensors.tmp")
-    safetensors.numpy.save_file(golden, tmp, metadata=meta)
-    with open(tmp, "rb") as f:
-        gbytes = f.read()
-    os.remove(tmp)
-    write_if_changed(os.path.join(cdir, "golden.safetensors"), gbytes)
+    write_if_changed(os.path.join(cdir, "golden.safetensors"), with_metadata(safetensors.numpy.save(golden), meta))
 
     return {
         "name": case["name"], "covers": case["covers"],

@@ -277,12 +277,13 @@ def load_bitt(path: str) -> LoadedModel:
         if "config" not in header:
             raise LoadError(FORMAT_ERROR, ".bitt header has no \"config\"")
         cfg = validate_config(header["config"])
-        if "tokenizer" not in header:
-            raise LoadError(FORMAT_ERROR, ".bitt header has no \"tokenizer\"")
-        tok = header["tokenizer"]
-        if isinstance(tok, str):
+        # A .bitt without a tokenizer is valid: token-id APIs work, text APIs are unsupported for it.
+        tok = header.get("tokenizer")
+        if tok is None:
+            pass
+        elif isinstance(tok, str):
             tok = parse_json_bytes(tok.encode("utf-8"), ".bitt tokenizer string")
-        if not (isinstance(tok, dict) and isinstance(tok.get("model"), dict)):
+        if tok is not None and not (isinstance(tok, dict) and isinstance(tok.get("model"), dict)):
             raise LoadError(FORMAT_ERROR, ".bitt tokenizer is not a tokenizer.json object")
         body = data[12 + n:]
         if len(body) == 0:

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what bit_ttt needs on a fresh Debian machine, and nothing that is already there.
+# Build: cmake, g++, simdjson, doctest, Google Benchmark. Tests: Mono (C# bindings), numpy/pytest/tokenizers/safetensors.
+set -euo pipefail
+
+debian_packages=(cmake g++ make pkg-config libsimdjson-dev doctest-dev libbenchmark-dev mono-mcs mono-runtime)
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
+    { "${sudo_cmd[@]}" apt-get update -q >/dev/null && "${sudo_cmd[@]}" apt-get install -y -q "${missing[@]}" >/dev/null; }
+fi
+
+python_modules=(numpy pytest tokenizers safetensors)
+missing=()
+for m in "${python_modules[@]}"; do
+  python3 -c "import $m" >/dev/null 2>&1 || missing+=("$m")
+done
+if ((${#missing[@]})); then
+  echo "installing Python packages: ${missing[*]}"
+  python3 -m pip install -q "${missing[@]}"
+fi

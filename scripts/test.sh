@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test that can run without a GPU: installs what is missing, builds (CUDA code too when nvcc exists),
+# runs the doctest suite and the C header test, the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and the Python tests. Exit status 0 only when everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== release build and tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j2
+ctest --test-dir build --output-on-failure
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTTT_SANITIZE=address,undefined -DTTT_BUILD_BENCH=OFF -DTTT_CUDA=OFF >/dev/null
+cmake --build build-asan -j2
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure
+
+echo "== Python tests"
+python3 -m pytest -q tests/reference tests/malformed
+
+echo "all tests passed"
