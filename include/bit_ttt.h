@@ -165,6 +165,7 @@ typedef struct ttt_model_info {
     int32_t eos_id;            /* -1 if none */
     uint64_t fingerprint;      /* hash of config and weights; souls carry it */
     uint64_t n_params;         /* parameter count */
+    int32_t has_tokenizer;     /* 1 if the model carries a tokenizer (text functions work) */
 } ttt_model_info;
 
 /* Describe a model. info->struct_size must be set by the caller. */
@@ -200,9 +201,20 @@ TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tok
                                             float* logits_all);
 /* Clear the soul (all TTT states and pending chunk sums to zero, soul level and position to 0). */
 TTT_API ttt_status TTT_CALL ttt_reset(ttt_context* ctx);
-/* Ask a running call on ctx to stop at the next token; safe from any thread. The next call on ctx clears it. */
+/* Stop the work in progress on ctx at the next token: a ttt_forward / ttt_learn / ttt_sleep / ttt_generate running
+ * now, or the generation begun by ttt_generate_begin (its next ttt_generate_next returns TTT_ERR_ABORTED and the
+ * generation ends). Safe from any thread. Starting new work (ttt_forward, ttt_forward_all, ttt_learn, ttt_sleep,
+ * ttt_generate_begin, ttt_generate) clears a cancel left over from earlier work, so a late cancel never stops
+ * future work. */
 TTT_API ttt_status TTT_CALL ttt_cancel(ttt_context* ctx);
-/* Tokens seen since the last reset (chunk boundaries count from here). */
+/* An abort check polled before every token of every call on ctx (forward, learn, sleep, generation), on the
+ * thread doing the work; returning non-zero stops the work with TTT_ERR_ABORTED. Unlike ttt_cancel, the caller
+ * owns the condition, so nothing can be lost to timing (e.g. a game's "shutting down" flag). NULL removes it. */
+typedef int32_t(TTT_CALL* ttt_abort_callback)(void* user_data);
+TTT_API ttt_status TTT_CALL ttt_set_abort_callback(ttt_context* ctx, ttt_abort_callback callback, void* user_data);
+/* Tokens seen since the last reset (chunk boundaries count from here). Like ttt_get_soul_level and ttt_cancel,
+ * callable from any thread, also while another thread uses the context (the value is updated after each token).
+ * Every other context function returns TTT_ERR_BUSY while another thread uses the context. */
 TTT_API ttt_status TTT_CALL ttt_get_position(const ttt_context* ctx, uint64_t* out_position);
 /* Soul level: tokens the soul has learned in total (kept across save/load). */
 TTT_API ttt_status TTT_CALL ttt_get_soul_level(const ttt_context* ctx, uint64_t* out_level);
@@ -227,6 +239,139 @@ TTT_API ttt_status TTT_CALL ttt_load_soul(ttt_context* ctx, const char* path, ui
 TTT_API ttt_status TTT_CALL ttt_save_soul_buffer(ttt_context* ctx, void* buffer, size_t capacity, size_t* out_size);
 /* Restore a soul from bytes made by ttt_save_soul_buffer or read from a .soul file. Same rules as ttt_load_soul. */
 TTT_API ttt_status TTT_CALL ttt_load_soul_buffer(ttt_context* ctx, const void* data, size_t size, uint32_t flags);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Tokenizer (from the model's tokenizer.json; the model-level functions are thread-safe)
+ * ------------------------------------------------------------------------------------------------------- */
+
+#define TTT_TOKENIZE_ADD_SPECIAL   1u /* add BOS/EOS as the tokenizer's post-processor says */
+#define TTT_TOKENIZE_PARSE_SPECIAL 2u /* recognise special tokens written in the text. Off by default, so user text
+                                         can never inject a control token such as "</s>" */
+#define TTT_DETOKENIZE_SKIP_SPECIAL 1u
+
+/* Text (UTF-8, text_len bytes; invalid UTF-8 is encoded losslessly through byte tokens) to token ids.
+ * When nothing is produced (empty text), any buffer (NULL too) is fine and TTT_OK is returned.
+ * Size-query protocol: *out_n_tokens receives the count; TTT_ERR_BUFFER_TOO_SMALL if tokens is NULL or capacity
+ * is too small. A model without a tokenizer returns TTT_ERR_UNSUPPORTED. */
+TTT_API ttt_status TTT_CALL ttt_tokenize(const ttt_model* model, const char* text, size_t text_len, uint32_t flags,
+                                         int32_t* tokens, size_t capacity, size_t* out_n_tokens);
+/* Token ids to UTF-8 text. Size-query protocol on text (bytes, not counting a terminator); a NUL terminator is
+ * written too when capacity > *out_len. The text is always valid UTF-8: byte tokens that do not form a character
+ * become U+FFFD, as in Hugging Face tokenizers (join ttt_token_to_piece bytes for the raw bytes). */
+TTT_API ttt_status TTT_CALL ttt_detokenize(const ttt_model* model, const int32_t* tokens, size_t n_tokens,
+                                           uint32_t flags, char* text, size_t capacity, size_t* out_len);
+/* The raw bytes one token contributes to the text (may be an incomplete UTF-8 sequence: byte tokens).
+ * Size-query protocol as ttt_detokenize. */
+TTT_API ttt_status TTT_CALL ttt_token_to_piece(const ttt_model* model, int32_t token, char* buf, size_t capacity,
+                                               size_t* out_len);
+/* *out_is_eog = 1 if the token ends generation (EOS and other end-of-turn tokens), else 0. */
+TTT_API ttt_status TTT_CALL ttt_token_is_eog(const ttt_model* model, int32_t token, int32_t* out_is_eog);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Generation: sampling, pull-style and streaming
+ * ------------------------------------------------------------------------------------------------------- */
+
+typedef struct ttt_logit_bias {
+    int32_t token;
+    float bias; /* added to the token's logit; -INFINITY bans it */
+} ttt_logit_bias;
+
+typedef struct ttt_generate_params {
+    uint32_t struct_size;          /* sizeof(ttt_generate_params), set by ttt_generate_params_init */
+    int32_t max_tokens;            /* tokens to generate at most (default 256) */
+    float temperature;             /* <= 0: greedy (default 0.8) */
+    int32_t top_k;                 /* 0: off (default 40) */
+    float top_p;                   /* 1: off (default 0.95) */
+    float min_p;                   /* 0: off (default 0.05) */
+    float repetition_penalty;      /* 1: off (default 1.1) */
+    float presence_penalty;        /* 0: off */
+    float frequency_penalty;       /* 0: off */
+    int32_t penalty_window;        /* penalties look at the last N tokens (default 64) */
+    uint64_t seed;                 /* same model + soul + prompt + seed => same tokens (default 1) */
+    const ttt_logit_bias* logit_bias; /* optional, n_logit_bias entries, copied at begin */
+    size_t n_logit_bias;
+    const char* const* stop_strings;  /* optional NUL-terminated UTF-8 strings, copied at begin; generation ends
+                                         before a stop string, which is never emitted */
+    size_t n_stop_strings;
+    uint32_t tokenize_flags;       /* for the prompt (default TTT_TOKENIZE_ADD_SPECIAL) */
+} ttt_generate_params;
+
+TTT_API ttt_status TTT_CALL ttt_generate_params_init(ttt_generate_params* params, uint32_t struct_size);
+
+/* Why generation ended. */
+#define TTT_STOP_NONE       0 /* not ended: more tokens follow */
+#define TTT_STOP_EOS        1 /* the model produced an end-of-generation token (not emitted, not learned) */
+#define TTT_STOP_MAX_TOKENS 2
+#define TTT_STOP_STRING     3 /* a stop string was produced */
+#define TTT_STOP_CALLBACK   4 /* the streaming callback asked to stop */
+
+/* Start generating: tokenize the prompt and run it through the model (the soul learns it). Cancellable.
+ * params may be NULL (defaults). Any earlier generation on ctx is discarded. */
+TTT_API ttt_status TTT_CALL ttt_generate_begin(ttt_context* ctx, const char* prompt, size_t prompt_len,
+                                               const ttt_generate_params* params);
+/* Produce one token. *out_text / *out_text_len receive the UTF-8 text that became complete with this token
+ * (possibly empty: a character split over tokens or a possible stop string is held back until complete).
+ * The text pointer is owned by ctx and valid until the next call on ctx. *out_stop_reason is TTT_STOP_NONE while
+ * generation continues; once it ends, the call returns the last held text and the reason (and *out_token = -1 if no
+ * token was produced). Calling again after the end returns the same reason with empty text.
+ * out_token, out_text, out_text_len and out_stop_reason are required. */
+TTT_API ttt_status TTT_CALL ttt_generate_next(ttt_context* ctx, int32_t* out_token, const char** out_text,
+                                              size_t* out_text_len, int32_t* out_stop_reason);
+
+/* Called with each piece of complete text (never empty) and the token that completed it; return 0 to stop. */
+typedef int32_t(TTT_CALL* ttt_text_callback)(const char* text, size_t text_len, int32_t token, void* user_data);
+
+/* begin + next until the end, calling callback on this thread. *out_stop_reason (optional) tells why it ended. */
+TTT_API ttt_status TTT_CALL ttt_generate(ttt_context* ctx, const char* prompt, size_t prompt_len,
+                                         const ttt_generate_params* params, ttt_text_callback callback,
+                                         void* user_data, int32_t* out_stop_reason);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Learning, memories and sleep
+ * ------------------------------------------------------------------------------------------------------- */
+
+/* Run text through the model so the soul learns it, without generating. tokenize_flags as ttt_tokenize.
+ * *out_n_tokens (optional) receives the tokens learned. Cancellable (the soul keeps what it learned). */
+TTT_API ttt_status TTT_CALL ttt_learn(ttt_context* ctx, const char* text, size_t text_len, uint32_t tokenize_flags,
+                                      size_t* out_n_tokens);
+
+/* Append one chat turn to <memories_dir>/YYYY-MM-DD.jsonl (local date; upstream format
+ * {"role","text","timestamp"}). role: "user" or "assistant" (any non-empty UTF-8 is accepted). */
+TTT_API ttt_status TTT_CALL ttt_remember(const char* memories_dir, const char* role, const char* text,
+                                         size_t text_len);
+
+typedef struct ttt_sleep_params {
+    uint32_t struct_size;           /* sizeof(ttt_sleep_params), set by ttt_sleep_params_init */
+    const char* memories_dir;       /* required: the folder of YYYY-MM-DD.jsonl files */
+    int32_t max_days;               /* replay at most this many day files (default 5; 0 = all) */
+    int32_t random_days;            /* 0 (default): the most recent days, oldest first; 1: a seeded random sample */
+    uint64_t seed;                  /* for random_days */
+    int32_t max_piece_chars;        /* text is learned in pieces of this many characters (default 500) */
+    ttt_progress_callback progress_callback; /* optional: progress in [0, 1]; return 0 to stop (TTT_ERR_ABORTED) */
+    void* progress_user_data;
+    const char* autosave_path;      /* optional: save the soul here (crash-safely) when sleep completes */
+} ttt_sleep_params;
+
+TTT_API ttt_status TTT_CALL ttt_sleep_params_init(ttt_sleep_params* params, uint32_t struct_size);
+
+/* Replay memories into the soul. Malformed memory lines are skipped with a warning (files are never modified).
+ * Cancellable with ttt_cancel or the progress callback; the soul keeps what it learned before the stop.
+ * *out_n_tokens (optional) receives the tokens learned. */
+TTT_API ttt_status TTT_CALL ttt_sleep(ttt_context* ctx, const ttt_sleep_params* params, size_t* out_n_tokens);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Performance counters
+ * ------------------------------------------------------------------------------------------------------- */
+
+typedef struct ttt_perf {
+    uint32_t struct_size;           /* set by the caller: sizeof(ttt_perf) */
+    uint64_t prompt_tokens;         /* tokens run as prompts / learned text since the context was created */
+    double prompt_seconds;
+    uint64_t generated_tokens;      /* tokens produced by generation */
+    double generation_seconds;
+} ttt_perf;
+
+TTT_API ttt_status TTT_CALL ttt_get_perf(const ttt_context* ctx, ttt_perf* out_perf);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Upstream's single TTT layer (the legacy Bit_TTT.dll API), deterministic

@@ -117,3 +117,23 @@ inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>&
 }
 
 }  // namespace ttt_test
+
+namespace ttt_test {
+
+// A random model with a real byte-level BPE tokenizer (tests/data/tokenizer/ttt_bytelevel.json, 1000 tokens,
+// trained by our own trainer on the corpus), for tests of text in and text out.
+inline std::string write_text_model(const std::filesystem::path& dir, uint32_t seed = 1, int32_t chunk = 1) {
+    FixtureSpec spec;
+    spec.vocab = 1000;
+    spec.dim = 16;
+    spec.layers = 2;
+    spec.seed = seed;
+    spec.chunk = chunk;
+    spec.inner_lr = 0.1f;
+    const std::string path = write_fixture_model(dir, spec);
+    std::filesystem::copy_file(test_data_dir() / "tokenizer" / "ttt_bytelevel.json", dir / "tokenizer.json",
+                               std::filesystem::copy_options::overwrite_existing);
+    return path;
+}
+
+}  // namespace ttt_test

@@ -127,18 +127,17 @@ TEST_CASE("bad tokens are refused before the soul changes") {
     CHECK(ttt_forward(ctx.c, tokens.data(), 0, nullptr) == TTT_ERR_INVALID_ARGUMENT);
 }
 
-TEST_CASE("cancel: a pending cancel aborts the next call at its first token, and is consumed") {
+TEST_CASE("cancel: a cancel left over from earlier work never stops new work") {
     TempDir tmp;
     FixtureSpec spec;
     Model model(write_fixture_model(tmp.path / "m", spec));
     Context ctx(model.m);
     const auto tokens = random_tokens(8, spec.vocab, 4);
-    REQUIRE(ttt_cancel(ctx.c) == TTT_OK);
-    CHECK(ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr) == TTT_ERR_ABORTED);
-    uint64_t pos = 99;
-    ttt_get_position(ctx.c, &pos);
-    CHECK(pos == 0);
+    REQUIRE(ttt_cancel(ctx.c) == TTT_OK);  // nothing running: the cancel finds no work
     CHECK(ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr) == TTT_OK);
+    uint64_t pos = 0;
+    ttt_get_position(ctx.c, &pos);
+    CHECK(pos == 8);
 }
 
 TEST_CASE("cancel from another thread stops a long prefill at a token boundary") {
@@ -204,4 +203,51 @@ TEST_CASE("models and contexts on many threads") {
         });
     for (auto& th : threads) th.join();
     CHECK(ok.load() == 4);
+}
+
+namespace {
+int32_t TTT_CALL abort_after(void* user) {
+    int& left = *static_cast<int*>(user);
+    return --left < 0 ? 1 : 0;
+}
+}  // namespace
+
+TEST_CASE("an abort callback stops work at a token boundary; position and level are readable while busy") {
+    TempDir tmp;
+    FixtureSpec spec;
+    Model model(write_fixture_model(tmp.path / "m", spec));
+    Context ctx(model.m);
+    const auto tokens = random_tokens(20, spec.vocab, 9);
+    int left = 5;
+    REQUIRE(ttt_set_abort_callback(ctx.c, abort_after, &left) == TTT_OK);
+    CHECK(ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr) == TTT_ERR_ABORTED);
+    uint64_t pos = 0;
+    REQUIRE(ttt_get_position(ctx.c, &pos) == TTT_OK);
+    CHECK(pos == 5);
+    REQUIRE(ttt_set_abort_callback(ctx.c, nullptr, nullptr) == TTT_OK);
+    CHECK(ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr) == TTT_OK);
+
+    // A second thread reads the counters while the first works.
+    spec.dim = 64;
+    spec.vocab = 300;
+    Model big(write_fixture_model(tmp.path / "big", spec));
+    Context busy(big.m);
+    const auto many = random_tokens(50000, spec.vocab, 10);
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+        ttt_forward(busy.c, many.data(), many.size(), nullptr);
+        done = true;
+    });
+    uint64_t seen = 0, level = 0;
+    bool read_while_busy = false;
+    while (!done.load()) {
+        REQUIRE(ttt_get_position(busy.c, &seen) == TTT_OK);
+        REQUIRE(ttt_get_soul_level(busy.c, &level) == TTT_OK);
+        if (seen > 0 && seen < many.size()) {
+            read_while_busy = true;
+            ttt_cancel(busy.c);
+        }
+    }
+    worker.join();
+    CHECK(read_while_busy);
 }

@@ -3,7 +3,10 @@
 #include <cstring>
 
 #include "bit_ttt.h"
+#include "cmd_generate.h"
 #include "cmd_model.h"
+#include "cmd_tokenizer.h"
+#include "cmd_train.h"
 
 namespace {
 
@@ -14,6 +17,13 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"generate", cmd_generate, "generate -m MODEL -p PROMPT [sampling options]   stream text, print tokens/s"},
+    {"chat", cmd_chat, "chat -m MODEL [--soul FILE] [--memories DIR]   interactive chat with memories and sleep"},
+    {"tokenize", cmd_tokenize, "tokenize --tokenizer FILE TEXT    print token ids and pieces"},
+    {"vocab", cmd_vocab, "vocab --input FILE... --vocab-size N --out tokenizer.json   train a byte-level BPE"},
+    {"data", cmd_data, "data --tokenizer T --input FILE... --out DIR --val-fraction F   text to train.u32 / val.u32"},
+    {"train", cmd_train, "train --data DIR --out DIR [options]   train a BitLlama (checkpoints, resume, .bitt export)"},
+    {"eval", cmd_eval, "eval -m MODEL --data val.u32   loss, perplexity and bits per byte"},
     {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
     {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v2)"},
     {"forward", cmd_forward, "forward -m MODEL --tokens 1,2,3   run tokens, print the top next-token logits"},

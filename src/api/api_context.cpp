@@ -4,6 +4,7 @@
 
 #include "api/guard.h"
 #include "api/handles.h"
+#include "api/params.h"
 
 namespace ttt {
 
@@ -28,22 +29,6 @@ void context_defaults(ttt_context_params* p) {
     p->backend = TTT_BACKEND_CPU;
 }
 
-// Runs tokens one by one (the chunk rule makes this equal to any batched prefill), checking for a cancel before
-// each. logits_at(i) gives where token i's logits go, or nullptr.
-template <class LogitsAt>
-void run_tokens(ttt_context* ctx, const int32_t* tokens, size_t n, LogitsAt logits_at) {
-    const ModelWeights& w = ctx->model->loaded.weights;
-    for (size_t i = 0; i < n; ++i)
-        if (tokens[i] < 0 || tokens[i] >= w.config.vocab_size)
-            throw Error(TTT_ERR_INVALID_ARGUMENT, "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
-                                                      ", outside the vocabulary [0, " + std::to_string(w.config.vocab_size) + ")");
-    for (size_t i = 0; i < n; ++i) {
-        if (ctx->cancel.exchange(false))
-            throw Error(TTT_ERR_ABORTED, "cancelled after " + std::to_string(i) + " of " + std::to_string(n) + " tokens");
-        forward_token(w, *ctx->backend, ctx->soul, ctx->scratch, tokens[i], logits_at(i));
-    }
-}
-
 }  // namespace
 
 }  // namespace ttt
@@ -53,14 +38,7 @@ using namespace ttt;
 extern "C" {
 
 TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, uint32_t struct_size) {
-    return guarded("ttt_context_params_init", [&] {
-        require_pointer(params, "params");
-        if (struct_size < sizeof(uint32_t)) throw Error(TTT_ERR_INVALID_ARGUMENT, "struct_size is too small");
-        ttt_context_params p;
-        context_defaults(&p);
-        std::memcpy(params, &p, std::min<size_t>(struct_size, sizeof p));
-        params->struct_size = static_cast<uint32_t>(std::min<size_t>(struct_size, sizeof p));
-    });
+    return guarded("ttt_context_params_init", [&] { init_params(params, struct_size, context_defaults); });
 }
 
 TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_params* params, ttt_context** out_ctx) {
@@ -68,18 +46,12 @@ TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_param
         require_pointer(out_ctx, "out_ctx");
         *out_ctx = nullptr;
         check_model(model);
-        ttt_context_params p;
-        context_defaults(&p);
-        if (params) {
-            if (params->struct_size < sizeof(uint32_t) || params->struct_size > 4096)
-                throw Error(TTT_ERR_INVALID_ARGUMENT, "params.struct_size is invalid; use ttt_context_params_init");
-            std::memcpy(&p, params, std::min<size_t>(params->struct_size, sizeof p));
-        }
+        ttt_context_params p = read_params(params, context_defaults, "params");
         if (p.n_threads < 0 || p.n_threads > 1024) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_threads must be in 0..1024");
         if (p.backend == TTT_BACKEND_CUDA)
             throw Error(TTT_ERR_UNSUPPORTED, "the CUDA backend is not available in this version; use TTT_BACKEND_CPU");
         if (p.backend != TTT_BACKEND_CPU) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.backend is unknown");
-        auto* ctx = new ttt_context(model, &cpu_reference_backend());
+        auto* ctx = new ttt_context(model, cpu_reference_backend());
         ctx->n_threads = p.n_threads == 0 ? 1 : p.n_threads;
         model->refs.fetch_add(1);
         *out_ctx = ctx;
@@ -100,7 +72,8 @@ TTT_API ttt_status TTT_CALL ttt_forward(ttt_context* ctx, const int32_t* tokens,
         if (n_tokens == 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "n_tokens is 0");
         require_pointer(tokens, "tokens");
         ContextLock lock(ctx);
-        run_tokens(ctx, tokens, n_tokens, [&](size_t i) { return i + 1 == n_tokens ? logits : nullptr; });
+        ctx->session.start_work();
+        ctx->session.run(tokens, n_tokens, [&](size_t i) { return i + 1 == n_tokens ? logits : nullptr; });
     });
 }
 
@@ -115,7 +88,8 @@ TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tok
         if (n_tokens > std::numeric_limits<size_t>::max() / sizeof(float) / V)
             throw Error(TTT_ERR_DIMENSION_MISMATCH, "n_tokens * vocab_size overflows");
         ContextLock lock(ctx);
-        run_tokens(ctx, tokens, n_tokens, [&](size_t i) { return logits_all + i * V; });
+        ctx->session.start_work();
+        ctx->session.run(tokens, n_tokens, [&](size_t i) { return logits_all + i * V; });
     });
 }
 
@@ -123,15 +97,14 @@ TTT_API ttt_status TTT_CALL ttt_reset(ttt_context* ctx) {
     return guarded("ttt_reset", [&] {
         check_context(ctx);
         ContextLock lock(ctx);
-        ctx->soul.reset();
-        ctx->cancel.store(false);
+        ctx->session.reset();
     });
 }
 
 TTT_API ttt_status TTT_CALL ttt_cancel(ttt_context* ctx) {
     return guarded("ttt_cancel", [&] {
         check_context(ctx);
-        ctx->cancel.store(true);
+        ctx->session.request_cancel();
     });
 }
 
@@ -139,7 +112,7 @@ TTT_API ttt_status TTT_CALL ttt_get_position(const ttt_context* ctx, uint64_t* o
     return guarded("ttt_get_position", [&] {
         check_context(ctx);
         require_pointer(out_position, "out_position");
-        *out_position = ctx->soul.position;
+        *out_position = ctx->session.position();
     });
 }
 
@@ -147,7 +120,7 @@ TTT_API ttt_status TTT_CALL ttt_get_soul_level(const ttt_context* ctx, uint64_t*
     return guarded("ttt_get_soul_level", [&] {
         check_context(ctx);
         require_pointer(out_level, "out_level");
-        *out_level = ctx->soul.level;
+        *out_level = ctx->session.level();
     });
 }
 
@@ -160,3 +133,31 @@ TTT_API ttt_status TTT_CALL ttt_get_model(const ttt_context* ctx, const ttt_mode
 }
 
 }  // extern "C"
+
+extern "C" TTT_API ttt_status TTT_CALL ttt_get_perf(const ttt_context* ctx, ttt_perf* out_perf) {
+    return guarded("ttt_get_perf", [&] {
+        check_context(ctx);
+        require_pointer(out_perf, "out_perf");
+        if (out_perf->struct_size < sizeof(uint32_t))
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "out_perf->struct_size must be set to sizeof(ttt_perf)");
+        ContextLock lock(const_cast<ttt_context*>(ctx));
+        const PerfCounters& p = ctx->session.perf();
+        ttt_perf out;
+        std::memset(&out, 0, sizeof out);
+        out.struct_size = static_cast<uint32_t>(std::min<size_t>(out_perf->struct_size, sizeof out));
+        out.prompt_tokens = p.prompt_tokens;
+        out.prompt_seconds = p.prompt_seconds;
+        out.generated_tokens = p.generated_tokens;
+        out.generation_seconds = p.generation_seconds;
+        std::memcpy(out_perf, &out, out.struct_size);
+    });
+}
+
+extern "C" TTT_API ttt_status TTT_CALL ttt_set_abort_callback(ttt_context* ctx, ttt_abort_callback callback, void* user_data) {
+    return guarded("ttt_set_abort_callback", [&] {
+        check_context(ctx);
+        ContextLock lock(ctx);
+        if (callback) ctx->session.set_abort_check([callback, user_data] { return callback(user_data) != 0; });
+        else ctx->session.set_abort_check({});
+    });
+}

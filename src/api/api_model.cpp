@@ -3,13 +3,16 @@
 
 #include "api/guard.h"
 #include "api/handles.h"
+#include "api/params.h"
 #include "common/log.h"
+#include "tokenizer/tokenizer.h"
 
 namespace ttt {
 
 void check_model(const ttt_model* m) {
     require_pointer(m, "model");
-    if (m->magic != kModelMagic) throw Error(TTT_ERR_INVALID_ARGUMENT, "argument 'model' is not a live ttt_model handle");
+    if (m->magic != kModelMagic || m->released_by_user.load())
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "argument 'model' is not a live ttt_model handle (freed or never created)");
 }
 
 void release_model(ttt_model* m) {
@@ -20,20 +23,6 @@ void release_model(ttt_model* m) {
 }
 
 namespace {
-
-// Read a caller's params struct: only the first struct_size bytes are the caller's, the rest keep defaults.
-template <class Params>
-Params read_params(const Params* given, void (*init)(Params*)) {
-    Params p;
-    init(&p);
-    if (!given) return p;
-    if (given->struct_size < sizeof(uint32_t) || given->struct_size > 4096)
-        throw Error(TTT_ERR_INVALID_ARGUMENT, "params.struct_size " + std::to_string(given->struct_size) +
-                                                  " is invalid; initialise params with the *_params_init function");
-    std::memcpy(&p, given, std::min<size_t>(given->struct_size, sizeof p));
-    p.struct_size = sizeof p;
-    return p;
-}
 
 void model_defaults(ttt_model_params* p) {
     std::memset(p, 0, sizeof *p);
@@ -59,10 +48,27 @@ LoadOptions load_options(const ttt_model_params& p) {
 }
 
 ttt_model* wrap(LoadedModel&& loaded) {
-    auto* m = new ttt_model;
-    m->fingerprint = loaded.weights.fingerprint();
+    auto m = std::make_unique<ttt_model>();
+    m->fingerprint = loaded.fingerprint;
+    if (!loaded.tokenizer_json.empty()) {
+        const ModelConfig& c = loaded.weights.config;
+        try {
+            m->tokenizer = Tokenizer::from_json(loaded.tokenizer_json);
+            // The model config's bos/eos, when given, win over the tokenizer's guess.
+            if (c.bos_id >= 0 || c.eos_id >= 0)
+                m->tokenizer->set_bos_eos(c.bos_id >= 0 ? c.bos_id : m->tokenizer->bos_id(),
+                                          c.eos_id >= 0 ? c.eos_id : m->tokenizer->eos_id());
+        } catch (const Error& e) {
+            // Whatever the tokenizer objects to is a fault of the file.
+            throw Error(e.status() == TTT_ERR_INVALID_ARGUMENT ? TTT_ERR_FORMAT : e.status(),
+                        loaded.source + ": tokenizer: " + e.what());
+        }
+        if (m->tokenizer->vocab_size() > c.vocab_size)
+            log_warn(loaded.source + ": the tokenizer has " + std::to_string(m->tokenizer->vocab_size()) +
+                     " tokens but the model only " + std::to_string(c.vocab_size) + "; larger ids are refused");
+    }
     m->loaded = std::move(loaded);
-    return m;
+    return m.release();
 }
 
 }  // namespace
@@ -78,15 +84,7 @@ TTT_API void TTT_CALL ttt_log_set(ttt_log_callback callback, int32_t min_level, 
 }
 
 TTT_API ttt_status TTT_CALL ttt_model_params_init(ttt_model_params* params, uint32_t struct_size) {
-    return guarded("ttt_model_params_init", [&] {
-        require_pointer(params, "params");
-        if (struct_size < sizeof(uint32_t)) throw Error(TTT_ERR_INVALID_ARGUMENT, "struct_size is too small");
-        ttt_model_params p;
-        model_defaults(&p);
-        // A caller compiled against an older header has a shorter struct: fill only what it has.
-        std::memcpy(params, &p, std::min<size_t>(struct_size, sizeof p));
-        params->struct_size = static_cast<uint32_t>(std::min<size_t>(struct_size, sizeof p));
-    });
+    return guarded("ttt_model_params_init", [&] { init_params(params, struct_size, model_defaults); });
 }
 
 TTT_API ttt_status TTT_CALL ttt_load_model(const char* path, const ttt_model_params* params, ttt_model** out_model) {
@@ -94,7 +92,7 @@ TTT_API ttt_status TTT_CALL ttt_load_model(const char* path, const ttt_model_par
         require_pointer(out_model, "out_model");
         *out_model = nullptr;
         require_pointer(path, "path");
-        ttt_model_params p = read_params(params, model_defaults);
+        ttt_model_params p = read_params(params, model_defaults, "params");
         *out_model = wrap(load_model_path(path, load_options(p)));
     });
 }
@@ -104,7 +102,7 @@ TTT_API ttt_status TTT_CALL ttt_load_bitt(const char* path, const ttt_model_para
         require_pointer(out_model, "out_model");
         *out_model = nullptr;
         require_pointer(path, "path");
-        ttt_model_params p = read_params(params, model_defaults);
+        ttt_model_params p = read_params(params, model_defaults, "params");
         *out_model = wrap(load_model_bitt(path, load_options(p)));
     });
 }
@@ -115,7 +113,7 @@ TTT_API ttt_status TTT_CALL ttt_load_bitt_buffer(const void* data, size_t size, 
         require_pointer(out_model, "out_model");
         *out_model = nullptr;
         require_pointer(data, "data");
-        ttt_model_params p = read_params(params, model_defaults);
+        ttt_model_params p = read_params(params, model_defaults, "params");
         const uint8_t* bytes = static_cast<const uint8_t*>(data);
         *out_model = wrap(load_model_bitt_bytes(std::vector<uint8_t>(bytes, bytes + size), "memory buffer", load_options(p)));
     });
@@ -123,6 +121,7 @@ TTT_API ttt_status TTT_CALL ttt_load_bitt_buffer(const void* data, size_t size, 
 
 TTT_API void TTT_CALL ttt_model_free(ttt_model* model) {
     if (!model || model->magic != kModelMagic) return;
+    if (model->released_by_user.exchange(true)) return;  // freed twice while contexts keep it alive
     release_model(model);
 }
 
@@ -146,8 +145,10 @@ TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model
         out.act_bits = c.act_bits;
         out.inner_lr = c.inner_lr;
         out.norm_eps = c.norm_eps;
-        out.bos_id = c.bos_id;
-        out.eos_id = c.eos_id;
+        const Tokenizer* tok = model->tokenizer.get();
+        out.bos_id = c.bos_id >= 0 ? c.bos_id : tok ? tok->bos_id() : -1;
+        out.eos_id = c.eos_id >= 0 ? c.eos_id : tok ? tok->eos_id() : -1;
+        out.has_tokenizer = tok ? 1 : 0;
         out.fingerprint = model->fingerprint;
         out.n_params = model->loaded.weights.parameter_count();
         std::memcpy(info, &out, out.struct_size);

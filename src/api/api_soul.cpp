@@ -16,7 +16,9 @@ void check_flags(uint32_t flags) {
 
 void load_soul_bytes(ttt_context* ctx, const uint8_t* data, size_t size, uint32_t flags, const std::string& what) {
     const ttt_model& m = *ctx->model;
-    soul_from_bytes(data, size, m.loaded.weights.config, m.fingerprint, (flags & TTT_SOUL_FORCE) != 0, &ctx->soul, what);
+    SoulState soul(m.loaded.weights.config);
+    soul_from_bytes(data, size, m.loaded.weights.config, m.fingerprint, (flags & TTT_SOUL_FORCE) != 0, &soul, what);
+    ctx->session.set_soul(std::move(soul));
 }
 
 }  // namespace
@@ -28,7 +30,7 @@ TTT_API ttt_status TTT_CALL ttt_save_soul(ttt_context* ctx, const char* path) {
         check_context(ctx);
         require_pointer(path, "path");
         ContextLock lock(ctx);
-        write_file_atomic(path, soul_to_bytes(ctx->soul, ctx->model->loaded.weights.config, ctx->model->fingerprint));
+        write_file_atomic(path, soul_to_bytes(ctx->session.soul(), ctx->model->loaded.weights.config, ctx->model->fingerprint));
     });
 }
 
@@ -48,7 +50,7 @@ TTT_API ttt_status TTT_CALL ttt_save_soul_buffer(ttt_context* ctx, void* buffer,
         check_context(ctx);
         require_pointer(out_size, "out_size");
         ContextLock lock(ctx);
-        std::vector<uint8_t> bytes = soul_to_bytes(ctx->soul, ctx->model->loaded.weights.config, ctx->model->fingerprint);
+        std::vector<uint8_t> bytes = soul_to_bytes(ctx->session.soul(), ctx->model->loaded.weights.config, ctx->model->fingerprint);
         *out_size = bytes.size();
         if (!buffer || capacity < bytes.size())
             throw Error(TTT_ERR_BUFFER_TOO_SMALL, "the soul needs " + std::to_string(bytes.size()) + " bytes, the buffer has " +

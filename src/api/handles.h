@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "backend/backend.h"
+#include "generate/session.h"
 #include "io/model_files.h"
-#include "model/bitllama.h"
 #include "model/legacy_ttt_layer.h"
-#include "model/soul_state.h"
+#include "tokenizer/tokenizer.h"
 
 // Magic numbers catch a wrong or destroyed handle passed by mistake (best effort; a freed handle's memory is
 // cleared of its magic before release).
@@ -21,23 +23,24 @@ constexpr uint32_t kLayerMagic = 0x4c545454;    // "TTTL"
 struct ttt_model {
     uint32_t magic = kModelMagic;
     ttt::LoadedModel loaded;
+    std::unique_ptr<ttt::Tokenizer> tokenizer;  // null when the model has none
     uint64_t fingerprint = 0;
     // The user's reference plus one per context: the model lives until the last of them is released.
     std::atomic<int64_t> refs{1};
+    // Set by ttt_model_free: the handle stays valid for its contexts but refuses new use (and a second free).
+    std::atomic<bool> released_by_user{false};
 };
 
 struct ttt_context {
     uint32_t magic = kContextMagic;
     ttt_model* model = nullptr;
-    const ttt::Backend* backend = nullptr;
-    ttt::SoulState soul;
-    ttt::ForwardScratch scratch;
+    ttt::Session session;
     int32_t n_threads = 1;
     std::atomic<bool> busy{false};
-    std::atomic<bool> cancel{false};
+    std::string last_text;  // what ttt_generate_next handed out; valid until the next call
 
-    ttt_context(ttt_model* m, const ttt::Backend* be)
-        : model(m), backend(be), soul(m->loaded.weights.config), scratch(m->loaded.weights.config) {}
+    ttt_context(ttt_model* m, const ttt::Backend& be)
+        : model(m), session(m->loaded.weights, m->tokenizer.get(), be) {}
 };
 
 struct ttt_layer {

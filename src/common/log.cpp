@@ -33,9 +33,16 @@ const char* level_name(int32_t level) {
 
 void log_message(int32_t level, const std::string& message) {
     LogState& s = state();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    if (level < s.min_level) return;
-    if (s.callback) s.callback(level, message.c_str(), s.user_data);
+    ttt_log_callback cb;
+    void* user;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (level < s.min_level) return;
+        cb = s.callback;
+        user = s.user_data;
+    }
+    // Called without the lock, so a callback may log or call ttt_log_set itself.
+    if (cb) cb(level, message.c_str(), user);
     else std::fprintf(stderr, "bit_ttt %s: %s\n", level_name(level), message.c_str());
 }
 

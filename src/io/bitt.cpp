@@ -108,6 +108,7 @@ std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::strin
     std::string tok = "null";
     if (!tokenizer_json.empty()) {
         auto doc = parse_json(tokenizer_json, "the tokenizer JSON");
+        if (!doc->root.is_object()) fail_format("the tokenizer JSON must be an object (a tokenizer.json)");
         tok = json_minify(doc->root);
     }
     std::string header = "{\"format\":\"bitt\",\"format_version\":2,\"min_reader_version\":2,\"config\":" +

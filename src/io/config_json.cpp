@@ -1,5 +1,7 @@
 #include "io/config_json.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 
@@ -53,7 +55,8 @@ ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& wh
 
     int64_t v = 0;
     const char* found = nullptr;
-    c.intermediate_dim = 4 * c.hidden_dim;
+    // 4·D computed in 64 bits: validate_config rejects it if D is absurd.
+    c.intermediate_dim = to_i32(std::min<int64_t>(4 * int64_t(c.hidden_dim), INT32_MAX), "hidden_dim", what);
     if (get_int_alias(obj, {"intermediate_dim", "intermediate_size"}, what, &v, &found)) c.intermediate_dim = to_i32(v, found, what);
     bool b = false;
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &b)) c.bitlinear_scale = b;

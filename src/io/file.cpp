@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -56,8 +57,11 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
 void write_file_atomic(const std::string& path, const void* bytes, size_t size) {
     if (path.empty()) fail_argument("empty file path");
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    // Unique per process and per save, so concurrent saves to one path never share a temp file; O_EXCL refuses
+    // to reuse anything already there.
+    static std::atomic<uint64_t> counter{0};
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (f.fd < 0) fail_io("cannot create '" + tmp + "': " + os_reason());
     auto abandon = [&](const std::string& what) {
         std::string reason = os_reason();
@@ -90,7 +94,8 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size) 
         ::unlink(tmp.c_str());
         fail_io("cannot rename '" + tmp + "' to '" + path + "': " + reason);
     }
-    // Make the rename itself durable.
+    // Make the rename itself durable. A directory that cannot be opened or synced (some file systems) leaves the
+    // new file in place and complete; only its durability across a power cut is weaker, so it is not an error.
     Fd dir(::open(parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir.fd >= 0) ::fsync(dir.fd);
 }

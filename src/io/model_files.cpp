@@ -40,6 +40,7 @@ LoadedModel load_from_parts(const std::string& dir, const std::string& weights_p
     std::vector<uint8_t> bytes = read_file(weights_path);
     SafetensorsView st = parse_safetensors(bytes.data(), bytes.size(), weights_path);
     m.weights = weights_from_safetensors(config, st, weights_path, opt.progress);
+    m.fingerprint = m.weights.fingerprint();
     const std::string tok = join(dir, "tokenizer.json");
     if (file_exists(tok)) {
         std::vector<uint8_t> t = read_file(tok);
@@ -55,7 +56,8 @@ LoadedModel load_model_bitt_bytes(std::vector<uint8_t> bytes, const std::string&
     BittFile f = parse_bitt(std::move(bytes), what, opt.verify_checksum);
     LoadedModel m;
     m.weights = weights_from_safetensors(f.config, f.body, what, opt.progress);
-    if (f.format_version >= 2 && f.stored_fingerprint != 0 && f.stored_fingerprint != m.weights.fingerprint())
+    m.fingerprint = m.weights.fingerprint();
+    if (f.format_version >= 2 && f.stored_fingerprint != 0 && f.stored_fingerprint != m.fingerprint)
         fail_format(what + ": the stored fingerprint does not match the weights (the file is corrupted)");
     m.tokenizer_json = std::move(f.tokenizer_json);
     m.source = what;

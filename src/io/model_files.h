@@ -13,6 +13,7 @@ namespace ttt {
 struct LoadedModel {
     ModelWeights weights;
     std::string tokenizer_json;  // empty when the source has none
+    uint64_t fingerprint = 0;    // weights.fingerprint(), computed once at load
     std::string source;          // what was loaded, for messages
     int32_t bitt_version = 0;    // 0: not a .bitt
     bool checksum_verified = false;

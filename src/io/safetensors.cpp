@@ -135,7 +135,7 @@ SafetensorsView parse_safetensors(const uint8_t* data, size_t size, const std::s
         for (auto dim_el : shape_arr) {
             uint64_t dim = json_u64(dim_el, where + ": shape entry");
             if (dim > (uint64_t(1) << 40)) fail_format(where + ": shape entry " + std::to_string(dim) + " is too large");
-            if (dim != 0 && n > (uint64_t(1) << 48) / dim) fail_format(where + ": shape " + " element count overflows");
+            if (dim != 0 && n > (uint64_t(1) << 48) / dim) fail_format(where + ": shape element count overflows");
             n *= dim;
             t.shape.push_back(static_cast<int64_t>(dim));
         }

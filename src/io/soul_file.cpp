@@ -75,7 +75,7 @@ std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, 
     out.set_metadata("ttt_chunk", std::to_string(c.ttt_chunk));
     out.set_metadata("position", std::to_string(soul.position));
     out.set_metadata("soul_level", std::to_string(soul.level));
-    out.set_metadata("state_crc32c", std::to_string(state_crc(soul)));
+    out.set_metadata("state_crc32c", hex64(state_crc(soul)).substr(8));
     return out.finish();
 }
 
@@ -115,8 +115,20 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
                              std::to_string(kSoulVersion) + ")");
         auto fp_it = st.metadata.find("fingerprint");
         if (fp_it == st.metadata.end() || !parse_hex64(fp_it->second, &fp)) fail_format(what + ": metadata fingerprint missing or invalid");
-        if (!meta_u64(st, "position", &position) || !meta_u64(st, "soul_level", &level) || !meta_u64(st, "state_crc32c", &crc))
+        auto crc_it = st.metadata.find("state_crc32c");
+        if (!meta_u64(st, "position", &position) || !meta_u64(st, "soul_level", &level) || crc_it == st.metadata.end() ||
+            crc_it->second.size() != 8 || !parse_hex64(crc_it->second, &crc))
             fail_format(what + ": metadata position, soul_level or state_crc32c missing or invalid");
+        if (version < uint64_t(kSoulVersion)) fail_format(what + ": soul format_version " + std::to_string(version) + " is invalid");
+        // The recorded dimensions must agree with the tensors' (checked below) and with meta_config.
+        uint64_t hd = 0, nl = 0, td = 0, chunk = 0;
+        if (!meta_u64(st, "hidden_dim", &hd) || !meta_u64(st, "num_layers", &nl) || !meta_u64(st, "ttt_dim", &td) ||
+            !meta_u64(st, "ttt_chunk", &chunk) || chunk == 0)
+            fail_format(what + ": metadata hidden_dim, num_layers, ttt_dim or ttt_chunk missing or invalid");
+        if (hd != uint64_t(c.hidden_dim) || nl != uint64_t(c.num_layers) || td != uint64_t(d))
+            fail_incompatible(what + ": the soul is for hidden_dim " + std::to_string(hd) + ", num_layers " + std::to_string(nl) +
+                              "; this model has hidden_dim " + std::to_string(c.hidden_dim) + ", num_layers " +
+                              std::to_string(c.num_layers));
         if (fp != fingerprint && !force)
             fail_incompatible(what + ": the soul belongs to another model (fingerprint " + hex64(fp) + ", this model " +
                               hex64(fingerprint) + "); load it with TTT_SOUL_FORCE to apply it anyway");
@@ -129,6 +141,14 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
             soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, dims_confirmed, what);
         }
         if (state_crc(soul) != crc) fail_format(what + ": checksum mismatch in the soul state (the file is corrupted)");
+        if (chunk != uint64_t(c.ttt_chunk)) {
+            // Only reachable with force: the open chunk's sum means nothing under another chunk size. Apply what the
+            // soul learned, drop the open chunk, and start counting chunks afresh.
+            log_warn(what + ": the soul was made with ttt_chunk " + std::to_string(chunk) + ", this model uses " +
+                     std::to_string(c.ttt_chunk) + "; its open chunk is dropped");
+            for (auto& p : soul.pending) std::fill(p.begin(), p.end(), 0.0f);
+            soul.position = 0;
+        }
     } else {
         // Upstream souls: no pending sums (upstream inference used chunk 1); chunk counting restarts here.
         for (int32_t i = 0; i < c.num_layers; ++i) soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);

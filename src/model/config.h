@@ -10,7 +10,7 @@ struct ModelConfig {
     int32_t vocab_size = 0;        // V
     int32_t hidden_dim = 0;        // D (multiple of 4)
     int32_t num_layers = 0;        // L
-    int32_t intermediate_dim = 0;  // I, MLP width (0 in a file = 4·D)
+    int32_t intermediate_dim = 0;  // I, MLP width (absent from a config file: 4·D)
     float inner_lr = 0.0f;         // η, TTT inner learning rate
     bool bitlinear_scale = false;  // false: y = x·Qᵀ (upstream trained this way); true: y = s·x·Qᵀ (BitNet b1.58)
     int32_t act_bits = 0;          // 0: float activations; 8: per-token absmax int8 fake quantisation

@@ -1,0 +1,186 @@
+#include "generate/session.h"
+
+#include <chrono>
+
+#include "common/error.h"
+#include "io/file.h"
+#include "memory/memories.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ttt {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+Session::Session(const ModelWeights& weights, const Tokenizer* tokenizer, const Backend& backend)
+    : weights_(weights), tokenizer_(tokenizer), backend_(backend), soul_(weights.config), scratch_(weights.config),
+      logits_(size_t(weights.config.vocab_size)) {}
+
+const Tokenizer& Session::tokenizer() const {
+    if (!tokenizer_) throw Error(TTT_ERR_UNSUPPORTED, "this model has no tokenizer (a model directory needs tokenizer.json)");
+    return *tokenizer_;
+}
+
+void Session::check_cancel(size_t done, size_t total) {
+    // A cancel is consumed by the call that sees it.
+    if (cancel_.exchange(false) || (abort_check_ && abort_check_()))
+        throw Error(TTT_ERR_ABORTED, "cancelled after " + std::to_string(done) + " of " + std::to_string(total) + " tokens");
+}
+
+void Session::set_soul(SoulState&& soul) {
+    soul_ = std::move(soul);
+    publish();
+}
+
+void Session::forward_one(int32_t token, float* logits) {
+    forward_token(weights_, backend_, soul_, scratch_, token, logits);
+    publish();
+}
+
+void Session::run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at) {
+    const int32_t V = weights_.config.vocab_size;
+    for (size_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
+                                                      ", outside the vocabulary [0, " + std::to_string(V) + ")");
+    const auto t0 = std::chrono::steady_clock::now();
+    size_t done = 0;
+    try {
+        for (; done < n; ++done) {
+            check_cancel(done, n);
+            forward_one(tokens[done], logits_at ? logits_at(done) : nullptr);
+        }
+    } catch (...) {
+        perf_.prompt_tokens += done;
+        perf_.prompt_seconds += seconds_since(t0);
+        throw;
+    }
+    perf_.prompt_tokens += n;
+    perf_.prompt_seconds += seconds_since(t0);
+}
+
+void Session::reset() {
+    soul_.reset();
+    publish();
+    cancel_.store(false);
+    generating_ = false;
+}
+
+void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
+    start_work();
+    const Tokenizer& tok = tokenizer();
+    if (opt.max_tokens < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_tokens must be >= 0");
+    generating_ = false;
+    // Validate everything before the soul changes.
+    auto sampler = std::make_unique<Sampler>(opt.sampler, weights_.config.vocab_size);
+    auto stream = std::make_unique<TextStream>(opt.stop_strings);
+    std::vector<int32_t> ids = tok.encode(prompt, opt.add_special, opt.parse_special);
+    if (ids.empty()) {
+        // Nothing to condition on: start from BOS when there is one, else refuse (an empty prompt has no logits).
+        if (tok.bos_id() < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "the prompt is empty and the tokenizer has no BOS token");
+        ids.push_back(tok.bos_id());
+    }
+    const size_t n = ids.size();
+    run(ids.data(), n, [&](size_t i) { return i + 1 == n ? logits_.data() : nullptr; });
+    for (int32_t id : ids) sampler->accept(id);  // penalties see the prompt too
+    sampler_ = std::move(sampler);
+    stream_ = std::move(stream);
+    generated_ = 0;
+    max_tokens_ = opt.max_tokens;
+    finished_ = false;
+    finished_reason_ = StopReason::None;
+    generating_ = true;
+}
+
+GenerateStep Session::next() {
+    if (!generating_) throw Error(TTT_ERR_INVALID_STATE, "no generation in progress: call ttt_generate_begin first");
+    try {
+        return step();
+    } catch (...) {
+        generating_ = false;  // a cancelled or failed generation ends; begin a new one
+        throw;
+    }
+}
+
+GenerateStep Session::step() {
+    GenerateStep step;
+    if (finished_) {
+        step.stop = finished_reason_;
+        return step;
+    }
+    auto finish = [&](StopReason why) {
+        if (why != StopReason::StopString) step.text += stream_->finish();
+        finished_ = true;
+        finished_reason_ = why;
+        step.stop = why;
+    };
+    if (generated_ >= max_tokens_) {
+        finish(StopReason::MaxTokens);
+        return step;
+    }
+    check_cancel(0, 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    const Tokenizer& tok = tokenizer();
+    const int32_t token = sampler_->sample(logits_.data());
+    step.token = token;
+    if (tok.is_eog(token)) {
+        finish(StopReason::Eos);
+        return step;
+    }
+    sampler_->accept(token);
+    step.text = stream_->push(tok.token_to_piece(token));
+    ++generated_;
+    if (stream_->stopped()) {
+        finish(StopReason::StopString);
+        return step;
+    }
+    // The soul learns every emitted token; its logits drive the next step.
+    forward_one(token, logits_.data());
+    perf_.generated_tokens += 1;
+    perf_.generation_seconds += seconds_since(t0);
+    if (generated_ >= max_tokens_) finish(StopReason::MaxTokens);
+    return step;
+}
+
+size_t Session::learn(std::string_view text, bool add_special, bool parse_special) {
+    start_work();
+    generating_ = false;
+    std::vector<int32_t> ids = tokenizer().encode(text, add_special, parse_special);
+    run(ids.data(), ids.size(), {});
+    return ids.size();
+}
+
+size_t Session::sleep(const SleepOptions& opt) {
+    start_work();
+    if (opt.memories_dir.empty()) throw Error(TTT_ERR_INVALID_ARGUMENT, "memories_dir is empty");
+    if (opt.max_days < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_days must be >= 0");
+    if (opt.max_piece_chars <= 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_piece_chars must be > 0");
+    tokenizer();
+    // A mistyped folder should not look like "nothing to remember".
+    if (!is_directory(opt.memories_dir)) throw Error(TTT_ERR_IO, "memories folder '" + opt.memories_dir + "' does not exist");
+    std::vector<MemoryDay> days = read_memories(opt.memories_dir);
+    ReplayOptions ro;
+    ro.max_days = opt.max_days;
+    ro.random_days = opt.random_days;
+    ro.seed = opt.seed;
+    ro.max_piece_chars = size_t(opt.max_piece_chars);
+    std::vector<std::string> pieces = build_replay(days, ro);
+    size_t learned = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        if (opt.progress && !opt.progress(float(i) / float(pieces.size())))
+            throw Error(TTT_ERR_ABORTED, "sleep stopped by the progress callback after " + std::to_string(i) + " of " +
+                                             std::to_string(pieces.size()) + " pieces");
+        std::vector<int32_t> ids = tokenizer().encode(pieces[i], false, false);
+        run(ids.data(), ids.size(), {});
+        learned += ids.size();
+    }
+    if (opt.progress) opt.progress(1.0f);
+    return learned;
+}
+
+}  // namespace ttt

@@ -1,0 +1,327 @@
+// The BitLlama training forward and hand-written backward over a batch (llm.c style): one arena of activations,
+// one function that reads like DESIGN §2 top to bottom and then back up. Templated on the scalar so the same code
+// runs in float (training) and double (finite-difference checks). The ops and their gradients are in train_ops.h.
+//
+//   N = B·T rows (one per token), D hidden, d = D/4 TTT width, I MLP width, V vocabulary, L layers.
+//   x₀ = E[tokens]
+//   per layer:  n₁ = RMSNorm₁(x);  f = down(n₁);  f̂ = f/(‖f‖+1e-6);  z = TTT(f̂);  h = x + up(z)
+//               n₂ = RMSNorm₂(h);  x' = h + W₂(silu(W₁n₂) ⊙ W₃n₂)
+//   logits = head · RMSNorm_f(x_L);  loss = mean_n CE(logits_n, target_n)
+//
+// BitLinear y = x·W̃ᵀ with the effective weight W̃ = Q or s·Q, materialised once per step as a float matrix
+// (train_ops.h), so every linear layer is one GEMM over all N rows. With act_bits 8 the input rows are fake
+// quantised first. Straight-through estimators (train_ops.h):
+//   weights, unscaled:  ∂L/∂W = (1/s)·∂L/∂Q   (upstream W_ste = W/s + stopgrad(Q − W/s); s constant)
+//   weights, scaled:    ∂L/∂W = ∂L/∂(sQ)      (identity; s gets no gradient)
+//   activations (int8): ∂L/∂x = ∂L/∂x'        (identity)
+// The TTT state is not detached: the backward runs through every chunk update (train_ops.h, ttt_backward).
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "backend/thread_pool.h"
+#include "common/error.h"
+#include "train/train_model.h"
+#include "train/train_ops.h"
+
+namespace ttt {
+
+namespace {
+
+// Index of the BitLinears of a layer, in layout order.
+enum { kDown = 0, kUp = 1, kGate = 2, kMlpUp = 3, kMlpDown = 4, kLinears = 5 };
+
+// Offsets of every tensor in the parameter arena, from the layout TrainParams::create makes (checked by name).
+struct ParamIndex {
+    size_t embed = 0, norm_f = 0, lm_head = 0;
+    struct Layer {
+        size_t norm1 = 0, norm2 = 0;
+        size_t lin[kLinears] = {};
+    };
+    std::vector<Layer> layers;
+
+    explicit ParamIndex(const TrainParams& p) {
+        const size_t L = size_t(p.config.num_layers);
+        if (p.tensors.size() != 3 + 7 * L) fail_argument("TrainParams layout does not match its config");
+        auto at = [&](size_t k, const std::string& name) {
+            if (p.tensors[k].name != name) fail_argument("TrainParams layout: expected '" + name + "' at " + std::to_string(k));
+            return p.tensors[k].offset;
+        };
+        embed = at(0, "embed.weight");
+        layers.resize(L);
+        for (size_t l = 0; l < L; ++l) {
+            const std::string pre = "layers." + std::to_string(l) + ".";
+            const size_t k = 1 + 7 * l;
+            layers[l].norm1 = at(k + 0, pre + "norm1.weight");
+            layers[l].lin[kDown] = at(k + 1, pre + "ttt.down.weight");
+            layers[l].lin[kUp] = at(k + 2, pre + "ttt.up.weight");
+            layers[l].norm2 = at(k + 3, pre + "norm2.weight");
+            layers[l].lin[kGate] = at(k + 4, pre + "mlp.gate_proj.weight");
+            layers[l].lin[kMlpUp] = at(k + 5, pre + "mlp.up_proj.weight");
+            layers[l].lin[kMlpDown] = at(k + 6, pre + "mlp.down_proj.weight");
+        }
+        norm_f = at(1 + 7 * L, "norm_f.weight");
+        lm_head = at(2 + 7 * L, "lm_head.weight");
+    }
+};
+
+// Everything the backward needs, in one arena (pointer walk over a size table, as train_gpt2.c).
+template <typename T>
+struct Activations {
+    ModelConfig config;
+    size_t B = 0, Tn = 0, N = 0, D = 0, d = 0, I = 0, V = 0, L = 0, C = 0, nC = 0;
+    bool quant = false;  // act_bits 8: the fake-quantised copies exist
+
+    struct Layer {
+        T* xn1;     // (N, D)  RMSNorm₁(x)
+        T* xq1;     // (N, D)  fake-quantised xn1 (act_bits 8)
+        T* rstd1;   // (N)
+        T* f;       // (N, d)  down(xn1)
+        T* fnorm;   // (N)     ‖f‖₂
+        T* fhat;    // (N, d)  f / (‖f‖ + 1e-6)
+        T* z;       // (N, d)  W_c f̂
+        T* zq;      // (N, d)  fake-quantised z (act_bits 8)
+        T* states;  // (B, nC, d, d) chunk-start TTT states
+        T* h;       // (N, D)  x + up(z)
+        T* xn2;     // (N, D)  RMSNorm₂(h)
+        T* xq2;     // (N, D)  fake-quantised xn2 (act_bits 8)
+        T* rstd2;   // (N)
+        T* gate;    // (N, I)  W₁·xn2
+        T* up;      // (N, I)  W₃·xn2
+        T* act;     // (N, I)  silu(gate) ⊙ up
+        T* actq;    // (N, I)  fake-quantised act (act_bits 8)
+        T* we[kLinears];  // effective weights W̃ (Q or s·Q), [out, in] of each BitLinear
+    };
+    std::vector<T*> x;         // L+1 × (N, D) residual stream: x[0] = embeddings, x[l+1] = output of layer l
+    std::vector<Layer> layers;
+    std::vector<double> scale; // (L·5) s of every BitLinear of this step
+    T* xnf;                    // (N, D) RMSNorm_f(x[L])
+    T* rstdf;                  // (N)
+    T* logits;                 // (N, V) logits, overwritten by ∂L/∂logits in the backward
+    std::vector<double> losses;  // (N)
+    // Backward scratch.
+    T* dx;     // (N, D) ∂L/∂ residual stream
+    T* dtmp;   // (N, D)
+    T* dbig1;  // (N, I)
+    T* dbig2;  // (N, I)
+    T* dsm1;   // (N, d)
+    T* dsm2;   // (N, d)
+    T* dwe;    // (max out·in) ∂L/∂W̃ of one BitLinear
+    T* tttscr; // ttt_backward_scratch(B, T, d, C)
+
+    std::vector<T> arena;
+
+    bool matches(const ModelConfig& c, size_t b, size_t t) const {
+        return b == B && t == Tn && c.vocab_size == config.vocab_size && c.hidden_dim == config.hidden_dim &&
+               c.num_layers == config.num_layers && c.intermediate_dim == config.intermediate_dim &&
+               c.ttt_chunk == config.ttt_chunk && c.act_bits == config.act_bits;
+    }
+
+    void build(const ModelConfig& c, size_t b, size_t t) {
+        config = c;
+        B = b, Tn = t, N = b * t;
+        D = size_t(c.hidden_dim), d = size_t(c.ttt_dim()), I = size_t(c.intermediate_dim), V = size_t(c.vocab_size);
+        L = size_t(c.num_layers), C = size_t(c.ttt_chunk), nC = ttt_num_chunks(Tn, C);
+        quant = c.act_bits == 8;
+        x.assign(L + 1, nullptr);
+        layers.assign(L, Layer{});
+        scale.assign(L * kLinears, 0.0);
+        losses.assign(N, 0.0);
+
+        std::vector<std::pair<T**, size_t>> plan;
+        auto take = [&](T*& p, size_t n) { plan.emplace_back(&p, n); };
+        const size_t qD = quant ? N * D : 0, qd = quant ? N * d : 0, qI = quant ? N * I : 0;
+        for (size_t l = 0; l <= L; ++l) take(x[l], N * D);
+        for (Layer& a : layers) {
+            take(a.xn1, N * D), take(a.xq1, qD), take(a.rstd1, N);
+            take(a.f, N * d), take(a.fnorm, N), take(a.fhat, N * d), take(a.z, N * d), take(a.zq, qd);
+            take(a.states, B * nC * d * d);
+            take(a.h, N * D), take(a.xn2, N * D), take(a.xq2, qD), take(a.rstd2, N);
+            take(a.gate, N * I), take(a.up, N * I), take(a.act, N * I), take(a.actq, qI);
+            take(a.we[kDown], d * D), take(a.we[kUp], D * d);
+            take(a.we[kGate], I * D), take(a.we[kMlpUp], I * D), take(a.we[kMlpDown], D * I);
+        }
+        take(xnf, N * D), take(rstdf, N), take(logits, N * V);
+        take(dx, N * D), take(dtmp, N * D), take(dbig1, N * I), take(dbig2, N * I), take(dsm1, N * d), take(dsm2, N * d);
+        take(dwe, I * D);
+        take(tttscr, ttt_backward_scratch(B, Tn, d, C));
+        size_t total = 0;
+        for (auto& p : plan) total += (p.second + 15) / 16 * 16;  // 64-byte steps for float
+        arena.assign(total, T(0));
+        size_t off = 0;
+        for (auto& p : plan) {
+            *p.first = p.second ? arena.data() + off : nullptr;
+            off += (p.second + 15) / 16 * 16;
+        }
+    }
+};
+
+void check_batch(const ModelConfig& c, const Batch& batch) {
+    if (batch.B <= 0 || batch.T <= 0) fail_argument("training batch must have B > 0 and T > 0");
+    if (!batch.inputs || !batch.targets) fail_argument("training batch has no inputs or targets");
+    const size_t N = size_t(batch.B) * size_t(batch.T);
+    for (size_t n = 0; n < N; ++n)
+        if (batch.inputs[n] < 0 || batch.inputs[n] >= c.vocab_size)
+            fail_argument("training input token " + std::to_string(batch.inputs[n]) + " at position " +
+                          std::to_string(n) + " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+}
+
+// y[rows, out] = x[rows, in] · W̃ᵀ
+template <typename T>
+void linear_forward(const T* x, const T* we, size_t rows, size_t in, size_t out, T* y, ThreadPool* pool) {
+    matmul(false, true, rows, out, in, x, we, y, false, pool);
+}
+
+template <typename T>
+double forward_backward(const TrainParams& params, const T* P, const Batch& batch, T* G, ThreadPool& pool_ref,
+                        Activations<T>& A, const ForwardOptions& opt) {
+    const ModelConfig& c = params.config;
+    ThreadPool* pool = &pool_ref;
+    check_batch(c, batch);
+    const ParamIndex ix(params);
+    const size_t B = A.B, Tn = A.Tn, N = A.N, D = A.D, d = A.d, I = A.I, V = A.V, L = A.L, C = A.C;
+    const bool scaled = c.bitlinear_scale;
+    const bool relaxed = opt.relaxed;
+    const bool quant = A.quant && !relaxed;
+    const float eps = c.norm_eps, eta = c.inner_lr;
+    if (relaxed && opt.frozen_scales.size() != L * kLinears)
+        fail_argument("relaxed mode needs one frozen scale per BitLinear (" + std::to_string(L * kLinears) + ")");
+
+    // ---- effective weights of this step ------------------------------------------------------------------------
+    const size_t rows_of[kLinears] = {d, D, I, I, D}, cols_of[kLinears] = {D, d, D, D, I};
+    for (size_t l = 0; l < L; ++l)
+        for (size_t k = 0; k < kLinears; ++k) {
+            const T* w = P + ix.layers[l].lin[k];
+            const size_t n = rows_of[k] * cols_of[k];
+            const double s = relaxed ? opt.frozen_scales[l * kLinears + k] : bitlinear_scale(w, n);
+            A.scale[l * kLinears + k] = s;
+            T* we = A.layers[l].we[k];
+            pool->parallel_for(n, [&](size_t b, size_t e) {
+                bitlinear_effective_weight(w + b, e - b, s, scaled, relaxed, we + b);
+            }, 65536);
+        }
+
+    // ---- forward -------------------------------------------------------------------------------------------------
+    embedding_forward(batch.inputs, N, P + ix.embed, D, A.x[0]);
+    for (size_t l = 0; l < L; ++l) {
+        auto& a = A.layers[l];
+        const auto& p = ix.layers[l];
+        const T* x = A.x[l];
+        // TTT branch.
+        rmsnorm_forward(x, P + p.norm1, N, D, eps, a.xn1, a.rstd1, pool);
+        const T* in1 = a.xn1;
+        if (quant) fake_quant_forward(a.xn1, N, D, a.xq1, pool), in1 = a.xq1;
+        linear_forward(in1, a.we[kDown], N, D, d, a.f, pool);                     // f   (N, d)
+        l2norm_forward(a.f, N, d, a.fhat, a.fnorm, pool);
+        ttt_forward(a.fhat, B, Tn, d, C, eta, a.z, a.states, pool);              // z   (N, d)
+        const T* inz = a.z;
+        if (quant) fake_quant_forward(a.z, N, d, a.zq, pool), inz = a.zq;
+        linear_forward(inz, a.we[kUp], N, d, D, a.h, pool);                       // up(z) (N, D)
+        for (size_t i = 0; i < N * D; ++i) a.h[i] = x[i] + a.h[i];               // h = x + up(z)
+        // MLP branch.
+        rmsnorm_forward(a.h, P + p.norm2, N, D, eps, a.xn2, a.rstd2, pool);
+        const T* in2 = a.xn2;
+        if (quant) fake_quant_forward(a.xn2, N, D, a.xq2, pool), in2 = a.xq2;
+        linear_forward(in2, a.we[kGate], N, D, I, a.gate, pool);                  // (N, I)
+        linear_forward(in2, a.we[kMlpUp], N, D, I, a.up, pool);                   // (N, I)
+        swiglu_forward(a.gate, a.up, N * I, a.act, pool);
+        const T* ina = a.act;
+        if (quant) fake_quant_forward(a.act, N, I, a.actq, pool), ina = a.actq;
+        T* xo = A.x[l + 1];
+        linear_forward(ina, a.we[kMlpDown], N, I, D, xo, pool);                   // (N, D)
+        for (size_t i = 0; i < N * D; ++i) xo[i] = a.h[i] + xo[i];               // x' = h + mlp
+    }
+    rmsnorm_forward(A.x[L], P + ix.norm_f, N, D, eps, A.xnf, A.rstdf, pool);
+    matmul(false, true, N, V, D, A.xnf, P + ix.lm_head, A.logits, false, pool);  // logits (N, V)
+    const double loss = cross_entropy_forward(A.logits, batch.targets, N, V, A.losses.data(), pool);
+    if constexpr (std::is_same<T, float>::value)
+        if (opt.logits_out) std::memcpy(opt.logits_out, A.logits, N * V * sizeof(float));
+    if (!G) return loss;
+
+    // ---- backward ------------------------------------------------------------------------------------------------
+    cross_entropy_backward(A.logits, batch.targets, N, V, 1.0 / double(N), A.logits, pool);  // now ∂L/∂logits
+    matmul(true, false, V, D, N, A.logits, A.xnf, G + ix.lm_head, true, pool);   // ∂head += dlogitsᵀ·xnf
+    matmul(false, false, N, D, V, A.logits, P + ix.lm_head, A.dtmp, false, pool);  // ∂xnf = dlogits·head
+    std::fill(A.dx, A.dx + N * D, T(0));
+    rmsnorm_backward(A.dtmp, A.x[L], P + ix.norm_f, A.rstdf, N, D, A.dx, G + ix.norm_f, pool);
+
+    // ∂W̃ = ∂Yᵀ·X into the scratch, then the STE into the latent gradient.
+    auto weight_grad = [&](size_t l, size_t k, const T* dy, const T* xin) {
+        const size_t out = rows_of[k], in = cols_of[k];
+        matmul(true, false, out, in, N, dy, xin, A.dwe, false, pool);
+        bitlinear_weight_backward(A.dwe, out * in, A.scale[l * kLinears + k], scaled, G + ix.layers[l].lin[k]);
+    };
+
+    for (size_t l = L; l-- > 0;) {
+        auto& a = A.layers[l];
+        const auto& p = ix.layers[l];
+        const T* in1 = quant ? a.xq1 : a.xn1;
+        const T* inz = quant ? a.zq : a.z;
+        const T* in2 = quant ? a.xq2 : a.xn2;
+        const T* ina = quant ? a.actq : a.act;
+        // dx = ∂L/∂x[l+1]; the residual carries it to h unchanged.
+        // x' = h + ina·W̃₂ᵀ
+        matmul(false, false, N, I, D, A.dx, a.we[kMlpDown], A.dbig1, false, pool);  // ∂act (N, I) (STE for int8)
+        weight_grad(l, kMlpDown, A.dx, ina);
+        swiglu_backward(A.dbig1, a.gate, a.up, N * I, A.dbig1, A.dbig2, pool);      // ∂gate, ∂up
+        weight_grad(l, kGate, A.dbig1, in2);
+        weight_grad(l, kMlpUp, A.dbig2, in2);
+        matmul(false, false, N, D, I, A.dbig1, a.we[kGate], A.dtmp, false, pool);   // ∂xn2 (N, D)
+        matmul(false, false, N, D, I, A.dbig2, a.we[kMlpUp], A.dtmp, true, pool);
+        rmsnorm_backward(A.dtmp, a.h, P + p.norm2, a.rstd2, N, D, A.dx, G + p.norm2, pool);  // dx = ∂L/∂h
+        // h = x + inz·W̃_upᵀ
+        matmul(false, false, N, d, D, A.dx, a.we[kUp], A.dsm1, false, pool);        // ∂z (N, d)
+        weight_grad(l, kUp, A.dx, inz);
+        ttt_backward(A.dsm1, a.fhat, a.z, a.states, B, Tn, d, C, eta, A.dsm2, A.tttscr, pool);  // ∂f̂
+        l2norm_backward(A.dsm2, a.f, a.fnorm, N, d, A.dsm1, pool);                   // ∂f
+        weight_grad(l, kDown, A.dsm1, in1);
+        matmul(false, false, N, D, d, A.dsm1, a.we[kDown], A.dtmp, false, pool);     // ∂xn1 (N, D)
+        rmsnorm_backward(A.dtmp, A.x[l], P + p.norm1, a.rstd1, N, D, A.dx, G + p.norm1, pool);  // dx = ∂L/∂x[l]
+    }
+    embedding_backward(batch.inputs, N, A.dx, D, G + ix.embed);
+    return loss;
+}
+
+}  // namespace
+
+struct TrainWorkspace::Impl {
+    Activations<float> acts;
+};
+
+TrainWorkspace::TrainWorkspace() : impl(std::make_unique<Impl>()) {}
+TrainWorkspace::~TrainWorkspace() = default;
+
+std::unique_ptr<TrainWorkspace> make_workspace(const ModelConfig& config, int32_t B, int32_t T) {
+    if (B <= 0 || T <= 0) fail_argument("training workspace needs B > 0 and T > 0");
+    auto ws = std::make_unique<TrainWorkspace>();
+    ModelConfig c = config;
+    if (c.intermediate_dim == 0) c.intermediate_dim = 4 * c.hidden_dim;
+    ws->impl->acts.build(c, size_t(B), size_t(T));
+    return ws;
+}
+
+double train_forward_backward(const TrainParams& params, const Batch& batch, float* grads, ThreadPool& pool,
+                              TrainWorkspace& workspace, const ForwardOptions& options) {
+    if (batch.B <= 0 || batch.T <= 0) fail_argument("training batch must have B > 0 and T > 0");
+    Activations<float>& acts = workspace.impl->acts;
+    if (!acts.matches(params.config, size_t(batch.B), size_t(batch.T)))
+        acts.build(params.config, size_t(batch.B), size_t(batch.T));
+    return forward_backward<float>(params, params.values.data(), batch, grads, pool, acts, options);
+}
+
+double train_forward_backward(const TrainParams& params, const Batch& batch, float* grads, ThreadPool& pool,
+                              TrainWorkspace& workspace) {
+    return train_forward_backward(params, batch, grads, pool, workspace, ForwardOptions{});
+}
+
+double train_forward_backward_f64(const TrainParams& params, const double* values, const Batch& batch,
+                                  double* grads, ThreadPool& pool, const ForwardOptions& options) {
+    if (batch.B <= 0 || batch.T <= 0) fail_argument("training batch must have B > 0 and T > 0");
+    Activations<double> acts;
+    acts.build(params.config, size_t(batch.B), size_t(batch.T));
+    return forward_backward<double>(params, values, batch, grads, pool, acts, options);
+}
+
+}  // namespace ttt

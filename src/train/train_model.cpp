@@ -1,0 +1,157 @@
+// TrainParams: the layout of the latent float parameters in one arena, and their deterministic initialisation.
+//
+// Layout (the upstream tensor table, DESIGN §2 / upstream-spec §1.5), tensors back to back with no padding:
+//
+//   embed.weight                      (V, D)
+//   for i in 0 .. L−1:
+//     layers.i.norm1.weight           (D)
+//     layers.i.ttt.down.weight        (d, D)    ternary
+//     layers.i.ttt.up.weight          (D, d)    ternary
+//     layers.i.norm2.weight           (D)
+//     layers.i.mlp.gate_proj.weight   (I, D)    ternary  (w1)
+//     layers.i.mlp.up_proj.weight     (I, D)    ternary  (w3)
+//     layers.i.mlp.down_proj.weight   (D, I)    ternary  (w2)
+//   norm_f.weight                     (D)
+//   lm_head.weight                    (V, D)
+//
+// Initialisation (init_random), chosen for straight-through training of ternary weights:
+//   BitLinear latents  N(0, 1/fan_in). With bitlinear_scale the layer multiplies by s·Q ≈ W, so this is the
+//                      variance-preserving (LeCun) init of the effective weight. Without it the forward does not
+//                      depend on the latent scale at all (Q is scale-invariant), and what the scale sets is how far
+//                      an optimiser step moves a weight relative to its quantisation step s ≈ 0.8/√fan_in: with
+//                      AdamW steps of ~lr, lr = 1e-3 flips a weight near a threshold in a few steps and a typical
+//                      one in tens, which keeps the ternary pattern learning without thrashing. About 69 % of the
+//                      weights start non-zero (|W| > s/2 for a Gaussian).
+//   RMSNorm gains      1 (not upstream's N(0, 2) from candle's default initialiser, upstream-spec §2.2: a random
+//                      gain flips the sign of random channels and scales others by ~0).
+//   embedding          N(0, 1), as upstream (candle's Embedding default). The first RMSNorm removes its scale from
+//                      layer 0's input; on the residual stream unit-RMS token vectors sit at the same scale as
+//                      RMSNorm outputs and as the residual branches of a scaled model, so token identity is neither
+//                      drowned nor dominant at the start.
+//   LM head            N(0, (0.1/√D)²): the final RMSNorm gives unit-RMS inputs, so the initial logits have a
+//                      standard deviation of ~0.1 and the first loss is within ~0.01 of ln V, while the head's
+//                      rows are still distinct (a zero head would give the body no gradient on the first step).
+// Random numbers: xoshiro256** seeded through splitmix64 (src/common/rng.h, integer arithmetic only), turned into
+// normals by Box–Muller (both outputs of each pair used), drawn tensor by tensor in layout order. The uniforms are
+// identical on every platform; the normals use std::log/sqrt/cos/sin, which may differ in the last bit between C
+// libraries (glibc, MSVC), so a seed gives the same initial model everywhere up to float rounding.
+#include "train/train_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "train/train_ops.h"
+
+namespace ttt {
+
+namespace {
+
+// Box–Muller normals from the portable generator.
+class NormalSource {
+public:
+    explicit NormalSource(uint64_t seed) : rng_(seed) {}
+    double next() {
+        if (have_spare_) {
+            have_spare_ = false;
+            return spare_;
+        }
+        const double u1 = 1.0 - rng_.next_double();  // (0, 1]: log is finite
+        const double u2 = rng_.next_double();
+        const double r = std::sqrt(-2.0 * std::log(u1));
+        const double a = 6.283185307179586476925 * u2;
+        spare_ = r * std::sin(a);
+        have_spare_ = true;
+        return r * std::cos(a);
+    }
+
+private:
+    Rng rng_;
+    double spare_ = 0.0;
+    bool have_spare_ = false;
+};
+
+}  // namespace
+
+TrainParams TrainParams::create(const ModelConfig& config_in) {
+    ModelConfig c = config_in;
+    if (c.intermediate_dim == 0) c.intermediate_dim = 4 * c.hidden_dim;  // as config.json: 0 = 4·D
+    validate_config(c, "training config");
+    TrainParams p;
+    p.config = c;
+    const int64_t V = c.vocab_size, D = c.hidden_dim, d = c.ttt_dim(), I = c.intermediate_dim;
+    size_t offset = 0;
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, bool ternary, bool decay) {
+        ParamTensor t;
+        t.name = name;
+        t.shape = std::move(shape);
+        t.size = 1;
+        for (int64_t s : t.shape) t.size *= size_t(s);
+        t.offset = offset;
+        t.ternary = ternary;
+        t.weight_decay = decay;
+        offset += t.size;
+        p.tensors.push_back(std::move(t));
+    };
+    add("embed.weight", {V, D}, false, false);
+    for (int32_t i = 0; i < c.num_layers; ++i) {
+        const std::string pre = "layers." + std::to_string(i) + ".";
+        add(pre + "norm1.weight", {D}, false, false);
+        add(pre + "ttt.down.weight", {d, D}, true, true);
+        add(pre + "ttt.up.weight", {D, d}, true, true);
+        add(pre + "norm2.weight", {D}, false, false);
+        add(pre + "mlp.gate_proj.weight", {I, D}, true, true);
+        add(pre + "mlp.up_proj.weight", {I, D}, true, true);
+        add(pre + "mlp.down_proj.weight", {D, I}, true, true);
+    }
+    add("norm_f.weight", {D}, false, false);
+    add("lm_head.weight", {V, D}, false, true);
+    p.values.assign(offset, 0.0f);
+    return p;
+}
+
+void TrainParams::init_random(uint64_t seed) {
+    NormalSource normal(seed);
+    const double D = double(config.hidden_dim);
+    for (const ParamTensor& t : tensors) {
+        float* v = values.data() + t.offset;
+        const bool is_norm = t.shape.size() == 1;
+        if (is_norm) {
+            std::fill(v, v + t.size, 1.0f);
+            continue;
+        }
+        double stddev;
+        if (t.ternary) stddev = 1.0 / std::sqrt(double(t.shape[1]));  // 1/√fan_in
+        else if (t.name == "embed.weight") stddev = 1.0;
+        else stddev = 0.1 / std::sqrt(D);                             // lm_head
+        for (size_t i = 0; i < t.size; ++i) v[i] = static_cast<float>(normal.next() * stddev);
+    }
+}
+
+const ParamTensor* TrainParams::find(const std::string& name) const {
+    for (const ParamTensor& t : tensors)
+        if (t.name == name) return &t;
+    return nullptr;
+}
+
+float* TrainParams::data(const std::string& name) {
+    const ParamTensor* t = find(name);
+    if (!t) fail_argument("no training parameter named '" + name + "'");
+    return values.data() + t->offset;
+}
+
+const float* TrainParams::data(const std::string& name) const {
+    const ParamTensor* t = find(name);
+    if (!t) fail_argument("no training parameter named '" + name + "'");
+    return values.data() + t->offset;
+}
+
+std::vector<double> bitlinear_scales(const TrainParams& params) {
+    std::vector<double> s;
+    for (const ParamTensor& t : params.tensors)
+        if (t.ternary) s.push_back(bitlinear_scale(params.values.data() + t.offset, t.size));
+    return s;
+}
+
+}  // namespace ttt

@@ -1,0 +1,433 @@
+// Training operations: forward + hand-written backward per op. Math and conventions in train_ops.h.
+#include "train/train_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backend/thread_pool.h"
+#include "common/error.h"
+#include "cpu/gemm_ref.h"
+
+namespace ttt {
+
+namespace {
+
+// Rows [0, n) in static chunks of at least `grain` rows (inline without a pool).
+template <typename Fn>
+void for_rows(ThreadPool* pool, size_t n, size_t grain, const Fn& fn) {
+    if (pool && pool->size() > 1) pool->parallel_for(n, fn, grain);
+    else if (n) fn(size_t(0), n);
+}
+
+// round-half-away-from-zero (std::round) for |y| < 2^62, without the libm call baseline x86-64 makes for
+// std::round: the fraction y − trunc(y) is exact in binary floating point, so this is the same value.
+template <typename T>
+inline T round_half_away(T y) {
+    const T t = static_cast<T>(static_cast<int64_t>(y));
+    const T frac = y - t;
+    return frac >= T(0.5) ? t + T(1) : frac <= T(-0.5) ? t - T(1) : t;
+}
+
+// Rows per chunk so a chunk does at least ~16k element operations.
+size_t grain_for(size_t row_len) { return std::max<size_t>(1, 16384 / std::max<size_t>(1, row_len)); }
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------------------------------------
+// Dense products
+
+void matmul(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
+            bool accumulate, ThreadPool* pool) {
+    gemm(trans_a, trans_b, M, N, K, A, B, C, accumulate, pool);
+}
+
+void matmul(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const double* A, const double* B, double* C,
+            bool accumulate, ThreadPool* /*pool*/) {
+    for (size_t i = 0; i < M; ++i)
+        for (size_t j = 0; j < N; ++j) {
+            double acc = 0.0;
+            for (size_t k = 0; k < K; ++k)
+                acc += (trans_a ? A[k * M + i] : A[i * K + k]) * (trans_b ? B[j * K + k] : B[k * N + j]);
+            C[i * N + j] = accumulate ? C[i * N + j] + acc : acc;
+        }
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// Embedding
+
+template <typename T>
+void embedding_forward(const int32_t* tokens, size_t N, const T* E, size_t D, T* out) {
+    for (size_t n = 0; n < N; ++n) std::memcpy(out + n * D, E + size_t(tokens[n]) * D, D * sizeof(T));
+}
+
+template <typename T>
+void embedding_backward(const int32_t* tokens, size_t N, const T* dout, size_t D, T* dE) {
+    for (size_t n = 0; n < N; ++n) {
+        T* row = dE + size_t(tokens[n]) * D;
+        const T* g = dout + n * D;
+        for (size_t i = 0; i < D; ++i) row[i] += g[i];
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// RMSNorm
+
+template <typename T>
+void rmsnorm_forward(const T* x, const T* g, size_t N, size_t D, float eps, T* y, T* rstd, ThreadPool* pool) {
+    for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* xr = x + n * D;
+            T* yr = y + n * D;
+            double ss = 0.0;
+            for (size_t i = 0; i < D; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+            // As rmsnorm_ref: the inverse in double, rounded once to T, then x·r·g.
+            const T r = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+            for (size_t i = 0; i < D; ++i) yr[i] = xr[i] * r * g[i];
+            rstd[n] = r;
+        }
+    });
+}
+
+template <typename T>
+void rmsnorm_backward(const T* dy, const T* x, const T* g, const T* rstd, size_t N, size_t D, T* dx, T* dg,
+                      ThreadPool* pool) {
+    for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* dyr = dy + n * D;
+            const T* xr = x + n * D;
+            T* dxr = dx + n * D;
+            const T r = rstd[n];
+            double dot = 0.0;  // Σ dy⊙g⊙x̂
+            for (size_t i = 0; i < D; ++i) dot += static_cast<double>(dyr[i] * g[i]) * static_cast<double>(xr[i] * r);
+            const T m = static_cast<T>(dot / static_cast<double>(D));
+            for (size_t i = 0; i < D; ++i) dxr[i] += r * (dyr[i] * g[i] - xr[i] * r * m);
+        }
+    });
+    // The gain gradient sums over rows: sequential, in row order.
+    for (size_t n = 0; n < N; ++n) {
+        const T* dyr = dy + n * D;
+        const T* xr = x + n * D;
+        const T r = rstd[n];
+        for (size_t i = 0; i < D; ++i) dg[i] += dyr[i] * (xr[i] * r);
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// Activation fake quantisation
+
+template <typename T>
+void fake_quant_forward(const T* x, size_t N, size_t D, T* y, ThreadPool* pool) {
+    for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* xr = x + n * D;
+            T* yr = y + n * D;
+            // The float operations of fake_quant_int8_ref, in the same order.
+            T amax = 0;
+            for (size_t i = 0; i < D; ++i) amax = std::fmax(amax, std::fabs(xr[i]));
+            const T a = T(127) / std::fmax(amax, T(1e-5f));
+            for (size_t i = 0; i < D; ++i) {
+                T q = round_half_away(xr[i] * a);  // |x·a| ≤ 127.5: in range
+                q = q > T(127) ? T(127) : q < T(-128) ? T(-128) : q;
+                yr[i] = q / a;
+            }
+        }
+    });
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// BitLinear weights
+
+template <typename T>
+double bitlinear_scale(const T* w, size_t n) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; ++i) sum += std::fabs(static_cast<double>(w[i]));
+    return (n ? sum / static_cast<double>(n) : 0.0) + 1e-6;
+}
+
+template <typename T>
+void bitlinear_effective_weight(const T* w, size_t n, double s, bool scaled, bool relaxed, T* we) {
+    if (relaxed) {
+        const T inv = static_cast<T>(1.0 / s);
+        for (size_t i = 0; i < n; ++i) we[i] = scaled ? w[i] : w[i] * inv;
+        return;
+    }
+    // Q exactly as ternarize_ref (clamp(round_half_away(w/s), −1, 1) is +1 for w/s ≥ ½, −1 for w/s ≤ −½, else 0;
+    // compared, not rounded, to avoid a libm call per weight); s·Q with s rounded to T as TernaryMatrix::scale is.
+    const T sT = static_cast<T>(s);
+    for (size_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(w[i]) / s;
+        const T q = v >= 0.5 ? T(1) : v <= -0.5 ? T(-1) : T(0);
+        we[i] = scaled ? sT * q : q;
+    }
+}
+
+template <typename T>
+void bitlinear_weight_backward(const T* dwe, size_t n, double s, bool scaled, T* dw) {
+    if (scaled) {
+        for (size_t i = 0; i < n; ++i) dw[i] += dwe[i];
+    } else {
+        const T inv = static_cast<T>(1.0 / s);
+        for (size_t i = 0; i < n; ++i) dw[i] += dwe[i] * inv;
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// SwiGLU
+
+template <typename T>
+void swiglu_forward(const T* g, const T* u, size_t n, T* out, ThreadPool* pool) {
+    for_rows(pool, n, 16384, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) out[i] = g[i] / (T(1) + std::exp(-g[i])) * u[i];  // as swiglu_ref
+    });
+}
+
+template <typename T>
+void swiglu_backward(const T* dout, const T* g, const T* u, size_t n, T* dg, T* du, ThreadPool* pool) {
+    for_rows(pool, n, 16384, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+            const T d = dout[i];
+            const T sig = T(1) / (T(1) + std::exp(-g[i]));
+            const T silu = g[i] * sig;
+            du[i] = d * silu;
+            dg[i] = d * u[i] * (sig * (T(1) + g[i] * (T(1) - sig)));
+        }
+    });
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// L2 normalisation
+
+template <typename T>
+void l2norm_forward(const T* f, size_t N, size_t d, T* fhat, T* norm, ThreadPool* pool) {
+    for_rows(pool, N, grain_for(d), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* fr = f + n * d;
+            T* hr = fhat + n * d;
+            double ss = 0.0;
+            for (size_t i = 0; i < d; ++i) ss += static_cast<double>(fr[i]) * fr[i];
+            const double nrm = std::sqrt(ss);
+            const T inv = static_cast<T>(1.0 / (nrm + 1e-6));  // as l2_normalize_ref
+            for (size_t i = 0; i < d; ++i) hr[i] = fr[i] * inv;
+            norm[n] = static_cast<T>(nrm);
+        }
+    });
+}
+
+template <typename T>
+void l2norm_backward(const T* dfhat, const T* f, const T* norm, size_t N, size_t d, T* df, ThreadPool* pool) {
+    for_rows(pool, N, grain_for(d), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* gr = dfhat + n * d;
+            const T* fr = f + n * d;
+            T* dr = df + n * d;
+            const double nrm = static_cast<double>(norm[n]);
+            const double q = 1.0 / (nrm + 1e-6);
+            double dot = 0.0;
+            for (size_t i = 0; i < d; ++i) dot += static_cast<double>(gr[i]) * fr[i];
+            const T a = static_cast<T>(q);
+            const T c = nrm > 0.0 ? static_cast<T>(q * q / nrm * dot) : T(0);
+            for (size_t i = 0; i < d; ++i) dr[i] = a * gr[i] - c * fr[i];
+        }
+    });
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// TTT
+
+template <typename T>
+void ttt_forward(const T* fhat, size_t B, size_t Tn, size_t d, size_t C, float eta, T* z, T* states,
+                 ThreadPool* pool) {
+    const size_t nC = ttt_num_chunks(Tn, C), dd = d * d;
+    const T lr = static_cast<T>(eta);
+    // Sequences are independent: one static chunk of sequences per thread.
+    for_rows(pool, B, 1, [&](size_t b0, size_t b1) {
+        for (size_t b = b0; b < b1; ++b) {
+            T* W = states + b * nC * dd;  // W_0
+            std::fill(W, W + dd, T(0));
+            for (size_t c = 0; c < nC; ++c, W += dd) {
+                const size_t t0 = c * C, t1 = std::min(Tn, t0 + C);
+                // z_t = W_c f̂_t (the loop of matvec_f32_ref).
+                for (size_t t = t0; t < t1; ++t) {
+                    const T* f = fhat + (b * Tn + t) * d;
+                    T* zt = z + (b * Tn + t) * d;
+                    for (size_t i = 0; i < d; ++i) {
+                        const T* row = W + i * d;
+                        T acc = 0;
+                        for (size_t j = 0; j < d; ++j) acc += row[j] * f[j];
+                        zt[i] = acc;
+                    }
+                }
+                if (c + 1 == nC) break;
+                // W_{c+1} = W_c − η·G,  G = Σ_t (z_t − f̂_t) f̂_tᵀ accumulated token by token (ttt_accumulate_ref),
+                // built in the next state's slot.
+                T* G = W + dd;
+                std::fill(G, G + dd, T(0));
+                for (size_t t = t0; t < t1; ++t) {
+                    const T* f = fhat + (b * Tn + t) * d;
+                    const T* zt = z + (b * Tn + t) * d;
+                    for (size_t i = 0; i < d; ++i) {
+                        const T e = zt[i] - f[i];
+                        T* gr = G + i * d;
+                        for (size_t j = 0; j < d; ++j) gr[j] += e * f[j];
+                    }
+                }
+                for (size_t k = 0; k < dd; ++k) G[k] = W[k] - lr * G[k];  // as ttt_apply_ref: w −= lr·pending
+            }
+        }
+    });
+}
+
+template <typename T>
+void ttt_backward(const T* dz, const T* fhat, const T* z, const T* states, size_t B, size_t Tn, size_t d, size_t C,
+                  float eta, T* dfhat, T* scratch, ThreadPool* pool) {
+    const size_t nC = ttt_num_chunks(Tn, C), dd = d * d, len_max = std::min(C, Tn);
+    const T lr = static_cast<T>(eta);
+    const size_t per_seq = 2 * dd + 2 * len_max * d;
+    for_rows(pool, B, 1, [&](size_t b0, size_t b1) {
+        for (size_t b = b0; b < b1; ++b) {
+            T* dWn = scratch + b * per_seq;  // (d, d) ∂L/∂W_{c+1} while chunk c is processed
+            T* dWc = dWn + dd;               // (d, d) ∂L/∂W_c being built
+            T* de = dWc + dd;                // (len, d) ∂L/∂e_t from the update term
+            T* dzt = de + len_max * d;       // (len, d) total ∂L/∂z_t
+            std::fill(dWn, dWn + dd, T(0));
+            for (size_t c = nC; c-- > 0;) {
+                const size_t t0 = c * C, t1 = std::min(Tn, t0 + C);
+                const T* W = states + (b * nC + c) * dd;
+                const bool has_next = c + 1 < nC;  // W_{c+1} feeds later chunks
+                for (size_t t = t0; t < t1; ++t) {
+                    const size_t row = (b * Tn + t) * d;
+                    const T* f = fhat + row;
+                    const T* zr = z + row;
+                    const T* g = dz + row;
+                    T* df = dfhat + row;
+                    T* det = de + (t - t0) * d;
+                    T* dzr = dzt + (t - t0) * d;
+                    std::fill(df, df + d, T(0));
+                    if (has_next) {
+                        // W_{c+1} = W_c − η Σ e_t f̂_tᵀ, e_t = z_t − f̂_t:
+                        //   ∂L/∂e_t = −η·dWn·f̂_t,   ∂L/∂f̂_t (through f̂_tᵀ) = −η·dWnᵀ·e_t
+                        for (size_t i = 0; i < d; ++i) {
+                            const T* r = dWn + i * d;
+                            T acc = 0;
+                            for (size_t j = 0; j < d; ++j) acc += r[j] * f[j];
+                            det[i] = -lr * acc;
+                        }
+                        for (size_t i = 0; i < d; ++i) {
+                            const T* r = dWn + i * d;
+                            const T ei = -lr * (zr[i] - f[i]);
+                            for (size_t j = 0; j < d; ++j) df[j] += r[j] * ei;
+                        }
+                    } else {
+                        std::fill(det, det + d, T(0));
+                    }
+                    // e_t = z_t − f̂_t: z gets +de, f̂ gets −de.
+                    for (size_t i = 0; i < d; ++i) {
+                        dzr[i] = g[i] + det[i];
+                        df[i] -= det[i];
+                    }
+                    // z_t = W_c f̂_t: ∂L/∂f̂_t += W_cᵀ·dz_t.
+                    for (size_t i = 0; i < d; ++i) {
+                        const T* r = W + i * d;
+                        const T gi = dzr[i];
+                        for (size_t j = 0; j < d; ++j) df[j] += r[j] * gi;
+                    }
+                }
+                if (c == 0) break;  // W_0 = 0 is a constant
+                // ∂L/∂W_c = ∂L/∂W_{c+1} (identity part of the update) + Σ_t dz_t f̂_tᵀ.
+                std::copy(dWn, dWn + dd, dWc);
+                for (size_t t = t0; t < t1; ++t) {
+                    const T* f = fhat + (b * Tn + t) * d;
+                    const T* dzr = dzt + (t - t0) * d;
+                    for (size_t i = 0; i < d; ++i) {
+                        T* r = dWc + i * d;
+                        const T gi = dzr[i];
+                        for (size_t j = 0; j < d; ++j) r[j] += gi * f[j];
+                    }
+                }
+                std::swap_ranges(dWn, dWn + dd, dWc);
+            }
+        }
+    });
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// Cross-entropy
+
+namespace {
+void check_targets(const int32_t* targets, size_t N, size_t V) {
+    for (size_t n = 0; n < N; ++n)
+        if (targets[n] < 0 || size_t(targets[n]) >= V)
+            fail_argument("training target " + std::to_string(targets[n]) + " at position " + std::to_string(n) +
+                          " is outside the vocabulary [0, " + std::to_string(V) + ")");
+}
+}  // namespace
+
+template <typename T>
+double cross_entropy_forward(const T* logits, const int32_t* targets, size_t N, size_t V, double* losses,
+                             ThreadPool* pool) {
+    check_targets(targets, N, V);
+    for_rows(pool, N, grain_for(V), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* l = logits + n * V;
+            T mx = l[0];
+            for (size_t j = 1; j < V; ++j) mx = std::max(mx, l[j]);
+            double sum = 0.0;
+            for (size_t j = 0; j < V; ++j) sum += static_cast<double>(std::exp(l[j] - mx));
+            losses[n] = std::log(sum) + static_cast<double>(mx) - static_cast<double>(l[targets[n]]);
+        }
+    });
+    double total = 0.0;
+    for (size_t n = 0; n < N; ++n) total += losses[n];
+    return N ? total / static_cast<double>(N) : 0.0;
+}
+
+template <typename T>
+void cross_entropy_backward(const T* logits, const int32_t* targets, size_t N, size_t V, double scale, T* dlogits,
+                            ThreadPool* pool) {
+    check_targets(targets, N, V);
+    for_rows(pool, N, grain_for(V), [&](size_t b, size_t e) {
+        for (size_t n = b; n < e; ++n) {
+            const T* l = logits + n * V;
+            T* dl = dlogits + n * V;
+            T mx = l[0];
+            for (size_t j = 1; j < V; ++j) mx = std::max(mx, l[j]);
+            double sum = 0.0;
+            for (size_t j = 0; j < V; ++j) sum += static_cast<double>(std::exp(l[j] - mx));
+            const T k = static_cast<T>(scale / sum);
+            const T s = static_cast<T>(scale);
+            const size_t t = size_t(targets[n]);
+            for (size_t j = 0; j < V; ++j) dl[j] = std::exp(l[j] - mx) * k;  // l and dl may alias: read first
+            dl[t] -= s;
+        }
+    });
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// Instantiations: float (training) and double (checks).
+
+#define TTT_TRAIN_OPS_INSTANTIATE(T)                                                                                \
+    template void embedding_forward<T>(const int32_t*, size_t, const T*, size_t, T*);                              \
+    template void embedding_backward<T>(const int32_t*, size_t, const T*, size_t, T*);                             \
+    template void rmsnorm_forward<T>(const T*, const T*, size_t, size_t, float, T*, T*, ThreadPool*);              \
+    template void rmsnorm_backward<T>(const T*, const T*, const T*, const T*, size_t, size_t, T*, T*, ThreadPool*); \
+    template void fake_quant_forward<T>(const T*, size_t, size_t, T*, ThreadPool*);                                \
+    template double bitlinear_scale<T>(const T*, size_t);                                                          \
+    template void bitlinear_effective_weight<T>(const T*, size_t, double, bool, bool, T*);                         \
+    template void bitlinear_weight_backward<T>(const T*, size_t, double, bool, T*);                                \
+    template void swiglu_forward<T>(const T*, const T*, size_t, T*, ThreadPool*);                                 \
+    template void swiglu_backward<T>(const T*, const T*, const T*, size_t, T*, T*, ThreadPool*);                   \
+    template void l2norm_forward<T>(const T*, size_t, size_t, T*, T*, ThreadPool*);                                \
+    template void l2norm_backward<T>(const T*, const T*, const T*, size_t, size_t, T*, ThreadPool*);               \
+    template void ttt_forward<T>(const T*, size_t, size_t, size_t, size_t, float, T*, T*, ThreadPool*);            \
+    template void ttt_backward<T>(const T*, const T*, const T*, const T*, size_t, size_t, size_t, size_t, float,   \
+                                  T*, T*, ThreadPool*);                                                            \
+    template double cross_entropy_forward<T>(const T*, const int32_t*, size_t, size_t, double*, ThreadPool*);      \
+    template void cross_entropy_backward<T>(const T*, const int32_t*, size_t, size_t, double, T*, ThreadPool*);
+
+TTT_TRAIN_OPS_INSTANTIATE(float)
+TTT_TRAIN_OPS_INSTANTIATE(double)
+
+#undef TTT_TRAIN_OPS_INSTANTIATE
+
+}  // namespace ttt

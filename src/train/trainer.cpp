@@ -1,0 +1,574 @@
+#include "train/trainer.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "backend/thread_pool.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "io/bitt.h"
+#include "io/config_json.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "tokenizer/tokenizer.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/schedule.h"
+
+namespace ttt {
+
+namespace {
+
+std::atomic<int> g_stop_requested{0};
+
+extern "C" void training_sigint_handler(int) {
+    // A second Ctrl-C while the first is being honoured ends the process the default way.
+    if (g_stop_requested.load(std::memory_order_relaxed) == 2) {
+        ::signal(SIGINT, SIG_DFL);
+        ::raise(SIGINT);
+        return;
+    }
+    g_stop_requested.store(2, std::memory_order_relaxed);
+}
+
+// Installs the SIGINT handler for the lifetime of a run and restores the previous one.
+struct SigintGuard {
+    bool active = false;
+    struct sigaction old {};
+    explicit SigintGuard(bool install) {
+        if (!install) return;
+        struct sigaction sa {};
+        sa.sa_handler = training_sigint_handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;
+        active = ::sigaction(SIGINT, &sa, &old) == 0;
+    }
+    ~SigintGuard() {
+        if (active) ::sigaction(SIGINT, &old, nullptr);
+    }
+};
+
+std::string fmt(double v, const char* f = "%.9g") {
+    char b[48];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt(v) : "null"; }
+
+void bad_option(const std::string& name, const std::string& why) { fail_argument("training option " + name + " " + why); }
+
+// Keep the log lines of updates 1..step (a resumed run rewrites what came after its checkpoint).
+void truncate_log(const std::string& path, int64_t step) {
+    if (!file_exists(path)) return;
+    std::vector<uint8_t> bytes = read_file(path);
+    std::string text(bytes.begin(), bytes.end()), kept;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) break;  // an incomplete last line: dropped
+        const std::string line = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        const char* key = "{\"step\":";
+        if (line.compare(0, std::strlen(key), key) != 0) continue;
+        const long long s = std::strtoll(line.c_str() + std::strlen(key), nullptr, 10);
+        if (s <= step) kept += line + "\n";
+    }
+    write_file_atomic(path, kept);
+}
+
+}  // namespace
+
+void request_training_stop() { g_stop_requested.store(1, std::memory_order_relaxed); }
+
+void validate_train_options(const TrainOptions& o) {
+    if (o.data_dir.empty()) bad_option("data_dir", "is empty");
+    if (o.out_dir.empty()) bad_option("out_dir", "is empty");
+    if (o.vocab_size < 0) bad_option("vocab_size", "must be >= 0 (0 = from the tokenizer)");
+    if (o.context_len <= 0 || o.context_len > (1 << 20)) bad_option("context_len", "must be in 1..1048576, is " + std::to_string(o.context_len));
+    if (o.batch_size <= 0 || o.batch_size > (1 << 16)) bad_option("batch_size", "must be in 1..65536, is " + std::to_string(o.batch_size));
+    if (int64_t(o.batch_size) * o.context_len > (int64_t(1) << 28)) bad_option("batch_size", "× context_len is too large");
+    if (o.accum <= 0 || o.accum > 1 << 16) bad_option("accum", "must be in 1..65536, is " + std::to_string(o.accum));
+    if (!std::isfinite(o.clip) || o.clip < 0.0) bad_option("clip", "must be a number >= 0 (0 = off), is " + fmt(o.clip, "%g"));
+    if (o.threads < 0 || o.threads > 4096) bad_option("threads", "must be in 0..4096 (0 = all), is " + std::to_string(o.threads));
+    if (o.eval_interval < 0) bad_option("eval_interval", "must be >= 0");
+    if (o.eval_batches < 0 || o.eval_batches > 1 << 20) bad_option("eval_batches", "must be in 0..1048576");
+    if (o.save_interval < 0) bad_option("save_interval", "must be >= 0");
+    if (o.keep_last < 0) bad_option("keep_last", "must be >= 0 (0 = keep all)");
+    LrSchedule s{o.lr, o.min_lr, o.warmup_steps, o.steps};
+    validate_schedule(s);
+    validate_adamw(AdamWOptions{o.beta1, o.beta2, o.eps, o.weight_decay});
+}
+
+ModelConfig model_config_from_options(const TrainOptions& o, int32_t vocab_size, int32_t bos_id, int32_t eos_id) {
+    ModelConfig c;
+    c.vocab_size = vocab_size;
+    c.hidden_dim = o.dim;
+    c.num_layers = o.layers;
+    c.intermediate_dim = o.intermediate_dim > 0 ? o.intermediate_dim : (o.dim > 0 && o.dim <= (1 << 18) ? 4 * o.dim : o.dim);
+    c.inner_lr = o.inner_lr;
+    c.bitlinear_scale = o.bitlinear_scale;
+    c.act_bits = o.act_bits;
+    c.ttt_chunk = o.ttt_chunk;
+    c.norm_eps = o.norm_eps;
+    c.bos_id = bos_id;
+    c.eos_id = eos_id;
+    if (o.intermediate_dim < 0) fail_format("model config: \"intermediate_dim\" must be >= 0 (0 = 4·dim)");
+    validate_config(c, "model config");
+    return c;
+}
+
+void apply_model_config(const ModelConfig& c, TrainOptions* o) {
+    o->vocab_size = c.vocab_size;
+    o->dim = c.hidden_dim;
+    o->layers = c.num_layers;
+    o->intermediate_dim = c.intermediate_dim;
+    o->inner_lr = c.inner_lr;
+    o->ttt_chunk = c.ttt_chunk;
+    o->bitlinear_scale = c.bitlinear_scale;
+    o->act_bits = c.act_bits;
+    o->norm_eps = c.norm_eps;
+}
+
+std::string train_options_to_json(const TrainOptions& o) {
+    std::string s = "{";
+    auto i = [&](const char* k, int64_t v) { s += std::string(s.size() > 1 ? "," : "") + "\"" + k + "\":" + std::to_string(v); };
+    auto u = [&](const char* k, uint64_t v) { s += std::string(s.size() > 1 ? "," : "") + "\"" + k + "\":" + std::to_string(v); };
+    auto d = [&](const char* k, double v) { s += std::string(s.size() > 1 ? "," : "") + "\"" + k + "\":" + fmt(v, "%.17g"); };
+    auto b = [&](const char* k, bool v) { s += std::string(s.size() > 1 ? "," : "") + "\"" + k + "\":" + (v ? "true" : "false"); };
+    i("vocab_size", o.vocab_size);
+    i("dim", o.dim);
+    i("layers", o.layers);
+    i("intermediate_dim", o.intermediate_dim);
+    d("inner_lr", o.inner_lr);
+    i("ttt_chunk", o.ttt_chunk);
+    b("bitlinear_scale", o.bitlinear_scale);
+    i("act_bits", o.act_bits);
+    d("norm_eps", o.norm_eps);
+    i("context_len", o.context_len);
+    i("batch_size", o.batch_size);
+    d("lr", o.lr);
+    d("min_lr", o.min_lr);
+    i("warmup_steps", o.warmup_steps);
+    i("steps", o.steps);
+    i("accum", o.accum);
+    d("clip", o.clip);
+    d("weight_decay", o.weight_decay);
+    d("beta1", o.beta1);
+    d("beta2", o.beta2);
+    d("eps", o.eps);
+    u("seed", o.seed);
+    i("threads", o.threads);
+    i("eval_interval", o.eval_interval);
+    i("eval_batches", o.eval_batches);
+    i("save_interval", o.save_interval);
+    i("keep_last", o.keep_last);
+    return s + "}";
+}
+
+void train_options_from_json(const std::string& json, TrainOptions* o) {
+    const std::string what = "training options JSON";
+    auto doc = parse_json(json, what);
+    simdjson::dom::object obj;
+    if (doc->root.get(obj) != simdjson::SUCCESS) fail_format(what + ": expected an object");
+    int64_t iv;
+    double dv;
+    bool bv;
+    auto i32 = [&](const char* k, int32_t* dst) {
+        if (json_get_int_opt(obj, k, what, &iv)) {
+            if (iv < INT32_MIN || iv > INT32_MAX) fail_format(what + ": \"" + k + "\" is out of range");
+            *dst = int32_t(iv);
+        }
+    };
+    auto i64 = [&](const char* k, int64_t* dst) {
+        if (json_get_int_opt(obj, k, what, &iv)) *dst = iv;
+    };
+    auto f32 = [&](const char* k, float* dst) {
+        if (json_get_double_opt(obj, k, what, &dv)) *dst = float(dv);
+    };
+    auto f64 = [&](const char* k, double* dst) {
+        if (json_get_double_opt(obj, k, what, &dv)) *dst = dv;
+    };
+    i32("vocab_size", &o->vocab_size);
+    i32("dim", &o->dim);
+    i32("layers", &o->layers);
+    i32("intermediate_dim", &o->intermediate_dim);
+    f32("inner_lr", &o->inner_lr);
+    i32("ttt_chunk", &o->ttt_chunk);
+    if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
+    i32("act_bits", &o->act_bits);
+    f32("norm_eps", &o->norm_eps);
+    i32("context_len", &o->context_len);
+    i32("batch_size", &o->batch_size);
+    f64("lr", &o->lr);
+    f64("min_lr", &o->min_lr);
+    i64("warmup_steps", &o->warmup_steps);
+    i64("steps", &o->steps);
+    i32("accum", &o->accum);
+    f64("clip", &o->clip);
+    f32("weight_decay", &o->weight_decay);
+    f32("beta1", &o->beta1);
+    f32("beta2", &o->beta2);
+    f32("eps", &o->eps);
+    simdjson::dom::element e;
+    if (json_find(obj, "seed", &e)) {
+        uint64_t sv;
+        if (e.get_uint64().get(sv) != simdjson::SUCCESS) fail_format(what + ": \"seed\" must be a non-negative integer");
+        o->seed = sv;
+    }
+    i32("threads", &o->threads);
+    i64("eval_interval", &o->eval_interval);
+    i32("eval_batches", &o->eval_batches);
+    i64("save_interval", &o->save_interval);
+    i32("keep_last", &o->keep_last);
+}
+
+ModelWeights weights_from_train_params(const TrainParams& p) {
+    const ModelConfig& c = p.config;
+    auto tensor = [&](const std::string& name, size_t expect) -> const float* {
+        const ParamTensor* t = p.find(name);
+        if (!t) throw Error(TTT_ERR_INVALID_STATE, "export: the trained parameters have no tensor '" + name + "'");
+        if (t->size != expect || t->offset + t->size > p.values.size())
+            throw Error(TTT_ERR_INVALID_STATE, "export: tensor '" + name + "' has " + std::to_string(t->size) +
+                                                   " values, expected " + std::to_string(expect));
+        return p.values.data() + t->offset;
+    };
+    auto vec = [&](const std::string& name, size_t n) {
+        const float* x = tensor(name, n);
+        return std::vector<float>(x, x + n);
+    };
+    auto tern = [&](const std::string& name, int32_t rows, int32_t cols) {
+        return TernaryMatrix::from_latent(tensor(name, size_t(rows) * size_t(cols)), rows, cols);
+    };
+    const int32_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim, d = c.ttt_dim();
+    ModelWeights w;
+    w.config = c;
+    w.embed = vec("embed.weight", size_t(V) * size_t(D));
+    for (int32_t i = 0; i < c.num_layers; ++i) {
+        const std::string pre = "layers." + std::to_string(i);
+        LayerWeights L;
+        L.norm1 = vec(pre + ".norm1.weight", size_t(D));
+        L.ttt_down = tern(pre + ".ttt.down.weight", d, D);
+        L.ttt_up = tern(pre + ".ttt.up.weight", D, d);
+        L.norm2 = vec(pre + ".norm2.weight", size_t(D));
+        L.mlp_gate = tern(pre + ".mlp.gate_proj.weight", I, D);
+        L.mlp_up = tern(pre + ".mlp.up_proj.weight", I, D);
+        L.mlp_down = tern(pre + ".mlp.down_proj.weight", D, I);
+        w.layers.push_back(std::move(L));
+    }
+    w.norm_f = vec("norm_f.weight", size_t(D));
+    w.lm_head = vec("lm_head.weight", size_t(V) * size_t(D));
+    w.check_shapes("trained model");
+    return w;
+}
+
+namespace {
+
+struct Run {
+    const TrainOptions& opt;
+    const TrainCallbacks& cb;
+    Run(const TrainOptions& o, const TrainCallbacks& c) : opt(o), cb(c) {}
+
+    void say(const std::string& m) const {
+        if (cb.message)
+            cb.message(m);
+        else
+            log_info(m);
+    }
+};
+
+// Options whose change makes a resumed run differ from the uninterrupted one.
+void warn_option_changes(const Run& run, const std::string& stored_json, const TrainOptions& now) {
+    TrainOptions then = now;
+    try {
+        train_options_from_json(stored_json, &then);
+    } catch (const Error&) {
+        run.say("warning: the checkpoint's training options cannot be read; cannot compare them");
+        return;
+    }
+    std::string diff;
+    auto cmp = [&](const char* name, const std::string& a, const std::string& b) {
+        if (a != b) diff += std::string(diff.empty() ? "" : ", ") + name + " " + a + " -> " + b;
+    };
+    cmp("context_len", std::to_string(then.context_len), std::to_string(now.context_len));
+    cmp("batch_size", std::to_string(then.batch_size), std::to_string(now.batch_size));
+    cmp("lr", fmt(then.lr, "%g"), fmt(now.lr, "%g"));
+    cmp("min_lr", fmt(then.min_lr, "%g"), fmt(now.min_lr, "%g"));
+    cmp("warmup_steps", std::to_string(then.warmup_steps), std::to_string(now.warmup_steps));
+    cmp("steps", std::to_string(then.steps), std::to_string(now.steps));
+    cmp("accum", std::to_string(then.accum), std::to_string(now.accum));
+    cmp("clip", fmt(then.clip, "%g"), fmt(now.clip, "%g"));
+    cmp("weight_decay", fmt(then.weight_decay, "%g"), fmt(now.weight_decay, "%g"));
+    cmp("beta1", fmt(then.beta1, "%g"), fmt(now.beta1, "%g"));
+    cmp("beta2", fmt(then.beta2, "%g"), fmt(now.beta2, "%g"));
+    cmp("eps", fmt(then.eps, "%g"), fmt(now.eps, "%g"));
+    cmp("threads", std::to_string(then.threads), std::to_string(now.threads));
+    if (then.seed != now.seed)
+        run.say("note: --seed " + std::to_string(now.seed) + " is ignored; the run continues with its seed " +
+                std::to_string(then.seed));
+    if (!diff.empty())
+        run.say("warning: resuming with changed options (" + diff +
+                "); the run will not reproduce an uninterrupted one");
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& callbacks) {
+    using clock = std::chrono::steady_clock;
+    validate_train_options(options_in);
+    TrainOptions opt = options_in;
+    Run run(opt, callbacks);
+    opt.threads = opt.threads > 0 ? opt.threads : ThreadPool::hardware_threads();
+
+    // Tokenizer and model config.
+    const std::string tok_path = opt.data_dir + "/tokenizer.json";
+    if (!file_exists(tok_path))
+        fail_io("training data directory '" + opt.data_dir + "' has no tokenizer.json (run `bit-ttt data` first)");
+    std::vector<uint8_t> tok_bytes = read_file(tok_path);
+    const std::string tokenizer_json(tok_bytes.begin(), tok_bytes.end());
+    std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_json(tokenizer_json);
+    int32_t vocab = opt.vocab_size > 0 ? opt.vocab_size : tokenizer->vocab_size();
+    if (vocab < tokenizer->vocab_size())
+        fail_argument("training option vocab_size " + std::to_string(vocab) + " is smaller than the tokenizer's vocab (" +
+                      std::to_string(tokenizer->vocab_size()) + ")");
+    opt.vocab_size = vocab;
+    const ModelConfig config = model_config_from_options(opt, vocab, tokenizer->bos_id(), tokenizer->eos_id());
+    opt.intermediate_dim = config.intermediate_dim;  // recorded resolved, like threads
+
+    // Data.
+    TokenData train = TokenData::open(opt.data_dir + "/train.u32", vocab);
+    train.require_window(opt.context_len);
+    DataMeta train_meta;
+    const bool have_train_meta = read_data_meta(meta_path_for(train.path()), &train_meta);
+    const std::string tok_fp = tokenizer_fingerprint(tokenizer_json);
+    if (have_train_meta && !train_meta.tokenizer_fingerprint.empty() && train_meta.tokenizer_fingerprint != tok_fp)
+        fail_incompatible("'" + train.path() + "' was made with another tokenizer than '" + tok_path +
+                          "' (fingerprints " + train_meta.tokenizer_fingerprint + " vs " + tok_fp + ")");
+    TokenData val;
+    bool have_val = false;
+    const std::string val_path = opt.data_dir + "/val.u32";
+    if (file_exists(val_path) && opt.eval_interval > 0 && opt.eval_batches > 0) {
+        val = TokenData::open(val_path, vocab);
+        val.require_window(opt.context_len);
+        have_val = true;
+    } else if (opt.eval_interval > 0 && opt.eval_batches > 0) {
+        run.say("note: no '" + val_path + "'; training without validation");
+    }
+
+    // Output directory and state.
+    const std::string ckpt_dir = opt.out_dir + "/checkpoints";
+    std::error_code ec;
+    std::filesystem::create_directories(ckpt_dir, ec);
+    if (!is_directory(ckpt_dir)) fail_io("cannot create '" + ckpt_dir + "': " + ec.message());
+    const std::string log_path = opt.log_path.empty() ? opt.out_dir + "/train_log.jsonl" : opt.log_path;
+    const std::string stop_file = opt.stop_file.empty() ? opt.out_dir + "/stop_signal" : opt.stop_file;
+
+    ThreadPool pool(opt.threads);
+    TrainParams params = TrainParams::create(config);
+    AdamW adamw(params, AdamWOptions{opt.beta1, opt.beta2, opt.eps, opt.weight_decay});
+    TrainResult result;
+    int64_t step = 0;
+    uint64_t data_position = 0;
+    uint64_t seed = opt.seed;
+    bool has_best = false;
+    double best_val = 0.0;
+
+    bool resumed = false;
+    if (opt.resume) {
+        CheckpointFile ckpt;
+        std::vector<std::string> skipped;
+        if (find_resume_checkpoint(ckpt_dir, &ckpt, &skipped)) {
+            for (const std::string& s : skipped) run.say("warning: skipping a checkpoint that does not validate: " + s);
+            const CheckpointInfo& in = ckpt.info;
+            restore_checkpoint(ckpt, params, adamw);  // throws INCOMPATIBLE for another config
+            if (in.train_tokens != train.size())
+                fail_incompatible("checkpoint '" + ckpt.path + "' was trained on " + std::to_string(in.train_tokens) +
+                                  " tokens of train.u32, '" + train.path() + "' now holds " + std::to_string(train.size()) +
+                                  "; resume needs the same data (or start afresh in another output directory)");
+            if (!in.tokenizer_fingerprint.empty() && in.tokenizer_fingerprint != tok_fp)
+                fail_incompatible("checkpoint '" + ckpt.path + "' was trained with another tokenizer (fingerprint " +
+                                  in.tokenizer_fingerprint + ", now " + tok_fp + ")");
+            warn_option_changes(run, in.options_json, opt);
+            step = in.step;
+            data_position = in.data_position;
+            seed = in.seed;
+            has_best = in.has_best_val_loss;
+            best_val = in.best_val_loss;
+            resumed = true;
+            result.last_checkpoint = ckpt.path;
+            run.say("resumed from '" + ckpt.path + "' at step " + std::to_string(step));
+        } else {
+            run.say("no checkpoint in '" + ckpt_dir + "'; starting a new run");
+        }
+    } else if (!list_checkpoints(ckpt_dir).empty()) {
+        fail_argument("'" + ckpt_dir + "' already holds checkpoints; pass --resume to continue that run, or choose "
+                      "another output directory");
+    }
+    if (!resumed) params.init_random(seed);
+    result.resumed = resumed;
+    opt.seed = seed;
+    const std::string options_json = train_options_to_json(opt);
+
+    // Log: a resumed run drops the lines logged after its checkpoint; a new run starts a new log.
+    if (resumed)
+        truncate_log(log_path, step);
+    else
+        write_file_atomic(log_path, std::string());
+    std::unique_ptr<FILE, int (*)(FILE*)> log(std::fopen(log_path.c_str(), "ab"), &std::fclose);
+    if (!log) fail_io("cannot open the training log '" + log_path + "': " + std::strerror(errno));
+
+    const int32_t B = opt.batch_size, T = opt.context_len;
+    WindowSampler sampler(&train, B, T, seed);
+    sampler.set_position(data_position);
+    std::unique_ptr<TrainWorkspace> ws = make_workspace(config, B, T);
+    std::vector<int32_t> inputs(size_t(B) * T), targets(size_t(B) * T);
+    std::vector<float> grads(params.values.size());
+    const LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.steps};
+
+    // Validation windows, fixed for the whole run.
+    std::vector<int32_t> val_inputs, val_targets;
+    size_t val_batches = 0;
+    if (have_val) {
+        std::vector<size_t> starts = eval_window_starts(val.size(), T, size_t(opt.eval_batches) * size_t(B));
+        val_batches = starts.size() / size_t(B);
+        val_inputs.resize(starts.size() * size_t(T));
+        val_targets.resize(starts.size() * size_t(T));
+        fill_windows(val, starts, T, val_inputs.data(), val_targets.data());
+    }
+    auto validation_loss = [&]() {
+        double sum = 0.0;
+        for (size_t b = 0; b < val_batches; ++b) {
+            Batch batch{B, T, val_inputs.data() + b * size_t(B) * T, val_targets.data() + b * size_t(B) * T};
+            sum += train_forward_backward(params, batch, nullptr, pool, *ws);
+        }
+        return sum / double(val_batches);
+    };
+
+    auto make_info = [&]() {
+        CheckpointInfo in;
+        in.step = step;
+        in.adamw_t = adamw.t;
+        in.seed = seed;
+        in.data_position = sampler.position();
+        in.has_best_val_loss = has_best;
+        in.best_val_loss = best_val;
+        in.config = config;
+        in.options_json = options_json;
+        in.train_tokens = train.size();
+        in.tokenizer_fingerprint = tok_fp;
+        return in;
+    };
+    int64_t last_saved_step = resumed ? step : -1;
+    auto save = [&]() {
+        const std::string path = checkpoint_file_path(ckpt_dir, step);
+        save_checkpoint(path, params, adamw, make_info());
+        rotate_checkpoints(ckpt_dir, opt.keep_last);
+        last_saved_step = step;
+        result.last_checkpoint = path;
+    };
+
+    if (file_exists(stop_file)) {
+        std::filesystem::remove(stop_file, ec);
+        run.say("note: removed a stale stop file '" + stop_file + "' left from before this run");
+    }
+    SigintGuard sigint(opt.handle_sigint);
+    g_stop_requested.store(0);
+    bool stop = false;
+    const auto run_start = clock::now();
+    const int64_t first_step = step;
+    const double tokens_per_update = double(B) * double(T) * double(opt.accum);
+    double last_loss = 0.0;
+
+    while (step < opt.steps) {
+        if (g_stop_requested.load() || file_exists(stop_file)) {
+            stop = true;
+            break;
+        }
+        const auto t0 = clock::now();
+        std::fill(grads.begin(), grads.end(), 0.0f);
+        double loss = 0.0;
+        for (int32_t a = 0; a < opt.accum; ++a) {
+            sampler.next(inputs.data(), targets.data());
+            Batch batch{B, T, inputs.data(), targets.data()};
+            loss += train_forward_backward(params, batch, grads.data(), pool, *ws);
+        }
+        if (opt.accum > 1) {
+            loss /= double(opt.accum);
+            const float inv = 1.0f / float(opt.accum);
+            for (float& g : grads) g *= inv;
+        }
+        const double norm = clip_grad_global_norm(grads.data(), grads.size(), opt.clip);
+        if (!std::isfinite(loss) || !std::isfinite(norm))
+            throw Error(TTT_ERR_INVALID_STATE,
+                        "training diverged at step " + std::to_string(step + 1) + ": loss " + fmt(loss, "%g") +
+                            ", gradient norm " + fmt(norm, "%g") + "; lower --lr or raise --warmup-steps" +
+                            (result.last_checkpoint.empty() ? std::string()
+                                                            : "; last good checkpoint: '" + result.last_checkpoint + "'"));
+        const double lr = schedule.at(step);
+        adamw.step(params, grads.data(), lr, &pool);
+        ++step;
+        last_loss = loss;
+
+        TrainProgress p;
+        p.step = step;
+        p.total_steps = opt.steps;
+        p.loss = loss;
+        p.lr = lr;
+        p.grad_norm = norm;
+        const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+        p.tokens_per_s = dt > 0.0 ? tokens_per_update / dt : 0.0;
+        const double elapsed = std::chrono::duration<double>(clock::now() - run_start).count();
+        p.eta_s = elapsed / double(step - first_step) * double(opt.steps - step);
+        if (have_val && val_batches > 0 && (step % opt.eval_interval == 0 || step == opt.steps)) {
+            p.has_val_loss = true;
+            p.val_loss = validation_loss();
+            if (!has_best || p.val_loss < best_val) {
+                has_best = true;
+                best_val = p.val_loss;
+                save_checkpoint(best_checkpoint_path(ckpt_dir), params, adamw, make_info());
+            }
+        }
+        std::string line = "{\"step\":" + std::to_string(step) + ",\"loss\":" + json_number(loss) +
+                           ",\"lr\":" + json_number(lr) + ",\"grad_norm\":" + json_number(norm) +
+                           ",\"tokens_per_s\":" + json_number(p.tokens_per_s);
+        if (p.has_val_loss) line += ",\"val_loss\":" + json_number(p.val_loss);
+        line += "}\n";
+        if (std::fwrite(line.data(), 1, line.size(), log.get()) != line.size() || std::fflush(log.get()) != 0)
+            fail_io("cannot write the training log '" + log_path + "': " + std::strerror(errno));
+        if (callbacks.progress && !callbacks.progress(p)) stop = true;
+        if (opt.save_interval > 0 && step % opt.save_interval == 0) save();
+        if (stop) break;
+    }
+    stop = step < opt.steps;  // a stop asked for at the last update changes nothing
+    if (step != last_saved_step) save();
+    if (file_exists(stop_file)) std::filesystem::remove(stop_file, ec);
+    if (stop) {
+        run.say("stopped at step " + std::to_string(step) + "; checkpoint '" + result.last_checkpoint +
+                "' (continue with --resume)");
+    }
+
+    result.step = step;
+    result.stopped = stop;
+    result.last_loss = last_loss;
+    result.has_best_val_loss = has_best;
+    result.best_val_loss = best_val;
+    if (!stop && opt.export_model) {
+        const ModelWeights w = weights_from_train_params(params);
+        const std::vector<uint8_t> image = write_bitt_v2(w, tokenizer_json);
+        result.model_path = opt.out_dir + "/model.bitt";
+        write_file_atomic(result.model_path, image);
+        run.say("wrote '" + result.model_path + "' (" + std::to_string(image.size()) + " bytes)");
+    }
+    return result;
+}
+
+}  // namespace ttt

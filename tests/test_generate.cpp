@@ -1,0 +1,318 @@
+// Text in, text out through the C ABI: tokenizer functions, pull-style and streaming generation, determinism,
+// stop strings, max_tokens, cancel during prefill, learn, memories and sleep.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "model_fixture.h"
+
+using namespace ttt_test;
+
+namespace {
+
+struct Generated {
+    std::vector<int32_t> tokens;
+    std::string text;
+    int32_t reason = -1;
+    ttt_status status = TTT_OK;
+};
+
+Generated pull(ttt_context* ctx, const std::string& prompt, const ttt_generate_params* p) {
+    Generated g;
+    g.status = ttt_generate_begin(ctx, prompt.data(), prompt.size(), p);
+    if (g.status != TTT_OK) return g;
+    for (int guard = 0; guard < 10000; ++guard) {
+        int32_t tok = -1, reason = 0;
+        const char* text = nullptr;
+        size_t len = 0;
+        g.status = ttt_generate_next(ctx, &tok, &text, &len, &reason);
+        if (g.status != TTT_OK) return g;
+        if (tok >= 0) g.tokens.push_back(tok);
+        g.text.append(text, len);
+        if (reason != TTT_STOP_NONE) {
+            g.reason = reason;
+            break;
+        }
+    }
+    return g;
+}
+
+int32_t TTT_CALL collect(const char* text, size_t len, int32_t, void* user) {
+    static_cast<std::string*>(user)->append(text, len);
+    return 1;
+}
+
+bool valid_utf8(const std::string& s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        i += n;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("tokenize, detokenize and pieces through the C ABI, with the size-query protocol") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    REQUIRE(model.m);
+    const std::string text = "ROMEO: But soft, what light through yonder window breaks? 🌙 日本";
+    size_t n = 0;
+    CHECK(ttt_tokenize(model.m, text.data(), text.size(), 0, nullptr, 0, &n) == TTT_ERR_BUFFER_TOO_SMALL);
+    REQUIRE(n > 5);
+    std::vector<int32_t> ids(n);
+    REQUIRE(ttt_tokenize(model.m, text.data(), text.size(), 0, ids.data(), ids.size(), &n) == TTT_OK);
+    size_t len = 0;
+    CHECK(ttt_detokenize(model.m, ids.data(), ids.size(), 0, nullptr, 0, &len) == TTT_ERR_BUFFER_TOO_SMALL);
+    std::string back(len + 1, '\0');
+    REQUIRE(ttt_detokenize(model.m, ids.data(), ids.size(), 0, back.data(), back.size(), &len) == TTT_OK);
+    back.resize(len);
+    CHECK(back == text);  // byte-level BPE is lossless
+    // Pieces concatenate to the text.
+    std::string joined;
+    for (int32_t id : ids) {
+        char buf[64];
+        size_t plen = 0;
+        REQUIRE(ttt_token_to_piece(model.m, id, buf, sizeof buf, &plen) == TTT_OK);
+        joined.append(buf, plen);
+    }
+    CHECK(joined == text);
+    // User text cannot inject a control token unless asked.
+    const std::string inject = "<|endoftext|>";
+    std::vector<int32_t> plain(64), special(64);
+    size_t np = 0, ns = 0;
+    REQUIRE(ttt_tokenize(model.m, inject.data(), inject.size(), 0, plain.data(), plain.size(), &np) == TTT_OK);
+    REQUIRE(ttt_tokenize(model.m, inject.data(), inject.size(), TTT_TOKENIZE_PARSE_SPECIAL, special.data(), special.size(), &ns) == TTT_OK);
+    CHECK(ns == 1);
+    CHECK(np > 1);
+    int32_t eog = 0;
+    REQUIRE(ttt_token_is_eog(model.m, special[0], &eog) == TTT_OK);
+    CHECK(eog == 1);
+    REQUIRE(ttt_token_is_eog(model.m, ids[0], &eog) == TTT_OK);
+    CHECK(eog == 0);
+    CHECK(ttt_token_is_eog(model.m, 5000, &eog) == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(ttt_tokenize(model.m, text.data(), text.size(), 0x40, ids.data(), ids.size(), &n) == TTT_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("a model without a tokenizer refuses text functions clearly") {
+    TempDir tmp;
+    FixtureSpec spec;
+    Model model(write_fixture_model(tmp.path / "m", spec));
+    size_t n = 0;
+    CHECK(ttt_tokenize(model.m, "hi", 2, 0, nullptr, 0, &n) == TTT_ERR_UNSUPPORTED);
+    CHECK(std::string(ttt_last_error()).find("no tokenizer") != std::string::npos);
+    Context ctx(model.m);
+    CHECK(ttt_generate_begin(ctx.c, "hi", 2, nullptr) == TTT_ERR_UNSUPPORTED);
+}
+
+TEST_CASE("generation: same model + soul + prompt + seed gives the same tokens; pull and streaming agree") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    ttt_generate_params p;
+    REQUIRE(ttt_generate_params_init(&p, sizeof p) == TTT_OK);
+    p.max_tokens = 40;
+    p.seed = 42;
+    Context a(model.m), b(model.m), c(model.m);
+    Generated ga = pull(a.c, "ROMEO:", &p), gb = pull(b.c, "ROMEO:", &p);
+    REQUIRE(ga.status == TTT_OK);
+    CHECK(ga.tokens == gb.tokens);
+    CHECK(ga.text == gb.text);
+    CHECK(valid_utf8(ga.text));
+    CHECK((ga.reason == TTT_STOP_MAX_TOKENS || ga.reason == TTT_STOP_EOS));
+    std::string streamed;
+    int32_t reason = -1;
+    REQUIRE(ttt_generate(c.c, "ROMEO:", 6, &p, collect, &streamed, &reason) == TTT_OK);
+    CHECK(streamed == ga.text);
+    CHECK(reason == ga.reason);
+    // Another seed, another text.
+    p.seed = 43;
+    Context d(model.m);
+    CHECK(pull(d.c, "ROMEO:", &p).tokens != ga.tokens);
+    // The soul learned prompt and reply: generating again from the same context differs from a fresh context.
+    p.seed = 42;
+    Generated again = pull(a.c, "ROMEO:", &p);
+    CHECK(again.tokens != ga.tokens);
+    // Greedy is deterministic without a seed dependence.
+    p.temperature = 0;
+    Context e(model.m), f(model.m);
+    p.seed = 1;
+    Generated ge = pull(e.c, "ROMEO:", &p);
+    p.seed = 2;
+    CHECK(pull(f.c, "ROMEO:", &p).tokens == ge.tokens);
+}
+
+TEST_CASE("generation stops at max_tokens and at stop strings, which are never emitted") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    ttt_generate_params p;
+    ttt_generate_params_init(&p, sizeof p);
+    p.max_tokens = 5;
+    p.temperature = 0;
+    Context a(model.m);
+    Generated g = pull(a.c, "Hello", &p);
+    CHECK(g.tokens.size() <= 5);
+    CHECK(g.reason == TTT_STOP_MAX_TOKENS);
+    // Greedy output of a longer run; pick a stop string from inside it.
+    p.max_tokens = 60;
+    Context b(model.m);
+    Generated full = pull(b.c, "Hello", &p);
+    REQUIRE(full.text.size() > 12);
+    const std::string stop = full.text.substr(8, 3);
+    const char* stops[] = {stop.c_str()};
+    p.stop_strings = stops;
+    p.n_stop_strings = 1;
+    Context c(model.m);
+    Generated cut = pull(c.c, "Hello", &p);
+    CHECK(cut.reason == TTT_STOP_STRING);
+    CHECK(cut.text == full.text.substr(0, full.text.find(stop)));
+    CHECK(cut.text.find(stop) == std::string::npos);
+    // After the end, next keeps answering with the reason and no text.
+    int32_t tok = 0, reason = 0;
+    const char* text = nullptr;
+    size_t len = 9;
+    REQUIRE(ttt_generate_next(c.c, &tok, &text, &len, &reason) == TTT_OK);
+    CHECK(reason == TTT_STOP_STRING);
+    CHECK(len == 0);
+    CHECK(tok == -1);
+    // next without begin
+    Context d(model.m);
+    CHECK(ttt_generate_next(d.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    // Bad params are refused before anything runs.
+    p.temperature = std::nanf("");
+    CHECK(ttt_generate_begin(d.c, "x", 1, &p) == TTT_ERR_INVALID_ARGUMENT);
+    uint64_t pos = 1;
+    ttt_get_position(d.c, &pos);
+    CHECK(pos == 0);
+}
+
+TEST_CASE("a cancel between two steps of a generation ends it; the next generation is not affected") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    int32_t tok = 0, reason = 0;
+    const char* text = nullptr;
+    size_t len = 0;
+    REQUIRE(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_OK);
+    REQUIRE(ttt_cancel(ctx.c) == TTT_OK);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_ABORTED);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_OK);
+}
+
+TEST_CASE("ttt_cancel from another thread stops a long prompt prefill") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    std::string prompt;
+    for (int i = 0; i < 20000; ++i) prompt += "To be, or not to be, that is the question. ";
+    std::atomic<bool> started{false};
+    std::thread canceller([&] {
+        while (!started.load()) std::this_thread::yield();
+        // Long enough for tokenisation to finish (also under sanitizers), far shorter than the prefill.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+        ttt_cancel(ctx.c);
+    });
+    started = true;
+    ttt_status st = ttt_generate_begin(ctx.c, prompt.data(), prompt.size(), nullptr);
+    canceller.join();
+    CHECK(st == TTT_ERR_ABORTED);
+    uint64_t pos = 0;
+    ttt_get_position(ctx.c, &pos);
+    CHECK(pos > 0);  // the soul keeps what it learned before the cancel
+    int32_t tok, reason;
+    const char* text;
+    size_t len;
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+}
+
+TEST_CASE("learn, remember and sleep on a memories folder with malformed lines") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    size_t n = 0;
+    const std::string text = "Good night, good night! Parting is such sweet sorrow.";
+    REQUIRE(ttt_learn(ctx.c, text.data(), text.size(), 0, &n) == TTT_OK);
+    uint64_t level = 0;
+    ttt_get_soul_level(ctx.c, &level);
+    CHECK(level == n);
+    CHECK(n > 5);
+
+    const auto mem = tmp.path / "memories";
+    REQUIRE(ttt_remember(mem.string().c_str(), "user", "Who goes there?", 15) == TTT_OK);
+    REQUIRE(ttt_remember(mem.string().c_str(), "assistant", "Nay, answer me: stand, and unfold yourself.", 43) == TTT_OK);
+    // A second day with malformed lines: they are skipped, the good ones replayed, the file left as it was.
+    const auto bad_day = mem / "2020-01-01.jsonl";
+    {
+        std::ofstream f(bad_day, std::ios::binary);
+        f << "{\"role\":\"user\",\"text\":\"Long live the king!\",\"timestamp\":\"2020-01-01T10:00:00+00:00\"}\n";
+        f << "not json at all\n{\"role\":\"user\"}\n{\"role\":\"user\",\"text\":42}\n\xff\xfe\n";
+        f << "{\"role\":\"assistant\",\"text\":\"Bernardo?\",\"timestamp\":\"2020-01-01T10:00:01+00:00\"}\n{\"role\":\"us";
+    }
+    const auto before = read_bytes(bad_day);
+    ttt_sleep_params sp;
+    REQUIRE(ttt_sleep_params_init(&sp, sizeof sp) == TTT_OK);
+    const std::string mem_dir = mem.string(), soul_path = (tmp.path / "auto.soul").string();
+    sp.memories_dir = mem_dir.c_str();
+    sp.autosave_path = soul_path.c_str();
+    size_t learned = 0;
+    REQUIRE(ttt_sleep(ctx.c, &sp, &learned) == TTT_OK);
+    CHECK(learned > 10);
+    uint64_t after = 0;
+    ttt_get_soul_level(ctx.c, &after);
+    CHECK(after == level + learned);
+    CHECK(read_bytes(bad_day) == before);
+    CHECK(std::filesystem::exists(soul_path));
+    // The autosaved soul restores the same level.
+    Context other(model.m);
+    REQUIRE(ttt_load_soul(other.c, soul_path.c_str(), 0) == TTT_OK);
+    uint64_t restored = 0;
+    ttt_get_soul_level(other.c, &restored);
+    CHECK(restored == after);
+    // An empty folder: nothing to learn, not an error; a missing folder is an I/O error (a mistyped path).
+    std::filesystem::create_directories(tmp.path / "empty");
+    const std::string empty = (tmp.path / "empty").string(), missing = (tmp.path / "missing").string();
+    sp.memories_dir = empty.c_str();
+    sp.autosave_path = nullptr;
+    CHECK(ttt_sleep(ctx.c, &sp, &learned) == TTT_OK);
+    CHECK(learned == 0);
+    sp.memories_dir = missing.c_str();
+    CHECK(ttt_sleep(ctx.c, &sp, &learned) == TTT_ERR_IO);
+    CHECK(std::string(ttt_last_error()).find("missing") != std::string::npos);
+}
+
+TEST_CASE("a cancelled sleep keeps what was learned") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    const auto mem = tmp.path / "memories";
+    std::string line(400, 'a');
+    for (int i = 0; i < 200; ++i) REQUIRE(ttt_remember(mem.string().c_str(), "user", line.data(), line.size()) == TTT_OK);
+    ttt_sleep_params sp;
+    ttt_sleep_params_init(&sp, sizeof sp);
+    const std::string dir = mem.string();
+    sp.memories_dir = dir.c_str();
+    struct Stop {
+        static int32_t TTT_CALL at_third(float progress, void* user) {
+            int& calls = *static_cast<int*>(user);
+            (void)progress;
+            return ++calls < 3 ? 1 : 0;
+        }
+    };
+    int calls = 0;
+    sp.progress_callback = Stop::at_third;
+    sp.progress_user_data = &calls;
+    size_t learned = 0;
+    CHECK(ttt_sleep(ctx.c, &sp, &learned) == TTT_ERR_ABORTED);
+    uint64_t level = 0;
+    ttt_get_soul_level(ctx.c, &level);
+    CHECK(level > 0);
+}
