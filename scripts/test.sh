@@ -16,7 +16,10 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTTT_SANITIZE=address,undefin
 cmake --build build-asan -j2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure
 
-echo "== Python tests"
-python3 -m pytest -q tests/reference tests/malformed
+echo "== Python tests: the numpy reference, the corpus generators, the ctypes binding against the built library"
+BIT_TTT_LIBRARY="$PWD/build/libbit_ttt.so" python3 -m pytest -q tests/reference tests/malformed bindings/python_ctypes/tests
+
+echo "== C# tests under Mono: the P/Invoke binding and the Unity sample (compile-checked against stubs)"
+bindings/csharp/run_tests.sh build
 
 echo "all tests passed"

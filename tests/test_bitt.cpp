@@ -10,6 +10,7 @@
 #include "io/json.h"
 #include "io/model_files.h"
 #include <sys/wait.h>
+#include "cli_util.h"
 #include "model_fixture.h"
 
 using namespace ttt_test;
@@ -28,17 +29,6 @@ std::vector<uint8_t> make_v1(const std::string& dir, bool tokenizer_as_string) {
     for (int i = 0; i < 8; ++i) out.push_back(uint8_t(uint64_t(header.size()) >> (8 * i)));
     out.insert(out.end(), header.begin(), header.end());
     out.insert(out.end(), st.begin(), st.end());
-    return out;
-}
-
-std::string run_cli(const std::string& args, int* exit_code) {
-    std::string cmd = std::string(TTT_CLI_PATH) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf{};
-    while (p && fgets(buf.data(), int(buf.size()), p)) out += buf.data();
-    int status = p ? pclose(p) : -1;
-    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return out;
 }
 

@@ -1,6 +1,7 @@
 #include "cmd_generate.h"
 
 #include <atomic>
+#include <deque>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -190,7 +191,8 @@ int32_t TTT_CALL sleep_progress(float, void*) {
 }
 
 // Sleep on a worker thread while this thread watches stdin for /wake (which cancels, keeping what was learned).
-void sleep_on_memories(Session& s, const Options& o) {
+// Other lines typed meanwhile are kept in `pending` for the chat loop.
+void sleep_on_memories(Session& s, const Options& o, std::deque<std::string>& pending) {
     ttt_sleep_params p;
     ttt_sleep_params_init(&p, sizeof p);
     p.memories_dir = o.memories.c_str();
@@ -212,7 +214,10 @@ void sleep_on_memories(Session& s, const Options& o) {
         FD_ZERO(&fds);
         FD_SET(0, &fds);
         timeval tv{0, 100000};
-        if (select(1, &fds, nullptr, nullptr, &tv) > 0 && std::getline(std::cin, line) && line == "/wake") ttt_cancel(s.ctx);
+        if (select(1, &fds, nullptr, nullptr, &tv) > 0 && std::getline(std::cin, line)) {
+            if (line == "/wake") ttt_cancel(s.ctx);
+            else pending.push_back(line);
+        }
     }
     worker.join();
     if (status == TTT_OK) std::fprintf(stderr, "\nsleep finished: learned %zu tokens; soul level %" PRIu64 "%s\n", learned, s.level(),
@@ -241,9 +246,15 @@ int cmd_chat(int argc, char** argv) {
     if (!s.open(o)) return 1;
     std::fprintf(stderr, "bit-ttt chat: /reset /save [FILE] /load [FILE] /temp T /len N /sleep /wake /quit\n");
     std::string line;
+    std::deque<std::string> pending;  // lines typed while sleeping
     for (;;) {
         std::fprintf(stderr, "> ");
-        if (!std::getline(std::cin, line)) break;
+        if (!pending.empty()) {
+            line = pending.front();
+            pending.pop_front();
+        } else if (!std::getline(std::cin, line)) {
+            break;
+        }
         if (line.empty()) continue;
         if (line[0] == '/') {
             const size_t space = line.find(' ');
@@ -267,7 +278,7 @@ int cmd_chat(int argc, char** argv) {
                 if (parse_number(arg.c_str(), &v) && v >= 0) o.gen.max_tokens = int32_t(v);
                 std::fprintf(stderr, "max tokens %d\n", o.gen.max_tokens);
             } else if (cmd == "/sleep") {
-                sleep_on_memories(s, o);
+                sleep_on_memories(s, o, pending);
             } else if (cmd == "/wake") {
                 std::fprintf(stderr, "not sleeping\n");
             } else {

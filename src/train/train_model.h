@@ -60,7 +60,9 @@ std::unique_ptr<TrainWorkspace> make_workspace(const ModelConfig& config, int32_
 
 // Mean cross-entropy over the B·T targets. If grads is not null it must hold values.size() floats and receives
 // d(loss)/d(values) ADDED to what it holds (so gradient accumulation is a loop). Deterministic for a given thread
-// count. The workspace is re-sized when the batch shape differs from the one it was made for.
+// count (the current kernels even give the same bits for any thread count on a given CPU: no reduction is split
+// between threads). The workspace is re-sized when the batch shape differs from the one it was made for. Throws
+// Error(TTT_ERR_INVALID_ARGUMENT) for an input or target outside [0, vocab_size).
 double train_forward_backward(const TrainParams& params, const Batch& batch, float* grads, ThreadPool& pool,
                               TrainWorkspace& workspace);
 
