@@ -300,8 +300,14 @@ def test_second_thread_gets_busy_error(model):
         try:
             with pytest.raises(bit_ttt.BusyError, match="another thread"):
                 ctx.forward([1])
-            with pytest.raises(bit_ttt.BusyError):
-                ctx.position
+            # Position and soul level are published after every token: readable from any thread, and moving.
+            first = ctx.position
+            assert first > 0
+            deadline = time.monotonic() + 5
+            while ctx.position == first and t.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert ctx.position > first or not t.is_alive()
+            assert ctx.soul_level >= first
         finally:
             while t.is_alive():
                 ctx.cancel()
