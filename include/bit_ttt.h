@@ -186,7 +186,9 @@ TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, 
 /* Create a context on a model with a fresh (zero) soul. params may be NULL. The context keeps the model
  * alive. Many contexts may share one model. */
 TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_params* params, ttt_context** out_ctx);
-/* Destroy a context. NULL-safe. */
+/* Destroy a context. NULL-safe. Not while a call on ctx is running (another thread, or its own callback): such a
+ * destroy is refused with an error in the log and leaves ctx intact; call ttt_cancel, wait for the call to
+ * return, then destroy. */
 TTT_API void TTT_CALL ttt_destroy(ttt_context* ctx);
 
 /* Run tokens through the model (prefill when n_tokens > 1, decode when 1). The soul learns from every token.
@@ -218,7 +220,7 @@ TTT_API ttt_status TTT_CALL ttt_set_abort_callback(ttt_context* ctx, ttt_abort_c
 TTT_API ttt_status TTT_CALL ttt_get_position(const ttt_context* ctx, uint64_t* out_position);
 /* Soul level: tokens the soul has learned in total (kept across save/load). */
 TTT_API ttt_status TTT_CALL ttt_get_soul_level(const ttt_context* ctx, uint64_t* out_level);
-/* The model a context runs on (borrowed pointer). */
+/* The model a context runs on (borrowed pointer; callable from any thread, like ttt_get_position). */
 TTT_API ttt_status TTT_CALL ttt_get_model(const ttt_context* ctx, const ttt_model** out_model);
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -321,7 +323,9 @@ TTT_API ttt_status TTT_CALL ttt_generate_next(ttt_context* ctx, int32_t* out_tok
 /* Called with each piece of complete text (never empty) and the token that completed it; return 0 to stop. */
 typedef int32_t(TTT_CALL* ttt_text_callback)(const char* text, size_t text_len, int32_t token, void* user_data);
 
-/* begin + next until the end, calling callback on this thread. *out_stop_reason (optional) tells why it ended. */
+/* begin + next until the end, calling callback on this thread. *out_stop_reason (optional) tells why it ended.
+ * The generation is over when it returns, whatever the reason (ttt_generate_next then returns
+ * TTT_ERR_INVALID_STATE until the next begin). */
 TTT_API ttt_status TTT_CALL ttt_generate(ttt_context* ctx, const char* prompt, size_t prompt_len,
                                          const ttt_generate_params* params, ttt_text_callback callback,
                                          void* user_data, int32_t* out_stop_reason);
@@ -331,12 +335,13 @@ TTT_API ttt_status TTT_CALL ttt_generate(ttt_context* ctx, const char* prompt, s
  * ------------------------------------------------------------------------------------------------------- */
 
 /* Run text through the model so the soul learns it, without generating. tokenize_flags as ttt_tokenize.
- * *out_n_tokens (optional) receives the tokens learned. Cancellable (the soul keeps what it learned). */
+ * *out_n_tokens (optional) receives the tokens learned, also when the call fails part-way (TTT_ERR_ABORTED: the
+ * soul keeps those tokens). Any generation in progress on ctx ends. */
 TTT_API ttt_status TTT_CALL ttt_learn(ttt_context* ctx, const char* text, size_t text_len, uint32_t tokenize_flags,
                                       size_t* out_n_tokens);
 
 /* Append one chat turn to <memories_dir>/YYYY-MM-DD.jsonl (local date; upstream format
- * {"role","text","timestamp"}). role: "user" or "assistant" (any non-empty UTF-8 is accepted). */
+ * {"role","text","timestamp"}). role: "user" or "assistant" (anything else is TTT_ERR_INVALID_ARGUMENT). */
 TTT_API ttt_status TTT_CALL ttt_remember(const char* memories_dir, const char* role, const char* text,
                                          size_t text_len);
 
@@ -356,7 +361,8 @@ TTT_API ttt_status TTT_CALL ttt_sleep_params_init(ttt_sleep_params* params, uint
 
 /* Replay memories into the soul. Malformed memory lines are skipped with a warning (files are never modified).
  * Cancellable with ttt_cancel or the progress callback; the soul keeps what it learned before the stop.
- * *out_n_tokens (optional) receives the tokens learned. */
+ * *out_n_tokens (optional) receives the tokens learned, also when the call fails part-way. Any generation in
+ * progress on ctx ends. */
 TTT_API ttt_status TTT_CALL ttt_sleep(ttt_context* ctx, const ttt_sleep_params* params, size_t* out_n_tokens);
 
 /* ---------------------------------------------------------------------------------------------------------

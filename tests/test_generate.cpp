@@ -315,4 +315,117 @@ TEST_CASE("a cancelled sleep keeps what was learned") {
     uint64_t level = 0;
     ttt_get_soul_level(ctx.c, &level);
     CHECK(level > 0);
+    CHECK(learned == level);  // the count is reported also when the call stops part-way
+
+    sp.progress_callback = nullptr;
+    sp.autosave_path = "";
+    CHECK(ttt_sleep(ctx.c, &sp, &learned) == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ttt_last_error()).find("autosave_path") != std::string::npos);
+    uint64_t level_after = 0;
+    ttt_get_soul_level(ctx.c, &level_after);
+    CHECK(level_after == level);  // refused before anything was learned
+}
+
+TEST_CASE("a cancelled learn reports the tokens it learned") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    struct Abort {
+        static int32_t TTT_CALL after_ten(void* user) { return ++*static_cast<int*>(user) > 10 ? 1 : 0; }
+    };
+    int polls = 0;
+    REQUIRE(ttt_set_abort_callback(ctx.c, Abort::after_ten, &polls) == TTT_OK);
+    const std::string text(2000, 'x');
+    size_t learned = 12345;
+    CHECK(ttt_learn(ctx.c, text.data(), text.size(), 0, &learned) == TTT_ERR_ABORTED);
+    CHECK(learned == 10);
+    uint64_t pos = 0;
+    ttt_get_position(ctx.c, &pos);
+    CHECK(pos == learned);
+}
+
+TEST_CASE("work that changes the soul ends a generation in progress; so does a callback stop") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    int32_t tok = 0, reason = 0;
+    const char* text = nullptr;
+    size_t len = 0;
+    const int32_t one = 5;
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    REQUIRE(ttt_forward(ctx.c, &one, 1, nullptr) == TTT_OK);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    REQUIRE(ttt_learn(ctx.c, "more", 4, 0, nullptr) == TTT_OK);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+
+    std::vector<uint8_t> soul(1 << 20);
+    size_t soul_size = 0;
+    REQUIRE(ttt_save_soul_buffer(ctx.c, soul.data(), soul.size(), &soul_size) == TTT_OK);
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    REQUIRE(ttt_load_soul_buffer(ctx.c, soul.data(), soul_size, 0) == TTT_OK);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+
+    struct First {
+        static int32_t TTT_CALL stop(const char*, size_t, int32_t, void*) { return 0; }
+    };
+    ttt_generate_params p;
+    ttt_generate_params_init(&p, sizeof p);
+    p.max_tokens = 50;
+    int32_t why = -1;
+    REQUIRE(ttt_generate(ctx.c, "Hello there", 11, &p, First::stop, nullptr, &why) == TTT_OK);
+    CHECK(why == TTT_STOP_CALLBACK);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+}
+
+TEST_CASE("destroy from inside the context's own callback is refused and leaves the context usable") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    ttt_context* ctx = nullptr;
+    REQUIRE(ttt_create(model.m, nullptr, &ctx) == TTT_OK);
+    struct Destroyer {
+        static int32_t TTT_CALL call(const char*, size_t, int32_t, void* user) {
+            ttt_destroy(static_cast<ttt_context*>(user));
+            return 0;
+        }
+    };
+    int32_t why = -1;
+    CHECK(ttt_generate(ctx, "Hello", 5, nullptr, Destroyer::call, ctx, &why) == TTT_OK);
+    uint64_t pos = 0;
+    CHECK(ttt_get_position(ctx, &pos) == TTT_OK);
+    CHECK(pos > 0);
+    CHECK(ttt_learn(ctx, "still alive", 11, 0, nullptr) == TTT_OK);
+    ttt_destroy(ctx);
+}
+
+TEST_CASE("a model with more rows than its tokenizer has ids never emits an id without text") {
+    TempDir tmp;
+    // A model with 1024 rows and the 1000-id test tokenizer (padded vocab, as many models have); the padding rows
+    // are biased up so an unguarded sampler would pick them.
+    FixtureSpec spec;
+    spec.vocab = 1024;
+    spec.dim = 16;
+    spec.layers = 2;
+    const std::string dir = write_fixture_model(tmp.path / "m", spec);
+    std::filesystem::copy_file(test_data_dir() / "tokenizer" / "ttt_bytelevel.json", tmp.path / "m" / "tokenizer.json",
+                               std::filesystem::copy_options::overwrite_existing);
+    Model model(dir);
+    int32_t tok_vocab = 0;  // the first id the tokenizer refuses
+    char piece[64];
+    size_t piece_len = 0;
+    while (tok_vocab < 1024 && ttt_token_to_piece(model.m, tok_vocab, piece, sizeof piece, &piece_len) == TTT_OK) ++tok_vocab;
+    REQUIRE(tok_vocab == 1000);
+    std::vector<ttt_logit_bias> bias;
+    for (int32_t t = tok_vocab; t < 1024; ++t) bias.push_back({t, 1000.0f});
+    ttt_generate_params p;
+    ttt_generate_params_init(&p, sizeof p);
+    p.logit_bias = bias.data();
+    p.n_logit_bias = bias.size();
+    p.max_tokens = 8;
+    Context ctx(model.m);
+    Generated g = pull(ctx.c, "Hi", &p);
+    REQUIRE(g.status == TTT_OK);
+    CHECK(g.tokens.size() == 8);
+    for (int32_t t : g.tokens) CHECK(t < tok_vocab);
 }

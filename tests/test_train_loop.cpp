@@ -866,3 +866,46 @@ TEST_CASE("train: evaluate refuses data that does not fit the model") {
     CHECK(expect_error([&] { ttt::evaluate_model((out.path / "missing.bitt").string(), (out.path / "bad.u32").string(), {}); })
               .status() != TTT_OK);
 }
+
+TEST_CASE("train: evaluation gives the same figures for any thread count") {
+    TinyData data(alphabet_text(10), alphabet_text(6));
+    TempDir out;
+    ttt::TrainOptions o = tiny_options(data.data(), out.path);
+    o.steps = 3;
+    o.eval_interval = 0;
+    ttt::TrainResult r = ttt::run_training(o);
+    ttt::EvalOptions eo;
+    eo.context_len = 7;  // windows that do not divide the file
+    eo.threads = 1;
+    const ttt::EvalResult one = ttt::evaluate_model(r.model_path, (data.data() / "val.u32").string(), eo);
+    eo.threads = 3;
+    const ttt::EvalResult three = ttt::evaluate_model(r.model_path, (data.data() / "val.u32").string(), eo);
+    CHECK(one.windows > 3);
+    CHECK(three.windows == one.windows);
+    CHECK(three.targets == one.targets);
+    CHECK(three.total_nll == one.total_nll);  // bit for bit: the sums are formed in window order
+    CHECK(three.bits_per_byte == one.bits_per_byte);
+}
+
+TEST_CASE("train: the float-weights ablation trains without ternarisation and exports nothing") {
+    TinyData data(alphabet_text(20), alphabet_text(4));
+    TempDir ternary_out, float_out;
+    ttt::TrainOptions o = tiny_options(data.data(), ternary_out.path);
+    o.steps = 20;
+    o.eval_interval = 20;
+    const ttt::TrainResult ternary = ttt::run_training(o);
+    o.out_dir = float_out.path.string();
+    o.float_weights = true;
+    const ttt::TrainResult floats = ttt::run_training(o);
+    CHECK(fs::exists(ternary.model_path));
+    CHECK(floats.model_path.empty());
+    CHECK(!fs::exists(float_out.path / "model.bitt"));
+    REQUIRE(floats.has_best_val_loss);
+    CHECK(std::isfinite(floats.best_val_loss));
+    CHECK(floats.last_loss != ternary.last_loss);  // a different forward, from the same initial weights and batches
+    // The option is kept with the checkpoint, so --resume continues the same ablation.
+    ttt::CheckpointFile ck = ttt::read_checkpoint(floats.last_checkpoint);
+    ttt::TrainOptions back;
+    ttt::train_options_from_json(ck.info.options_json, &back);
+    CHECK(back.float_weights);
+}

@@ -33,6 +33,8 @@ bool parse_number(const char* s, double* out) {
     return end != s && *end == '\0';
 }
 
+bool is_help(const char* a) { return std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0; }
+
 // Parses one option at argv[i]; returns false on an unknown option or a bad value (message printed).
 bool parse_option(int argc, char** argv, int& i, Options& o) {
     const std::string a = argv[i];
@@ -166,8 +168,13 @@ bool save_soul(Session& s, const std::string& path) {
 
 int cmd_generate(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i)
+    for (int i = 1; i < argc; ++i) {
+        if (is_help(argv[i])) {
+            std::printf("usage: bit-ttt generate -m MODEL -p PROMPT [options]\n%s", kSamplingHelp);
+            return 0;
+        }
         if (!parse_option(argc, argv, i, o)) return 2;
+    }
     if (o.model.empty()) {
         std::fprintf(stderr, "usage: bit-ttt generate -m MODEL -p PROMPT [options]\n%s", kSamplingHelp);
         return 2;
@@ -236,8 +243,13 @@ void remember(const Options& o, const char* role, const std::string& text) {
 int cmd_chat(int argc, char** argv) {
     Options o;
     o.stops.push_back("\nUser:");
-    for (int i = 1; i < argc; ++i)
+    for (int i = 1; i < argc; ++i) {
+        if (is_help(argv[i])) {
+            std::printf("usage: bit-ttt chat -m MODEL [--soul FILE] [--memories DIR] [options]\n%s", kSamplingHelp);
+            return 0;
+        }
         if (!parse_option(argc, argv, i, o)) return 2;
+    }
     if (o.model.empty()) {
         std::fprintf(stderr, "usage: bit-ttt chat -m MODEL [--soul FILE] [--memories DIR] [options]\n%s", kSamplingHelp);
         return 2;

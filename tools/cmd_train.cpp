@@ -54,12 +54,16 @@ const char* const kTrainUsage =
     "  --save-interval N (500)  --keep-last N (3, 0 = all)  --eval-interval N (100, 0 = off)  --eval-batches N (8)\n"
     "  --resume              continue from the newest valid checkpoint in OUT/checkpoints (its options are the\n"
     "                        defaults; flags given override them)\n"
+    "  --float-weights       ablation: train with float BitLinear weights (no ternarisation, no activation\n"
+    "                        quantisation); nothing is exported, the validation loss is the result\n"
     "  --quiet               no progress bar\n";
 
 const char* const kEvalUsage =
     "usage: bit-ttt eval -m MODEL --data FILE.u32 [--context-len N] [--limit N] [--threads N]\n"
     "  Mean loss, perplexity and bits per byte of MODEL on a token file (windows of N tokens, fresh soul each).\n"
-    "  Bits per byte use the text size from FILE.meta.json when present, else the tokens' byte lengths.\n";
+    "  Bits per byte use the text size from FILE.meta.json when present, else the tokens' byte lengths.\n"
+    "  --context-len N (128)  --limit N (target tokens, 0 = all)  --threads N (windows at once; 0 = all cores;\n"
+    "  the result does not depend on it)\n";
 
 bool parse_i64(const std::string& s, long long lo, long long hi, long long* out) {
     char* end = nullptr;
@@ -196,6 +200,10 @@ int cmd_train(int argc, char** argv) {
             resume = true;
             continue;
         }
+        if (a == "--float-weights") {
+            flags[a] = "1";
+            continue;
+        }
         if (a == "--quiet") {
             quiet = true;
             continue;
@@ -292,6 +300,7 @@ int cmd_train(int argc, char** argv) {
         int_flag("--keep-last", -I32, I32, &opt.keep_last);
         int_flag("--eval-interval", -(1LL << 62), 1LL << 62, &opt.eval_interval);
         int_flag("--eval-batches", -I32, I32, &opt.eval_batches);
+        if (flags.count("--float-weights")) opt.float_weights = true;
         if (!bad.empty()) {
             std::fprintf(stderr, "bit-ttt train: %s\n", bad.c_str());
             return 2;

@@ -5,6 +5,7 @@
 #include "api/guard.h"
 #include "api/handles.h"
 #include "api/params.h"
+#include "common/log.h"
 
 namespace ttt {
 
@@ -60,6 +61,12 @@ TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_param
 
 TTT_API void TTT_CALL ttt_destroy(ttt_context* ctx) {
     if (!ctx || ctx->magic != kContextMagic) return;
+    // Freeing under a running call would be a use-after-free on that thread: refuse, loudly, and leave ctx usable.
+    if (ctx->busy.exchange(true)) {
+        log_message(TTT_LOG_ERROR, "ttt_destroy: the context is in use (another thread or its own callback); "
+                                   "call ttt_cancel, wait for the call to return, then destroy; nothing was freed");
+        return;
+    }
     ttt_model* model = ctx->model;
     ctx->magic = 0;
     delete ctx;

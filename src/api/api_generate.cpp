@@ -125,10 +125,12 @@ TTT_API ttt_status TTT_CALL ttt_generate(ttt_context* ctx, const char* prompt, s
             GenerateStep step = ctx->session.next();
             if (!step.text.empty() && callback(step.text.data(), step.text.size(), step.token, user_data) == 0 &&
                 step.stop == StopReason::None) {
+                ctx->session.end_generation();
                 if (out_stop_reason) *out_stop_reason = TTT_STOP_CALLBACK;
                 return;
             }
             if (step.stop != StopReason::None) {
+                ctx->session.end_generation();
                 if (out_stop_reason) *out_stop_reason = static_cast<int32_t>(step.stop);
                 return;
             }
@@ -145,8 +147,9 @@ TTT_API ttt_status TTT_CALL ttt_learn(ttt_context* ctx, const char* text, size_t
         if (tokenize_flags & ~(TTT_TOKENIZE_ADD_SPECIAL | TTT_TOKENIZE_PARSE_SPECIAL))
             throw Error(TTT_ERR_INVALID_ARGUMENT, "unknown tokenize flags");
         ContextLock lock(ctx);
-        size_t n = ctx->session.learn(t, tokenize_flags & TTT_TOKENIZE_ADD_SPECIAL, tokenize_flags & TTT_TOKENIZE_PARSE_SPECIAL);
-        if (out_n_tokens) *out_n_tokens = n;
+        size_t scratch = 0;
+        ctx->session.learn(t, tokenize_flags & TTT_TOKENIZE_ADD_SPECIAL, tokenize_flags & TTT_TOKENIZE_PARSE_SPECIAL,
+                           out_n_tokens ? out_n_tokens : &scratch);
     });
 }
 
@@ -167,6 +170,8 @@ TTT_API ttt_status TTT_CALL ttt_sleep(ttt_context* ctx, const ttt_sleep_params* 
         if (out_n_tokens) *out_n_tokens = 0;
         ttt_sleep_params p = read_params(params, sleep_defaults, "params");
         require_pointer(p.memories_dir, "params.memories_dir");
+        if (p.autosave_path && !*p.autosave_path)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "params.autosave_path is empty (NULL means no autosave)");
         SleepOptions opt;
         opt.memories_dir = p.memories_dir;
         opt.max_days = p.max_days;
@@ -179,8 +184,8 @@ TTT_API ttt_status TTT_CALL ttt_sleep(ttt_context* ctx, const ttt_sleep_params* 
             opt.progress = [cb, user](float f) { return cb(f, user) != 0; };
         }
         ContextLock lock(ctx);
-        size_t n = ctx->session.sleep(opt);
-        if (out_n_tokens) *out_n_tokens = n;
+        size_t scratch = 0;
+        ctx->session.sleep(opt, out_n_tokens ? out_n_tokens : &scratch);
         if (p.autosave_path) {
             const ttt_model& m = *ctx->model;
             write_file_atomic(p.autosave_path, soul_to_bytes(ctx->session.soul(), m.loaded.weights.config, m.fingerprint));

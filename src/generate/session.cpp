@@ -1,5 +1,6 @@
 #include "generate/session.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/error.h"
@@ -33,6 +34,7 @@ void Session::check_cancel(size_t done, size_t total) {
 }
 
 void Session::set_soul(SoulState&& soul) {
+    generating_ = false;  // the logits of the old soul no longer apply
     soul_ = std::move(soul);
     publish();
 }
@@ -42,7 +44,8 @@ void Session::forward_one(int32_t token, float* logits) {
     publish();
 }
 
-void Session::run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at) {
+void Session::run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* ran) {
+    generating_ = false;
     const int32_t V = weights_.config.vocab_size;
     for (size_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= V)
@@ -58,8 +61,10 @@ void Session::run(const int32_t* tokens, size_t n, const std::function<float*(si
     } catch (...) {
         perf_.prompt_tokens += done;
         perf_.prompt_seconds += seconds_since(t0);
+        if (ran) *ran += done;
         throw;
     }
+    if (ran) *ran += n;
     perf_.prompt_tokens += n;
     perf_.prompt_seconds += seconds_since(t0);
 }
@@ -76,8 +81,14 @@ void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
     const Tokenizer& tok = tokenizer();
     if (opt.max_tokens < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_tokens must be >= 0");
     generating_ = false;
-    // Validate everything before the soul changes.
-    auto sampler = std::make_unique<Sampler>(opt.sampler, weights_.config.vocab_size);
+    // Validate everything before the soul changes. The sampler sees only ids the tokenizer can turn into text: a
+    // model whose vocab is larger than its tokenizer's (padding rows) never emits an id without a piece.
+    const int32_t sample_vocab = std::min(weights_.config.vocab_size, tok.vocab_size());
+    Sampler(opt.sampler, weights_.config.vocab_size);  // validates the config against the model's ids
+    SamplerConfig sampling = opt.sampler;
+    auto& bias = sampling.logit_bias;  // entries for rows that are never sampled change nothing
+    bias.erase(std::remove_if(bias.begin(), bias.end(), [&](const auto& b) { return b.first >= sample_vocab; }), bias.end());
+    auto sampler = std::make_unique<Sampler>(sampling, sample_vocab);
     auto stream = std::make_unique<TextStream>(opt.stop_strings);
     std::vector<int32_t> ids = tok.encode(prompt, opt.add_special, opt.parse_special);
     if (ids.empty()) {
@@ -87,7 +98,8 @@ void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
     }
     const size_t n = ids.size();
     run(ids.data(), n, [&](size_t i) { return i + 1 == n ? logits_.data() : nullptr; });
-    for (int32_t id : ids) sampler->accept(id);  // penalties see the prompt too
+    for (int32_t id : ids)
+        if (id < sample_vocab) sampler->accept(id);  // penalties see the prompt too
     sampler_ = std::move(sampler);
     stream_ = std::move(stream);
     generated_ = 0;
@@ -147,15 +159,14 @@ GenerateStep Session::step() {
     return step;
 }
 
-size_t Session::learn(std::string_view text, bool add_special, bool parse_special) {
+void Session::learn(std::string_view text, bool add_special, bool parse_special, size_t* learned) {
     start_work();
     generating_ = false;
     std::vector<int32_t> ids = tokenizer().encode(text, add_special, parse_special);
-    run(ids.data(), ids.size(), {});
-    return ids.size();
+    run(ids.data(), ids.size(), {}, learned);
 }
 
-size_t Session::sleep(const SleepOptions& opt) {
+void Session::sleep(const SleepOptions& opt, size_t* learned) {
     start_work();
     if (opt.memories_dir.empty()) throw Error(TTT_ERR_INVALID_ARGUMENT, "memories_dir is empty");
     if (opt.max_days < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_days must be >= 0");
@@ -170,17 +181,15 @@ size_t Session::sleep(const SleepOptions& opt) {
     ro.seed = opt.seed;
     ro.max_piece_chars = size_t(opt.max_piece_chars);
     std::vector<std::string> pieces = build_replay(days, ro);
-    size_t learned = 0;
+    generating_ = false;
     for (size_t i = 0; i < pieces.size(); ++i) {
         if (opt.progress && !opt.progress(float(i) / float(pieces.size())))
             throw Error(TTT_ERR_ABORTED, "sleep stopped by the progress callback after " + std::to_string(i) + " of " +
                                              std::to_string(pieces.size()) + " pieces");
         std::vector<int32_t> ids = tokenizer().encode(pieces[i], false, false);
-        run(ids.data(), ids.size(), {});
-        learned += ids.size();
+        run(ids.data(), ids.size(), {}, learned);
     }
     if (opt.progress) opt.progress(1.0f);
-    return learned;
 }
 
 }  // namespace ttt

@@ -57,9 +57,10 @@ class Session {
 public:
     Session(const ModelWeights& weights, const Tokenizer* tokenizer, const Backend& backend);
 
-    // Run tokens (ids checked first: nothing changes on a bad id), cancellable at every token.
-    // logits_at(i) says where token i's logits go (nullptr: not needed).
-    void run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at);
+    // Run tokens (ids checked first: nothing changes on a bad id), cancellable at every token. Ends a generation
+    // in progress (its logits would be stale). logits_at(i) says where token i's logits go (nullptr: not needed).
+    // done (optional) receives the tokens run, also when it throws.
+    void run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* done = nullptr);
     void reset();
     void request_cancel() { cancel_.store(true); }
     // New work (forward, learn, sleep, a new generation) starts by clearing a cancel left over from earlier work;
@@ -69,9 +70,12 @@ public:
     void begin(std::string_view prompt, const GenerateOptions& opt);
     GenerateStep next();
     bool generating() const { return generating_; }
+    // Ends a generation in progress (the next `next()` fails until a new begin).
+    void end_generation() { generating_ = false; }
 
-    size_t learn(std::string_view text, bool add_special, bool parse_special);
-    size_t sleep(const SleepOptions& opt);
+    // Both add the tokens learned to *learned as they go, so a caller sees the count also when they throw.
+    void learn(std::string_view text, bool add_special, bool parse_special, size_t* learned);
+    void sleep(const SleepOptions& opt, size_t* learned);
 
     const SoulState& soul() const { return soul_; }
     // Replace the soul (a loaded soul file); the counters other threads read follow.

@@ -1,6 +1,10 @@
 #include "train/evaluate.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -43,12 +47,6 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     TokenData data = TokenData::open(data_path, info.vocab_size);
     if (data.size() < 2) fail_format("token file '" + data_path + "' holds fewer than 2 tokens; nothing to evaluate");
 
-    ttt_context_params cp;
-    check(ttt_context_params_init(&cp, sizeof cp), "context params");
-    cp.n_threads = opt.threads;
-    ContextHandle ctx;
-    check(ttt_create(model.m, &cp, &ctx.c), "cannot create a context");
-
     const size_t T = static_cast<size_t>(opt.context_len);
     const size_t N = data.size();
     uint64_t budget = N - 1;
@@ -61,51 +59,96 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     const bool use_meta = read_data_meta(meta_path, &meta) && meta.tokens == N && meta.bytes > 0;
     if (use_meta) r.bytes_source = "meta";
 
-    std::vector<int32_t> window(T + 1);
-    std::vector<float> logits(T * V);
-    std::vector<int> piece_len_cache(V, -1);
-    double piece_bytes = 0.0;
-    for (size_t start = 0; start + 1 < N && r.targets < budget; start += T) {
-        size_t len = std::min(T, N - 1 - start);  // inputs [start, start+len), targets shifted by one
-        if (r.targets + len > budget) len = static_cast<size_t>(budget - r.targets);
-        data.copy(start, len + 1, window.data());
-        check(ttt_reset(ctx.c), "reset");
-        check(ttt_forward_all(ctx.c, window.data(), len, logits.data()), "forward");
-        for (size_t t = 0; t < len; ++t) {
-            const float* row = logits.data() + t * V;
-            const int32_t target = window[t + 1];
-            double mx = row[0];
-            for (size_t v = 1; v < V; ++v) mx = std::max(mx, double(row[v]));
-            double sum = 0.0;
-            for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
-            const double nll = (mx + std::log(sum)) - double(row[target]);
-            if (!std::isfinite(nll))
-                throw Error(TTT_ERR_INVALID_STATE, "evaluation: the model produced non-finite logits at token " +
-                                                       std::to_string(start + t));
-            r.total_nll += nll;
-            if (!use_meta) {
-                int& len_cached = piece_len_cache[size_t(target)];
-                if (len_cached < 0) {
-                    int32_t eog = 0;
-                    check(ttt_token_is_eog(model.m, target, &eog), "token info");
-                    size_t n = 0;
-                    if (!eog) {
-                        ttt_status s = ttt_token_to_piece(model.m, target, nullptr, 0, &n);
-                        if (s == TTT_ERR_UNSUPPORTED) {
-                            throw Error(s, "evaluation: model '" + model_path + "' carries no tokenizer and '" +
-                                               meta_path + "' is missing, so bits per byte cannot be computed");
-                        }
-                        if (s != TTT_OK && s != TTT_ERR_BUFFER_TOO_SMALL) check(s, "token piece");
-                    }
-                    len_cached = eog ? 0 : int(n);
-                }
-                piece_bytes += len_cached;
-            }
-        }
-        r.targets += len;
-        ++r.windows;
-        if (opt.progress) opt.progress(r.targets, budget);
+    // The windows: inputs [start, start+len), targets shifted by one.
+    struct Window {
+        size_t start, len;
+        double nll = 0.0, piece_bytes = 0.0;
+    };
+    std::vector<Window> windows;
+    for (size_t start = 0, targets = 0; start + 1 < N && targets < budget; start += T) {
+        size_t len = std::min(T, N - 1 - start);
+        if (targets + len > budget) len = static_cast<size_t>(budget - targets);
+        windows.push_back({start, len});
+        targets += len;
     }
+
+    // Byte length of every token's piece (only when there is no sidecar), looked up once before the workers start.
+    std::vector<double> piece_bytes_of;
+    if (!use_meta) {
+        piece_bytes_of.assign(V, 0.0);
+        for (size_t v = 0; v < V; ++v) {
+            int32_t eog = 0;
+            check(ttt_token_is_eog(model.m, int32_t(v), &eog), "token info");
+            if (eog) continue;
+            size_t n = 0;
+            ttt_status s = ttt_token_to_piece(model.m, int32_t(v), nullptr, 0, &n);
+            if (s == TTT_ERR_UNSUPPORTED)
+                throw Error(s, "evaluation: model '" + model_path + "' carries no tokenizer and '" + meta_path +
+                                   "' is missing, so bits per byte cannot be computed");
+            if (s == TTT_ERR_INVALID_ARGUMENT) continue;  // a padding row the tokenizer does not know
+            if (s != TTT_OK && s != TTT_ERR_BUFFER_TOO_SMALL) check(s, "token piece");
+            piece_bytes_of[v] = double(n);
+        }
+    }
+
+    // Windows are independent (each starts from a fresh soul), so workers take them in any order, each with its own
+    // context; the sums are formed in window order afterwards, so the result does not depend on the thread count.
+    const size_t hw = std::max(1u, std::thread::hardware_concurrency());
+    const size_t n_workers = std::min(windows.size(), opt.threads > 0 ? size_t(opt.threads) : hw);
+    std::atomic<size_t> next{0};
+    std::atomic<uint64_t> done{0};
+    std::mutex progress_mutex;
+    std::vector<std::exception_ptr> failures(n_workers);
+    auto worker = [&](size_t w) {
+        try {
+            ContextHandle ctx;
+            check(ttt_create(model.m, nullptr, &ctx.c), "cannot create a context");
+            std::vector<int32_t> tokens(T + 1);
+            std::vector<float> logits(T * V);
+            for (size_t i = next++; i < windows.size(); i = next++) {
+                Window& win = windows[i];
+                data.copy(win.start, win.len + 1, tokens.data());
+                check(ttt_reset(ctx.c), "reset");
+                check(ttt_forward_all(ctx.c, tokens.data(), win.len, logits.data()), "forward");
+                for (size_t t = 0; t < win.len; ++t) {
+                    const float* row = logits.data() + t * V;
+                    const int32_t target = tokens[t + 1];
+                    double mx = row[0];
+                    for (size_t v = 1; v < V; ++v) mx = std::max(mx, double(row[v]));
+                    double sum = 0.0;
+                    for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
+                    const double nll = (mx + std::log(sum)) - double(row[target]);
+                    if (!std::isfinite(nll))
+                        throw Error(TTT_ERR_INVALID_STATE, "evaluation: the model produced non-finite logits at token " +
+                                                               std::to_string(win.start + t));
+                    win.nll += nll;
+                    if (!use_meta) win.piece_bytes += piece_bytes_of[size_t(target)];
+                }
+                const uint64_t so_far = done += win.len;
+                if (opt.progress) {
+                    std::lock_guard<std::mutex> lock(progress_mutex);
+                    opt.progress(so_far, budget);
+                }
+            }
+        } catch (...) {
+            failures[w] = std::current_exception();
+            next = windows.size();  // the others stop at their next window
+        }
+    };
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < n_workers; ++w) pool.emplace_back(worker, w);
+    if (n_workers > 0) worker(0);
+    for (auto& t : pool) t.join();
+    for (auto& f : failures)
+        if (f) std::rethrow_exception(f);
+
+    double piece_bytes = 0.0;
+    for (const Window& win : windows) {
+        r.total_nll += win.nll;
+        piece_bytes += win.piece_bytes;
+        r.targets += win.len;
+    }
+    r.windows = windows.size();
     r.mean_loss = r.total_nll / double(r.targets);
     r.perplexity = std::exp(r.mean_loss);
     r.bytes = use_meta ? double(meta.bytes) * double(r.targets) / double(meta.tokens) : piece_bytes;

@@ -22,7 +22,7 @@ namespace ttt {
 struct EvalOptions {
     int32_t context_len = 128;
     uint64_t max_tokens = 0;  // evaluate at most this many target tokens; 0 = the whole file
-    int32_t threads = 0;      // context threads (0 = the library default)
+    int32_t threads = 0;      // windows evaluated at once, one context each (0 = all hardware threads)
     std::string meta_path;    // "" = the sidecar beside the data file (train.u32 -> train.meta.json)
     std::function<void(uint64_t done, uint64_t total)> progress;  // target tokens
 };

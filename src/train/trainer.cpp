@@ -172,6 +172,7 @@ std::string train_options_to_json(const TrainOptions& o) {
     i("eval_batches", o.eval_batches);
     i("save_interval", o.save_interval);
     i("keep_last", o.keep_last);
+    b("float_weights", o.float_weights);
     return s + "}";
 }
 
@@ -205,6 +206,7 @@ void train_options_from_json(const std::string& json, TrainOptions* o) {
     f32("inner_lr", &o->inner_lr);
     i32("ttt_chunk", &o->ttt_chunk);
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
+    if (json_get_bool_opt(obj, "float_weights", what, &bv)) o->float_weights = bv;
     i32("act_bits", &o->act_bits);
     f32("norm_eps", &o->norm_eps);
     i32("context_len", &o->context_len);
@@ -444,11 +446,18 @@ TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& c
         val_targets.resize(starts.size() * size_t(T));
         fill_windows(val, starts, T, val_inputs.data(), val_targets.data());
     }
+    // The float-weights ablation is the relaxed forward with every scale frozen at 1: the effective weight is the
+    // latent W itself in both bitlinear_scale modes, and its gradient is exact.
+    ForwardOptions forward_options;
+    if (opt.float_weights) {
+        forward_options.relaxed = true;
+        forward_options.frozen_scales.assign(bitlinear_scales(params).size(), 1.0);
+    }
     auto validation_loss = [&]() {
         double sum = 0.0;
         for (size_t b = 0; b < val_batches; ++b) {
             Batch batch{B, T, val_inputs.data() + b * size_t(B) * T, val_targets.data() + b * size_t(B) * T};
-            sum += train_forward_backward(params, batch, nullptr, pool, *ws);
+            sum += train_forward_backward(params, batch, nullptr, pool, *ws, forward_options);
         }
         return sum / double(val_batches);
     };
@@ -499,7 +508,7 @@ TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& c
         for (int32_t a = 0; a < opt.accum; ++a) {
             sampler.next(inputs.data(), targets.data());
             Batch batch{B, T, inputs.data(), targets.data()};
-            loss += train_forward_backward(params, batch, grads.data(), pool, *ws);
+            loss += train_forward_backward(params, batch, grads.data(), pool, *ws, forward_options);
         }
         if (opt.accum > 1) {
             loss /= double(opt.accum);
@@ -561,7 +570,9 @@ TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& c
     result.last_loss = last_loss;
     result.has_best_val_loss = has_best;
     result.best_val_loss = best_val;
-    if (!stop && opt.export_model) {
+    if (!stop && opt.export_model && opt.float_weights)
+        run.say("float-weights run: no model exported (the runtime is ternary); the validation loss is the result");
+    if (!stop && opt.export_model && !opt.float_weights) {
         const ModelWeights w = weights_from_train_params(params);
         const std::vector<uint8_t> image = write_bitt_v2(w, tokenizer_json);
         result.model_path = opt.out_dir + "/model.bitt";

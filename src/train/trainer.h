@@ -64,6 +64,10 @@ struct TrainOptions {
     bool resume = false;           // continue from the newest valid checkpoint in out_dir/checkpoints
     bool handle_sigint = true;     // Ctrl-C: finish the current step, checkpoint, stop
     bool export_model = true;      // write out_dir/model.bitt at the end
+    // Ablation: every BitLinear multiplies by its latent float weight (no ternarisation, no int8 activation
+    // quantisation), to measure what ternary weights cost. Such a model has no .bitt form (the runtime is
+    // ternary), so nothing is exported; validation loss is the result.
+    bool float_weights = false;
 };
 
 // Throws Error(TTT_ERR_INVALID_ARGUMENT) naming the first option out of range (model fields are checked by
