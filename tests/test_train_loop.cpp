@@ -909,3 +909,29 @@ TEST_CASE("train: the float-weights ablation trains without ternarisation and ex
     ttt::train_options_from_json(ck.info.options_json, &back);
     CHECK(back.float_weights);
 }
+
+TEST_CASE("train: a config file sets options by name, accepts config.json names, and refuses unknown keys") {
+    ttt::TrainOptions o;
+    ttt::apply_train_config_file(R"({"dim": 64, "lr": 0.01, "steps": 7, "float_weights": true})", "a.json", &o);
+    CHECK(o.dim == 64);
+    CHECK(o.lr == 0.01);
+    CHECK(o.steps == 7);
+    CHECK(o.float_weights);
+    CHECK(o.layers == 8);  // untouched
+    ttt::apply_train_config_file(
+        R"({"vocab_size": 300, "hidden_dim": 32, "num_layers": 2, "intermediate_size": 96, "rms_norm_eps": 1e-6,
+            "arch": "ttt", "bos_id": 1, "eos_id": 2})",
+        "config.json", &o);
+    CHECK(o.dim == 32);
+    CHECK(o.layers == 2);
+    CHECK(o.intermediate_dim == 96);
+    CHECK(o.norm_eps == doctest::Approx(1e-6));
+    CHECK(o.vocab_size == 300);
+    auto typo = expect_error([&] { ttt::apply_train_config_file(R"({"setps": 3})", "typo.json", &o); });
+    CHECK(typo.status() == TTT_ERR_FORMAT);
+    CHECK(std::string(typo.what()).find("\"setps\"") != std::string::npos);
+    CHECK(o.steps == 7);
+    CHECK(expect_error([&] { ttt::apply_train_config_file("[1]", "list.json", &o); }).status() == TTT_ERR_FORMAT);
+    CHECK(expect_error([&] { ttt::apply_train_config_file(R"({"steps": "many"})", "type.json", &o); }).status() ==
+          TTT_ERR_FORMAT);
+}

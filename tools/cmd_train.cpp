@@ -43,7 +43,8 @@ const char* const kTrainUsage =
     "  OUT/train_log.jsonl, OUT/checkpoints/ and, at the end, OUT/model.bitt. Ctrl-C or creating OUT/stop_signal\n"
     "  saves a checkpoint and stops; --resume continues bit-identically.\n"
     "model:\n"
-    "  --config FILE.json    model config (fields of config.json); the flags below override it\n"
+    "  --config FILE.json    options by name ({\"dim\": 256, \"lr\": 3e-4, \"steps\": 2000, ...}; a model's\n"
+    "                        config.json works too); the flags below override it\n"
     "  --dim N (256)  --layers N (8)  --intermediate-dim N (4*dim)  --inner-lr X (0.1)  --ttt-chunk N (1)\n"
     "  --bitlinear-scale 0|1 (0)  --act-bits 0|8 (0)\n"
     "optimisation:\n"
@@ -239,8 +240,7 @@ int cmd_train(int argc, char** argv) {
         }
         if (flags.count("--config")) {
             std::vector<uint8_t> bytes = ttt::read_file(flags["--config"]);
-            ttt::ModelConfig c = ttt::parse_config_json(std::string(bytes.begin(), bytes.end()), flags["--config"]);
-            ttt::apply_model_config(c, &opt);
+            ttt::apply_train_config_file(std::string(bytes.begin(), bytes.end()), flags["--config"], &opt);
         }
         std::string bad;
         auto int_flag = [&](const char* name, long long lo, long long hi, auto* dst) {

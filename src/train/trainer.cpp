@@ -176,6 +176,38 @@ std::string train_options_to_json(const TrainOptions& o) {
     return s + "}";
 }
 
+void apply_train_config_file(const std::string& json, const std::string& what, TrainOptions* o) {
+    auto doc = parse_json(json, what);
+    simdjson::dom::object obj;
+    if (doc->root.get(obj) != simdjson::SUCCESS) fail_format(what + ": expected a JSON object");
+    // The option names are those train_options_to_json writes.
+    auto defaults = parse_json(train_options_to_json(TrainOptions{}), "default options");
+    simdjson::dom::object known;
+    if (defaults->root.get(known) != simdjson::SUCCESS) fail_format("default options: not an object");
+    static const std::pair<const char*, const char*> kAliases[] = {
+        {"hidden_dim", "dim"},         {"hidden_size", "dim"},        {"num_layers", "layers"},
+        {"n_layers", "layers"},        {"num_hidden_layers", "layers"}, {"intermediate_size", "intermediate_dim"},
+        {"rms_norm_eps", "norm_eps"}};
+    static const char* const kIgnored[] = {"arch", "bos_id", "eos_id", "bos_token_id", "eos_token_id"};
+    std::string normalised = "{";
+    for (auto field : obj) {
+        std::string key(field.key);
+        bool ignored = false;
+        for (const char* k : kIgnored) ignored = ignored || key == k;
+        if (ignored) continue;
+        for (const auto& a : kAliases)
+            if (key == a.first) key = a.second;
+        simdjson::dom::element unused;
+        if (!json_find(known, key, &unused)) {
+            std::string names;
+            for (auto k : known) names += std::string(names.empty() ? "" : ", ") + std::string(k.key);
+            fail_format(what + ": unknown key " + json_quote(field.key) + " (known: " + names + ", and config.json's names)");
+        }
+        normalised += std::string(normalised.size() > 1 ? "," : "") + json_quote(key) + ":" + json_minify(field.value);
+    }
+    train_options_from_json(normalised + "}", o);
+}
+
 void train_options_from_json(const std::string& json, TrainOptions* o) {
     const std::string what = "training options JSON";
     auto doc = parse_json(json, what);

@@ -80,6 +80,12 @@ ModelConfig model_config_from_options(const TrainOptions& o, int32_t vocab_size,
 // Copy a model config's fields into the options.
 void apply_model_config(const ModelConfig& c, TrainOptions* o);
 
+// A training config file (`bit-ttt train --config FILE.json`): any options by their JSON names below (dim, layers,
+// lr, steps, …) and, so that a model's config.json works as is, the model fields under their config.json names
+// (hidden_dim, num_layers, intermediate_size, rms_norm_eps, …; bos/eos ids and arch are ignored: the tokenizer and
+// the trainer decide them). An unknown key is TTT_ERR_FORMAT naming it: a typo must not train another model.
+void apply_train_config_file(const std::string& json, const std::string& what, TrainOptions* o);
+
 // Options ⇄ JSON (the checkpoint keeps them; `train --resume` takes its defaults from them). Paths are not stored.
 std::string train_options_to_json(const TrainOptions& o);
 // Fields present in json override *o; unknown fields are ignored. Throws Error(TTT_ERR_FORMAT) on bad JSON.
