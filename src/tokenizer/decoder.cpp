@@ -6,19 +6,6 @@
 namespace ttt {
 namespace {
 
-std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
-    if (from.empty()) return std::string(s);
-    std::string out;
-    out.reserve(s.size());
-    size_t i = 0;
-    for (size_t k; (k = s.find(from, i)) != std::string_view::npos; i = k + from.size()) {
-        out.append(s.substr(i, k - i));
-        out.append(to);
-    }
-    out.append(s.substr(i));
-    return out;
-}
-
 // "<0xNN>" -> byte, else -1 (HF: six bytes, "<0x" prefix, two hex digits of either case, ">").
 int parse_byte_token(std::string_view t) {
     if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
@@ -90,7 +77,7 @@ void Decoder::add(Step step) {
 }
 
 bool Decoder::is_byte_token(std::string_view token) const {
-    return shape_ == Shape::SentencePiece && parse_byte_token(replace_all(token, steps_[0].a, steps_[0].b)) >= 0;
+    return shape_ == Shape::SentencePiece && parse_byte_token(unicode::replace_all(token, steps_[0].a, steps_[0].b)) >= 0;
 }
 
 void Decoder::strip_final(std::string& text) const {
@@ -117,7 +104,7 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
                 break;
             }
             case Step::Kind::Replace:
-                for (std::string& t : tokens) t = replace_all(t, st.a, st.b);
+                for (std::string& t : tokens) t = unicode::replace_all(t, st.a, st.b);
                 break;
             case Step::Kind::ByteFallback:
                 tokens = byte_fallback(std::move(tokens));
@@ -135,7 +122,7 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
                 for (size_t k = 0; k < tokens.size(); ++k) {
                     // HF drops every replacement character of the first token unless prepend_scheme is never.
                     bool drop = k == 0 && st.prepend_scheme != PrependScheme::Never;
-                    tokens[k] = replace_all(tokens[k], st.a, drop ? "" : " ");
+                    tokens[k] = unicode::replace_all(tokens[k], st.a, drop ? "" : " ");
                 }
                 break;
         }
@@ -155,7 +142,7 @@ std::string Decoder::piece(std::string_view token) const {
                 break;
             }
             case Step::Kind::Replace:
-                cur = replace_all(cur, st.a, st.b);
+                cur = unicode::replace_all(cur, st.a, st.b);
                 break;
             case Step::Kind::ByteFallback: {
                 int b = parse_byte_token(cur);
@@ -163,7 +150,7 @@ std::string Decoder::piece(std::string_view token) const {
                 break;
             }
             case Step::Kind::Metaspace:
-                cur = replace_all(cur, st.a, " ");
+                cur = unicode::replace_all(cur, st.a, " ");
                 break;
             case Step::Kind::Fuse:
             case Step::Kind::Strip:

@@ -5,18 +5,6 @@
 namespace ttt {
 namespace {
 
-std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
-    std::string out;
-    out.reserve(s.size());
-    size_t i = 0;
-    for (size_t k; (k = s.find(from, i)) != std::string_view::npos; i = k + from.size()) {
-        out.append(s.substr(i, k - i));
-        out.append(to);
-    }
-    out.append(s.substr(i));
-    return out;
-}
-
 std::string strip(std::string_view s, bool left, bool right) {
     size_t b = 0, e = s.size();
     if (left) {
@@ -50,7 +38,7 @@ std::string Normalizer::apply(std::string_view text) const {
                 if (!cur.empty()) cur.insert(0, st.a);  // HF prepends only to non-empty text
                 break;
             case Step::Kind::Replace:
-                cur = replace_all(cur, st.a, st.b);
+                cur = unicode::replace_all(cur, st.a, st.b);
                 break;
             case Step::Kind::Strip:
                 cur = strip(cur, st.left, st.right);

@@ -132,4 +132,17 @@ std::string to_valid_utf8(std::string_view s) {
     return out;
 }
 
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+    if (from.empty()) return std::string(s);
+    std::string out;
+    out.reserve(s.size());
+    size_t i = 0;
+    for (size_t k; (k = s.find(from, i)) != std::string_view::npos; i = k + from.size()) {
+        out.append(s.substr(i, k - i));
+        out.append(to);
+    }
+    out.append(s.substr(i));
+    return out;
+}
+
 }  // namespace ttt::unicode

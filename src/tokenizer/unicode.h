@@ -72,6 +72,9 @@ void append_utf8(std::string& out, uint32_t cp);
 
 // True if the whole string is valid UTF-8.
 bool is_valid_utf8(std::string_view s);
+// Every occurrence of `from` replaced by `to`, left to right, without overlap (HF Replace); an empty `from` changes
+// nothing.
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
 
 // Rust's String::from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD. HF decoders end with this, so
 // decode() always returns valid UTF-8.
