@@ -2,7 +2,8 @@
 //
 //     mono Tests.exe REPO_ROOT MODEL_DIR OTHER_MODEL_DIR CLI_PATH LAYOUT_FILE WORK_DIR
 //
-// REPO_ROOT: for include/bit_ttt.h and tests/data/malformed. MODEL_DIR: the tiny model (examples/make_tiny_model.py);
+// REPO_ROOT: for include/bit_ttt.h, tests/data/malformed and the trained demo model models/shakespeare-demo.bitt (its
+// test is skipped when the file is absent). MODEL_DIR: the tiny model (examples/make_tiny_model.py);
 // OTHER_MODEL_DIR: the same shape with other weights (seed 2). CLI_PATH: build/bit-ttt. LAYOUT_FILE: the output of
 // layout.c. WORK_DIR: scratch space. The native library is found through LD_LIBRARY_PATH (run_tests.sh sets it to
 // the build directory). Exit status: 0 when every test passed, 1 otherwise.
@@ -175,6 +176,12 @@ internal static class Tests
         Test("load progress callback, abort, and exceptions thrown by it", LoadProgress);
         Test("LoadBitt from bytes and LoadBittFile agree", LoadBitt);
         Test("Layer: seeded determinism, argument checks, dispose", LayerTest);
+
+        string demo = Path.Combine(Path.Combine(Root, "models"), "shakespeare-demo.bitt");
+        if (File.Exists(demo))
+            Test("the trained demo model: readable text; the same tokens in two contexts, streaming and bit-ttt generate", () => DemoModel(demo));
+        else
+            Console.WriteLine("skip  the trained demo model: {0} is absent", demo);
 
         Console.WriteLine("{0} passed, {1} failed", _passed, _failed);
         return _failed == 0 ? 0 : 1;
@@ -805,21 +812,20 @@ internal static class Tests
                 }
             });
             worker.Start();
-            bool sawBusy = false;
-            while (!sawBusy && worker.IsAlive)
+            try
             {
-                try
-                {
-                    var unused = ctx.Position;
-                }
-                catch (BitTttBusyException e)
-                {
-                    sawBusy = e.Status == Status.Busy;
-                }
-                Thread.Sleep(1);
+                // Position is published after every token and readable from any thread (bit_ttt.h): once it moves,
+                // Learn is running, and any other call from this thread must get Busy.
+                var sw = Stopwatch.StartNew();
+                while (ctx.Position == 0 && worker.IsAlive && sw.ElapsedMilliseconds < 10000) Thread.Sleep(1);
+                True(ctx.Position > 0, "Position moves while Learn runs on another thread");
+                var busy = Throws<BitTttBusyException>(() => ctx.Forward(1), "Forward from a second thread during Learn");
+                Equal(Status.Busy, busy.Status, "status");
             }
-            CancelUntilDone(ctx, worker);
-            True(sawBusy, "a call from a second thread during Learn got BitTttBusyException");
+            finally
+            {
+                CancelUntilDone(ctx, worker);
+            }
             ctx.Forward(1); // and the context is fine
         }
     }
@@ -921,6 +927,55 @@ internal static class Tests
             Equal("héllo 🐉", fromBytes.Detokenize(fromBytes.Tokenize("héllo 🐉")), "tokenizer inside the .bitt");
         }
         Throws<BitTttException>(() => Model.LoadBittFile(ModelDir), "a directory is not a .bitt file");
+    }
+
+    // models/shakespeare-demo.bitt (trained on tinyshakespeare, its tokenizer inside): ~24 tokens with a fixed seed are
+    // readable text, and the token ids are the same pull-style in two fresh contexts and streaming; the text is the same
+    // as the C program's (bit-ttt generate) for the same prompt, seed and parameters.
+    private static void DemoModel(string path)
+    {
+        const string prompt = "ROMEO:";
+        var options = new GenerateOptions { MaxTokens = 24, Seed = 1, Temperature = 0.8f };
+        using (Model model = Model.Load(path))
+        {
+            True(model.Info.HasTokenizer, "the demo model carries its tokenizer");
+            List<GeneratedToken> steps, again;
+            using (var a = new Context(model)) steps = a.GenerateTokens(prompt, options).ToList();
+            using (var b = new Context(model)) again = b.GenerateTokens(prompt, options).ToList();
+            StopReason end = steps.Last().StopReason;
+            True(end == StopReason.MaxTokens || end == StopReason.Eos, "ends at max tokens or EOS, not " + end);
+            int[] tokens = steps.Where(s => s.Token >= 0).Select(s => s.Token).ToArray();
+            string text = string.Concat(steps.Select(s => s.Text).ToArray());
+            True(tokens.Length > 0 && tokens.Length <= 24, tokens.Length + " tokens");
+            True(tokens.All(t => t >= 0 && t < model.VocabSize), "token ids in the vocabulary");
+            Equal(string.Join(",", tokens), string.Join(",", again.Where(s => s.Token >= 0).Select(s => s.Token)), "tokens of a second context");
+            Equal(text, string.Concat(again.Select(s => s.Text).ToArray()), "text of a second context");
+
+            // Readable: mostly letters, spaces and punctuation, with a word of 3+ letters.
+            True(text.Trim().Length > 0, "generated more than whitespace: <" + text + ">");
+            int plain = text.Count(c => char.IsWhiteSpace(c) || (c < 128 && (char.IsLetter(c) || char.IsPunctuation(c) || char.IsSymbol(c))));
+            int letters = text.Count(char.IsLetter);
+            True(plain >= 0.9 * text.Length, "mostly letters, spaces and punctuation: <" + text + ">");
+            True(letters >= 0.5 * text.Count(c => !char.IsWhiteSpace(c)), "mostly letters: <" + text + ">");
+            True(Regex.IsMatch(text, "[A-Za-z]{3}"), "a word of 3+ letters: <" + text + ">");
+
+            // Streaming (ttt_generate) reports the token that completed each non-empty piece: the steps with text.
+            var streamed = new StringBuilder();
+            var streamedTokens = new List<int>();
+            using (var c = new Context(model))
+            {
+                StopReason why = c.Generate(prompt, options, (piece, token) => { streamed.Append(piece); streamedTokens.Add(token); return true; });
+                Equal(end, why, "streaming stop reason");
+            }
+            Equal(text, streamed.ToString(), "streamed text");
+            Equal(string.Join(",", steps.Where(s => s.Text.Length > 0).Select(s => s.Token)), string.Join(",", streamedTokens), "streamed tokens");
+
+            // The C program: prompt + text + newline; the text is what the token ids spell (less an ending EOS).
+            int[] spoken = end == StopReason.Eos && model.IsEog(tokens.Last()) ? tokens.Take(tokens.Length - 1).ToArray() : tokens;
+            Equal(text, model.Detokenize(spoken), "the tokens spell the text");
+            string stdout = RunCli("generate", "-m", path, "-p", prompt, "-n", "24", "--seed", "1", "--temp", "0.8");
+            Equal(prompt + text + "\n", stdout, "C# vs the C program (bit-ttt generate)");
+        }
     }
 
     private static void LayerTest()
