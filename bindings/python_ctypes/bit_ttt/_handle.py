@@ -12,6 +12,8 @@ library. The guard makes sure that
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
 import threading
 from typing import Callable, Dict, Optional
 
@@ -108,3 +110,34 @@ class _Use:
 
     def __exit__(self, *exc: object) -> None:
         self._guard.leave(self._exclusive)
+
+
+_C = TypeVar("_C", bound="Closable")
+
+
+class Closable:
+    """Lifetime of a handle-owning object: ``closed``, use as a context manager, and a finaliser that closes.
+
+    Subclasses set ``self._guard`` (a HandleGuard) and implement ``close()`` (idempotent)."""
+
+    _guard: HandleGuard
+
+    def close(self) -> None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        """True after ``close()``."""
+        return self._guard.closed
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: module globals may be gone
+            pass

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from . import _convert
-from ._handle import HandleGuard
+from ._handle import Closable, HandleGuard
 from ._lib import (
     LIB,
     TTT_SOUL_FORCE,
@@ -188,7 +188,7 @@ class Generation:
         self._done = True
 
 
-class Context:
+class Context(Closable):
     """One conversation / one game character: a soul (the TTT fast weights) on a shared Model.
 
     A context is used by one thread at a time; another thread entering gets BusyError. ``cancel()`` is the
@@ -228,22 +228,6 @@ class Context:
         self._handle = ContextHandle()
         if handle:
             LIB.ttt_destroy(handle)
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "Context":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return "<bit_ttt.Context%s on %r>" % (" closed" if self.closed else "", self.model)

@@ -5,13 +5,13 @@ from ctypes import byref
 from typing import Any, Optional
 
 from . import _convert
-from ._handle import HandleGuard
+from ._handle import Closable, HandleGuard
 from ._lib import LIB, LayerHandle
 
 __all__ = ["Layer"]
 
 
-class Layer:
+class Layer(Closable):
     """A single TTT layer with random ternary projections: y_t = x_t + up(W_{t-1} f_t). Every forward() starts
     from a zero state, so the first output row equals the first input row.
 
@@ -56,19 +56,3 @@ class Layer:
         handle, self._handle = self._handle, LayerHandle()
         if handle:
             LIB.ttt_layer_destroy(handle)
-
-    @property
-    def closed(self) -> bool:
-        return self._guard.closed
-
-    def __enter__(self) -> "Layer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Union
 
 from . import _convert
-from ._handle import HandleGuard
+from ._handle import Closable, HandleGuard
 from ._lib import (
     LIB,
     TTT_DETOKENIZE_SKIP_SPECIAL,
@@ -79,7 +79,7 @@ class _ProgressTrampoline:
             raise exc from error
 
 
-class Model:
+class Model(Closable):
     """A loaded BitLlama model: immutable weights, config and tokenizer.
 
     ``Model(path)`` loads a model directory (config.json + model.safetensors [+ tokenizer.json]), a ``.bitt`` file or
@@ -144,23 +144,6 @@ class Model:
         handle, self._handle = self._handle, ModelHandle()
         if handle:
             LIB.ttt_model_free(handle)
-
-    @property
-    def closed(self) -> bool:
-        """True after ``close()``."""
-        return self._guard.closed
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: module globals may be gone
-            pass
 
     def __repr__(self) -> str:
         if self._info is None or self.closed:
