@@ -56,15 +56,21 @@ bool validate_packed_ternary(const uint8_t* packed, size_t rows, size_t cols, si
     return true;
 }
 
+namespace {
+// Code 3 is never written (the packer refuses it on load), so its value does not matter; 0 keeps it harmless.
+constexpr float kTritValue[4] = {0.0f, 1.0f, -1.0f, 0.0f};
+}  // namespace
+
 void ternary_matvec_ref(const uint8_t* packed, size_t rows, size_t cols, const float* x, float* y) {
     const size_t rb = ternary_row_bytes(cols);
     for (size_t r = 0; r < rows; ++r) {
         const uint8_t* row = packed + r * rb;
         float acc = 0.0f;
         for (size_t c = 0; c < cols; ++c) {
-            uint8_t code = (row[c / 4] >> (2 * (c % 4))) & 3;
-            if (code == 1) acc += x[c];
-            else if (code == 2) acc -= x[c];
+            const uint8_t code = (row[c / 4] >> (2 * (c % 4))) & 3;
+            // y = Σ q·x literally, as numpy's W @ x computes it (0·inf is NaN there too). A multiply by the decoded
+            // trit, not a branch on it: random trits mispredict every other weight, which made this 5x slower.
+            acc += kTritValue[code] * x[c];
         }
         y[r] = acc;
     }
