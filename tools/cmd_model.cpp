@@ -45,8 +45,29 @@ int usage_error(const char* msg) {
 
 }  // namespace
 
+namespace {
+
+// `--help` or `-h` anywhere: the usage on stdout, exit 0.
+bool print_help(int argc, char** argv, const char* usage) {
+    for (int i = 1; i < argc; ++i)
+        if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+            std::printf("%s\n", usage);
+            return true;
+        }
+    return false;
+}
+
+const char* const kInfoUsage = "usage: bit-ttt info FILE|DIR   (config, tensor table, sizes, checksum state)";
+const char* const kConvertUsage =
+    "usage: bit-ttt convert INPUT OUTPUT   (a model directory or .bitt each way; OUTPUT ending in .bitt writes .bitt "
+    "v2, otherwise a model directory)";
+const char* const kForwardUsage = "usage: bit-ttt forward -m MODEL --tokens 1,2,3   (prints the top next-token logits)";
+
+}  // namespace
+
 int cmd_info(int argc, char** argv) {
-    if (argc != 2) return usage_error("usage: bit-ttt info FILE|DIR");
+    if (print_help(argc, argv, kInfoUsage)) return 0;
+    if (argc != 2) return usage_error(kInfoUsage);
     const std::string path = argv[1];
     try {
         if (ttt::is_directory(path)) {
@@ -91,7 +112,8 @@ int cmd_info(int argc, char** argv) {
 }
 
 int cmd_convert(int argc, char** argv) {
-    if (argc != 3) return usage_error("usage: bit-ttt convert INPUT OUTPUT   (a model directory or .bitt each way; OUTPUT ending in .bitt writes .bitt v2, otherwise a model directory)");
+    if (print_help(argc, argv, kConvertUsage)) return 0;
+    if (argc != 3) return usage_error(kConvertUsage);
     const std::string in = argv[1], out = argv[2];
     try {
         ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
@@ -112,13 +134,14 @@ int cmd_convert(int argc, char** argv) {
 }
 
 int cmd_forward(int argc, char** argv) {
+    if (print_help(argc, argv, kForwardUsage)) return 0;
     std::string model_path, tokens_arg;
     for (int i = 1; i < argc; ++i) {
         if ((!std::strcmp(argv[i], "-m") || !std::strcmp(argv[i], "--model")) && i + 1 < argc) model_path = argv[++i];
         else if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc) tokens_arg = argv[++i];
-        else return usage_error("usage: bit-ttt forward -m MODEL --tokens 1,2,3");
+        else return usage_error(kForwardUsage);
     }
-    if (model_path.empty() || tokens_arg.empty()) return usage_error("usage: bit-ttt forward -m MODEL --tokens 1,2,3");
+    if (model_path.empty() || tokens_arg.empty()) return usage_error(kForwardUsage);
     std::vector<int32_t> tokens;
     for (size_t pos = 0; pos <= tokens_arg.size();) {
         size_t comma = tokens_arg.find(',', pos);
