@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2
-./build/bit-ttt info models/shakespeare-demo.bitt | head -n 16
+./build/bit-ttt info models/shakespeare-demo.bitt | sed -n 1,14p
 ./build/bit-ttt generate -m models/shakespeare-demo.bitt -p "ROMEO:" -n 200 --seed 1
