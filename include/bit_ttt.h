@@ -186,14 +186,16 @@ TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, 
 /* Create a context on a model with a fresh (zero) soul. params may be NULL. The context keeps the model
  * alive. Many contexts may share one model. */
 TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_params* params, ttt_context** out_ctx);
-/* Destroy a context. NULL-safe. Not while a call on ctx is running (another thread, or its own callback): such a
- * destroy is refused with an error in the log and leaves ctx intact; call ttt_cancel, wait for the call to
- * return, then destroy. */
+/* Destroy a context. NULL-safe. The caller makes sure no other thread is in, or entering, any call on ctx
+ * (ttt_cancel and the ttt_get_* functions included): call ttt_cancel, wait for the call to return, then destroy.
+ * As a best-effort guard, a destroy while a call on ctx is running (another thread, or from its own callback) is
+ * refused with an error in the log and leaves ctx intact. */
 TTT_API void TTT_CALL ttt_destroy(ttt_context* ctx);
 
 /* Run tokens through the model (prefill when n_tokens > 1, decode when 1). The soul learns from every token.
  * logits: NULL or room for vocab_size floats; receives the logits after the last token.
- * Splitting a sequence into calls anywhere gives the same logits and the same soul.
+ * Splitting a sequence into calls anywhere gives the same logits and the same soul. Ends a generation in progress
+ * (as do ttt_forward_all, ttt_learn, ttt_sleep, ttt_reset and a successful soul load: the soul changes).
  * A token id outside [0, vocab_size) is refused (TTT_ERR_INVALID_ARGUMENT) before anything changes.
  * On TTT_ERR_ABORTED (ttt_cancel) the soul has learned the tokens processed before the cancel point, whole
  * tokens only; ttt_get_position() tells how many tokens it has seen. */
@@ -290,7 +292,9 @@ typedef struct ttt_generate_params {
     float frequency_penalty;       /* 0: off */
     int32_t penalty_window;        /* penalties look at the last N tokens (default 64) */
     uint64_t seed;                 /* same model + soul + prompt + seed => same tokens (default 1) */
-    const ttt_logit_bias* logit_bias; /* optional, n_logit_bias entries, copied at begin */
+    const ttt_logit_bias* logit_bias; /* optional, n_logit_bias entries, copied at begin. Ids must be < vocab_size.
+                                         Only ids the tokenizer knows are ever sampled: a model with more rows
+                                         than its tokenizer has ids never emits the extra (padding) ids */
     size_t n_logit_bias;
     const char* const* stop_strings;  /* optional NUL-terminated UTF-8 strings, copied at begin; generation ends
                                          before a stop string, which is never emitted */

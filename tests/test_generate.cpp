@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "model_fixture.h"
+#include "train/evaluate.h"
 
 using namespace ttt_test;
 
@@ -428,4 +429,52 @@ TEST_CASE("a model with more rows than its tokenizer has ids never emits an id w
     REQUIRE(g.status == TTT_OK);
     CHECK(g.tokens.size() == 8);
     for (int32_t t : g.tokens) CHECK(t < tok_vocab);
+}
+
+TEST_CASE("evaluation of a padded-vocab model without a sidecar counts the bytes of the tokenizer's pieces") {
+    TempDir tmp;
+    FixtureSpec spec;
+    spec.vocab = 1024;  // 24 rows more than the tokenizer has ids
+    spec.dim = 16;
+    spec.layers = 1;
+    const std::string dir = write_fixture_model(tmp.path / "m", spec);
+    std::filesystem::copy_file(test_data_dir() / "tokenizer" / "ttt_bytelevel.json", tmp.path / "m" / "tokenizer.json",
+                               std::filesystem::copy_options::overwrite_existing);
+    Model model(dir);
+    int32_t ids[16];
+    size_t n = 0;
+    REQUIRE(ttt_tokenize(model.m, "To be, or not to be", 19, 0, ids, 16, &n) == TTT_OK);
+    {
+        std::ofstream f(tmp.path / "text.u32", std::ios::binary);
+        for (size_t i = 0; i < n; ++i) f.write(reinterpret_cast<const char*>(&ids[i]), 4);
+    }
+    ttt::EvalOptions eo;
+    eo.context_len = 4;
+    const ttt::EvalResult r = ttt::evaluate_model(dir, (tmp.path / "text.u32").string(), eo);
+    CHECK(r.bytes_source == "pieces");
+    CHECK(r.targets == n - 1);
+    size_t first_len = 0;
+    REQUIRE(ttt_token_to_piece(model.m, ids[0], nullptr, 0, &first_len) == TTT_ERR_BUFFER_TOO_SMALL);
+    CHECK(r.bytes == double(19 - first_len));  // every target's piece, once
+    CHECK(r.bits_per_byte > 0.0);
+}
+
+TEST_CASE("ttt_generate that fails to start still ends an earlier generation") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    int32_t tok = 0, reason = 0;
+    const char* text = nullptr;
+    size_t len = 0;
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    ttt_generate_params p;
+    ttt_generate_params_init(&p, sizeof p);
+    p.max_tokens = -1;
+    CHECK(ttt_generate(ctx.c, "x", 1, &p, collect, nullptr, nullptr) == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+
+    REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
+    const int32_t bad = 5000;
+    CHECK(ttt_forward(ctx.c, &bad, 1, nullptr) == TTT_ERR_INVALID_ARGUMENT);  // refused before anything changes
+    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_OK);
 }

@@ -932,6 +932,39 @@ TEST_CASE("train: a config file sets options by name, accepts config.json names,
     CHECK(std::string(typo.what()).find("\"setps\"") != std::string::npos);
     CHECK(o.steps == 7);
     CHECK(expect_error([&] { ttt::apply_train_config_file("[1]", "list.json", &o); }).status() == TTT_ERR_FORMAT);
-    CHECK(expect_error([&] { ttt::apply_train_config_file(R"({"steps": "many"})", "type.json", &o); }).status() ==
-          TTT_ERR_FORMAT);
+    auto type = expect_error([&] { ttt::apply_train_config_file(R"({"lr": 0.5, "steps": "many"})", "type.json", &o); });
+    CHECK(type.status() == TTT_ERR_FORMAT);
+    CHECK(std::string(type.what()).find("type.json") != std::string::npos);
+    CHECK(o.lr == 0.01);  // all or nothing
+    auto twice = expect_error([&] { ttt::apply_train_config_file(R"({"dim": 64, "hidden_dim": 32})", "two.json", &o); });
+    CHECK(std::string(twice.what()).find("twice") != std::string::npos);
+
+    // Upstream's config.json carries keys the trainer has no use for; as config.json, they are ignored. Its arch
+    // must still be one we train.
+    ttt::apply_train_config_file(
+        R"({"hidden_dim": 48, "num_layers": 3, "n_heads": 4, "n_kv_heads": 2, "rope_theta": 10000.0,
+            "max_position_embeddings": 2048, "n_gpu_layers": 0, "lm_head_cpu": true})",
+        "upstream_config.json", &o);
+    CHECK(o.dim == 48);
+    CHECK(o.layers == 3);
+    CHECK(expect_error([&] { ttt::apply_train_config_file(R"({"arch": "llama", "hidden_dim": 64})", "c.json", &o); })
+              .status() == TTT_ERR_UNSUPPORTED);
+}
+
+TEST_CASE("train: resuming a float-weights run as a ternary one (or the reverse) is refused") {
+    TinyData data(alphabet_text(8));
+    TempDir out;
+    ttt::TrainOptions o = tiny_options(data.data(), out.path);
+    o.steps = 4;
+    o.eval_interval = 0;
+    o.float_weights = true;
+    ttt::run_training(o);
+    o.steps = 8;
+    o.resume = true;
+    o.float_weights = false;
+    auto e = expect_error([&] { ttt::run_training(o); });
+    CHECK(e.status() == TTT_ERR_INCOMPATIBLE);
+    CHECK(std::string(e.what()).find("--float-weights") != std::string::npos);
+    o.float_weights = true;
+    CHECK(ttt::run_training(o).step == 8);
 }

@@ -118,19 +118,23 @@ TTT_API ttt_status TTT_CALL ttt_generate(ttt_context* ctx, const char* prompt, s
         if (!callback) throw Error(TTT_ERR_NULL_POINTER, "argument 'callback' is NULL");
         if (out_stop_reason) *out_stop_reason = TTT_STOP_NONE;
         std::string_view text = text_arg(prompt, prompt_len, "prompt");
-        GenerateOptions opt = generate_options(read_params(params, generate_defaults, "params"));
         ContextLock lock(ctx);
+        // Whatever happens from here (bad params, a failed start, a throwing C++ callback), the generation is over
+        // when ttt_generate returns.
+        struct EndGeneration {
+            Session& s;
+            ~EndGeneration() { s.end_generation(); }
+        } end_generation{ctx->session};
+        GenerateOptions opt = generate_options(read_params(params, generate_defaults, "params"));
         ctx->session.begin(text, opt);
         for (;;) {
             GenerateStep step = ctx->session.next();
             if (!step.text.empty() && callback(step.text.data(), step.text.size(), step.token, user_data) == 0 &&
                 step.stop == StopReason::None) {
-                ctx->session.end_generation();
                 if (out_stop_reason) *out_stop_reason = TTT_STOP_CALLBACK;
                 return;
             }
             if (step.stop != StopReason::None) {
-                ctx->session.end_generation();
                 if (out_stop_reason) *out_stop_reason = static_cast<int32_t>(step.stop);
                 return;
             }

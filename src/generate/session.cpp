@@ -45,12 +45,12 @@ void Session::forward_one(int32_t token, float* logits) {
 }
 
 void Session::run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* ran) {
-    generating_ = false;
     const int32_t V = weights_.config.vocab_size;
     for (size_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= V)
             throw Error(TTT_ERR_INVALID_ARGUMENT, "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
                                                       ", outside the vocabulary [0, " + std::to_string(V) + ")");
+    generating_ = false;  // the soul is about to change: the generation's logits would be stale
     const auto t0 = std::chrono::steady_clock::now();
     size_t done = 0;
     try {
@@ -78,11 +78,11 @@ void Session::reset() {
 
 void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
     start_work();
+    generating_ = false;  // any earlier generation is discarded, also when this one fails to start
     const Tokenizer& tok = tokenizer();
     if (opt.max_tokens < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_tokens must be >= 0");
-    generating_ = false;
-    // Validate everything before the soul changes. The sampler sees only ids the tokenizer can turn into text: a
-    // model whose vocab is larger than its tokenizer's (padding rows) never emits an id without a piece.
+    // Validate everything before the soul changes. The sampler sees only ids below the tokenizer's vocab size: a
+    // model whose vocab is larger than its tokenizer's (padding rows) never emits an id the tokenizer refuses.
     const int32_t sample_vocab = std::min(weights_.config.vocab_size, tok.vocab_size());
     Sampler(opt.sampler, weights_.config.vocab_size);  // validates the config against the model's ids
     SamplerConfig sampling = opt.sampler;
@@ -168,6 +168,7 @@ void Session::learn(std::string_view text, bool add_special, bool parse_special,
 
 void Session::sleep(const SleepOptions& opt, size_t* learned) {
     start_work();
+    generating_ = false;
     if (opt.memories_dir.empty()) throw Error(TTT_ERR_INVALID_ARGUMENT, "memories_dir is empty");
     if (opt.max_days < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_days must be >= 0");
     if (opt.max_piece_chars <= 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "max_piece_chars must be > 0");
@@ -181,7 +182,6 @@ void Session::sleep(const SleepOptions& opt, size_t* learned) {
     ro.seed = opt.seed;
     ro.max_piece_chars = size_t(opt.max_piece_chars);
     std::vector<std::string> pieces = build_replay(days, ro);
-    generating_ = false;
     for (size_t i = 0; i < pieces.size(); ++i) {
         if (opt.progress && !opt.progress(float(i) / float(pieces.size())))
             throw Error(TTT_ERR_ABORTED, "sleep stopped by the progress callback after " + std::to_string(i) + " of " +

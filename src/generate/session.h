@@ -59,8 +59,8 @@ public:
 
     // Run tokens (ids checked first: nothing changes on a bad id), cancellable at every token. Ends a generation
     // in progress (its logits would be stale). logits_at(i) says where token i's logits go (nullptr: not needed).
-    // done (optional) receives the tokens run, also when it throws.
-    void run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* done = nullptr);
+    // ran (optional) is increased by the tokens run, also when it throws.
+    void run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* ran = nullptr);
     void reset();
     void request_cancel() { cancel_.store(true); }
     // New work (forward, learn, sleep, a new generation) starts by clearing a cancel left over from earlier work;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <cmath>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "bit_ttt.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "train/data.h"
 
 namespace ttt {
@@ -77,17 +79,16 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     if (!use_meta) {
         piece_bytes_of.assign(V, 0.0);
         for (size_t v = 0; v < V; ++v) {
-            int32_t eog = 0;
-            check(ttt_token_is_eog(model.m, int32_t(v), &eog), "token info");
-            if (eog) continue;
             size_t n = 0;
             ttt_status s = ttt_token_to_piece(model.m, int32_t(v), nullptr, 0, &n);
             if (s == TTT_ERR_UNSUPPORTED)
                 throw Error(s, "evaluation: model '" + model_path + "' carries no tokenizer and '" + meta_path +
                                    "' is missing, so bits per byte cannot be computed");
-            if (s == TTT_ERR_INVALID_ARGUMENT) continue;  // a padding row the tokenizer does not know
+            if (s == TTT_ERR_INVALID_ARGUMENT) continue;  // a padding row the tokenizer does not know: 0 bytes
             if (s != TTT_OK && s != TTT_ERR_BUFFER_TOO_SMALL) check(s, "token piece");
-            piece_bytes_of[v] = double(n);
+            int32_t eog = 0;
+            check(ttt_token_is_eog(model.m, int32_t(v), &eog), "token info");
+            piece_bytes_of[v] = eog ? 0.0 : double(n);
         }
     }
 
@@ -96,7 +97,7 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     const size_t hw = std::max(1u, std::thread::hardware_concurrency());
     const size_t n_workers = std::min(windows.size(), opt.threads > 0 ? size_t(opt.threads) : hw);
     std::atomic<size_t> next{0};
-    std::atomic<uint64_t> done{0};
+    uint64_t done = 0;  // guarded by progress_mutex
     std::mutex progress_mutex;
     std::vector<std::exception_ptr> failures(n_workers);
     auto worker = [&](size_t w) {
@@ -124,10 +125,10 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
                     win.nll += nll;
                     if (!use_meta) win.piece_bytes += piece_bytes_of[size_t(target)];
                 }
-                const uint64_t so_far = done += win.len;
-                if (opt.progress) {
+                if (opt.progress) {  // under the lock, so the reports only grow
                     std::lock_guard<std::mutex> lock(progress_mutex);
-                    opt.progress(so_far, budget);
+                    done += win.len;
+                    opt.progress(done, budget);
                 }
             }
         } catch (...) {
@@ -136,7 +137,12 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
         }
     };
     std::vector<std::thread> pool;
-    for (size_t w = 1; w < n_workers; ++w) pool.emplace_back(worker, w);
+    try {
+        for (size_t w = 1; w < n_workers; ++w) pool.emplace_back(worker, w);
+    } catch (const std::system_error& e) {  // no more threads: the ones started and this one do the work
+        log_warn(std::string("evaluation: started ") + std::to_string(pool.size() + 1) + " of " +
+                 std::to_string(n_workers) + " workers (" + e.what() + ")");
+    }
     if (n_workers > 0) worker(0);
     for (auto& t : pool) t.join();
     for (auto& f : failures)

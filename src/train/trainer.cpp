@@ -188,28 +188,43 @@ void apply_train_config_file(const std::string& json, const std::string& what, T
         {"hidden_dim", "dim"},         {"hidden_size", "dim"},        {"num_layers", "layers"},
         {"n_layers", "layers"},        {"num_hidden_layers", "layers"}, {"intermediate_size", "intermediate_dim"},
         {"rms_norm_eps", "norm_eps"}};
-    static const char* const kIgnored[] = {"arch", "bos_id", "eos_id", "bos_token_id", "eos_token_id"};
+    static const char* const kIgnored[] = {"bos_id", "eos_id", "bos_token_id", "eos_token_id"};
+    // A model's config.json (it names the model's size the config.json way, or its arch) follows that format's
+    // rule: unknown keys (upstream's n_heads, rope_theta, …, Hugging Face extras) are ignored. A training config
+    // names options the way the trainer does, and there an unknown key is a typo.
+    bool model_config = false;
+    for (auto field : obj)
+        for (const auto& a : kAliases) model_config = model_config || field.key == a.first || field.key == "arch";
+    std::string arch;
+    if (json_get_string_opt(obj, "arch", what, &arch) && arch != "ttt")
+        fail_unsupported(what + ": \"arch\" is \"" + arch + "\"; the trainer trains TTT BitLlama models (arch \"ttt\") only");
     std::string normalised = "{";
+    std::vector<std::string> seen;
     for (auto field : obj) {
         std::string key(field.key);
-        bool ignored = false;
+        bool ignored = key == "arch";
         for (const char* k : kIgnored) ignored = ignored || key == k;
         if (ignored) continue;
         for (const auto& a : kAliases)
             if (key == a.first) key = a.second;
         simdjson::dom::element unused;
         if (!json_find(known, key, &unused)) {
+            if (model_config) continue;
             std::string names;
             for (auto k : known) names += std::string(names.empty() ? "" : ", ") + std::string(k.key);
             fail_format(what + ": unknown key " + json_quote(field.key) + " (known: " + names + ", and config.json's names)");
         }
+        for (const std::string& s : seen)
+            if (s == key) fail_format(what + ": \"" + key + "\" is given twice (under two of its names?)");
+        seen.push_back(key);
         normalised += std::string(normalised.size() > 1 ? "," : "") + json_quote(key) + ":" + json_minify(field.value);
     }
-    train_options_from_json(normalised + "}", o);
+    train_options_from_json(normalised + "}", o, what);
 }
 
-void train_options_from_json(const std::string& json, TrainOptions* o) {
-    const std::string what = "training options JSON";
+void train_options_from_json(const std::string& json, TrainOptions* out, const std::string& what) {
+    TrainOptions parsed = *out;  // all or nothing: a bad value leaves *out as it was
+    TrainOptions* o = &parsed;
     auto doc = parse_json(json, what);
     simdjson::dom::object obj;
     if (doc->root.get(obj) != simdjson::SUCCESS) fail_format(what + ": expected an object");
@@ -264,6 +279,7 @@ void train_options_from_json(const std::string& json, TrainOptions* o) {
     i32("eval_batches", &o->eval_batches);
     i64("save_interval", &o->save_interval);
     i32("keep_last", &o->keep_last);
+    *out = parsed;
 }
 
 ModelWeights weights_from_train_params(const TrainParams& p) {
@@ -346,6 +362,9 @@ void warn_option_changes(const Run& run, const std::string& stored_json, const T
     cmp("beta2", fmt(then.beta2, "%g"), fmt(now.beta2, "%g"));
     cmp("eps", fmt(then.eps, "%g"), fmt(now.eps, "%g"));
     cmp("threads", std::to_string(then.threads), std::to_string(now.threads));
+    if (then.float_weights != now.float_weights)
+        fail_incompatible(std::string("the checkpoint was trained with") + (then.float_weights ? "" : "out") +
+                          " --float-weights; resume it the same way (or start a new run in another folder)");
     if (then.seed != now.seed)
         run.say("note: --seed " + std::to_string(now.seed) + " is ignored; the run continues with its seed " +
                 std::to_string(then.seed));
@@ -483,7 +502,7 @@ TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& c
     ForwardOptions forward_options;
     if (opt.float_weights) {
         forward_options.relaxed = true;
-        forward_options.frozen_scales.assign(bitlinear_scales(params).size(), 1.0);
+        forward_options.frozen_scales.assign(size_t(config.num_layers) * 5, 1.0);  // 5 BitLinears per layer
     }
     auto validation_loss = [&]() {
         double sum = 0.0;

@@ -89,7 +89,8 @@ void apply_train_config_file(const std::string& json, const std::string& what, T
 // Options ⇄ JSON (the checkpoint keeps them; `train --resume` takes its defaults from them). Paths are not stored.
 std::string train_options_to_json(const TrainOptions& o);
 // Fields present in json override *o; unknown fields are ignored. Throws Error(TTT_ERR_FORMAT) on bad JSON.
-void train_options_from_json(const std::string& json, TrainOptions* o);
+// All or nothing: on an error (TTT_ERR_FORMAT naming `what` and the key) *o is unchanged.
+void train_options_from_json(const std::string& json, TrainOptions* o, const std::string& what = "training options JSON");
 
 struct TrainProgress {
     int64_t step = 0;          // updates completed
