@@ -425,12 +425,16 @@ class Context(Closable):
 
     def learn(self, text: Union[str, bytes], add_special: bool = False, parse_special: bool = False) -> int:
         """Run text through the model so the soul learns it, without generating. Returns the tokens learned.
-        Cancellable (AbortedError; the soul keeps what it learned)."""
+        Cancellable: AbortedError, whose ``n_tokens`` says how many tokens the soul kept."""
         raw = text_bytes(text)
         flags = (TTT_TOKENIZE_ADD_SPECIAL if add_special else 0) | (TTT_TOKENIZE_PARSE_SPECIAL if parse_special else 0)
         n = c_size_t(0)
-        with self._guard.exclusive:
-            LIB.ttt_learn(self._handle, raw, len(raw), flags, byref(n))
+        try:
+            with self._guard.exclusive:
+                LIB.ttt_learn(self._handle, raw, len(raw), flags, byref(n))
+        except AbortedError as e:
+            e.n_tokens = n.value
+            raise
         return n.value
 
     def sleep(
@@ -470,6 +474,7 @@ class Context(Closable):
             with self._guard.exclusive:
                 LIB.ttt_sleep(self._handle, byref(p), byref(n))
         except AbortedError as e:
+            e.n_tokens = n.value
             tramp.rethrow(e)
             raise
         return n.value

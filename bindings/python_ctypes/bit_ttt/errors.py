@@ -147,9 +147,13 @@ class OutOfMemoryError(BitTttError, MemoryError):
 
 
 class AbortedError(BitTttError):
-    """TTT_ERR_ABORTED (54): stopped by ``Context.cancel()`` or by a callback returning False."""
+    """TTT_ERR_ABORTED (54): stopped by ``Context.cancel()`` or by a callback returning False.
+
+    ``n_tokens``: for ``Context.learn`` and ``Context.sleep``, the tokens learned before the stop (the soul keeps
+    them); None for other calls."""
 
     default_status = TTT_ERR_ABORTED
+    n_tokens: Optional[int] = None
 
 
 class BackendError(BitTttError, RuntimeError):

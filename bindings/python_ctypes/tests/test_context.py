@@ -289,6 +289,7 @@ def test_cancel_from_another_thread_during_learn(model):
         assert "cancelled" in str(outcome["error"])
         learned = ctx.position
         assert 0 <= learned < total
+        assert outcome["error"].n_tokens == learned  # the count of a stopped learn comes with the exception
         assert ctx.soul_level == learned  # whole tokens only, kept
         assert ctx.learn("still usable") > 0  # a cancel that arrived after the abort does not stop new work
 

@@ -84,10 +84,11 @@ def test_sleep_replays_memories(ctx, memories, tmp_path):
 
 
 def test_sleep_progress_can_stop_and_exceptions_are_reraised(ctx, memories):
-    with pytest.raises(bit_ttt.AbortedError):
+    with pytest.raises(bit_ttt.AbortedError) as stopped:
         ctx.sleep(memories, max_days=0, max_piece_chars=50, progress=lambda f: f < 0.3)
     stopped_at = ctx.soul_level
     assert stopped_at > 0  # the soul keeps what it learned before the stop
+    assert stopped.value.n_tokens == stopped_at  # and the exception says how much
 
     def boom(f):
         if f > 0.5:
