@@ -397,7 +397,8 @@ TTT_API ttt_status TTT_CALL ttt_layer_create_seeded(size_t hidden_dim, float inn
                                                     ttt_layer** out_layer);
 /* input and output: seq_len x hidden_dim floats, row-major. Each call starts from a zero state (upstream). */
 TTT_API ttt_status TTT_CALL ttt_layer_forward(ttt_layer* layer, const float* input, size_t seq_len, float* output);
-/* NULL-safe. */
+/* NULL-safe. Not while another thread is in a call on layer (best-effort guard as ttt_destroy: refused and
+ * logged). */
 TTT_API void TTT_CALL ttt_layer_destroy(ttt_layer* layer);
 
 #ifdef __cplusplus

@@ -3,6 +3,7 @@
 
 #include "api/guard.h"
 #include "api/handles.h"
+#include "common/log.h"
 
 using namespace ttt;
 
@@ -44,6 +45,10 @@ TTT_API ttt_status TTT_CALL ttt_layer_forward(ttt_layer* layer, const float* inp
 
 TTT_API void TTT_CALL ttt_layer_destroy(ttt_layer* layer) {
     if (!layer || layer->magic != kLayerMagic) return;
+    if (layer->busy.exchange(true)) {  // as ttt_destroy: never free under a running call
+        log_message(TTT_LOG_ERROR, "ttt_layer_destroy: the layer is in use by another thread; nothing was freed");
+        return;
+    }
     layer->magic = 0;
     delete layer;
 }
