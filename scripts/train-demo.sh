@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the demo model (models/shakespeare-demo.bitt) with our own tokenizer trainer and model trainer:
 # a byte-level BPE tokenizer and a BitLlama trained on tinyshakespeare.txt, the last 10% held out for validation.
-# Usage: scripts/train-demo.sh [CORPUS] [WORK_DIR]   (needs build/bit-ttt; about 30 minutes on 2 cores)
+# Usage: scripts/train-demo.sh [CORPUS] [WORK_DIR]   (needs build/bit-ttt; about 20 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-../shared/data/tinyshakespeare.txt}
