@@ -45,6 +45,18 @@ int32_t TTT_CALL collect(const char* text, size_t len, int32_t, void* user) {
     return 1;
 }
 
+// A model with 1024 rows and the 1000-id test tokenizer: a padded vocab, as many models have.
+std::string write_padded_text_model(const std::filesystem::path& dir) {
+    FixtureSpec spec;
+    spec.vocab = 1024;
+    spec.dim = 16;
+    spec.layers = 2;
+    const std::string path = write_fixture_model(dir, spec);
+    std::filesystem::copy_file(test_data_dir() / "tokenizer" / "ttt_bytelevel.json", dir / "tokenizer.json",
+                               std::filesystem::copy_options::overwrite_existing);
+    return path;
+}
+
 bool valid_utf8(const std::string& s) {
     size_t i = 0;
     while (i < s.size()) {
@@ -402,16 +414,8 @@ TEST_CASE("destroy from inside the context's own callback is refused and leaves 
 
 TEST_CASE("a model with more rows than its tokenizer has ids never emits an id without text") {
     TempDir tmp;
-    // A model with 1024 rows and the 1000-id test tokenizer (padded vocab, as many models have); the padding rows
-    // are biased up so an unguarded sampler would pick them.
-    FixtureSpec spec;
-    spec.vocab = 1024;
-    spec.dim = 16;
-    spec.layers = 2;
-    const std::string dir = write_fixture_model(tmp.path / "m", spec);
-    std::filesystem::copy_file(test_data_dir() / "tokenizer" / "ttt_bytelevel.json", tmp.path / "m" / "tokenizer.json",
-                               std::filesystem::copy_options::overwrite_existing);
-    Model model(dir);
+    // The padding rows are biased up so an unguarded sampler would pick them.
+    Model model(write_padded_text_model(tmp.path / "m"));
     int32_t tok_vocab = 0;  // the first id the tokenizer refuses
     char piece[64];
     size_t piece_len = 0;
@@ -433,13 +437,7 @@ TEST_CASE("a model with more rows than its tokenizer has ids never emits an id w
 
 TEST_CASE("evaluation of a padded-vocab model without a sidecar counts the bytes of the tokenizer's pieces") {
     TempDir tmp;
-    FixtureSpec spec;
-    spec.vocab = 1024;  // 24 rows more than the tokenizer has ids
-    spec.dim = 16;
-    spec.layers = 1;
-    const std::string dir = write_fixture_model(tmp.path / "m", spec);
-    std::filesystem::copy_file(test_data_dir() / "tokenizer" / "ttt_bytelevel.json", tmp.path / "m" / "tokenizer.json",
-                               std::filesystem::copy_options::overwrite_existing);
+    const std::string dir = write_padded_text_model(tmp.path / "m");
     Model model(dir);
     int32_t ids[16];
     size_t n = 0;
