@@ -11,7 +11,6 @@ HAND = [
     "tab\tin\tthe\tmiddle", "    indented four", "\t\tindented tabs", "x \t \n y",
     # English prose
     "Hello world", "Hello, world!", "The quick brown fox jumps over the lazy dog.",
-    "First Citizen:\nBefore we proceed any further, hear me speak.",
     "It was the best of times, it was the worst of times.", "To be, or not to be, that is the question:",
     "Mr. Smith's dog didn't bark; it's fine.", "Don't stop! We'll see. They've gone. I'd say you're right.",
     "I'M LOUD. YOU'RE LOUD. IT'S LOUD. WE'LL SEE. THEY'VE GONE. I'D KNOW.", "'s 't 're 've 'm 'll 'd",
@@ -55,12 +54,9 @@ HAND = [
     "\u2581Hello\u2581world",
 ]
 
-SHAKESPEARE_LINES = [
-    "MENENIUS:\nEither you must\nConfess yourselves wondrous malicious,\nOr be accused of folly.",
-    "All:\nWe know't, we know't.", "First Citizen:\nLet us kill him, and we'll have corn at our own price.\nIs't a verdict?",
-    "KING RICHARD III:\nNow is the winter of our discontent\nMade glorious summer by this sun of York;",
-    "ROMEO:\nBut, soft! what light through yonder window breaks?",
-]
+# Excerpts of tinyshakespeare, as (first line, number of lines): the corpus lives in ../shared/data and is never
+# copied into the repository; the goldens refer to these excerpts by byte offset and length.
+SHAKESPEARE_LINE_SPANS = [(0, 2), (15, 2), (18, 3), (86, 4), (9854, 3), (15876, 2)]
 
 POOLS = [
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
@@ -101,15 +97,21 @@ def long_texts() -> list:
     ]
 
 
+def corpus_excerpts(corpus: str) -> list:
+    """Short line spans and a few paragraphs from different parts of the corpus."""
+    lines = corpus.split("\n")
+    out = ["\n".join(lines[first:first + n]) for first, n in SHAKESPEARE_LINE_SPANS]
+    paras = corpus.split("\n\n")
+    for i in range(0, len(paras), max(1, len(paras) // 20)):
+        out.append(paras[i])
+    return out
+
+
 def all_texts(shakespeare_path: str = None) -> list:
-    texts = list(HAND) + list(SHAKESPEARE_LINES) + long_texts() + random_texts(150)
+    texts = list(HAND) + long_texts() + random_texts(150)
     if shakespeare_path:
         with open(shakespeare_path, encoding="utf-8") as f:
-            corpus = f.read()
-        # A few paragraphs from different parts of the corpus.
-        paras = corpus.split("\n\n")
-        for i in range(0, len(paras), max(1, len(paras) // 20)):
-            texts.append(paras[i])
+            texts += corpus_excerpts(f.read())
     seen, unique = set(), []
     for t in texts:
         if t not in seen:

@@ -65,7 +65,19 @@ def train_ours(bit_ttt: str, corpus: str, out: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def golden(tok: Tokenizer, texts: list) -> list:
+def text_field(text: str, refs: dict) -> dict:
+    """A corpus excerpt is recorded as its place in the shared corpus (the corpus is not committed), else as is."""
+    return {"corpus": refs[text]} if text in refs else {"text": text}
+
+
+def decoded_field(key: str, decoded: str, text: str, refs: dict) -> dict:
+    """Decoded text of a corpus excerpt is recorded as a hash (it would copy the corpus), else as is."""
+    if text in refs:
+        return {key + "_hash": str(poly_hash(decoded.encode("utf-8")))}
+    return {key: decoded}
+
+
+def golden(tok: Tokenizer, texts: list, refs: dict) -> list:
     cases = []
     for text in texts:
         tok.encode_special_tokens = False
@@ -77,15 +89,16 @@ def golden(tok: Tokenizer, texts: list) -> list:
         tok.encode_special_tokens = False
         decoded = tok.decode(ids, skip_special_tokens=False)
         decoded_skip = tok.decode(ids_special, skip_special_tokens=True)
-        case = {"text": text, "ids": ids, "ids_special": ids_special}
+        case = text_field(text, refs)
+        case.update({"ids": ids, "ids_special": ids_special})
         if noparse != ids:
             case["ids_noparse"] = noparse
         if noparse_special != ids_special:
             case["ids_noparse_special"] = noparse_special
         if decoded != text:
-            case["decoded"] = decoded
+            case.update(decoded_field("decoded", decoded, text, refs))
         if decoded_skip != decoded:
-            case["decoded_skip"] = decoded_skip
+            case.update(decoded_field("decoded_skip", decoded_skip, text, refs))
         cases.append(case)
     return cases
 
@@ -127,11 +140,11 @@ SPLIT_PATTERNS = {
 }
 
 
-def write_splits(texts: list) -> None:
+def write_splits(texts: list, refs: dict) -> None:
     splitters = {k: pre_tokenizers.Split(Regex(v), behavior="isolated") for k, v in SPLIT_PATTERNS.items()}
     lines = []
     for text in texts:
-        case = {"text": text}
+        case = text_field(text, refs)
         for name, sp in splitters.items():
             ends, pos = [], 0
             for piece, _ in sp.pre_tokenize_str(text):
@@ -184,17 +197,23 @@ def main() -> None:
         sys.exit("tests/data/tokenizer/ttt_bytelevel.json is missing: pass --bit-ttt PATH to train it")
 
     texts = golden_texts.all_texts(corpus)
-    write_splits(texts)
+    with open(corpus, encoding="utf-8") as f:
+        corpus_text = f.read()
+    corpus_bytes = corpus_text.encode("utf-8")
+    refs = {}
+    for t in golden_texts.corpus_excerpts(corpus_text):
+        b = t.encode("utf-8")
+        refs[t] = [corpus_bytes.find(b), len(b)]
+    write_splits(texts, refs)
     tinyllama = os.path.join(args.shared, "tokenizers", "tinyllama-tokenizer.json")
     tok = Tokenizer.from_file(tinyllama)
     loaded = {"tinyllama": ("shared:tokenizers/tinyllama-tokenizer.json", tok)}
-    write("tinyllama", "shared:tokenizers/tinyllama-tokenizer.json", False, golden(tok, texts), decode_cases(tok))
+    write("tinyllama", "shared:tokenizers/tinyllama-tokenizer.json", False, golden(tok, texts, refs), decode_cases(tok))
     for name, lossless in COMMITTED:
         tok = Tokenizer.from_file(os.path.join(DATA, name + ".json"))
         loaded[name] = (name + ".json", tok)
-        write(name, name + ".json", lossless, golden(tok, texts), decode_cases(tok))
-    with open(corpus, encoding="utf-8") as f:
-        write_corpus(f.read(), loaded)
+        write(name, name + ".json", lossless, golden(tok, texts, refs), decode_cases(tok))
+    write_corpus(corpus_text, loaded)
 
 
 if __name__ == "__main__":
