@@ -469,3 +469,15 @@ TEST_CASE("sampler: bad configs are refused, naming the field") {
     CHECK_THROWS_AS(s.accept(10), ttt::Error);
     CHECK_THROWS_AS(s.accept(-1), ttt::Error);
 }
+
+TEST_CASE("sampler: with a bias id limit, ids past the sampled range are accepted in logit_bias and ignored") {
+    SamplerConfig c = greedy();
+    c.logit_bias = {{3, 100.0f}, {1, 2.0f}};  // id 3 is a padding row: never sampled
+    Sampler s(c, 3, 5);
+    const std::vector<float> row = {0.0f, 0.5f, 1.0f, 0.0f, 0.0f};  // the caller's longer row
+    CHECK(s.sample(row.data()) == 1);
+    CHECK(s.config().logit_bias.size() == 1);
+    c.logit_bias = {{5, 1.0f}};
+    CHECK_THROWS_WITH_AS(Sampler(c, 3, 5), doctest::Contains("[0, 5)"), ttt::Error);
+    CHECK_THROWS_AS(Sampler(c, 3), ttt::Error);
+}

@@ -24,10 +24,11 @@ std::string num(double v) {
 
 }  // namespace
 
-Sampler::Sampler(const SamplerConfig& config, int32_t vocab_size)
+Sampler::Sampler(const SamplerConfig& config, int32_t vocab_size, int32_t bias_id_limit)
     : config_(config), vocab_(vocab_size), rng_(config.seed) {
     const SamplerConfig& c = config_;
     if (vocab_size <= 0) bad_field("vocab_size", "must be positive", vocab_size);
+    const int32_t id_limit = std::max(vocab_size, bias_id_limit);
     if (!std::isfinite(c.temperature)) bad_field("temperature", "must be a finite number (<= 0 means greedy)", c.temperature);
     if (std::isnan(c.top_p) || c.top_p <= 0) bad_field("top_p", "must be > 0 (>= 1 turns it off)", c.top_p);
     if (std::isnan(c.min_p) || c.min_p > 1) bad_field("min_p", "must be <= 1 (<= 0 turns it off)", c.min_p);
@@ -41,11 +42,13 @@ Sampler::Sampler(const SamplerConfig& config, int32_t vocab_size)
         const std::string field = "logit_bias[" + std::to_string(i) + "]";
         const int32_t token = c.logit_bias[i].first;
         const float bias = c.logit_bias[i].second;
-        if (token < 0 || token >= vocab_size)
-            bad_field(field, "token id must be in [0, " + std::to_string(vocab_size) + ")", token);
+        if (token < 0 || token >= id_limit)
+            bad_field(field, "token id must be in [0, " + std::to_string(id_limit) + ")", token);
         // +inf would turn the softmax into NaN; -inf is the documented way to ban a token.
         if (std::isnan(bias) || bias == INFINITY) bad_field(field, "bias must be finite or -INFINITY", bias);
     }
+    auto& bias = config_.logit_bias;  // entries for ids that are never sampled change nothing
+    bias.erase(std::remove_if(bias.begin(), bias.end(), [&](const auto& b) { return b.first >= vocab_size; }), bias.end());
     logits_.resize(size_t(vocab_size));
 }
 

@@ -51,8 +51,11 @@ struct SamplerConfig {
 
 class Sampler {
 public:
-    // Validates the config; throws Error(TTT_ERR_INVALID_ARGUMENT) naming the offending field.
-    Sampler(const SamplerConfig& config, int32_t vocab_size);
+    // Validates the config; throws Error(TTT_ERR_INVALID_ARGUMENT) naming the offending field. Tokens are sampled
+    // from [0, vocab_size). logit_bias ids must be below bias_id_limit (0: vocab_size): a caller that samples only
+    // the first vocab_size ids of a longer row (a model with padding rows) passes the row length, and bias on ids
+    // that are never sampled is accepted and has no effect.
+    Sampler(const SamplerConfig& config, int32_t vocab_size, int32_t bias_id_limit = 0);
 
     // logits: [vocab_size]. Applies the chain above and returns a token id in [0, vocab_size).
     int32_t sample(const float* logits);

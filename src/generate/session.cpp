@@ -84,11 +84,7 @@ void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
     // Validate everything before the soul changes. The sampler sees only ids below the tokenizer's vocab size: a
     // model whose vocab is larger than its tokenizer's (padding rows) never emits an id the tokenizer refuses.
     const int32_t sample_vocab = std::min(weights_.config.vocab_size, tok.vocab_size());
-    Sampler(opt.sampler, weights_.config.vocab_size);  // validates the config against the model's ids
-    SamplerConfig sampling = opt.sampler;
-    auto& bias = sampling.logit_bias;  // entries for rows that are never sampled change nothing
-    bias.erase(std::remove_if(bias.begin(), bias.end(), [&](const auto& b) { return b.first >= sample_vocab; }), bias.end());
-    auto sampler = std::make_unique<Sampler>(sampling, sample_vocab);
+    auto sampler = std::make_unique<Sampler>(opt.sampler, sample_vocab, weights_.config.vocab_size);
     auto stream = std::make_unique<TextStream>(opt.stop_strings);
     std::vector<int32_t> ids = tok.encode(prompt, opt.add_special, opt.parse_special);
     if (ids.empty()) {
