@@ -45,6 +45,14 @@ int32_t TTT_CALL collect(const char* text, size_t len, int32_t, void* user) {
     return 1;
 }
 
+// The status of one ttt_generate_next (its outputs are not needed).
+ttt_status next_status(ttt_context* ctx) {
+    int32_t tok = 0, reason = 0;
+    const char* text = nullptr;
+    size_t len = 0;
+    return ttt_generate_next(ctx, &tok, &text, &len, &reason);
+}
+
 // A model with 1024 rows and the 1000-id test tokenizer: a padded vocab, as many models have.
 std::string write_padded_text_model(const std::filesystem::path& dir) {
     FixtureSpec spec;
@@ -361,24 +369,21 @@ TEST_CASE("work that changes the soul ends a generation in progress; so does a c
     TempDir tmp;
     Model model(write_text_model(tmp.path / "m"));
     Context ctx(model.m);
-    int32_t tok = 0, reason = 0;
-    const char* text = nullptr;
-    size_t len = 0;
     const int32_t one = 5;
     REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
     REQUIRE(ttt_forward(ctx.c, &one, 1, nullptr) == TTT_OK);
-    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    CHECK(next_status(ctx.c) == TTT_ERR_INVALID_STATE);
 
     REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
     REQUIRE(ttt_learn(ctx.c, "more", 4, 0, nullptr) == TTT_OK);
-    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    CHECK(next_status(ctx.c) == TTT_ERR_INVALID_STATE);
 
     std::vector<uint8_t> soul(1 << 20);
     size_t soul_size = 0;
     REQUIRE(ttt_save_soul_buffer(ctx.c, soul.data(), soul.size(), &soul_size) == TTT_OK);
     REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
     REQUIRE(ttt_load_soul_buffer(ctx.c, soul.data(), soul_size, 0) == TTT_OK);
-    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    CHECK(next_status(ctx.c) == TTT_ERR_INVALID_STATE);
 
     struct First {
         static int32_t TTT_CALL stop(const char*, size_t, int32_t, void*) { return 0; }
@@ -389,7 +394,7 @@ TEST_CASE("work that changes the soul ends a generation in progress; so does a c
     int32_t why = -1;
     REQUIRE(ttt_generate(ctx.c, "Hello there", 11, &p, First::stop, nullptr, &why) == TTT_OK);
     CHECK(why == TTT_STOP_CALLBACK);
-    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    CHECK(next_status(ctx.c) == TTT_ERR_INVALID_STATE);
 }
 
 TEST_CASE("destroy from inside the context's own callback is refused and leaves the context usable") {
@@ -461,18 +466,15 @@ TEST_CASE("ttt_generate that fails to start still ends an earlier generation") {
     TempDir tmp;
     Model model(write_text_model(tmp.path / "m"));
     Context ctx(model.m);
-    int32_t tok = 0, reason = 0;
-    const char* text = nullptr;
-    size_t len = 0;
     REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
     ttt_generate_params p;
     ttt_generate_params_init(&p, sizeof p);
     p.max_tokens = -1;
     CHECK(ttt_generate(ctx.c, "x", 1, &p, collect, nullptr, nullptr) == TTT_ERR_INVALID_ARGUMENT);
-    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_ERR_INVALID_STATE);
+    CHECK(next_status(ctx.c) == TTT_ERR_INVALID_STATE);
 
     REQUIRE(ttt_generate_begin(ctx.c, "Hi", 2, nullptr) == TTT_OK);
     const int32_t bad = 5000;
     CHECK(ttt_forward(ctx.c, &bad, 1, nullptr) == TTT_ERR_INVALID_ARGUMENT);  // refused before anything changes
-    CHECK(ttt_generate_next(ctx.c, &tok, &text, &len, &reason) == TTT_OK);
+    CHECK(next_status(ctx.c) == TTT_OK);
 }
