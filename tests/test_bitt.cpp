@@ -93,7 +93,7 @@ TEST_CASE(".bitt v2 layout: aligned body and tensors, checksum verified") {
     ttt::LoadedModel lm = ttt::load_model_path((tmp.path / "m").string(), {});
     std::vector<uint8_t> bytes = ttt::write_bitt_v2(lm.weights, kTinyTokenizer);
     ttt::BittFile f = ttt::parse_bitt(bytes, "v2", true);
-    CHECK(f.format_version == 2);
+    CHECK(f.format_version == 3);
     CHECK(f.checksum_verified);
     CHECK(f.tokenizer_json.find("<unk>") != std::string::npos);
     const uint8_t* base = f.bytes.data();
@@ -153,7 +153,7 @@ TEST_CASE("bit-ttt info prints config, tensors and checksum state") {
     REQUIRE(run_cli("convert " + dir + " " + v2, &rc).size() > 0);
     out = run_cli("info " + v2, &rc);
     CHECK(rc == 0);
-    CHECK(out.find(".bitt v2") != std::string::npos);
+    CHECK(out.find(".bitt v3") != std::string::npos);
     CHECK(out.find("verified") != std::string::npos);
     CHECK(out.find("weight_ternary") != std::string::npos);
     out = run_cli("info " + (tmp.path / "nope.bitt").string(), &rc);

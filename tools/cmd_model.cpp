@@ -121,7 +121,7 @@ int cmd_convert(int argc, char** argv) {
         if (to_bitt) {
             std::vector<uint8_t> bytes = ttt::write_bitt_v2(m.weights, m.tokenizer_json);
             ttt::write_file_atomic(out, bytes);
-            std::printf("wrote %s (.bitt v2, %zu bytes)\n", out.c_str(), bytes.size());
+            std::printf("wrote %s (.bitt v3, %zu bytes)\n", out.c_str(), bytes.size());
         } else {
             ttt::write_model_directory(out, m.weights, m.tokenizer_json);
             std::printf("wrote model directory %s\n", out.c_str());

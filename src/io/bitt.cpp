@@ -30,6 +30,45 @@ std::string tokenizer_text(simdjson::dom::element e, const std::string& what) {
     fail_format(what + ": \"tokenizer\" must be an object or a JSON string, found " + json_type_name(e.type()));
 }
 
+// v3: the header's last field is "header_crc32c", the CRC-32C of every file byte before it (magic, header length
+// and the header text up to the comma that starts this field). So the config, the tokenizer, body_bytes,
+// body_crc32c and the fingerprint are all covered; only the checksum's own text and the padding after the closing
+// brace are not (the padding may only hold JSON whitespace, anything else is a JSON error).
+constexpr char kHeaderCrcKey[] = ",\"header_crc32c\":\"";
+constexpr size_t kHeaderCrcSuffix = sizeof kHeaderCrcKey - 1 + 8 + 2;  // key, 8 hex digits, closing quote and brace
+
+bool is_json_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Where the header_crc32c suffix starts in the header text (which begins at file offset kPrefix), or npos.
+size_t header_crc_suffix(const uint8_t* header, size_t n) {
+    while (n > 0 && is_json_space(header[n - 1])) --n;
+    if (n < kHeaderCrcSuffix) return std::string::npos;
+    const size_t at = n - kHeaderCrcSuffix;
+    const size_t key = sizeof kHeaderCrcKey - 1;
+    if (std::memcmp(header + at, kHeaderCrcKey, key) != 0 || header[n - 2] != '"' || header[n - 1] != '}')
+        return std::string::npos;
+    return at;
+}
+
+// Verify the header checksum of v3 files (and of any file that carries one, whatever its version says, so a damaged
+// version number cannot switch the check off).
+void verify_header_crc(const uint8_t* file, uint64_t n, int64_t version, bool has_field, const std::string& what) {
+    const uint8_t* header = file + kPrefix;
+    const size_t at = header_crc_suffix(header, size_t(n));
+    if (at == std::string::npos) {
+        if (version >= 3 || has_field)
+            fail_format(what + ": the header does not end with its \"header_crc32c\" field (the file is corrupted)");
+        return;  // a v2 file written before header checksums existed
+    }
+    const std::string stored(reinterpret_cast<const char*>(header + at + sizeof kHeaderCrcKey - 1), 8);
+    uint64_t v = 0;
+    if (!parse_hex64(stored, &v)) fail_format(what + ": \"header_crc32c\" must be 8 hex digits");
+    const uint32_t actual = crc32c(file, kPrefix + at);
+    if (actual != v)
+        fail_format(what + ": checksum mismatch: header CRC-32C is " + hex32(actual) + ", the header says " + stored +
+                    " (the file is corrupted)");
+}
+
 }  // namespace
 
 bool looks_like_bitt(const uint8_t* data, size_t size) { return size >= 4 && std::memcmp(data, "BITT", 4) == 0; }
@@ -60,6 +99,8 @@ BittFile parse_bitt(std::vector<uint8_t> bytes, const std::string& what, bool ve
         fail_unsupported(what + ": file needs a reader of .bitt version >= " + std::to_string(min_reader) +
                          ", this library reads up to version " + std::to_string(kBittLatestVersion));
     if (version < 1) fail_format(what + ": format_version " + std::to_string(version) + " is invalid");
+    simdjson::dom::element crc_field;
+    verify_header_crc(p, n, version, json_find(header, "header_crc32c", &crc_field), what);
     f.format_version = static_cast<int32_t>(version > kBittLatestVersion ? kBittLatestVersion : version);
 
     simdjson::dom::element cfg;
@@ -111,18 +152,24 @@ std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::strin
         if (!doc->root.is_object()) fail_format("the tokenizer JSON must be an object (a tokenizer.json)");
         tok = json_minify(doc->root);
     }
-    std::string header = "{\"format\":\"bitt\",\"format_version\":2,\"min_reader_version\":2,\"config\":" +
+    std::string header = "{\"format\":\"bitt\",\"format_version\":3,\"min_reader_version\":2,\"config\":" +
                          config_to_json(weights.config) + ",\"weights_layout\":\"" + kTernaryLayoutName +
                          "\",\"alignment\":64,\"body_bytes\":" + std::to_string(body.size()) +
                          ",\"body_crc32c\":\"" + hex32(crc32c(body.data(), body.size())) + "\",\"fingerprint\":\"" +
-                         hex64(weights.fingerprint()) + "\",\"tokenizer\":" + tok + "}";
+                         hex64(weights.fingerprint()) + "\",\"tokenizer\":" + tok;
+    // The header checksum covers everything before its own field, so the padded length must be known first.
+    const size_t covered = header.size();
+    header += std::string(kHeaderCrcKey) + "00000000\"}";
     while ((kPrefix + header.size()) % 64 != 0) header += ' ';
     std::vector<uint8_t> out;
     out.reserve(kPrefix + header.size() + body.size());
-    out.insert(out.end(), {'B', 'I', 'T', 'T'});
+    for (char c : {'B', 'I', 'T', 'T'}) out.push_back(static_cast<uint8_t>(c));
     uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
-    out.insert(out.end(), header.begin(), header.end());
+    out.insert(out.end(), header.begin(), header.begin() + covered);
+    const std::string crc = hex32(crc32c(out.data(), out.size()));
+    header.replace(covered + sizeof kHeaderCrcKey - 1, 8, crc);
+    out.insert(out.end(), header.begin() + covered, header.end());
     out.insert(out.end(), body.begin(), body.end());
     return out;
 }

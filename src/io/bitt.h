@@ -4,6 +4,8 @@
 // v2 (ours):     header adds format_version, min_reader_version, the weight layout, body_bytes, body_crc32c and the
 //                model fingerprint; the header is space-padded so the body starts at a multiple of 64, and the body
 //                holds packed ternary weights with every tensor aligned to its element size (usable in place).
+// v3 (ours):     v2 plus a last header field "header_crc32c" covering every byte before it (config, tokenizer, body
+//                size, body checksum, fingerprint). v2 files without it are still read.
 #pragma once
 
 #include <cstdint>
@@ -27,12 +29,12 @@ struct BittFile {
     SafetensorsView body;
 };
 
-constexpr int32_t kBittLatestVersion = 2;
+constexpr int32_t kBittLatestVersion = 3;
 
 // Parse a .bitt image. Takes ownership of the bytes. Throws Error(TTT_ERR_FORMAT / TTT_ERR_UNSUPPORTED).
 BittFile parse_bitt(std::vector<uint8_t> bytes, const std::string& what, bool verify_checksum);
 
-// Serialise weights (+ optional tokenizer JSON text) as a .bitt v2 image.
+// Serialise weights (+ optional tokenizer JSON text) as a .bitt v3 image (the v2 layout plus the header checksum).
 std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json);
 
 bool looks_like_bitt(const uint8_t* data, size_t size);

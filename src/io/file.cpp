@@ -1,6 +1,8 @@
 #include "io/file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,14 +34,59 @@ struct Fd {
     }
 };
 
+// Temp files are named <file name>.tmp.<pid>.<n>. Those of a process that no longer exists are leftovers of a save
+// that was killed midway; the next save to the same path removes them. A live process's are never touched (it may
+// be saving right now), nor are our own (another thread may be).
+void remove_stale_temp_files(const std::string& path) {
+    const std::string dir = parent_directory(path);
+    const size_t slash = path.find_last_of('/');
+    const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string rest = name.substr(prefix.size());  // "<pid>.<n>"
+        const size_t dot = rest.find('.');
+        if (dot == 0 || dot == std::string::npos || dot > 9 || dot + 1 == rest.size() ||
+            rest.find_first_not_of("0123456789.") != std::string::npos || rest.find('.', dot + 1) != std::string::npos)
+            continue;
+        const long pid = std::stol(rest.substr(0, dot));
+        if (pid <= 0 || pid == long(::getpid())) continue;
+        if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+        ::unlinkat(::dirfd(d), name.c_str(), 0);
+    }
+    ::closedir(d);
+}
+
+const char* file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
 }  // namespace
 
+std::string not_a_regular_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return "";
+    return "'" + path + "' is " + file_kind(st.st_mode) + ", not a regular file";
+}
+
 std::vector<uint8_t> read_file(const std::string& path) {
-    Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (f.fd < 0) fail_io("cannot open '" + path + "': " + os_reason());
     struct stat st {};
     if (::fstat(f.fd, &st) != 0) fail_io("cannot stat '" + path + "': " + os_reason());
-    if (S_ISDIR(st.st_mode)) fail_io("'" + path + "' is a directory, expected a file");
+    if (!S_ISREG(st.st_mode)) fail_io("'" + path + "' is " + file_kind(st.st_mode) + ", expected a regular file");
+    if (uint64_t(st.st_size) > kMaxReadFileBytes)
+        fail_io("'" + path + "' is " + std::to_string(st.st_size) + " bytes, more than the " +
+                std::to_string(kMaxReadFileBytes >> 30) + " GiB limit on files this library reads");
+    ::fcntl(f.fd, F_SETFL, 0);
     std::vector<uint8_t> bytes;
     bytes.reserve(static_cast<size_t>(st.st_size));
     uint8_t chunk[1 << 16];
@@ -59,6 +106,7 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size) 
     if (path.empty()) fail_argument("empty file path");
     // Unique per process and per save, so concurrent saves to one path never share a temp file; O_EXCL refuses
     // to reuse anything already there.
+    remove_stale_temp_files(path);
     static std::atomic<uint64_t> counter{0};
     const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
     Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));

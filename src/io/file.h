@@ -7,12 +7,21 @@
 
 namespace ttt {
 
-// Read a whole file. Throws Error(TTT_ERR_IO) naming the path and the OS reason.
+// The largest file read_file reads (a model of this SDK's limits is far smaller; the cap stops a hostile path such as
+// a huge sparse file from exhausting memory).
+constexpr uint64_t kMaxReadFileBytes = uint64_t(64) << 30;
+
+// Read a whole regular file. Throws Error(TTT_ERR_IO) naming the path and the OS reason, or saying what the path is
+// instead (a directory, a FIFO, a device).
 std::vector<uint8_t> read_file(const std::string& path);
 
+// "" when path is a regular file or does not exist; otherwise "'path' is a FIFO (named pipe), not a regular file".
+std::string not_a_regular_file(const std::string& path);
+
 // Replace `path` with `bytes` so that a crash or a failure at any point leaves either the old file or the new one,
-// never a mix: write <path>.tmp.<pid>, fsync, rename over path, fsync the directory. On failure the temp file is
-// removed, the old file is untouched, and Error(TTT_ERR_IO) is thrown.
+// never a mix: write <path>.tmp.<pid>.<n>, fsync, rename over path, fsync the directory. On failure the temp file
+// is removed, the old file is untouched, and Error(TTT_ERR_IO) is thrown. Temp files left next to path by processes
+// that were killed during a save are removed first.
 void write_file_atomic(const std::string& path, const void* bytes, size_t size);
 inline void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
     write_file_atomic(path, bytes.data(), bytes.size());

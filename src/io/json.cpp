@@ -1,5 +1,6 @@
 #include "io/json.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "common/error.h"
@@ -52,12 +53,15 @@ bool json_get_int_opt(simdjson::dom::object obj, std::string_view key, const std
         return true;
     }
     if (e.is_uint64()) fail_format(what + ": field \"" + std::string(key) + "\" is too large");
-    if (e.is_double()) {  // accept 256.0, refuse 2.5
+    if (e.is_double()) {  // accept 256.0, refuse 2.5 and anything outside int64
         double d = e.get_double().value_unsafe();
-        if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.0e18 && d < 9.0e18) {
+        // Range first: converting a double outside int64's range is undefined behaviour. 2^63 is exact in double.
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d)) {
             *out = static_cast<int64_t>(d);
             return true;
         }
+        fail_format(what + ": field \"" + std::string(key) + "\" must be an integer in the 64-bit range, found " +
+                    std::to_string(d));
     }
     wrong_type(what, key, "an integer", e);
 }

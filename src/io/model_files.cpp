@@ -77,6 +77,8 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
         if (!file_exists(weights) && file_exists(join(path, "weight.safetensors"))) weights = join(path, "weight.safetensors");
         return load_from_parts(path, weights, opt);
     }
+    const std::string odd = not_a_regular_file(path);
+    if (!odd.empty()) fail_io(odd + ": a model is a directory, a .bitt file or a .safetensors file");
     if (!file_exists(path)) fail_io("no model at '" + path + "': " + std::strerror(ENOENT));
     if (ends_with(path, ".safetensors")) return load_from_parts(directory_of(path), path, opt);
     std::vector<uint8_t> bytes = read_file(path);

@@ -12,7 +12,31 @@ namespace ttt {
 
 namespace {
 
-constexpr int kSoulVersion = 2;
+// 3: adds meta_crc32c (covers every metadata value, the tensor directory and meta_config). 2 is still read.
+constexpr int kSoulVersion = 3;
+constexpr char kMetaCrcKey[] = "meta_crc32c";
+
+std::string hex32(uint32_t v) { return hex64(v).substr(8); }
+
+// The text meta_crc32c is the CRC-32C of: one line "key=value\n" per metadata entry except meta_crc32c (byte order),
+// then one line "name|dtype|shape|begin|end\n" per tensor in file order (offsets relative to the data region), then
+// the bytes of meta_config. Together with state_crc32c this covers every byte that decides how the soul is read.
+uint32_t meta_crc(const SafetensorsView& st, const uint8_t* image) {
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | image[i];
+    const uint8_t* region = image + 8 + n;  // parse_safetensors checked that this lies inside the image
+    std::string digest;
+    for (const auto& kv : st.metadata)
+        if (kv.first != kMetaCrcKey) digest += kv.first + "=" + kv.second + "\n";
+    for (const TensorView& t : st.tensors) {
+        const size_t begin = size_t(t.data - region);
+        digest += t.name + "|" + dtype_name(t.dtype) + "|" + shape_string(t.shape) + "|" + std::to_string(begin) + "|" +
+                  std::to_string(begin + t.n_bytes) + "\n";
+    }
+    uint32_t crc = crc32c(digest.data(), digest.size());
+    if (const TensorView* meta = st.find("meta_config")) crc = crc32c(meta->data, meta->n_bytes, crc);
+    return crc;
+}
 
 uint32_t state_crc(const SoulState& s) {
     uint32_t crc = 0;
@@ -75,19 +99,46 @@ std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, 
     out.set_metadata("ttt_chunk", std::to_string(c.ttt_chunk));
     out.set_metadata("position", std::to_string(soul.position));
     out.set_metadata("soul_level", std::to_string(soul.level));
-    out.set_metadata("state_crc32c", hex64(state_crc(soul)).substr(8));
+    out.set_metadata("state_crc32c", hex32(state_crc(soul)));
+    // meta_crc32c covers the finished header, so build the image once with a placeholder of the same length, digest
+    // it, then build it again with the real value (same length, so the same layout).
+    out.set_metadata(kMetaCrcKey, "00000000");
+    const std::vector<uint8_t> draft = out.finish();
+    out.set_metadata(kMetaCrcKey, hex32(meta_crc(parse_safetensors(draft.data(), draft.size(), "soul"), draft.data())));
     return out.finish();
 }
 
 void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uint64_t fingerprint, bool force,
                      SoulState* out, const std::string& what) {
+    // A soul is a safetensors image: its JSON header starts at byte 8. Saying "not a soul file" for anything else
+    // beats reporting the first 8 bytes of, say, a text file as an absurd header length.
+    if (size > 8 && data[8] != '{' && data[8] != ' ' && data[8] != '\t' && data[8] != '\n' && data[8] != '\r')
+        fail_format(what + ": not a soul file: a soul is a safetensors image whose JSON header starts at byte 8 "
+                    "with '{'");
     SafetensorsView st = parse_safetensors(data, size, what);
     SoulState soul(c);
     const int32_t d = c.ttt_dim();
 
+    // Upstream souls carry no metadata and no pending sums. Anything else must say it is ours, so a damaged format
+    // key can never make one of our souls load as an upstream one (which would drop its pending sums and position).
     auto fmt = st.metadata.find("format");
     const bool ours = fmt != st.metadata.end() && fmt->second == "bit_ttt.soul";
     if (fmt != st.metadata.end() && !ours) fail_format(what + ": not a soul file (format \"" + fmt->second + "\")");
+    if (!ours && (!st.metadata.empty() || st.find("pending.0")))
+        fail_format(what + ": not a soul file, or a damaged one: it has metadata or pending sums but no format "
+                    "\"bit_ttt.soul\"");
+    if (ours) {
+        auto crc_it = st.metadata.find(kMetaCrcKey);
+        if (crc_it != st.metadata.end()) {  // checked whatever format_version says, so damage cannot skip it
+            uint64_t stored = 0;
+            if (crc_it->second.size() != 8 || !parse_hex64(crc_it->second, &stored))
+                fail_format(what + ": metadata meta_crc32c must be 8 hex digits");
+            const uint32_t actual = meta_crc(st, data);
+            if (actual != stored)
+                fail_format(what + ": checksum mismatch in the soul's metadata (meta_crc32c is " + hex32(actual) +
+                            ", the file says " + crc_it->second + "; the file is corrupted)");
+        }
+    }
 
     bool dims_confirmed = false;
     // meta_config = [hidden_dim, num_layers, level_hi, level_lo] (upstream V030; the oldest souls have 2 entries).
@@ -119,7 +170,9 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
         if (!meta_u64(st, "position", &position) || !meta_u64(st, "soul_level", &level) || crc_it == st.metadata.end() ||
             crc_it->second.size() != 8 || !parse_hex64(crc_it->second, &crc))
             fail_format(what + ": metadata position, soul_level or state_crc32c missing or invalid");
-        if (version < uint64_t(kSoulVersion)) fail_format(what + ": soul format_version " + std::to_string(version) + " is invalid");
+        if (version < 2) fail_format(what + ": soul format_version " + std::to_string(version) + " is invalid");
+        if (version >= 3 && st.metadata.find(kMetaCrcKey) == st.metadata.end())
+            fail_format(what + ": metadata meta_crc32c missing (the file is corrupted)");
         // The recorded dimensions must agree with the tensors' (checked below) and with meta_config.
         uint64_t hd = 0, nl = 0, td = 0, chunk = 0;
         if (!meta_u64(st, "hidden_dim", &hd) || !meta_u64(st, "num_layers", &nl) || !meta_u64(st, "ttt_dim", &td) ||
@@ -141,6 +194,9 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
             soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, dims_confirmed, what);
         }
         if (state_crc(soul) != crc) fail_format(what + ": checksum mismatch in the soul state (the file is corrupted)");
+        if (chunk != uint64_t(c.ttt_chunk) && fp == fingerprint)  // the chunk is part of the fingerprint
+            fail_format(what + ": the soul's ttt_chunk " + std::to_string(chunk) + " contradicts its fingerprint, which "
+                        "matches this model (ttt_chunk " + std::to_string(c.ttt_chunk) + "); the file is corrupted");
         if (chunk != uint64_t(c.ttt_chunk)) {
             // Only reachable with force: the open chunk's sum means nothing under another chunk size. Apply what the
             // soul learned, drop the open chunk, and start counting chunks afresh.
