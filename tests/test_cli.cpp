@@ -20,7 +20,7 @@ TEST_CASE("bit-ttt generate streams text and reports prefill and generation spee
     CHECK(a.find("tokens/s") != std::string::npos);
     const std::string b = run_cli("generate -m " + model + " -p 'ROMEO:' -n 12 --seed 5", &rc);
     CHECK(a.substr(0, a.find("prefill:")) == b.substr(0, b.find("prefill:")));
-    CHECK(run_cli("generate -m " + model + " -p x --temp abc", &rc).find("needs a number") != std::string::npos);
+    CHECK(run_cli("generate -m " + model + " -p x --temp abc", &rc).find("--temp must be a number") != std::string::npos);
     CHECK(rc == 2);
     CHECK(run_cli("generate -m /nonexistent -p x", &rc).find("/nonexistent") != std::string::npos);
     CHECK(rc == 1);

@@ -1,51 +1,78 @@
 #include "cmd_generate.h"
 
 #include <atomic>
-#include <deque>
+#include <chrono>
 #include <cinttypes>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <sys/select.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bit_ttt.h"
+#include "cli_numbers.h"
+#include "interrupts.h"
+#include "line_reader.h"
 
 namespace {
 
 // Options shared by generate and chat.
 struct Options {
     std::string model, prompt, soul, memories = "memories";
-    bool save_soul = false;
+    bool save_soul = false, no_save_soul = false, ignore_eos = false;
     std::vector<std::string> stops;
     ttt_generate_params gen;
     Options() { ttt_generate_params_init(&gen, sizeof gen); }
 };
 
-bool parse_number(const char* s, double* out) {
-    char* end = nullptr;
-    *out = std::strtod(s, &end);
-    return end != s && *end == '\0';
-}
+// The limits of the command line (the library accepts wider ranges where a value has a meaning, e.g. top_k < 0
+// is "off" there; here every value must mean what the help says).
+constexpr long long kMaxTokens = INT32_MAX;
+constexpr size_t kMaxStopBytes = 4096;
 
 bool is_help(const char* a) { return std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0; }
+
+// Sets a sampling option from text; returns "" or the refusal naming the option and its range.
+std::string set_sampling(const std::string& name, const std::string& text, ttt_generate_params& g) {
+    long long i = 0;
+    double f = 0;
+    std::string e;
+    if (name == "-n" || name == "--max-tokens") {
+        if ((e = cli::parse_int(name, text, 0, kMaxTokens, &i)).empty()) g.max_tokens = int32_t(i);
+    } else if (name == "--temp") {
+        if ((e = cli::parse_float(name, text, 0, 100, &f)).empty()) g.temperature = float(f);
+    } else if (name == "--top-k") {
+        if ((e = cli::parse_int(name, text, 0, INT32_MAX, &i)).empty()) g.top_k = int32_t(i);
+    } else if (name == "--top-p") {
+        if ((e = cli::parse_float(name, text, 1e-6, 1, &f)).empty()) g.top_p = float(f);
+    } else if (name == "--min-p") {
+        if ((e = cli::parse_float(name, text, 0, 1, &f)).empty()) g.min_p = float(f);
+    } else if (name == "--repeat-penalty") {
+        if ((e = cli::parse_float(name, text, 1e-3, 100, &f)).empty()) g.repetition_penalty = float(f);
+    } else if (name == "--presence-penalty") {
+        if ((e = cli::parse_float(name, text, -100, 100, &f)).empty()) g.presence_penalty = float(f);
+    } else if (name == "--frequency-penalty") {
+        if ((e = cli::parse_float(name, text, -100, 100, &f)).empty()) g.frequency_penalty = float(f);
+    } else if (name == "--penalty-window") {
+        if ((e = cli::parse_int(name, text, 0, INT32_MAX, &i)).empty()) g.penalty_window = int32_t(i);
+    } else if (name == "--seed") {
+        e = cli::parse_u64(name, text, &g.seed);
+    } else {
+        return "unknown option '" + name + "'";
+    }
+    return e;
+}
 
 // Parses one option at argv[i]; returns false on an unknown option or a bad value (message printed).
 bool parse_option(int argc, char** argv, int& i, Options& o) {
     const std::string a = argv[i];
-    auto value = [&](double* v) {
-        if (i + 1 >= argc || !parse_number(argv[i + 1], v)) {
-            std::fprintf(stderr, "bit-ttt: %s needs a number\n", a.c_str());
-            return false;
-        }
-        ++i;
-        return true;
-    };
     auto text = [&](std::string* s) {
         if (i + 1 >= argc) {
             std::fprintf(stderr, "bit-ttt: %s needs a value\n", a.c_str());
@@ -54,45 +81,71 @@ bool parse_option(int argc, char** argv, int& i, Options& o) {
         *s = argv[++i];
         return true;
     };
-    double v = 0;
     if (a == "-m" || a == "--model") return text(&o.model);
     if (a == "-p" || a == "--prompt") return text(&o.prompt);
     if (a == "--soul") return text(&o.soul);
     if (a == "--save-soul") return o.save_soul = true;
+    if (a == "--no-save-soul") return o.no_save_soul = true;
+    if (a == "--ignore-eos") return o.ignore_eos = true;
     if (a == "--memories") return text(&o.memories);
     if (a == "--stop") {
         std::string s;
         if (!text(&s)) return false;
+        if (s.empty() || s.size() > kMaxStopBytes) {
+            std::fprintf(stderr, "bit-ttt: --stop needs a text of 1 to %zu bytes\n", kMaxStopBytes);
+            return false;
+        }
         o.stops.push_back(s);
         return true;
     }
-    if (a == "-n" || a == "--max-tokens") return value(&v) && ((o.gen.max_tokens = int32_t(v)), true);
-    if (a == "--temp") return value(&v) && ((o.gen.temperature = float(v)), true);
-    if (a == "--top-k") return value(&v) && ((o.gen.top_k = int32_t(v)), true);
-    if (a == "--top-p") return value(&v) && ((o.gen.top_p = float(v)), true);
-    if (a == "--min-p") return value(&v) && ((o.gen.min_p = float(v)), true);
-    if (a == "--repeat-penalty") return value(&v) && ((o.gen.repetition_penalty = float(v)), true);
-    if (a == "--presence-penalty") return value(&v) && ((o.gen.presence_penalty = float(v)), true);
-    if (a == "--frequency-penalty") return value(&v) && ((o.gen.frequency_penalty = float(v)), true);
-    if (a == "--penalty-window") return value(&v) && ((o.gen.penalty_window = int32_t(v)), true);
-    if (a == "--seed") return value(&v) && ((o.gen.seed = uint64_t(v)), true);
-    std::fprintf(stderr, "bit-ttt: unknown option '%s'\n", a.c_str());
-    return false;
+    static const char* const kSamplingOptions[] = {"-n", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
+                                                   "--repeat-penalty", "--presence-penalty", "--frequency-penalty",
+                                                   "--penalty-window", "--seed"};
+    bool known = false;
+    for (const char* name : kSamplingOptions) known = known || a == name;
+    if (!known) {
+        std::fprintf(stderr, "bit-ttt: unknown option '%s'\n", a.c_str());
+        return false;
+    }
+    std::string value;
+    if (!text(&value)) return false;
+    const std::string e = set_sampling(a, value, o.gen);
+    if (!e.empty()) std::fprintf(stderr, "bit-ttt: %s\n", e.c_str());
+    return e.empty();
 }
 
 const char* kSamplingHelp =
-    "  -n, --max-tokens N      tokens to generate (256)\n"
-    "  --temp T                temperature, 0 = greedy (0.8)\n"
-    "  --top-k K --top-p P --min-p P\n"
-    "  --repeat-penalty R --presence-penalty P --frequency-penalty F --penalty-window N\n"
-    "  --seed S                same model + soul + prompt + seed => same text\n"
-    "  --stop TEXT             stop before TEXT (repeatable)\n"
-    "  --soul FILE             load the soul from FILE when it exists\n"
-    "  --save-soul             save the soul back to --soul FILE at the end\n";
+    "  -n, --max-tokens N      tokens to generate, 0 ... 2147483647 (256)\n"
+    "  --temp T                temperature, 0 ... 100, 0 = greedy (0.8)\n"
+    "  --top-k K               0 ... 2147483647, 0 = off (40)\n"
+    "  --top-p P               0 < P <= 1, 1 = off (0.95)\n"
+    "  --min-p P               0 ... 1, 0 = off (0.05)\n"
+    "  --repeat-penalty R      0.001 ... 100, 1 = off (1.1)\n"
+    "  --presence-penalty P --frequency-penalty F   -100 ... 100 (0)\n"
+    "  --penalty-window N      0 ... 2147483647 (64)\n"
+    "  --seed S                0 ... 2^64-1; same model + soul + prompt + seed => same text\n"
+    "  --stop TEXT             stop before TEXT (repeatable; 1 ... 4096 bytes)\n"
+    "  --ignore-eos            never end at an end-of-text token (it is banned)\n"
+    "  --soul FILE             load the soul from FILE when it exists\n";
+
+const char* kGenerateSaveHelp =
+    "  --save-soul             save the soul back to --soul FILE at the end (checked to be writable first)\n"
+    "Ctrl-C or SIGTERM stops the text; with --save-soul the soul is still saved, then bit-ttt exits with 130\n"
+    "(143 for SIGTERM). A third Ctrl-C exits at once without saving.\n";
+
+const char* kChatHelp =
+    "  --no-save-soul          with --soul FILE: never write FILE (by default chat saves the soul to FILE at the\n"
+    "                          end, after /sleep and after /wake; it says so when it starts)\n"
+    "  --memories DIR          where turns are logged and /sleep learns from (memories)\n"
+    "Commands: /reset /save [FILE] /load [FILE] /temp T /len N /sleep /wake /quit\n"
+    "Ctrl-C stops the reply (or the sleep); at the prompt it ends the chat like /quit, saving the soul. SIGTERM ends\n"
+    "the chat, saving. A third Ctrl-C exits at once without saving. Every finished line is logged to the memories\n"
+    "as it happens; a reply cut short is logged as far as it went.\n";
 
 struct Session {
     ttt_model* model = nullptr;
     ttt_context* ctx = nullptr;
+    std::vector<ttt_logit_bias> bias;  // --ignore-eos: the end-of-text tokens, banned
     ~Session() {
         ttt_destroy(ctx);
         ttt_model_free(model);
@@ -101,6 +154,15 @@ struct Session {
         if (ttt_load_model(o.model.c_str(), nullptr, &model) != TTT_OK || ttt_create(model, nullptr, &ctx) != TTT_OK) {
             std::fprintf(stderr, "bit-ttt: %s\n", ttt_last_error());
             return false;
+        }
+        if (o.ignore_eos) {
+            ttt_model_info info;
+            info.struct_size = sizeof info;
+            ttt_model_get_info(model, &info);
+            for (int32_t id = 0; id < info.vocab_size; ++id) {
+                int32_t eog = 0;
+                if (ttt_token_is_eog(model, id, &eog) == TTT_OK && eog) bias.push_back({id, -INFINITY});
+            }
         }
         struct stat st {};
         if (!o.soul.empty() && ::stat(o.soul.c_str(), &st) == 0) {
@@ -118,31 +180,48 @@ struct Session {
     }
 };
 
-int32_t TTT_CALL print_piece(const char* text, size_t len, int32_t, void*) {
-    std::fwrite(text, 1, len, stdout);
-    std::fflush(stdout);
-    return 1;
+// Before any work: can the soul be saved to path later? (Its folder exists and is writable, and the path is not a
+// folder.) Saves themselves are crash-safe; this only avoids learning for an hour and then failing.
+bool check_soul_writable(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    struct stat st {};
+    std::string why;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        why = "the folder '" + dir + "' does not exist";
+    else if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        why = "the folder '" + dir + "' is not writable";
+    else if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        why = "it is not a regular file";
+    if (why.empty()) return true;
+    std::fprintf(stderr, "bit-ttt: cannot save the soul to '%s': %s (checked before starting)\n", path.c_str(), why.c_str());
+    return false;
 }
 
-// Generate a reply to `prompt`, streaming it; returns the text, or sets ok = false.
-std::string stream_reply(Session& s, Options& o, const std::string& prompt, bool* ok) {
+// Generate a reply to `prompt`, streaming it. Returns the text produced (also when stopped or failed); *status is
+// TTT_OK, TTT_ERR_ABORTED (interrupted) or the failure.
+std::string stream_reply(Session& s, Options& o, const std::string& prompt, ttt_status* status) {
     std::vector<const char*> stops;
     for (const auto& st : o.stops) stops.push_back(st.c_str());
     o.gen.stop_strings = stops.data();
     o.gen.n_stop_strings = stops.size();
+    o.gen.logit_bias = s.bias.data();
+    o.gen.n_logit_bias = s.bias.size();
     std::string reply;
-    *ok = ttt_generate_begin(s.ctx, prompt.data(), prompt.size(), &o.gen) == TTT_OK;
+    *status = ttt_generate_begin(s.ctx, prompt.data(), prompt.size(), &o.gen);
     int32_t token = -1, reason = TTT_STOP_NONE;
-    while (*ok && reason == TTT_STOP_NONE) {
+    while (*status == TTT_OK && reason == TTT_STOP_NONE) {
         const char* text = nullptr;
         size_t len = 0;
-        *ok = ttt_generate_next(s.ctx, &token, &text, &len, &reason) == TTT_OK;
-        if (*ok) {
-            print_piece(text, len, token, nullptr);
+        *status = ttt_generate_next(s.ctx, &token, &text, &len, &reason);
+        if (*status == TTT_OK) {
+            std::fwrite(text, 1, len, stdout);
+            std::fflush(stdout);
             reply.append(text, len);
         }
     }
-    if (!*ok) std::fprintf(stderr, "\nbit-ttt: %s\n", ttt_last_error());
+    if (*status == TTT_ERR_ABORTED) std::fprintf(stderr, "\n[stopped]");
+    else if (*status != TTT_OK) std::fprintf(stderr, "\nbit-ttt: %s\n", ttt_last_error());
     return reply;
 }
 
@@ -170,23 +249,36 @@ int cmd_generate(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         if (is_help(argv[i])) {
-            std::printf("usage: bit-ttt generate -m MODEL -p PROMPT [options]\n%s", kSamplingHelp);
+            std::printf("usage: bit-ttt generate -m MODEL -p PROMPT [options]\n%s%s", kSamplingHelp, kGenerateSaveHelp);
             return 0;
         }
         if (!parse_option(argc, argv, i, o)) return 2;
     }
     if (o.model.empty()) {
-        std::fprintf(stderr, "usage: bit-ttt generate -m MODEL -p PROMPT [options]\n%s", kSamplingHelp);
+        std::fprintf(stderr, "usage: bit-ttt generate -m MODEL -p PROMPT [options]\n%s%s", kSamplingHelp, kGenerateSaveHelp);
         return 2;
     }
+    if (o.save_soul && o.soul.empty()) {
+        std::fprintf(stderr, "bit-ttt: --save-soul needs --soul FILE\n");
+        return 2;
+    }
+    const bool saving = o.save_soul;
+    if (saving && !check_soul_writable(o.soul)) return 1;
+    Interrupts interrupts;  // before the library starts threads
     Session s;
     if (!s.open(o)) return 1;
+    interrupts.watch(s.ctx);
     std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
-    bool ok = true;
-    stream_reply(s, o, o.prompt, &ok);
+    ttt_status status = TTT_OK;
+    stream_reply(s, o, o.prompt, &status);
     std::printf("\n");
+    std::fflush(stdout);
     print_speed(s);
-    if (ok && o.save_soul && !o.soul.empty()) ok = save_soul(s, o.soul);
+    // What the soul learned up to an interruption is kept: the prompt and the tokens generated so far.
+    bool ok = status == TTT_OK || status == TTT_ERR_ABORTED;
+    if (ok && saving) ok = save_soul(s, o.soul);
+    interrupts.watch(nullptr);
+    if (status == TTT_ERR_ABORTED || interrupts.count() > 0) return interrupts.exit_code();
     return ok ? 0 : 1;
 }
 
@@ -197,115 +289,179 @@ int32_t TTT_CALL sleep_progress(float, void*) {
     return 1;
 }
 
-// Sleep on a worker thread while this thread watches stdin for /wake (which cancels, keeping what was learned).
-// Other lines typed meanwhile are kept in `pending` for the chat loop.
-void sleep_on_memories(Session& s, const Options& o, std::deque<std::string>& pending) {
-    ttt_sleep_params p;
-    ttt_sleep_params_init(&p, sizeof p);
-    p.memories_dir = o.memories.c_str();
-    p.progress_callback = sleep_progress;
-    if (!o.soul.empty()) p.autosave_path = o.soul.c_str();
-    std::atomic<bool> done{false};
-    ttt_status status = TTT_OK;
-    size_t learned = 0;
-    std::string error;
-    std::fprintf(stderr, "sleeping on %s (type /wake to wake up)", o.memories.c_str());
-    std::thread worker([&] {
-        status = ttt_sleep(s.ctx, &p, &learned);
-        if (status != TTT_OK) error = ttt_last_error();
-        done = true;
-    });
-    std::string line;
-    while (!done.load()) {
-        fd_set fds;
-        FD_ZERO(&fds);
-        FD_SET(0, &fds);
-        timeval tv{0, 100000};
-        if (select(1, &fds, nullptr, nullptr, &tv) > 0 && std::getline(std::cin, line)) {
+struct Chat {
+    Session& s;
+    Options& o;
+    Interrupts& interrupts;
+    LineReader& input;
+    std::string soul_path;  // "" when chat saves nothing by itself
+    std::deque<std::string> pending;  // lines typed while sleeping
+
+    void remember(const char* role, const std::string& text) {
+        if (ttt_remember(o.memories.c_str(), role, text.data(), text.size()) != TTT_OK)
+            std::fprintf(stderr, "bit-ttt: could not log the memory: %s\n", ttt_last_error());
+    }
+
+    void autosave() {
+        if (!soul_path.empty()) save_soul(s, soul_path);
+    }
+
+    // Sleep on a worker thread while this thread watches stdin for /wake (which cancels, keeping what was learned).
+    // Ctrl-C wakes up too. Other lines typed meanwhile are kept in `pending` for the chat loop. Either way the soul
+    // is saved afterwards when chat saves it.
+    void sleep_on_memories() {
+        ttt_sleep_params p;
+        ttt_sleep_params_init(&p, sizeof p);
+        p.memories_dir = o.memories.c_str();
+        p.progress_callback = sleep_progress;
+        std::atomic<bool> done{false};
+        ttt_status status = TTT_OK;
+        size_t learned = 0;
+        std::string error;
+        std::fprintf(stderr, "sleeping on %s (type /wake or press Ctrl-C to wake up)", o.memories.c_str());
+        const int signals_before = interrupts.count();
+        std::thread worker([&] {
+            status = ttt_sleep(s.ctx, &p, &learned);
+            if (status != TTT_OK) error = ttt_last_error();
+            done = true;
+        });
+        std::string line;
+        while (!done.load()) {
+            if (input.read(&line, [&] { return done.load() || interrupts.count() != signals_before; }) !=
+                LineReader::Result::Line) {
+                if (done.load()) break;
+                if (interrupts.count() != signals_before) {
+                    ttt_cancel(s.ctx);
+                    while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                    break;
+                }
+                // end of input: let the sleep finish
+                while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                break;
+            }
             if (line == "/wake") ttt_cancel(s.ctx);
             else pending.push_back(line);
         }
+        worker.join();
+        if (status == TTT_OK)
+            std::fprintf(stderr, "\nsleep finished: learned %zu tokens; soul level %" PRIu64 "\n", learned, s.level());
+        else if (status == TTT_ERR_ABORTED)
+            std::fprintf(stderr, "\nwoke up early; soul level %" PRIu64 "\n", s.level());
+        else
+            std::fprintf(stderr, "\nsleep failed: %s\n", error.c_str());
+        // What was learned before waking is kept (ttt_sleep keeps it on cancel), so it is saved like a full sleep.
+        if (status == TTT_OK || status == TTT_ERR_ABORTED) autosave();
     }
-    worker.join();
-    if (status == TTT_OK) std::fprintf(stderr, "\nsleep finished: learned %zu tokens; soul level %" PRIu64 "%s\n", learned, s.level(),
-                                       o.soul.empty() ? "" : " (soul auto-saved)");
-    else if (status == TTT_ERR_ABORTED) std::fprintf(stderr, "\nwoke up early; soul level %" PRIu64 "\n", s.level());
-    else std::fprintf(stderr, "\nsleep failed: %s\n", error.c_str());
-}
 
-void remember(const Options& o, const char* role, const std::string& text) {
-    if (ttt_remember(o.memories.c_str(), role, text.data(), text.size()) != TTT_OK)
-        std::fprintf(stderr, "bit-ttt: could not log the memory: %s\n", ttt_last_error());
-}
+    // Returns false when the chat should end.
+    bool command(const std::string& line) {
+        const size_t space = line.find(' ');
+        const std::string cmd = line.substr(0, space), arg = space == std::string::npos ? "" : line.substr(space + 1);
+        if (cmd == "/quit" || cmd == "/exit") return false;
+        if (cmd == "/reset") {
+            ttt_reset(s.ctx);
+            std::fprintf(stderr, "soul reset\n");
+        } else if (cmd == "/save") {
+            const std::string path = !arg.empty() ? arg : (!o.soul.empty() ? o.soul : "chat.soul");
+            save_soul(s, path);
+        } else if (cmd == "/load") {
+            const std::string path = arg.empty() ? o.soul : arg;
+            if (path.empty()) std::fprintf(stderr, "usage: /load FILE (no --soul FILE was given)\n");
+            else if (ttt_load_soul(s.ctx, path.c_str(), 0) != TTT_OK) std::fprintf(stderr, "bit-ttt: %s\n", ttt_last_error());
+            else std::fprintf(stderr, "soul loaded; level %" PRIu64 "\n", s.level());
+        } else if (cmd == "/temp") {
+            const std::string e = arg.empty() ? "" : set_sampling("--temp", arg, o.gen);
+            if (!e.empty()) std::fprintf(stderr, "/temp: %s; unchanged\n", e.substr(std::strlen("--temp ")).c_str());
+            std::fprintf(stderr, "temperature %g\n", double(o.gen.temperature));
+        } else if (cmd == "/len") {
+            const std::string e = arg.empty() ? "" : set_sampling("--max-tokens", arg, o.gen);
+            if (!e.empty()) std::fprintf(stderr, "/len: %s; unchanged\n", e.substr(std::strlen("--max-tokens ")).c_str());
+            std::fprintf(stderr, "max tokens %d\n", o.gen.max_tokens);
+        } else if (cmd == "/sleep") {
+            sleep_on_memories();
+        } else if (cmd == "/wake") {
+            std::fprintf(stderr, "not sleeping\n");
+        } else {
+            std::fprintf(stderr, "unknown command %s\n", cmd.c_str());
+        }
+        return true;
+    }
+
+    // Returns false when the chat should end (SIGTERM, or a Ctrl-C that came while stopping the reply).
+    bool turn(const std::string& line) {
+        remember("user", line);
+        const int signals_before = interrupts.count();
+        ttt_status status = TTT_OK;
+        const std::string reply = stream_reply(s, o, "User: " + line + "\nAssistant:", &status);
+        std::printf("\n");
+        std::fflush(stdout);
+        std::fprintf(stderr, "(Soul Level: %" PRIu64 ")\n", s.level());
+        // The turn is logged with the reply as far as it went, so memories never hold a question without its answer.
+        if (status == TTT_OK || status == TTT_ERR_ABORTED) remember("assistant", reply);
+        return !interrupts.terminate() && interrupts.count() - signals_before <= 1;
+    }
+};
 
 }  // namespace
 
 int cmd_chat(int argc, char** argv) {
     Options o;
     o.stops.push_back("\nUser:");
+    const std::string usage = "usage: bit-ttt chat -m MODEL [--soul FILE] [--no-save-soul] [--memories DIR] [options]\n";
     for (int i = 1; i < argc; ++i) {
         if (is_help(argv[i])) {
-            std::printf("usage: bit-ttt chat -m MODEL [--soul FILE] [--memories DIR] [options]\n%s", kSamplingHelp);
+            std::printf("%s%s%s", usage.c_str(), kSamplingHelp, kChatHelp);
             return 0;
         }
         if (!parse_option(argc, argv, i, o)) return 2;
     }
     if (o.model.empty()) {
-        std::fprintf(stderr, "usage: bit-ttt chat -m MODEL [--soul FILE] [--memories DIR] [options]\n%s", kSamplingHelp);
+        std::fprintf(stderr, "%s%s%s", usage.c_str(), kSamplingHelp, kChatHelp);
         return 2;
     }
+    const std::string soul_path = o.soul.empty() || o.no_save_soul ? "" : o.soul;
+    if (!soul_path.empty() && !check_soul_writable(soul_path)) return 1;
+    Interrupts interrupts;  // before the library starts threads
     Session s;
     if (!s.open(o)) return 1;
+    interrupts.watch(s.ctx);
+    LineReader input;
+    Chat chat{s, o, interrupts, input, soul_path, {}};
     std::fprintf(stderr, "bit-ttt chat: /reset /save [FILE] /load [FILE] /temp T /len N /sleep /wake /quit\n");
+    if (soul_path.empty())
+        std::fprintf(stderr, "soul: %s; not saved unless you type /save FILE\n",
+                     o.soul.empty() ? "fresh (no --soul FILE)" : ("from " + o.soul + " (--no-save-soul)").c_str());
+    else
+        std::fprintf(stderr, "soul: %s %s; saved there at the end, after /sleep and after /wake (level %" PRIu64 ")\n",
+                     s.level() > 0 || ::access(soul_path.c_str(), F_OK) == 0 ? "loaded from" : "new, to be created at",
+                     soul_path.c_str(), s.level());
+    std::fprintf(stderr, "memories: %s\n", o.memories.c_str());
     std::string line;
-    std::deque<std::string> pending;  // lines typed while sleeping
+    int signals_seen = 0;
+    bool ended_by_signal = false;
     for (;;) {
         std::fprintf(stderr, "> ");
-        if (!pending.empty()) {
-            line = pending.front();
-            pending.pop_front();
-        } else if (!std::getline(std::cin, line)) {
-            break;
+        if (!chat.pending.empty()) {
+            line = chat.pending.front();
+            chat.pending.pop_front();
+        } else {
+            const LineReader::Result r = input.read(&line, [&] { return interrupts.count() != signals_seen; });
+            if (r == LineReader::Result::End) break;
+            if (r == LineReader::Result::Stopped) {  // Ctrl-C or SIGTERM at the prompt: end like /quit
+                std::fprintf(stderr, "\n");
+                ended_by_signal = true;
+                break;
+            }
         }
         if (line.empty()) continue;
-        if (line[0] == '/') {
-            const size_t space = line.find(' ');
-            const std::string cmd = line.substr(0, space), arg = space == std::string::npos ? "" : line.substr(space + 1);
-            if (cmd == "/quit" || cmd == "/exit") break;
-            if (cmd == "/reset") {
-                ttt_reset(s.ctx);
-                std::fprintf(stderr, "soul reset\n");
-            } else if (cmd == "/save") {
-                save_soul(s, arg.empty() ? (o.soul.empty() ? "chat.soul" : o.soul) : arg);
-            } else if (cmd == "/load") {
-                const std::string path = arg.empty() ? o.soul : arg;
-                if (ttt_load_soul(s.ctx, path.c_str(), 0) != TTT_OK) std::fprintf(stderr, "bit-ttt: %s\n", ttt_last_error());
-                else std::fprintf(stderr, "soul loaded; level %" PRIu64 "\n", s.level());
-            } else if (cmd == "/temp") {
-                double v = 0;
-                if (parse_number(arg.c_str(), &v)) o.gen.temperature = float(v);
-                std::fprintf(stderr, "temperature %g\n", double(o.gen.temperature));
-            } else if (cmd == "/len") {
-                double v = 0;
-                if (parse_number(arg.c_str(), &v) && v >= 0) o.gen.max_tokens = int32_t(v);
-                std::fprintf(stderr, "max tokens %d\n", o.gen.max_tokens);
-            } else if (cmd == "/sleep") {
-                sleep_on_memories(s, o, pending);
-            } else if (cmd == "/wake") {
-                std::fprintf(stderr, "not sleeping\n");
-            } else {
-                std::fprintf(stderr, "unknown command %s\n", cmd.c_str());
-            }
-            continue;
+        const bool go_on = line[0] == '/' ? chat.command(line) : chat.turn(line);
+        signals_seen = interrupts.count();
+        if (!go_on || interrupts.terminate()) {
+            ended_by_signal = interrupts.terminate() || line[0] != '/';
+            break;
         }
-        remember(o, "user", line);
-        bool ok = true;
-        std::string reply = stream_reply(s, o, "User: " + line + "\nAssistant:", &ok);
-        std::printf("\n");
-        std::fflush(stdout);
-        std::fprintf(stderr, "(Soul Level: %" PRIu64 ")\n", s.level());
-        if (ok) remember(o, "assistant", reply);
     }
-    if (o.save_soul && !o.soul.empty()) save_soul(s, o.soul);
-    return 0;
+    interrupts.watch(nullptr);
+    chat.autosave();
+    return ended_by_signal ? interrupts.exit_code() : 0;
 }

@@ -25,7 +25,7 @@ const Command kCommands[] = {
     {"train", cmd_train, "train --data DIR --out DIR [options]   train a BitLlama (checkpoints, resume, .bitt export)"},
     {"eval", cmd_eval, "eval -m MODEL --data val.u32   loss, perplexity and bits per byte"},
     {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
-    {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v2)"},
+    {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v3)"},
     {"forward", cmd_forward, "forward -m MODEL --tokens 1,2,3   run tokens, print the top next-token logits"},
 };
 
