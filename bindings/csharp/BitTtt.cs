@@ -710,6 +710,8 @@ namespace BitTtt
         /// removed automatically when the scripting domain unloads (domain reload).</summary>
         public static void SetLogHandler(Action<LogLevel, string> handler, LogLevel minLevel = LogLevel.Warn)
         {
+            if (minLevel < LogLevel.Debug || minLevel > LogLevel.Error)
+                throw new ArgumentOutOfRangeException("minLevel", (int)minLevel, "minLevel must be in [0 (Debug), 3 (Error)]");
             EnsureCompatible();
             lock (Gate)
             {
@@ -864,6 +866,8 @@ namespace BitTtt
             var p = new NativeMethods.ttt_model_params();
             uint size = (uint)Marshal.SizeOf(typeof(NativeMethods.ttt_model_params));
             Native.Check(NativeMethods.ttt_model_params_init(ref p, size));
+            if (Backend.HasValue && !Enum.IsDefined(typeof(Backend), Backend.Value))
+                throw new ArgumentOutOfRangeException("Backend", (int)Backend.Value, "Backend must be Cpu (0) or Cuda (1)");
             if (Backend.HasValue) p.backend = (int)Backend.Value;
             if (NGpuLayers.HasValue) p.n_gpu_layers = NGpuLayers.Value;
             if (VerifyChecksum.HasValue) p.verify_checksum = VerifyChecksum.Value ? 1 : 0;
@@ -1589,7 +1593,7 @@ namespace BitTtt
         /// <summary>A layer with random ternary projections (seed 0), as upstream's legacy DLL. hiddenDim &gt;= 4.</summary>
         public static Layer Create(int hiddenDim, float innerLr)
         {
-            if (hiddenDim < 0) throw new ArgumentOutOfRangeException("hiddenDim");
+            if (hiddenDim < 0) throw new ArgumentOutOfRangeException("hiddenDim", hiddenDim, "hiddenDim must be in [4, 65536]");
             Library.EnsureCompatible();
             LayerHandle h;
             int status = NativeMethods.ttt_layer_create(Native.Size(hiddenDim), innerLr, out h);
@@ -1599,7 +1603,7 @@ namespace BitTtt
         /// <summary>Same with an explicit seed (same seed =&gt; same layer on every machine).</summary>
         public static Layer Create(int hiddenDim, float innerLr, ulong seed)
         {
-            if (hiddenDim < 0) throw new ArgumentOutOfRangeException("hiddenDim");
+            if (hiddenDim < 0) throw new ArgumentOutOfRangeException("hiddenDim", hiddenDim, "hiddenDim must be in [4, 65536]");
             Library.EnsureCompatible();
             LayerHandle h;
             int status = NativeMethods.ttt_layer_create_seeded(Native.Size(hiddenDim), innerLr, seed, out h);

@@ -413,6 +413,10 @@ internal static class Tests
         True(json.NativeMessage.Contains("config.json"), "message names the file: " + json.NativeMessage);
         Throws<BitTttFormatException>(() => Model.LoadBitt(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 }), "garbage .bitt bytes");
         Throws<ArgumentNullException>(() => Model.Load(null), "null path");
+        // Enum values outside their range are refused before they reach the library, naming the range.
+        var lvl = Throws<ArgumentOutOfRangeException>(() => Library.SetLogHandler((l, m) => { }, (LogLevel)7), "log level 7");
+        True(lvl.Message.Contains("[0 (Debug), 3 (Error)]"), "log level message names the range");
+        Throws<ArgumentOutOfRangeException>(() => Model.Load(missing, new ModelParams { Backend = (Backend)5 }), "backend 5");
 
         using (var ctx = new Context(model))
         {

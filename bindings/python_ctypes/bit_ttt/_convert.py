@@ -14,6 +14,36 @@ except ImportError:  # pragma: no cover - exercised by monkeypatching np = None 
 
 _INT32_CODE = "i" if array.array("i").itemsize == 4 else "l"
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+INT32_MAX = _INT32_MAX
+UINT64_MAX = 2**64 - 1
+SIZE_MAX = 2 ** (8 * ctypes.sizeof(ctypes.c_size_t)) - 1
+
+
+def int_arg(name: str, value: Any, lo: int, hi: int) -> int:
+    """``value`` as an int in [lo, hi], for a C integer parameter. ctypes would silently wrap a Python int that does
+    not fit (2**32 + 5 becomes 5), so every integer crossing into the library goes through here first. Refuses
+    bools, floats and strings (TypeError) and values outside the range (ValueError), naming the argument and range.
+    """
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError("%s must be an integer in [%d, %d], got %r" % (name, lo, hi, value))
+    v = value.__index__()
+    if not lo <= v <= hi:
+        raise ValueError("%s must be in [%d, %d], got %d" % (name, lo, hi, v))
+    return v
+
+
+def int32_arg(name: str, value: Any, lo: int = _INT32_MIN, hi: int = _INT32_MAX) -> int:
+    return int_arg(name, value, lo, hi)
+
+
+def float_arg(name: str, value: Any) -> float:
+    """``value`` as a float for a C float parameter (any real number; the library checks its own ranges)."""
+    if isinstance(value, bool):
+        raise TypeError("%s must be a number, got %r" % (name, value))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError("%s must be a number, got %r" % (name, value)) from None
 
 TokensLike = Union[int, Sequence[int], Iterable[int], Any]
 

@@ -6,6 +6,7 @@ import threading
 import traceback
 from typing import Any, Callable, Optional
 
+from . import _convert
 from ._lib import LIB, TTT_LOG_WARN, ttt_log_callback
 
 __all__ = ["set_log_callback"]
@@ -26,6 +27,9 @@ def set_log_callback(fn: Optional[LogCallback], level: int = TTT_LOG_WARN) -> No
     or a soul logs, and would deadlock). An exception in ``fn`` is printed to stderr and otherwise ignored.
     """
     global _current
+    if fn is not None and not callable(fn):
+        raise TypeError("set_log_callback: fn must be a callable fn(level, message) or None, got %r" % (fn,))
+    level = _convert.int32_arg("level", level)
     with _lock:
         if fn is None:
             LIB.ttt_log_set(ttt_log_callback(), int(level), None)  # a NULL callback

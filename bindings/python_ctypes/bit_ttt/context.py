@@ -80,17 +80,19 @@ SAMPLING_KEYS = (
     "parse_special",
 )
 
+# Each plain field with its conversion: integers are range-checked for their C type (and the library's own rule
+# where it has one), so nothing wraps at the ctypes boundary; floats must be numbers.
 _PLAIN_FIELDS = {
-    "max_tokens": int,
-    "temperature": float,
-    "top_k": int,
-    "top_p": float,
-    "min_p": float,
-    "repetition_penalty": float,
-    "presence_penalty": float,
-    "frequency_penalty": float,
-    "penalty_window": int,
-    "seed": int,
+    "max_tokens": lambda v: _convert.int32_arg("max_tokens", v),
+    "temperature": lambda v: _convert.float_arg("temperature", v),
+    "top_k": lambda v: _convert.int32_arg("top_k", v),
+    "top_p": lambda v: _convert.float_arg("top_p", v),
+    "min_p": lambda v: _convert.float_arg("min_p", v),
+    "repetition_penalty": lambda v: _convert.float_arg("repetition_penalty", v),
+    "presence_penalty": lambda v: _convert.float_arg("presence_penalty", v),
+    "frequency_penalty": lambda v: _convert.float_arg("frequency_penalty", v),
+    "penalty_window": lambda v: _convert.int32_arg("penalty_window", v),
+    "seed": lambda v: _convert.int_arg("seed", v, 0, _convert.UINT64_MAX),
 }
 
 
@@ -107,13 +109,16 @@ class _GenerateParams:
         for key, conv in _PLAIN_FIELDS.items():
             value = sampling.get(key)
             if value is not None:
-                if key == "seed" and not 0 <= int(value) < 2**64:
-                    raise ValueError("seed must be in [0, 2**64)")
                 setattr(p, key, conv(value))
         bias = sampling.get("logit_bias")
         if bias:
             items = list(dict(bias).items())
-            self._bias = (ttt_logit_bias * len(items))(*[ttt_logit_bias(int(t), float(b)) for t, b in items])
+            self._bias = (ttt_logit_bias * len(items))(
+                *[
+                    ttt_logit_bias(_convert.int32_arg("logit_bias token", t), _convert.float_arg("logit_bias value", b))
+                    for t, b in items
+                ]
+            )
             p.logit_bias = ctypes.cast(self._bias, ctypes.POINTER(ttt_logit_bias))
             p.n_logit_bias = len(items)
         stop = sampling.get("stop")
@@ -209,7 +214,7 @@ class Context(Closable):
         self.model = model
         self._vocab = model.info.vocab_size  # raises ClosedError for a closed model
         params = params_init(ttt_context_params, "ttt_context_params_init")
-        params.n_threads = int(n_threads)
+        params.n_threads = _convert.int32_arg("n_threads", n_threads)
         handle = ContextHandle()
         with model._guard.shared:
             LIB.ttt_create(model._handle, byref(params), byref(handle))
@@ -461,10 +466,10 @@ class Context(Closable):
         dir_bytes = fspath_bytes(memories_dir, "memories_dir")
         save_bytes = fspath_bytes(autosave_path, "autosave_path") if autosave_path is not None else None
         p.memories_dir = dir_bytes
-        p.max_days = int(max_days)
+        p.max_days = _convert.int32_arg("max_days", max_days)
         p.random_days = 1 if random_days else 0
-        p.seed = int(seed)
-        p.max_piece_chars = int(max_piece_chars)
+        p.seed = _convert.int_arg("seed", seed, 0, _convert.UINT64_MAX)
+        p.max_piece_chars = _convert.int32_arg("max_piece_chars", max_piece_chars)
         p.autosave_path = save_bytes
         tramp = _ProgressTrampoline(progress)
         if progress is not None:

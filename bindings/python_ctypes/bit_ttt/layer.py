@@ -24,13 +24,14 @@ class Layer(Closable):
     def __init__(self, hidden_dim: int, inner_lr: float, seed: Optional[int] = None) -> None:
         self._handle = LayerHandle()
         self._guard = HandleGuard("the layer")
-        if int(hidden_dim) < 0:
-            raise ValueError("hidden_dim must be >= 4, got %d" % hidden_dim)
+        hidden_dim = _convert.int_arg("hidden_dim", hidden_dim, 0, _convert.SIZE_MAX)
+        inner_lr = _convert.float_arg("inner_lr", inner_lr)
         handle = LayerHandle()
         if seed is None:
-            LIB.ttt_layer_create(int(hidden_dim), float(inner_lr), byref(handle))
+            LIB.ttt_layer_create(hidden_dim, inner_lr, byref(handle))
         else:
-            LIB.ttt_layer_create_seeded(int(hidden_dim), float(inner_lr), int(seed), byref(handle))
+            seed = _convert.int_arg("seed", seed, 0, _convert.UINT64_MAX)
+            LIB.ttt_layer_create_seeded(hidden_dim, inner_lr, seed, byref(handle))
         self._handle = handle
         self.hidden_dim = int(hidden_dim)
         self.inner_lr = float(inner_lr)

@@ -240,16 +240,18 @@ class Model(Closable):
 
     def token_to_piece(self, token: int) -> bytes:
         """The raw bytes one token contributes to the text (may be an incomplete UTF-8 sequence)."""
+        token = _convert.int32_arg("token", token)
         with self._guard.shared:
             return self._fill_bytes(
-                lambda buf, cap, out: LIB.ttt_token_to_piece(self._handle, int(token), buf, cap, out), 64
+                lambda buf, cap, out: LIB.ttt_token_to_piece(self._handle, token, buf, cap, out), 64
             )
 
     def is_eog(self, token: int) -> bool:
         """True if the token ends generation (EOS and other end-of-turn tokens)."""
         out = c_int32(0)
+        token = _convert.int32_arg("token", token)
         with self._guard.shared:
-            LIB.ttt_token_is_eog(self._handle, int(token), byref(out))
+            LIB.ttt_token_is_eog(self._handle, token, byref(out))
         return bool(out.value)
 
     @staticmethod
