@@ -235,14 +235,19 @@ TEST_CASE("ttt_cancel from another thread stops a long prompt prefill") {
     Context ctx(model.m);
     std::string prompt;
     for (int i = 0; i < 20000; ++i) prompt += "To be, or not to be, that is the question. ";
-    std::atomic<bool> started{false};
+    // The abort callback runs before every token of the prefill; here it only counts them, so the canceller can
+    // wait for the prefill to be under way (tokenising the prompt may take any time: sanitizers, a busy machine)
+    // and then cancel through ttt_cancel, the function under test. No fixed sleep.
+    std::atomic<uint64_t> tokens_started{0};
+    auto count = [](void* user) -> int32_t {
+        static_cast<std::atomic<uint64_t>*>(user)->fetch_add(1);
+        return 0;
+    };
+    REQUIRE(ttt_set_abort_callback(ctx.c, count, &tokens_started) == TTT_OK);
     std::thread canceller([&] {
-        while (!started.load()) std::this_thread::yield();
-        // Long enough for tokenisation to finish (also under sanitizers), far shorter than the prefill.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+        while (tokens_started.load() < 10) std::this_thread::yield();
         ttt_cancel(ctx.c);
     });
-    started = true;
     ttt_status st = ttt_generate_begin(ctx.c, prompt.data(), prompt.size(), nullptr);
     canceller.join();
     CHECK(st == TTT_ERR_ABORTED);

@@ -968,3 +968,67 @@ TEST_CASE("train: resuming a float-weights run as a ternary one (or the reverse)
     o.float_weights = true;
     CHECK(ttt::run_training(o).step == 8);
 }
+
+// ------------------------------------------------------------------------------------------------- data safety
+
+TEST_CASE("eval refuses a token file made with another tokenizer (its .meta.json fingerprint); --any-tokenizer scores it") {
+    TinyData data(alphabet_text(4));
+    TempDir out;
+    ttt::TrainOptions o = tiny_options(data.data(), out.path);
+    o.steps = 1;
+    o.eval_interval = 0;
+    ttt::TrainResult r = ttt::run_training(o);
+    // The model's own data: accepted (the .bitt holds the tokenizer minified; the data's copy is compared as JSON).
+    CHECK_NOTHROW(ttt::evaluate_model(r.model_path, (data.data() / "train.u32").string(), {}));
+    // The same text through another tokenizer (merges: other ids for the same bytes).
+    auto other = ttt::Tokenizer::from_json(tiny_tokenizer_json(262));
+    write_text(out.path / "text.txt", alphabet_text(4));
+    ttt::PrepareDataOptions po;
+    po.val_fraction = 0.0;
+    ttt::prepare_data(*other, {(out.path / "text.txt").string()}, (out.path / "other").string(), po);
+    const std::string file = (out.path / "other" / "train.u32").string();
+    auto e = expect_error([&] { ttt::evaluate_model(r.model_path, file, {}); });
+    CHECK(e.status() == TTT_ERR_INCOMPATIBLE);
+    CHECK(std::string(e.what()).find("another tokenizer") != std::string::npos);
+    ttt::EvalOptions any;
+    any.any_tokenizer = true;
+    auto ids = read_u32(out.path / "other" / "train.u32");
+    if (*std::max_element(ids.begin(), ids.end()) < 257) CHECK_NOTHROW(ttt::evaluate_model(r.model_path, file, any));
+}
+
+TEST_CASE("train --resume of a finished run says so and reports the logged loss, not 0") {
+    TinyData data(alphabet_text(4));
+    TempDir out;
+    ttt::TrainOptions o = tiny_options(data.data(), out.path);
+    o.eval_interval = 0;
+    o.save_interval = 0;
+    ttt::TrainResult first = ttt::run_training(o);
+    REQUIRE(first.step == o.steps);
+    CHECK_FALSE(first.already_finished);
+    o.resume = true;
+    ttt::TrainResult again = ttt::run_training(o);
+    CHECK(again.already_finished);
+    CHECK(again.step == o.steps);
+    CHECK(again.last_loss == doctest::Approx(first.last_loss).epsilon(1e-6));
+    CHECK(again.last_loss > 0.0);
+}
+
+TEST_CASE("data: a failed run leaves no half-made output folder") {
+    TempDir dir;
+    auto tok = ttt::Tokenizer::from_json(tiny_tokenizer_json());
+    write_text(dir.path / "empty.txt", "");
+    ttt::PrepareDataOptions po;
+    const auto out = dir.path / "made" / "deeper";
+    CHECK(expect_error([&] { ttt::prepare_data(*tok, {(dir.path / "empty.txt").string()}, out.string(), po); })
+              .status() == TTT_ERR_INVALID_ARGUMENT);
+    CHECK_FALSE(fs::exists(dir.path / "made"));
+    // An existing output folder is kept (it was not ours to remove), and holds nothing new.
+    fs::create_directories(dir.path / "mine");
+    write_text(dir.path / "mine" / "keep.txt", "x");
+    CHECK(expect_error([&] { ttt::prepare_data(*tok, {(dir.path / "empty.txt").string()}, (dir.path / "mine").string(), po); })
+              .status() == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(fs::exists(dir.path / "mine" / "keep.txt"));
+    size_t n = 0;
+    for (auto& e : fs::directory_iterator(dir.path / "mine")) n += e.path().filename() != "keep.txt";
+    CHECK(n == 0);
+}

@@ -64,7 +64,9 @@ const char* const kEvalUsage =
     "  Mean loss, perplexity and bits per byte of MODEL on a token file (windows of N tokens, fresh soul each).\n"
     "  Bits per byte use the text size from FILE.meta.json when present, else the tokens' byte lengths.\n"
     "  --context-len N (128)  --limit N (target tokens, 0 = all)  --threads N (windows at once; 0 = all cores;\n"
-    "  the result does not depend on it)\n";
+    "  the result does not depend on it)\n"
+    "  A token file whose .meta.json names another tokenizer than the model's is refused (its ids would mean other\n"
+    "  text); --any-tokenizer scores it anyway, with a warning.\n";
 
 bool parse_i64(const std::string& s, long long lo, long long hi, long long* out) {
     char* end = nullptr;
@@ -343,7 +345,13 @@ int cmd_train(int argc, char** argv) {
                          (long long)r.step, opt.data_dir.c_str(), opt.out_dir.c_str());
             return 0;
         }
-        std::fprintf(stderr, "done: %lld steps, last loss %.4f", (long long)r.step, r.last_loss);
+        if (r.already_finished)
+            std::fprintf(stderr, "the run had already finished: %lld of %lld steps; nothing to train (the model was "
+                         "exported again)\n", (long long)r.step, (long long)opt.steps);
+        if (std::isfinite(r.last_loss))
+            std::fprintf(stderr, "done: %lld steps, last loss %.4f", (long long)r.step, r.last_loss);
+        else
+            std::fprintf(stderr, "done: %lld steps, last loss unknown (not in the training log)", (long long)r.step);
         if (r.has_best_val_loss) std::fprintf(stderr, ", best val loss %.4f", r.best_val_loss);
         std::fprintf(stderr, "\n");
         return 0;
@@ -361,6 +369,10 @@ int cmd_eval(int argc, char** argv) {
         if (a == "--help" || a == "-h") {
             std::fputs(kEvalUsage, stdout);
             return 0;
+        }
+        if (a == "--any-tokenizer") {
+            opt.any_tokenizer = true;
+            continue;
         }
         if (i + 1 >= argc) {
             std::fprintf(stderr, "bit-ttt eval: unexpected argument or missing value: %s\n%s", a.c_str(), kEvalUsage);

@@ -453,6 +453,12 @@ void tokenize_range(const Tokenizer& tok, const InputFile& f, uint64_t begin, ui
 
 }  // namespace
 
+namespace {
+PrepareDataResult write_token_files(const Tokenizer& tokenizer, const std::vector<std::unique_ptr<InputFile>>& files,
+                                    uint64_t total, const std::string& out_dir, const PrepareDataOptions& options,
+                                    size_t block, int32_t eos);
+}  // namespace
+
 PrepareDataResult prepare_data(const Tokenizer& tokenizer, const std::vector<std::string>& inputs,
                                const std::string& out_dir, const PrepareDataOptions& options) {
     if (inputs.empty()) fail_argument("data preparation: no input files");
@@ -463,16 +469,39 @@ PrepareDataResult prepare_data(const Tokenizer& tokenizer, const std::vector<std
     if (eos < 0)
         fail_argument("data preparation: the tokenizer has no end-of-sequence token (e.g. <|endoftext|> or </s>), "
                       "so documents cannot be separated");
-    std::error_code ec;
-    std::filesystem::create_directories(out_dir, ec);
-    if (!is_directory(out_dir)) fail_io("cannot create output directory '" + out_dir + "': " + ec.message());
-
-    std::vector<std::unique_ptr<InputFile>> files;
+    std::vector<std::unique_ptr<InputFile>> files;  // opened first: a missing input creates nothing
     uint64_t total = 0;
     for (const std::string& p : inputs) {
         files.push_back(std::make_unique<InputFile>(p));
         total += files.back()->size;
     }
+
+    // A failed run leaves no half-made output: folders it created are removed again (temp files go with them).
+    std::error_code ec;
+    std::filesystem::path created = std::filesystem::absolute(out_dir, ec);
+    if (std::filesystem::exists(created, ec)) {
+        created.clear();
+    } else {
+        while (created.has_parent_path() && created.parent_path() != created &&
+               !std::filesystem::exists(created.parent_path(), ec))
+            created = created.parent_path();
+    }
+    std::filesystem::create_directories(out_dir, ec);
+    if (!is_directory(out_dir)) fail_io("cannot create output directory '" + out_dir + "': " + ec.message());
+    try {
+        return write_token_files(tokenizer, files, total, out_dir, options, block, eos);
+    } catch (...) {
+        if (!created.empty()) std::filesystem::remove_all(created, ec);
+        throw;
+    }
+}
+
+namespace {
+
+PrepareDataResult write_token_files(const Tokenizer& tokenizer, const std::vector<std::unique_ptr<InputFile>>& files,
+                                    uint64_t total, const std::string& out_dir, const PrepareDataOptions& options,
+                                    size_t block, int32_t eos) {
+    std::error_code ec;
 
     const std::string fp = tokenizer_fingerprint(tokenizer.json());
     const bool with_val = options.val_fraction > 0.0;
@@ -518,5 +547,7 @@ PrepareDataResult prepare_data(const Tokenizer& tokenizer, const std::vector<std
     write_file_atomic(out_dir + "/tokenizer.json", tokenizer.json());
     return res;
 }
+
+}  // namespace
 
 }  // namespace ttt

@@ -10,9 +10,12 @@
 #include <memory>
 #include <vector>
 
+#include "api/handles.h"
 #include "bit_ttt.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "io/file.h"
+#include "io/json.h"
 #include "train/data.h"
 
 namespace ttt {
@@ -32,6 +35,40 @@ struct ContextHandle {
     ~ContextHandle() { ttt_destroy(c); }
 };
 
+std::string canonical_json(const std::string& text) {
+    try {
+        return json_minify(parse_json(text, "tokenizer")->root);
+    } catch (const Error&) {
+        return text;
+    }
+}
+
+// Ids made by another tokenizer score as nonsense that looks like a plausible loss, so the token file's tokenizer
+// (the fingerprint in its .meta.json, FNV-1a of the tokenizer.json text) must be the model's. A .bitt embeds its
+// tokenizer minified, so when the texts differ the tokenizer.json that `bit-ttt data` left beside the token file is
+// compared as canonical JSON. Returns "" when they match or nothing can be compared, else the reason.
+std::string tokenizer_mismatch(const ttt_model* m, const DataMeta& meta, const std::string& data_path,
+                               const std::string& meta_path) {
+    if (meta.tokenizer_fingerprint.empty() || !m->tokenizer) return "";
+    const std::string& model_json = m->tokenizer->json();
+    if (tokenizer_fingerprint(model_json) == meta.tokenizer_fingerprint) return "";
+    const size_t slash = data_path.find_last_of('/');
+    const std::string beside = (slash == std::string::npos ? std::string(".") : data_path.substr(0, slash)) + "/tokenizer.json";
+    if (file_exists(beside)) {
+        const std::vector<uint8_t> bytes = read_file(beside);
+        const std::string text(bytes.begin(), bytes.end());
+        if (tokenizer_fingerprint(text) == meta.tokenizer_fingerprint) {
+            if (canonical_json(text) == canonical_json(model_json)) return "";
+            return "'" + data_path + "' was made with another tokenizer than the model's ('" + beside +
+                   "', fingerprint " + meta.tokenizer_fingerprint + " in '" + meta_path + "')";
+        }
+    }
+    log_warn("evaluation: cannot confirm that '" + data_path + "' was made with the model's tokenizer ('" + meta_path +
+             "' names tokenizer " + meta.tokenizer_fingerprint + ", the model's is " + tokenizer_fingerprint(model_json) +
+             ", and no matching tokenizer.json is beside the data)");
+    return "";
+}
+
 }  // namespace
 
 EvalResult evaluate_model(const std::string& model_path, const std::string& data_path, const EvalOptions& opt) {
@@ -46,6 +83,18 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     check(ttt_model_get_info(model.m, &info), "model info");
     const size_t V = static_cast<size_t>(info.vocab_size);
 
+    // The sidecar first: a file made with another tokenizer is refused as such, before its ids are judged.
+    DataMeta meta;
+    const std::string meta_path = opt.meta_path.empty() ? meta_path_for(data_path) : opt.meta_path;
+    const bool have_meta = read_data_meta(meta_path, &meta);
+    if (have_meta) {
+        const std::string mismatch = tokenizer_mismatch(model.m, meta, data_path, meta_path);
+        if (!mismatch.empty() && !opt.any_tokenizer)
+            fail_incompatible("evaluation: " + mismatch + "; its token ids mean other text to this model, so the loss "
+                              "would be meaningless (--any-tokenizer scores it anyway)");
+        if (!mismatch.empty()) log_warn("evaluation: " + mismatch + "; scoring anyway (--any-tokenizer)");
+    }
+
     TokenData data = TokenData::open(data_path, info.vocab_size);
     if (data.size() < 2) fail_format("token file '" + data_path + "' holds fewer than 2 tokens; nothing to evaluate");
 
@@ -56,9 +105,7 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
 
     EvalResult r;
     r.bytes_source = "pieces";
-    DataMeta meta;
-    const std::string meta_path = opt.meta_path.empty() ? meta_path_for(data_path) : opt.meta_path;
-    const bool use_meta = read_data_meta(meta_path, &meta) && meta.tokens == N && meta.bytes > 0;
+    const bool use_meta = have_meta && meta.tokens == N && meta.bytes > 0;
     if (use_meta) r.bytes_source = "meta";
 
     // The windows: inputs [start, start+len), targets shifted by one.

@@ -24,6 +24,7 @@ struct EvalOptions {
     uint64_t max_tokens = 0;  // evaluate at most this many target tokens; 0 = the whole file
     int32_t threads = 0;      // windows evaluated at once, one context each (0 = all hardware threads)
     std::string meta_path;    // "" = the sidecar beside the data file (train.u32 -> train.meta.json)
+    bool any_tokenizer = false;  // score a file whose sidecar names another tokenizer (refused by default, 52)
     // Target tokens scored so far, growing; called from the worker threads, one call at a time.
     std::function<void(uint64_t done, uint64_t total)> progress;
 };

@@ -86,6 +86,17 @@ void truncate_log(const std::string& path, int64_t step) {
     write_file_atomic(path, kept);
 }
 
+// The loss logged for update `step` (a resumed run that has nothing left to do reports it), or NaN.
+double logged_loss(const std::string& path, int64_t step) {
+    if (!file_exists(path)) return std::nan("");
+    const std::vector<uint8_t> bytes = read_file(path);
+    const std::string text(bytes.begin(), bytes.end());
+    const std::string key = "{\"step\":" + std::to_string(step) + ",\"loss\":";
+    const size_t at = text.rfind(key);
+    if (at == std::string::npos || (at > 0 && text[at - 1] != '\n')) return std::nan("");
+    return std::strtod(text.c_str() + at + key.size(), nullptr);
+}
+
 }  // namespace
 
 void request_training_stop() { g_stop_requested.store(1, std::memory_order_relaxed); }
@@ -546,7 +557,9 @@ TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& c
     const auto run_start = clock::now();
     const int64_t first_step = step;
     const double tokens_per_update = double(B) * double(T) * double(opt.accum);
-    double last_loss = 0.0;
+    // A resumed run reports the loss of its checkpoint's update until it makes one of its own (NaN if unknown).
+    double last_loss = resumed ? logged_loss(log_path, step) : std::nan("");
+    result.already_finished = resumed && step >= opt.steps;
 
     while (step < opt.steps) {
         if (g_stop_requested.load() || file_exists(stop_file)) {

@@ -115,7 +115,8 @@ struct TrainResult {
     int64_t step = 0;             // updates completed
     bool stopped = false;         // stopped early (Ctrl-C, stop file, callback)
     bool resumed = false;
-    double last_loss = 0.0;
+    double last_loss = 0.0;       // of the last update (NaN when no update was made or logged)
+    bool already_finished = false;  // resumed a run that had already made all its steps: nothing was trained
     bool has_best_val_loss = false;
     double best_val_loss = 0.0;
     std::string last_checkpoint;  // path of the checkpoint written last ("" if none)
