@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "io/file.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -45,37 +46,15 @@ bool parse_int(const char* s, long lo, long hi, long* out) {
     return true;
 }
 
-// Write text to path crash-safely: temp file in the same directory, fsync, rename over the target.
+// Write text to path crash-safely (the library's file layer: temp file, fsync, rename, stale temp files cleaned).
 bool write_file_atomic(const std::string& path, const std::string& text, std::string* error) {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        *error = "cannot create " + tmp + ": " + std::strerror(errno);
+    try {
+        ttt::write_file_atomic(path, text);
+        return true;
+    } catch (const ttt::Error& e) {
+        *error = e.what();
         return false;
     }
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            *error = "cannot write " + tmp + ": " + std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return false;
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        *error = "cannot flush " + tmp + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        *error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    return true;
 }
 
 // A token's bytes for a terminal: printable ASCII and valid UTF-8 as is, the rest escaped.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -34,6 +35,8 @@ struct Fd {
     }
 };
 
+}  // namespace
+
 // Temp files are named <file name>.tmp.<pid>.<n>. Those of a process that no longer exists are leftovers of a save
 // that was killed midway; the next save to the same path removes them. A live process's are never touched (it may
 // be saving right now), nor are our own (another thread may be).
@@ -46,9 +49,9 @@ void remove_stale_temp_files(const std::string& path) {
     while (const dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
         if (name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string rest = name.substr(prefix.size());  // "<pid>.<n>"
-        const size_t dot = rest.find('.');
-        if (dot == 0 || dot == std::string::npos || dot > 9 || dot + 1 == rest.size() ||
+        const std::string rest = name.substr(prefix.size());  // "<pid>.<n>" (or "<pid>" from older builds)
+        const size_t dot = std::min(rest.find('.'), rest.size());
+        if (dot == 0 || dot > 9 || dot + 1 == rest.size() ||
             rest.find_first_not_of("0123456789.") != std::string::npos || rest.find('.', dot + 1) != std::string::npos)
             continue;
         const long pid = std::stol(rest.substr(0, dot));
@@ -58,6 +61,8 @@ void remove_stale_temp_files(const std::string& path) {
     }
     ::closedir(d);
 }
+
+namespace {
 
 const char* file_kind(mode_t mode) {
     if (S_ISDIR(mode)) return "a directory";
@@ -102,15 +107,21 @@ std::vector<uint8_t> read_file(const std::string& path) {
     return bytes;
 }
 
-void write_file_atomic(const std::string& path, const void* bytes, size_t size) {
+int create_temp_file(const std::string& path, std::string* tmp_path) {
     if (path.empty()) fail_argument("empty file path");
+    remove_stale_temp_files(path);
     // Unique per process and per save, so concurrent saves to one path never share a temp file; O_EXCL refuses
     // to reuse anything already there.
-    remove_stale_temp_files(path);
     static std::atomic<uint64_t> counter{0};
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (f.fd < 0) fail_io("cannot create '" + tmp + "': " + os_reason());
+    *tmp_path = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+    const int fd = ::open(tmp_path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) fail_io("cannot create '" + *tmp_path + "' (to save '" + path + "'; nothing was changed): " + os_reason());
+    return fd;
+}
+
+void write_file_atomic(const std::string& path, const void* bytes, size_t size) {
+    std::string tmp;
+    Fd f(create_temp_file(path, &tmp));
     auto abandon = [&](const std::string& what) {
         std::string reason = os_reason();
         ::close(f.fd);

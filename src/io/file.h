@@ -30,6 +30,14 @@ inline void write_file_atomic(const std::string& path, const std::string& text) 
     write_file_atomic(path, text.data(), text.size());
 }
 
+// The first step of every crash-safe save (write_file_atomic, streamed writers): removes the temp files that killed
+// processes left next to `path`, then creates and opens <path>.tmp.<pid>.<n> with O_EXCL; returns the descriptor and
+// sets *tmp_path. Throws Error(TTT_ERR_IO).
+int create_temp_file(const std::string& path, std::string* tmp_path);
+
+// Removes <path>.tmp.<pid>[.<n>] files next to path whose process no longer exists.
+void remove_stale_temp_files(const std::string& path);
+
 bool is_directory(const std::string& path);
 bool file_exists(const std::string& path);
 

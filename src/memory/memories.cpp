@@ -161,7 +161,13 @@ void append_memory(const std::string& dir, const std::string& role, std::string_
         if (last != '\n') line.insert(line.begin(), '\n');  // never glue onto a line torn by an earlier crash
     }
     // One write: with O_APPEND the kernel places it at the end as a unit, so lines of two writers do not interleave.
-    if (!write_all(f.fd, line.data(), line.size())) fail_io("cannot append to '" + path + "': " + os_reason());
+    if (!write_all(f.fd, line.data(), line.size())) {
+        // A partial write (a full disk, a file size limit) would leave a torn line: cut the file back to what it was.
+        const std::string reason = os_reason();
+        const bool restored = ::ftruncate(f.fd, st.st_size) == 0;
+        fail_io("cannot append to '" + path + "': " + reason +
+                (restored ? " (the file is as it was)" : " (and it could not be cut back: the last line may be torn)"));
+    }
     if (::fsync(f.fd) != 0) fail_io("cannot fsync '" + path + "': " + os_reason());
     const int fd = f.fd;
     f.fd = -1;

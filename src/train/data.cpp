@@ -220,19 +220,7 @@ std::string tokenizer_fingerprint(const std::string& tokenizer_json) {
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
     if (path.empty()) fail_argument("empty output path");
-    tmp_ = path + ".tmp." + std::to_string(::getpid());
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd_ >= 0) break;
-        // A regular file of this name is a leftover of an earlier crashed process that had our pid (pids repeat,
-        // e.g. in containers): no live process can own it, so it is removed. Anything else is an error.
-        struct stat st {};
-        if (errno == EEXIST && attempt == 0 && ::lstat(tmp_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-            ::unlink(tmp_.c_str());
-            continue;
-        }
-        fail_io("cannot create '" + tmp_ + "' (to save '" + path + "'; nothing was changed): " + os_reason());
-    }
+    fd_ = create_temp_file(path, &tmp_);  // the same temp naming and stale-file cleanup as every save
     buffer_.reserve(size_t(1) << 20);
 }
 
