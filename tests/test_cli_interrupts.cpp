@@ -208,7 +208,11 @@ TEST_CASE("chat: /wake saves what the sleep learned, like a finished /sleep") {
         return o.find("woke up early") != std::string::npos || o.find("sleep finished") != std::string::npos;
     }));
     REQUIRE(r.wait_text("soul saved to " + soul.string()));
-    CHECK(soul_level_of(model, soul) > 0);
+    // The saved soul is the one the chat reported after waking (whatever the sleep had learned by then).
+    const std::string out = r.output();
+    const size_t at = out.find("soul level ");
+    REQUIRE(at != std::string::npos);
+    CHECK(soul_level_of(model, soul) == std::stoull(out.substr(at + 11)));
     r.type("/quit\n");
     CHECK(r.exit_code() == 0);
 }

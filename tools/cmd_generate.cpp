@@ -264,8 +264,8 @@ int cmd_generate(int argc, char** argv) {
     }
     const bool saving = o.save_soul;
     if (saving && !check_soul_writable(o.soul)) return 1;
-    Interrupts interrupts;  // before the library starts threads
     Session s;
+    Interrupts interrupts;  // after s (stops watching before s is destroyed), before the library starts threads
     if (!s.open(o)) return 1;
     interrupts.watch(s.ctx);
     std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
@@ -421,8 +421,8 @@ int cmd_chat(int argc, char** argv) {
     }
     const std::string soul_path = o.soul.empty() || o.no_save_soul ? "" : o.soul;
     if (!soul_path.empty() && !check_soul_writable(soul_path)) return 1;
-    Interrupts interrupts;  // before the library starts threads
     Session s;
+    Interrupts interrupts;  // after s (stops watching before s is destroyed), before the library starts threads
     if (!s.open(o)) return 1;
     interrupts.watch(s.ctx);
     LineReader input;

@@ -41,6 +41,7 @@ void Interrupts::run() {
             (void)!::write(2, msg, sizeof msg - 1);
             ::_exit(130);
         }
-        if (ttt_context* ctx = ctx_.load()) ttt_cancel(ctx);
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (ctx_) ttt_cancel(ctx_);
     }
 }

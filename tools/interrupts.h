@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <pthread.h>
 #include <thread>
 
@@ -12,20 +13,27 @@
 
 class Interrupts {
 public:
-    // Call before any other thread starts, so every thread inherits the blocked mask.
+    // Call before any other thread starts, so every thread inherits the blocked mask. Declare it after the objects
+    // that own the watched context, so it stops watching before they are destroyed.
     Interrupts();
     ~Interrupts();
     Interrupts(const Interrupts&) = delete;
     Interrupts& operator=(const Interrupts&) = delete;
 
-    void watch(ttt_context* ctx) { ctx_.store(ctx); }  // what a signal cancels
+    // What a signal cancels. watch(nullptr) returns only when no cancel is in flight, so the context may then be
+    // destroyed.
+    void watch(ttt_context* ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ctx_ = ctx;
+    }
     int count() const { return count_.load(); }         // signals so far
     bool terminate() const { return term_.load(); }     // a SIGTERM came
     int exit_code() const { return term_.load() ? 143 : 130; }  // 128 + the signal, as shells report it
 
 private:
     void run();
-    std::atomic<ttt_context*> ctx_{nullptr};
+    std::mutex mutex_;
+    ttt_context* ctx_ = nullptr;  // guarded by mutex_
     std::atomic<int> count_{0};
     std::atomic<bool> term_{false}, stopping_{false};
     std::thread watcher_;
