@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what bit_ttt needs on a fresh Debian machine, and nothing that is already there.
-# Build: cmake, g++, simdjson, doctest, Google Benchmark. Tests: Mono (C# bindings), numpy/pytest/tokenizers/safetensors.
+# Build: cmake, g++, simdjson, doctest, Google Benchmark; clang + libclang-rt for the fuzz targets. Tests: Mono (C# bindings), numpy/pytest/tokenizers/safetensors.
 set -euo pipefail
 
 debian_packages=(cmake g++ make pkg-config libsimdjson-dev doctest-dev libbenchmark-dev mono-mcs mono-runtime)
+# The fuzz targets (tests/fuzz): clang with its libFuzzer and sanitizer runtimes.
+debian_packages+=(clang libclang-rt-dev)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -251,3 +251,31 @@ TEST_CASE("temp files of killed saves are removed by the next save to the same p
     CHECK(std::filesystem::exists(live));
     CHECK(std::filesystem::exists(other));
 }
+
+TEST_CASE("limits: prompt, stop strings and remembered text beyond their limits are refused before being read") {
+    TempDir tmp;
+    Model model(write_text_model(tmp.path / "m"));
+    Context ctx(model.m);
+    const char one = 'x';
+    // The length is checked first: the 1-byte buffer is never read past its end.
+    CHECK(ttt_generate_begin(ctx.c, &one, (size_t(64) << 20) + 1, nullptr) == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(last_error().find("prompt of 67108865 bytes is over the 64 MiB limit") != std::string::npos);
+    CHECK(ttt_remember((tmp.path / "mem").c_str(), "user", &one, (size_t(16) << 20) + 1) == TTT_ERR_INVALID_ARGUMENT);
+    ttt_generate_params p;
+    ttt_generate_params_init(&p, sizeof p);
+    std::vector<const char*> many(65, "stop");
+    p.stop_strings = many.data();
+    p.n_stop_strings = many.size();
+    CHECK(ttt_generate_begin(ctx.c, "Hi", 2, &p) == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(last_error().find("n_stop_strings 65 must be in [0, 64]") != std::string::npos);
+    const std::string long_stop(5000, 'a');
+    const char* one_long[] = {long_stop.c_str()};
+    p.stop_strings = one_long;
+    p.n_stop_strings = 1;
+    CHECK(ttt_generate_begin(ctx.c, "Hi", 2, &p) == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(last_error().find("longer than 4096 bytes") != std::string::npos);
+    const std::string ok_stop(4096, 'a');
+    const char* one_ok[] = {ok_stop.c_str()};
+    p.stop_strings = one_ok;
+    CHECK(ttt_generate_begin(ctx.c, "Hi", 2, &p) == TTT_OK);
+}

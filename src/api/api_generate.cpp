@@ -13,6 +13,20 @@ using namespace ttt;
 
 namespace {
 
+// Limits on what a caller may pass (docs/formats.md "Limits"): a hostile or buggy caller cannot make the library
+// allocate without bound. Each refusal names the argument and the limit.
+constexpr size_t kMaxPromptBytes = size_t(64) << 20;    // a prompt to ttt_generate / ttt_generate_begin
+constexpr size_t kMaxMemoryBytes = size_t(16) << 20;    // one remembered turn
+constexpr size_t kMaxStopStrings = 64;
+constexpr size_t kMaxStopStringBytes = 4096;
+constexpr size_t kMaxLogitBias = size_t(1) << 24;       // the largest vocabulary
+
+void check_length(size_t len, size_t limit, const char* name) {
+    if (len > limit)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, std::string(name) + " of " + std::to_string(len) + " bytes is over the " +
+                                                  std::to_string(limit >> 20) + " MiB limit");
+}
+
 void generate_defaults(ttt_generate_params* p) {
     std::memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
@@ -46,12 +60,22 @@ GenerateOptions generate_options(const ttt_generate_params& p) {
     o.sampler.frequency_penalty = p.frequency_penalty;
     o.sampler.penalty_window = p.penalty_window;
     o.sampler.seed = p.seed;
+    if (p.n_logit_bias > kMaxLogitBias)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_logit_bias " + std::to_string(p.n_logit_bias) +
+                                                  " is over the limit of " + std::to_string(kMaxLogitBias));
+    if (p.n_stop_strings > kMaxStopStrings)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_stop_strings " + std::to_string(p.n_stop_strings) +
+                                                  " must be in [0, " + std::to_string(kMaxStopStrings) + "]");
     if (p.n_logit_bias) require_pointer(p.logit_bias, "params.logit_bias");
     for (size_t i = 0; i < p.n_logit_bias; ++i) o.sampler.logit_bias.emplace_back(p.logit_bias[i].token, p.logit_bias[i].bias);
     if (p.n_stop_strings) require_pointer(p.stop_strings, "params.stop_strings");
     for (size_t i = 0; i < p.n_stop_strings; ++i) {
         if (!p.stop_strings[i]) throw Error(TTT_ERR_NULL_POINTER, "params.stop_strings[" + std::to_string(i) + "] is NULL");
-        o.stop_strings.emplace_back(p.stop_strings[i]);
+        const size_t len = strnlen(p.stop_strings[i], kMaxStopStringBytes + 1);  // never scans past the limit
+        if (len > kMaxStopStringBytes)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "params.stop_strings[" + std::to_string(i) + "] is longer than " +
+                                                      std::to_string(kMaxStopStringBytes) + " bytes");
+        o.stop_strings.emplace_back(p.stop_strings[i], len);
     }
     if (p.tokenize_flags & ~(TTT_TOKENIZE_ADD_SPECIAL | TTT_TOKENIZE_PARSE_SPECIAL))
         throw Error(TTT_ERR_INVALID_ARGUMENT, "params.tokenize_flags has unknown bits");
@@ -81,6 +105,7 @@ TTT_API ttt_status TTT_CALL ttt_generate_begin(ttt_context* ctx, const char* pro
                                                const ttt_generate_params* params) {
     return guarded("ttt_generate_begin", [&] {
         check_context(ctx);
+        check_length(prompt_len, kMaxPromptBytes, "prompt");
         std::string_view text = text_arg(prompt, prompt_len, "prompt");
         GenerateOptions opt = generate_options(read_params(params, generate_defaults, "params"));
         ContextLock lock(ctx);
@@ -117,6 +142,7 @@ TTT_API ttt_status TTT_CALL ttt_generate(ttt_context* ctx, const char* prompt, s
         check_context(ctx);
         if (!callback) throw Error(TTT_ERR_NULL_POINTER, "argument 'callback' is NULL");
         if (out_stop_reason) *out_stop_reason = TTT_STOP_NONE;
+        check_length(prompt_len, kMaxPromptBytes, "prompt");
         std::string_view text = text_arg(prompt, prompt_len, "prompt");
         ContextLock lock(ctx);
         // Whatever happens from here (bad params, a failed start, a throwing C++ callback), the generation is over
@@ -161,6 +187,7 @@ TTT_API ttt_status TTT_CALL ttt_remember(const char* memories_dir, const char* r
     return guarded("ttt_remember", [&] {
         require_pointer(memories_dir, "memories_dir");
         require_pointer(role, "role");
+        check_length(text_len, kMaxMemoryBytes, "text");
         std::string_view t = text_arg(text, text_len, "text");
         if (!*role) throw Error(TTT_ERR_INVALID_ARGUMENT, "role is empty");
         append_memory(memories_dir, role, t);
