@@ -71,6 +71,13 @@ TEST_CASE("an integer field outside int64 (\"ttt_chunk\": 2e19) is refused, nami
         CHECK(m == nullptr);
         CHECK(last_error().find("\"ttt_chunk\" must be an integer in the 64-bit range") != std::string::npos);
     }
+    // A float field beyond the float range: the double-to-float conversion would be undefined; refused by name.
+    const std::string cfg = "{\"vocab_size\":37,\"hidden_dim\":12,\"num_layers\":3,\"inner_lr\":1e300}";
+    write_bytes(tmp.path / "m" / "config.json", std::vector<uint8_t>(cfg.begin(), cfg.end()));
+    ttt_model* m = nullptr;
+    CHECK(ttt_load_model(dir.c_str(), nullptr, &m) == TTT_ERR_FORMAT);
+    CHECK(last_error().find("\"inner_lr\" = ") != std::string::npos);
+    CHECK(last_error().find("outside the float range") != std::string::npos);
 }
 
 TEST_CASE(".bitt v3: the header checksum covers the config, the tokenizer and every other header field") {

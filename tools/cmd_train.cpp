@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -263,7 +264,12 @@ int cmd_train(int argc, char** argv) {
                 if (bad.empty()) bad = std::string(name) + ": not a number: " + it->second;
                 return;
             }
-            *dst = static_cast<std::remove_reference_t<decltype(*dst)>>(v);
+            using T = std::remove_reference_t<decltype(*dst)>;
+            if (std::isfinite(v) && std::fabs(v) > double(std::numeric_limits<T>::max())) {
+                if (bad.empty()) bad = std::string(name) + ": " + it->second + " is outside the float range";
+                return;
+            }
+            *dst = static_cast<T>(v);
         };
         const long long I32 = 2147483647LL;
         int_flag("--dim", -I32, I32, &opt.dim);

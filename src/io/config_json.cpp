@@ -48,10 +48,8 @@ ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& wh
     c.vocab_size = required_int(obj, {"vocab_size"}, what);
     c.hidden_dim = required_int(obj, {"hidden_dim", "hidden_size", "dim"}, what);
     c.num_layers = required_int(obj, {"num_layers", "num_hidden_layers", "n_layers"}, what);
-    double lr = 0;
     // Upstream silently defaulted inner_lr to 0 (TTT off, upstream-spec W16); we require it.
-    if (!json_get_double_opt(obj, "inner_lr", what, &lr)) fail_format(what + ": required field \"inner_lr\" is missing");
-    c.inner_lr = static_cast<float>(lr);
+    if (!json_get_float_opt(obj, "inner_lr", what, &c.inner_lr)) fail_format(what + ": required field \"inner_lr\" is missing");
 
     int64_t v = 0;
     const char* found = nullptr;
@@ -62,9 +60,7 @@ ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& wh
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &b)) c.bitlinear_scale = b;
     if (json_get_int_opt(obj, "act_bits", what, &v)) c.act_bits = to_i32(v, "act_bits", what);
     if (json_get_int_opt(obj, "ttt_chunk", what, &v)) c.ttt_chunk = to_i32(v, "ttt_chunk", what);
-    double eps = 0;
-    if (json_get_double_opt(obj, "norm_eps", what, &eps) || json_get_double_opt(obj, "rms_norm_eps", what, &eps))
-        c.norm_eps = static_cast<float>(eps);
+    if (!json_get_float_opt(obj, "norm_eps", what, &c.norm_eps)) json_get_float_opt(obj, "rms_norm_eps", what, &c.norm_eps);
     if (get_int_alias(obj, {"bos_id", "bos_token_id"}, what, &v, &found)) c.bos_id = to_i32(v, found, what);
     if (get_int_alias(obj, {"eos_id", "eos_token_id"}, what, &v, &found)) c.eos_id = to_i32(v, found, what);
     validate_config(c, what);

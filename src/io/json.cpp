@@ -1,5 +1,6 @@
 #include "io/json.h"
 
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 
@@ -74,6 +75,16 @@ bool json_get_double_opt(simdjson::dom::object obj, std::string_view key, const 
         return true;
     }
     wrong_type(what, key, "a number", e);
+}
+
+bool json_get_float_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, float* out) {
+    double d = 0;
+    if (!json_get_double_opt(obj, key, what, &d)) return false;
+    if (std::isfinite(d) && std::fabs(d) > double(FLT_MAX))
+        fail_format(what + ": field \"" + std::string(key) + "\" = " + std::to_string(d) +
+                    " is outside the float range (magnitude at most 3.4e38)");
+    *out = static_cast<float>(d);
+    return true;
 }
 
 bool json_get_bool_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, bool* out) {

@@ -27,6 +27,8 @@ const char* json_type_name(simdjson::dom::element_type t);
 bool json_find(simdjson::dom::object obj, std::string_view key, simdjson::dom::element* out);
 bool json_get_int_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, int64_t* out);
 bool json_get_double_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, double* out);
+// A number stored as float: a finite value outside the float range is refused (the conversion would be undefined).
+bool json_get_float_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, float* out);
 bool json_get_bool_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, bool* out);
 bool json_get_string_opt(simdjson::dom::object obj, std::string_view key, const std::string& what, std::string* out);
 

@@ -252,7 +252,7 @@ void train_options_from_json(const std::string& json, TrainOptions* out, const s
         if (json_get_int_opt(obj, k, what, &iv)) *dst = iv;
     };
     auto f32 = [&](const char* k, float* dst) {
-        if (json_get_double_opt(obj, k, what, &dv)) *dst = float(dv);
+        json_get_float_opt(obj, k, what, dst);
     };
     auto f64 = [&](const char* k, double* dst) {
         if (json_get_double_opt(obj, k, what, &dv)) *dst = dv;
