@@ -149,13 +149,16 @@ TEST_CASE("cancel from another thread stops a long prefill at a token boundary")
     Model model(write_fixture_model(tmp.path / "m", spec));
     Context ctx(model.m);
     const auto tokens = random_tokens(200000, spec.vocab, 5);
-    std::atomic<bool> started{false};
+    // Cancel once the prefill is under way (its position is readable while busy): a cancel sent before the call
+    // starts would be cleared as left over from earlier work. A condition, not a fixed sleep.
     std::thread canceller([&] {
-        while (!started.load()) std::this_thread::yield();
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        uint64_t p = 0;
+        while (p == 0) {
+            ttt_get_position(ctx.c, &p);
+            std::this_thread::yield();
+        }
         ttt_cancel(ctx.c);
     });
-    started = true;
     ttt_status st = ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr);
     canceller.join();
     CHECK(st == TTT_ERR_ABORTED);
@@ -173,17 +176,25 @@ TEST_CASE("a context entered by a second thread answers TTT_ERR_BUSY") {
     Model model(write_fixture_model(tmp.path / "m", spec));
     Context ctx(model.m);
     const auto tokens = random_tokens(100000, spec.vocab, 6);
-    std::atomic<bool> running{false};
+    // The abort callback holds the first call inside the context until the second call has been refused: no
+    // timing assumption either way.
+    struct Gate {
+        std::atomic<bool> inside{false}, release{false};
+    } gate;
+    auto hold = [](void* user) -> int32_t {
+        auto* g = static_cast<Gate*>(user);
+        g->inside = true;
+        while (!g->release.load()) std::this_thread::yield();
+        return 0;
+    };
+    REQUIRE(ttt_set_abort_callback(ctx.c, hold, &gate) == TTT_OK);
     ttt_status long_status = TTT_OK;
-    std::thread worker([&] {
-        running = true;
-        long_status = ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr);
-    });
-    while (!running.load()) std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::thread worker([&] { long_status = ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr); });
+    while (!gate.inside.load()) std::this_thread::yield();
     int32_t one = 1;
     ttt_status st = ttt_forward(ctx.c, &one, 1, nullptr);
     ttt_cancel(ctx.c);
+    gate.release = true;
     worker.join();
     CHECK(st == TTT_ERR_BUSY);
     CHECK(long_status == TTT_ERR_ABORTED);
