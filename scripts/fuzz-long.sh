@@ -9,7 +9,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(fuzz_bitt fuzz_model_dir fuzz_soul fuzz_tokenizer fuzz_memories fuzz_sampler)
-[ -d build-fuzz/seeds ] || tests/fuzz/seeds.sh build-fuzz/seeds build-fuzz/bit-ttt
+[ -d build-fuzz/seeds ] || tests/fuzz/seeds.sh build-fuzz/seeds "$([ -x build/bit-ttt ] && echo build/bit-ttt || echo build-fuzz/bit-ttt)"
 mkdir -p build-fuzz/artifacts
 for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$t
