@@ -350,7 +350,14 @@ TEST_CASE("a cancelled sleep keeps what was learned") {
 TEST_CASE("a cancelled learn reports the tokens it learned") {
     TempDir tmp;
     Model model(write_text_model(tmp.path / "m"));
-    Context ctx(model.m);
+    ttt_context_params params;
+    ttt_context_params_init(&params, sizeof params);
+    params.n_batch = 1;  // a pass per token, so the abort lands on a token boundary
+    struct OwnContext {
+        ttt_context* c = nullptr;
+        ~OwnContext() { ttt_destroy(c); }
+    } ctx;
+    REQUIRE(ttt_create(model.m, &params, &ctx.c) == TTT_OK);
     struct Abort {
         static int32_t TTT_CALL after_ten(void* user) { return ++*static_cast<int*>(user) > 10 ? 1 : 0; }
     };
