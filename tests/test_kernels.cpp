@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu/ops_ref.h"
+#include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
 #include "model/legacy_ttt_layer.h"
 #include "model/weights.h"

@@ -25,6 +25,7 @@
 #include "backend/thread_pool.h"
 #include "cpu/gemm_ref.h"
 #include "cpu/ops_ref.h"
+#include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
 #include "io/config_json.h"
 #include "io/safetensors.h"

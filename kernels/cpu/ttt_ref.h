@@ -52,4 +52,20 @@ void ttt_chunked_rows(const T* fhat, T* z, size_t n, size_t d, T* w, T* pending,
     }
 }
 
+// The same step written token-wise, literally as DESIGN §2 states it, for tests that check ttt_chunked_rows (and the
+// training forward built on it) against an independent statement: pending += (z − f̂)·f̂ᵀ; at chunk close
+// W −= lr·pending, pending = 0.
+inline void ttt_accumulate_ref(const float* z, const float* fhat, size_t d, float* pending) {
+    for (size_t i = 0; i < d; ++i) {
+        const float e = z[i] - fhat[i];
+        for (size_t j = 0; j < d; ++j) pending[i * d + j] += e * fhat[j];
+    }
+}
+inline void ttt_apply_ref(float* w, float* pending, size_t d, float lr) {
+    for (size_t i = 0; i < d * d; ++i) {
+        w[i] -= lr * pending[i];
+        pending[i] = 0.0f;
+    }
+}
+
 }  // namespace ttt
