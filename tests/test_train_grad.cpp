@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "backend/thread_pool.h"
-#include "cpu/gemm_ref.h"
+#include "backend/parallel_gemm.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"

@@ -7,7 +7,7 @@
 #include <new>
 
 #include "common/error.h"
-#include "cpu/gemm_ref.h"
+#include "backend/parallel_gemm.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 

@@ -2,7 +2,7 @@
 
 #include "common/error.h"
 #include "cpu/ternary_ref.h"
-#include "io/checksum.h"
+#include "common/fnv64.h"
 
 namespace ttt {
 

@@ -8,7 +8,7 @@
 
 #include "backend/thread_pool.h"
 #include "common/error.h"
-#include "cpu/gemm_ref.h"
+#include "backend/parallel_gemm.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 
