@@ -28,12 +28,12 @@ void BM_TernaryMatvecRef(benchmark::State& state) {
     ttt::TernaryMatrix m = ttt::TernaryMatrix::from_latent(w.data(), int32_t(rows), int32_t(cols));
     std::vector<float> y(rows);
     for (auto _ : state) {
-        ttt::ternary_matvec_ref(m.packed.data(), rows, cols, x.data(), y.data());
+        ttt::ternary_matvec_ref(m.data(), rows, cols, x.data(), y.data());
         benchmark::DoNotOptimize(y.data());
     }
     state.counters["Gw/s"] = benchmark::Counter(double(rows * cols), benchmark::Counter::kIsIterationInvariantRate,
                                                 benchmark::Counter::kIs1000);
-    state.counters["GB/s"] = benchmark::Counter(double(m.packed.size()), benchmark::Counter::kIsIterationInvariantRate,
+    state.counters["GB/s"] = benchmark::Counter(double(m.bytes()), benchmark::Counter::kIsIterationInvariantRate,
                                                 benchmark::Counter::kIs1000);
 }
 // Shapes: the demo model's MLP (1024×256, 256×1024) and a 2B-class layer (2560×6912).

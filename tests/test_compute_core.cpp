@@ -10,6 +10,8 @@
 #include "backend/cpu_backend.h"
 #include "cpu/ttt_ref.h"
 #include "common/error.h"
+#include "io/file.h"
+#include "io/model_files.h"
 #include "model/forward.h"
 #include "model_fixture.h"
 
@@ -256,4 +258,25 @@ TEST_CASE("compute core: the TTT recurrence split by fast-weight rows equals one
             CHECK(p1 == p2);
         }
     }
+}
+
+TEST_CASE("compute core: a .bitt v2 is memory-mapped and its packed weights are used in place") {
+    using namespace ttt;
+    const std::string demo = std::string(TTT_TEST_DATA_DIR) + "/../../models/shakespeare-demo.bitt";
+    LoadedModel m = load_model_bitt(demo, LoadOptions{});
+    CHECK(m.mapped);
+    REQUIRE(m.weights.storage != nullptr);
+    const TernaryMatrix& down = m.weights.layers[0].ttt_down;
+    CHECK(down.view != nullptr);
+    CHECK(down.packed.empty());  // nothing copied
+    // The scalar backend takes the file layout as it is: the prepared weight is the file's bytes.
+    auto be = CpuBackend::reference(1);
+    auto prepared = PreparedModel::create(m.weights, nullptr, *be);
+    CHECK(prepared->layers[0].ttt_down.in_place);
+    CHECK(prepared->layers[0].ttt_down.data == down.view);
+    // The same file from a memory buffer gives the same weights (views into the owned buffer).
+    std::vector<uint8_t> bytes = read_file(demo);
+    LoadedModel b = load_model_bitt_bytes(bytes, "buffer", LoadOptions{});
+    CHECK_FALSE(b.mapped);
+    CHECK(b.fingerprint == m.fingerprint);
 }

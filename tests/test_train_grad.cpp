@@ -235,7 +235,7 @@ TEST_CASE("train ops: fake quantisation and ternary weights equal the inference 
     const double s = bitlinear_scale(w.data(), w.size());
     CHECK(float(s) == tm.scale);
     std::vector<int8_t> q(w.size());
-    unpack_ternary_ref(tm.packed.data(), size_t(rows), size_t(cols), q.data());
+    unpack_ternary_ref(tm.data(), size_t(rows), size_t(cols), q.data());
     bitlinear_effective_weight(w.data(), w.size(), s, false, false, we.data());
     for (size_t i = 0; i < w.size(); ++i) CHECK(we[i] == float(q[i]));
     bitlinear_effective_weight(w.data(), w.size(), s, true, false, we.data());

@@ -6,7 +6,7 @@ namespace {
 
 TernaryFileView view_of(const TernaryMatrix& m, const std::shared_ptr<const void>& owner) {
     TernaryFileView v;
-    v.packed = m.packed.data();
+    v.packed = m.data();
     v.rows = size_t(m.rows);
     v.cols = size_t(m.cols);
     v.scale = m.scale;
