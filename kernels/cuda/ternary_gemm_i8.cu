@@ -41,7 +41,7 @@ cudaError_t cuda_ternary_gemm_i8(const uint8_t* packed, size_t rows, size_t cols
     for (size_t m0 = 0; m0 < M; m0 += kMaxGridY) {
         const size_t mt = M - m0 < kMaxGridY ? M - m0 : kMaxGridY;
         const dim3 grid(unsigned((r1 - r0 + kWarpsPerBlock - 1) / kWarpsPerBlock), unsigned(mt));
-        ternary_gemm_i8_kernel<<<grid, block, 0, stream>>>(packed, cols, (cols + 3) / 4, q + m0 * ldq, a + m0,
+        ternary_gemm_i8_kernel<<<grid, block, 0, stream>>>(packed, cols, (cols + 3) / 4, q + m0 * ldq, ldq, a + m0,
                                                            y + m0 * ldy, ldy, r0, r1);
         const cudaError_t e = cudaGetLastError();
         if (e != cudaSuccess) return e;
