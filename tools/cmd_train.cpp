@@ -50,7 +50,7 @@ const char* const kTrainUsage =
     "optimisation:\n"
     "  --context-len N (128)  --batch-size N (16)  --steps N (1000)  --lr X (3e-4)  --min-lr X (1e-5)\n"
     "  --warmup-steps N (100)  --accum N (1)  --clip X (1.0, 0 = off)  --weight-decay X (0.01)\n"
-    "  --beta1 X (0.9)  --beta2 X (0.95)  --seed N (1)  --threads N (0 = all; results depend on it)\n"
+    "  --beta1 X (0.9)  --beta2 X (0.95)  --seed N (1)  --threads N (0 = all; the result does not depend on it)\n"
     "checkpoints and validation:\n"
     "  --save-interval N (500)  --keep-last N (3, 0 = all)  --eval-interval N (100, 0 = off)  --eval-batches N (8)\n"
     "  --resume              continue from the newest valid checkpoint in OUT/checkpoints (its options are the\n"
