@@ -89,7 +89,7 @@ TEST_CASE(".bitt v3: the header checksum covers the config, the tokenizer and ev
     ttt_model* m = nullptr;
     REQUIRE(ttt_load_bitt_buffer(good.data(), good.size(), nullptr, &m) == TTT_OK);
     ttt_model_free(m);
-    CHECK(ttt::parse_bitt(good, "x", true).format_version == 3);
+    CHECK(ttt::parse_bitt(ttt::own_bytes(good), "x", true).format_version == 3);
 
     struct Damage {
         const char* what;
@@ -127,7 +127,7 @@ TEST_CASE(".bitt v2 files written before the header checksum still load (the dem
     const auto demo = std::filesystem::path(TTT_TEST_DATA_DIR) / ".." / ".." / "models" / "shakespeare-demo.bitt";
     if (!std::filesystem::exists(demo)) return;
     const std::vector<uint8_t> bytes = read_bytes(demo);
-    CHECK(ttt::parse_bitt(bytes, "demo", true).format_version == 2);
+    CHECK(ttt::parse_bitt(ttt::own_bytes(bytes), "demo", true).format_version == 2);
     Model m(demo.string());
     REQUIRE(m.m != nullptr);
 }

@@ -29,7 +29,11 @@ struct Options {
     bool save_soul = false, no_save_soul = false, ignore_eos = false;
     std::vector<std::string> stops;
     ttt_generate_params gen;
-    Options() { ttt_generate_params_init(&gen, sizeof gen); }
+    ttt_context_params ctx;
+    Options() {
+        ttt_generate_params_init(&gen, sizeof gen);
+        ttt_context_params_init(&ctx, sizeof ctx);
+    }
 };
 
 // The limits of the command line (the library accepts wider ranges where a value has a meaning, e.g. top_k < 0
@@ -88,6 +92,18 @@ bool parse_option(int argc, char** argv, int& i, Options& o) {
     if (a == "--no-save-soul") return o.no_save_soul = true;
     if (a == "--ignore-eos") return o.ignore_eos = true;
     if (a == "--memories") return text(&o.memories);
+    if (a == "--threads") {
+        std::string value;
+        long long n = 0;
+        if (!text(&value)) return false;
+        const std::string e = cli::parse_int("--threads", value, 0, 1024, &n);
+        if (!e.empty()) {
+            std::fprintf(stderr, "bit-ttt: %s (0 = all cores)\n", e.c_str());
+            return false;
+        }
+        o.ctx.n_threads = int32_t(n);
+        return true;
+    }
     if (a == "--stop") {
         std::string s;
         if (!text(&s)) return false;
@@ -126,7 +142,8 @@ const char* kSamplingHelp =
     "  --seed S                0 ... 2^64-1; same model + soul + prompt + seed => same text\n"
     "  --stop TEXT             stop before TEXT (repeatable; 1 ... 4096 bytes)\n"
     "  --ignore-eos            never end at an end-of-text token (it is banned)\n"
-    "  --soul FILE             load the soul from FILE when it exists\n";
+    "  --soul FILE             load the soul from FILE when it exists\n"
+    "  --threads N             worker threads, 0 ... 1024, 0 = all cores (0); the text does not depend on it\n";
 
 const char* kGenerateSaveHelp =
     "  --save-soul             save the soul back to --soul FILE at the end (checked to be writable first)\n"
@@ -151,7 +168,7 @@ struct Session {
         ttt_model_free(model);
     }
     bool open(const Options& o) {
-        if (ttt_load_model(o.model.c_str(), nullptr, &model) != TTT_OK || ttt_create(model, nullptr, &ctx) != TTT_OK) {
+        if (ttt_load_model(o.model.c_str(), nullptr, &model) != TTT_OK || ttt_create(model, &o.ctx, &ctx) != TTT_OK) {
             std::fprintf(stderr, "bit-ttt: %s\n", ttt_last_error());
             return false;
         }
