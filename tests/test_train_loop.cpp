@@ -3,6 +3,9 @@
 // export) and evaluation through the C API.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -495,27 +498,45 @@ TEST_CASE("checkpoint: an existing checkpoint is never overwritten by a failed s
     ttt::save_checkpoint(path, p, opt, info_for(p, 5));
     const std::vector<uint8_t> before = ttt_test::read_bytes(path);
 
-    // The temp file cannot be created: a directory sits where it would go.
-    const fs::path tmp = path + ".tmp." + std::to_string(::getpid());
-    fs::create_directories(tmp);
+    // The save fails midway: the kernel refuses writes past a file size limit (EFBIG once SIGXFSZ is ignored).
     ttt::TrainParams changed = p;
     std::fill(changed.values.begin(), changed.values.end(), 1.0f);
-    auto e = expect_error([&] { ttt::save_checkpoint(path, changed, opt, info_for(changed, 5)); });
-    CHECK(e.status() == TTT_ERR_IO);
-    CHECK(std::string(e.what()).find(path) != std::string::npos);
+    struct sigaction ignore {}, old_action {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGXFSZ, &ignore, &old_action);
+    rlimit old_limit{};
+    ::getrlimit(RLIMIT_FSIZE, &old_limit);
+    rlimit limit = old_limit;
+    limit.rlim_cur = 200;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+    std::string message;
+    ttt_status status = TTT_OK;
+    try {
+        ttt::save_checkpoint(path, changed, opt, info_for(changed, 5));
+    } catch (const ttt::Error& e) {
+        status = e.status();
+        message = e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old_limit);
+    ::sigaction(SIGXFSZ, &old_action, nullptr);
+    CHECK(status == TTT_ERR_IO);
+    CHECK(message.find(path) != std::string::npos);
     CHECK(ttt_test::read_bytes(path) == before);
     ttt::read_checkpoint(path);  // still validates
-    fs::remove_all(tmp);
 
     // The target directory is missing: an error, nothing written.
     CHECK(expect_error([&] { ttt::save_checkpoint((dir.path / "no" / "x").string(), p, opt, info_for(p, 5)); }).status() ==
           TTT_ERR_IO);
 
-    // A stale regular temp file of a crashed process with our pid does not block saving.
-    ttt_test::write_bytes(tmp, {1, 2, 3});
+    // A temp file left by a killed save (its process is gone) does not block saving and is removed by it.
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    const fs::path stale = path + ".tmp." + std::to_string(dead) + ".0";
+    ttt_test::write_bytes(stale, {1, 2, 3});
     ttt::save_checkpoint(path, changed, opt, info_for(changed, 5));
     CHECK(ttt_test::read_bytes(path) != before);
-    CHECK(!fs::exists(tmp));
+    CHECK(!fs::exists(stale));
 }
 
 TEST_CASE("checkpoint: rotation keeps the last K; resume picks the newest that validates") {
