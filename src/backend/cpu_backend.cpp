@@ -81,6 +81,8 @@ TernaryWeight CpuBackend::prepare_ternary(const TernaryFileView& v, bool apply_s
     w.apply_scale = apply_scale;
     // The integer kernels compute act_bits 8 exactly (int32 sums); the scalar level keeps the float reference path.
     w.act = act_bits == 8 ? (kernels_.level == CpuLevel::scalar ? ActType::f32_fake_i8 : ActType::i8) : ActType::f32;
+    // In place when the kernels take the stored layout (its rows start on any byte, so such kernels assume no
+    // alignment); else repacked once into an aligned buffer in the level's layout.
     if (kernels_.file_layout) {
         w.data = v.packed;
         w.owner = v.owner;
