@@ -55,11 +55,19 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
         const LayerPlacement& p = placement_[l];
         if (!p.backend || !p.weights || p.weights->layers.size() != placement_.size())
             throw Error(TTT_ERR_INVALID_ARGUMENT, "layer " + std::to_string(l) + " has no backend or weights");
-        for (Op op : {Op::embed, Op::rmsnorm, Op::ternary_f32, Op::dense_matmul, Op::swiglu, Op::add, Op::l2_normalize,
-                      Op::ttt_chunked, Op::gather_rows})
-            if (!p.backend->supports(op))
-                throw Error(TTT_ERR_UNSUPPORTED, std::string("backend ") + p.backend->name() +
-                                                     " lacks an operation layer " + std::to_string(l) + " needs");
+        // Every op the layer runs, the ternary products with the activation type their weights declare.
+        const ActType act = p.weights->layers[l].mlp_gate.act;
+        std::vector<std::pair<Op, ActType>> needed = {
+            {Op::embed, ActType::f32},      {Op::rmsnorm, ActType::f32}, {Op::dense_matmul, ActType::f32},
+            {Op::swiglu, ActType::f32},     {Op::add, ActType::f32},     {Op::l2_normalize, ActType::f32},
+            {Op::ttt_chunked, ActType::f32}, {Op::gather_rows, ActType::f32}};
+        if (act == ActType::i8) needed.insert(needed.end(), {{Op::quantize_i8, act}, {Op::ternary_i8, act}});
+        else if (act == ActType::f32_fake_i8) needed.insert(needed.end(), {{Op::fake_quant_i8, act}, {Op::ternary_f32, act}});
+        else needed.push_back({Op::ternary_f32, act});
+        for (const auto& [op, type] : needed)
+            if (!p.backend->supports(op, type))
+                throw Error(TTT_ERR_UNSUPPORTED, std::string("backend ") + p.backend->name() + " lacks operation " +
+                                                     std::to_string(int(op)) + " that layer " + std::to_string(l) + " needs");
         workspace_for(p.backend);
     }
     // Host staging for residual rows crossing backends and for logits tiles, sized once.
