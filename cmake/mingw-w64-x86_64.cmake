@@ -15,3 +15,5 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # Programs built here (tests, examples) run under Wine.
 set(CMAKE_CROSSCOMPILING_EMULATOR wine)
+# Test and example programs carry their own C/C++ runtime too, so Wine needs no MinGW DLLs beside them.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
