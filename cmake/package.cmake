@@ -14,6 +14,9 @@ install(TARGETS bit_ttt EXPORT bit_ttt-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/bit_ttt.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(MINGW)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/bit_ttt.def DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 
 # The static library users link: the same objects as the shared one, plus simdjson's when it is compiled in, so a
 # user's link needs only the C++ runtime and threads. (bit_ttt_static, which the tests link, exposes internal
