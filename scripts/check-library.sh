@@ -55,7 +55,9 @@ for f in "$@"; do
     echo "  SONAME: $soname"
     runpath="$(readelf -d "$f" | sed -n 's/.*(R[UN]*PATH).*\[\(.*\)\]/\1/p')"
     [ -z "$runpath" ] || [ "$runpath" = '$ORIGIN' ] || fail "$f has a build-machine run path: $runpath"
-    if ldd "$f" | grep -q "not found"; then fail "ldd: $(ldd "$f" | grep 'not found')"; fi
+    # (grep reads a here-string, not a pipe: with pipefail, grep -q closing a pipe early would fail the producer)
+    resolved="$(ldd "$f")"
+    if grep -q "not found" <<<"$resolved"; then fail "ldd: $(grep 'not found' <<<"$resolved")"; fi
     glibc="$(objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)"
     glibcxx="$(objdump -T "$f" | grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -1 || true)"
     echo "  ldd resolves everything; newest symbol versions needed: ${glibc:-none} ${glibcxx}"

@@ -5,8 +5,8 @@
 #
 # 1. The Linux library is self-contained: scripts/check-library.sh (readelf NEEDED, ldd, SONAME, ttt_* exports).
 # 2. Windows: bit_ttt.dll, the C examples and tests/portable cross-built with MinGW-w64 into build-mingw/, the DLL
-#    checked, and under Wine: tests/portable (non-ASCII paths, crash-safe souls, the demo model), simple_generate on
-#    the demo model, the other C examples on the tiny model.
+#    checked, and under Wine: the C99 header test, tests/portable (non-ASCII paths, crash-safe souls, the demo
+#    model), simple_generate on the demo model, the other C/C++ examples on the tiny model.
 # 3. scripts/release.sh packages both builds into BUILD_DIR/dist-test/dist; SHA256SUMS verified.
 # 4. CMake and pkg-config: tests/consumer configures, builds and runs against the extracted Linux SDK archive
 #    (shared and static library), and a pkg-config build of the same program runs.
@@ -54,6 +54,7 @@ else
     fi
     tail -n 2 "$WORK/wine-$name.log"
   }
+  wine_run test_c_header
   rm -rf "$MINGW/portable-work"
   wine_run test_portable "$MODEL" "$MINGW/portable-work"
   # The files the Windows program named in UTF-8 exist under those names (Wine maps wide names to UTF-8 here).
@@ -82,9 +83,11 @@ cmake -S tests/consumer -B "$WORK/consumer" -DCMAKE_PREFIX_PATH="$SDK" -DCMAKE_B
   { cat "$WORK/consumer.log"; fail "consumer configure"; }
 cmake --build "$WORK/consumer" -j2 >>"$WORK/consumer.log" || { cat "$WORK/consumer.log"; fail "consumer build"; }
 "$WORK/consumer/consumer_shared" "$MODEL" || fail "consumer_shared"
-ldd "$WORK/consumer/consumer_shared" | grep -q "$SDK/lib/libbit_ttt.so.$ABI" || fail "consumer_shared does not use the SDK's library"
+# (grep reads here-strings below: with pipefail, grep -q closing a pipe early would make the pipeline fail)
+grep -q "$SDK/lib/libbit_ttt.so.$ABI" <<<"$(ldd "$WORK/consumer/consumer_shared")" ||
+  fail "consumer_shared does not use the SDK's library"
 "$WORK/consumer/consumer_static" "$MODEL" || fail "consumer_static"
-if readelf -d "$WORK/consumer/consumer_static" | grep -q libbit_ttt; then fail "consumer_static needs libbit_ttt.so"; fi
+if grep -q libbit_ttt <<<"$(readelf -d "$WORK/consumer/consumer_static")"; then fail "consumer_static needs libbit_ttt.so"; fi
 export PKG_CONFIG_PATH="$SDK/lib/pkgconfig"
 [ "$(pkg-config --variable=abi_version bit_ttt)" = "$ABI" ] || fail "bit_ttt.pc abi_version"
 # shellcheck disable=SC2046
@@ -114,7 +117,7 @@ grep -q "/nonexistent/libbit_ttt.so" "$WORK/override.log" || { cat "$WORK/overri
 BIT_TTT_BUILD_DIR="$BUILD" python3 -m pip wheel -q --no-build-isolation --no-deps -w "$WORK/wheel-from-source" \
   bindings/python_ctypes >"$WORK/pip-wheel.log" 2>&1 || { cat "$WORK/pip-wheel.log"; fail "pip wheel"; }
 rm -rf bindings/python_ctypes/build
-python3 -m zipfile -l "$WORK"/wheel-from-source/*.whl | grep -q "bit_ttt/libbit_ttt.so" || fail "wheel without library"
+grep -q "bit_ttt/libbit_ttt.so" <<<"$(python3 -m zipfile -l "$WORK"/wheel-from-source/*.whl)" || fail "wheel without library"
 echo "ok: import bit_ttt and generation in a clean venv; BIT_TTT_LIBRARY overrides; pip builds through CMake"
 
 echo "== distribution 6/6: the Unity package"
