@@ -1,0 +1,175 @@
+// The AVX2 level of ternary_kernels.h on the interleaved layout (ternary_interleaved.h). Compiled for AVX2 through
+// target attributes only (every function here, nothing inline from headers), so the rest of the library keeps the
+// baseline ISA; ternary_kernels_dispatch.cpp hands this table out only when cpu_features().avx2.
+//
+// i8: per row and 128-column block, (bytes >> 2k) & 3 gives the offset codes w+1 ∈ {0,1,2} of 32 columns;
+// vpmaddubsw(codes, x) sums pairs into int16 (|2·2·128| ≤ 512: no saturation, even for x = −128), the four slices
+// add in int16 (≤ 2048), vpmaddwd widens to int32. The exact sum is Σ(w+1)x − Σx; one float division as the scalar
+// level does, so the result is bit-identical to it.
+// f32: the codes index a {−1, 0, +1} float table (vpermps); FMA into 8 lanes per (activation row, weight row).
+#include "cpu/ternary_kernels_levels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "cpu/ternary_interleaved.h"
+
+#define TTT_AVX2 __attribute__((target("avx2,fma")))
+#define TTT_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+
+namespace ttt {
+
+namespace {
+
+// 4 vectors of int32 lanes → their 4 horizontal sums.
+TTT_AVX2_INLINE __m128i hsum4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+TTT_AVX2_INLINE __m128 hsum4_ps(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// One 128-column block of a 4-row group against MB activation rows (xp[m] → 128 int8).
+template <int MB>
+TTT_AVX2_INLINE void block_i8(const uint8_t* w, const int8_t* const* xp, __m256i (&acc)[MB][4]) {
+    const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    for (int r = 0; r < 4; ++r) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * r));
+        const __m256i d0 = _mm256_and_si256(raw, m3);
+        const __m256i d1 = _mm256_and_si256(_mm256_srli_epi16(raw, 2), m3);
+        const __m256i d2 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m3);
+        const __m256i d3 = _mm256_and_si256(_mm256_srli_epi16(raw, 6), m3);
+        for (int m = 0; m < MB; ++m) {
+            const __m256i* x = reinterpret_cast<const __m256i*>(xp[m]);
+            const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(d0, _mm256_loadu_si256(x)),
+                                                 _mm256_maddubs_epi16(d1, _mm256_loadu_si256(x + 1)));
+            const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(d2, _mm256_loadu_si256(x + 2)),
+                                                 _mm256_maddubs_epi16(d3, _mm256_loadu_si256(x + 3)));
+            acc[m][r] = _mm256_add_epi32(acc[m][r], _mm256_madd_epi16(_mm256_add_epi16(s01, s23), ones));
+        }
+    }
+}
+
+// Σ(w+1)·x of one 4-row group over all columns, for MB activation rows: out[m][i] for row i of the group.
+template <int MB>
+TTT_AVX2 void group_i8(const uint8_t* grp, size_t full_blocks, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
+    __m256i acc[MB][4];
+    for (int m = 0; m < MB; ++m)
+        for (int r = 0; r < 4; ++r) acc[m][r] = _mm256_setzero_si256();
+    const int8_t* xp[MB];
+    for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
+    for (size_t b = 0; b < full_blocks; ++b) {
+        block_i8<MB>(grp + b * kIlvBlockBytes, xp, acc);
+        for (int m = 0; m < MB; ++m) xp[m] += kIlvCols;
+    }
+    if (xr.tail[0]) block_i8<MB>(grp + full_blocks * kIlvBlockBytes, xr.tail, acc);
+    for (int m = 0; m < MB; ++m)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out[m]), hsum4_epi32(acc[m][0], acc[m][1], acc[m][2], acc[m][3]));
+}
+
+TTT_AVX2 void avx2_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_t* q, size_t ldq,
+                           const float* a, size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
+    (void)rows;
+    const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
+    I8Rows xr;
+    for (size_t m0 = 0; m0 < M; m0 += I8Rows::kMax) {
+        const size_t mb = std::min<size_t>(I8Rows::kMax, M - m0);
+        prepare_i8_rows(q + m0 * ldq, ldq, mb, cols, xr);
+        for (size_t g = r0 / kIlvRows; g * kIlvRows < r1; ++g) {
+            int32_t out[I8Rows::kMax][4];
+            const uint8_t* grp = packed + g * gbytes;
+            switch (mb) {
+                case 1: group_i8<1>(grp, full, xr, out); break;
+                case 2: group_i8<2>(grp, full, xr, out); break;
+                case 3: group_i8<3>(grp, full, xr, out); break;
+                default: group_i8<4>(grp, full, xr, out); break;
+            }
+            const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
+            for (size_t m = 0; m < mb; ++m)
+                for (size_t i = 0; i < rn; ++i)
+                    y[(m0 + m) * ldy + g * kIlvRows + i] = static_cast<float>(out[m][i] - xr.sum[m]) / a[m0 + m];
+        }
+    }
+}
+
+// f32: one weight row's 128-column block against MB activation rows, 8 lanes each.
+template <int MB>
+TTT_AVX2_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, __m256 (&acc)[MB]) {
+    const __m256 lut = _mm256_setr_ps(-1.0f, 0.0f, 1.0f, 0.0f, -1.0f, 0.0f, 1.0f, 0.0f);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    for (int k = 0; k < 4; ++k) {
+        const __m256i d = _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(2 * k)), m3);
+        const __m128i lo = _mm256_castsi256_si128(d), hi = _mm256_extracti128_si256(d, 1);
+        const __m128i parts[4] = {lo, _mm_unpackhi_epi64(lo, lo), hi, _mm_unpackhi_epi64(hi, hi)};
+        for (int t = 0; t < 4; ++t) {
+            const __m256 wf = _mm256_permutevar8x32_ps(lut, _mm256_cvtepu8_epi32(parts[t]));
+            for (int m = 0; m < MB; ++m)
+                acc[m] = _mm256_fmadd_ps(wf, _mm256_loadu_ps(xp[m] + 32 * k + 8 * t), acc[m]);
+        }
+    }
+}
+
+template <int MB>
+TTT_AVX2 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& xr, float (&out)[F32Rows::kMax][4]) {
+    __m256 acc[4][MB];
+    for (int r = 0; r < 4; ++r) {
+        for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
+        const float* xp[MB];
+        for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
+        for (size_t b = 0; b < full_blocks; ++b) {
+            row_block_f32<MB>(grp + b * kIlvBlockBytes + 32 * r, xp, acc[r]);
+            for (int m = 0; m < MB; ++m) xp[m] += kIlvCols;
+        }
+        if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc[r]);
+    }
+    for (int m = 0; m < MB; ++m) _mm_storeu_ps(out[m], hsum4_ps(acc[0][m], acc[1][m], acc[2][m], acc[3][m]));
+}
+
+}  // namespace
+
+// Also the f32 product of the avx512 level (float work gains nothing from 512-bit vectors on Zen 4's 256-bit units).
+TTT_AVX2 void ilv_gemm_f32_avx2(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M,
+                                float* y, size_t ldy, size_t r0, size_t r1) {
+    (void)rows;
+    const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
+    F32Rows xr;
+    for (size_t m0 = 0; m0 < M; m0 += F32Rows::kMax) {
+        const size_t mb = std::min<size_t>(F32Rows::kMax, M - m0);
+        prepare_f32_rows(x + m0 * ldx, ldx, mb, cols, xr);
+        for (size_t g = r0 / kIlvRows; g * kIlvRows < r1; ++g) {
+            float out[F32Rows::kMax][4];
+            const uint8_t* grp = packed + g * gbytes;
+            switch (mb) {
+                case 1: group_f32<1>(grp, full, xr, out); break;
+                case 2: group_f32<2>(grp, full, xr, out); break;
+                case 3: group_f32<3>(grp, full, xr, out); break;
+                default: group_f32<4>(grp, full, xr, out); break;
+            }
+            const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
+            for (size_t m = 0; m < mb; ++m)
+                for (size_t i = 0; i < rn; ++i) y[(m0 + m) * ldy + g * kIlvRows + i] = out[m][i];
+        }
+    }
+}
+
+const TernaryKernels* ternary_kernels_avx2() {
+    static const TernaryKernels k = {"avx2", CpuLevel::avx2, kIlvRows, false, ilv_packed_bytes, ilv_repack,
+                                     ilv_gemm_f32_avx2, avx2_gemm_i8};
+    return &k;
+}
+
+}  // namespace ttt
+
+#else
+
+namespace ttt {
+const TernaryKernels* ternary_kernels_avx2() { return nullptr; }
+}  // namespace ttt
+
+#endif
