@@ -29,36 +29,42 @@ TTT_AVX512_INLINE __m128i hsum4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-// GEMV: acc[r][k] += ((w_r & (3 << 2k)) · x[32k..32k+31]) over one 128-column block.
-TTT_AVX512_INLINE void block_gemv(const uint8_t* w, const int8_t* xp, __m256i (&acc)[4][4]) {
-    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
-    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 32));
-    const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 64));
-    const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 96));
-    const __m256i k0 = _mm256_set1_epi8(0x03), k1 = _mm256_set1_epi8(0x0C);
-    const __m256i k2 = _mm256_set1_epi8(0x30), k3 = _mm256_set1_epi8(char(0xC0));
-    for (int r = 0; r < 4; ++r) {
-        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32 * r));
-        acc[r][0] = _mm256_dpbusd_epi32(acc[r][0], _mm256_and_si256(raw, k0), x0);
-        acc[r][1] = _mm256_dpbusd_epi32(acc[r][1], _mm256_and_si256(raw, k1), x1);
-        acc[r][2] = _mm256_dpbusd_epi32(acc[r][2], _mm256_and_si256(raw, k2), x2);
-        acc[r][3] = _mm256_dpbusd_epi32(acc[r][3], _mm256_and_si256(raw, k3), x3);
-    }
-}
+// GEMV on 512-bit vectors: one load holds a block's rows 2p and 2p+1 (64 bytes), the activations of a slice are
+// broadcast to both halves; acc_pk (pair p, slice k) are eight named accumulators so that nothing spills.
+#define TTT_GEMV_BLOCK(W, X)                                                                                         \
+    do {                                                                                                             \
+        const __m512i x0 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X)));       \
+        const __m512i x1 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 1));   \
+        const __m512i x2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 2));   \
+        const __m512i x3 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 3));   \
+        const __m512i w0 = _mm512_loadu_si512(W), w1 = _mm512_loadu_si512((W) + 64);                            \
+        a00 = _mm512_dpbusd_epi32(a00, _mm512_and_si512(w0, k0), x0);                                            \
+        a01 = _mm512_dpbusd_epi32(a01, _mm512_and_si512(w0, k1), x1);                                            \
+        a02 = _mm512_dpbusd_epi32(a02, _mm512_and_si512(w0, k2), x2);                                            \
+        a03 = _mm512_dpbusd_epi32(a03, _mm512_and_si512(w0, k3), x3);                                            \
+        a10 = _mm512_dpbusd_epi32(a10, _mm512_and_si512(w1, k0), x0);                                            \
+        a11 = _mm512_dpbusd_epi32(a11, _mm512_and_si512(w1, k1), x1);                                            \
+        a12 = _mm512_dpbusd_epi32(a12, _mm512_and_si512(w1, k2), x2);                                            \
+        a13 = _mm512_dpbusd_epi32(a13, _mm512_and_si512(w1, k3), x3);                                            \
+    } while (0)
 
 TTT_AVX512 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
-    __m256i acc[4][4];
-    for (int r = 0; r < 4; ++r)
-        for (int k = 0; k < 4; ++k) acc[r][k] = _mm256_setzero_si256();
+    const __m512i k0 = _mm512_set1_epi8(0x03), k1 = _mm512_set1_epi8(0x0C);
+    const __m512i k2 = _mm512_set1_epi8(0x30), k3 = _mm512_set1_epi8(char(0xC0));
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     const int8_t* xp = xr.x[0];
-    for (size_t b = 0; b < full_blocks; ++b, xp += kIlvCols) block_gemv(grp + b * kIlvBlockBytes, xp, acc);
-    if (xr.tail[0]) block_gemv(grp + full_blocks * kIlvBlockBytes, xr.tail[0], acc);
-    __m256i row[4];
-    for (int r = 0; r < 4; ++r)
-        row[r] = _mm256_add_epi32(_mm256_add_epi32(acc[r][0], _mm256_srai_epi32(acc[r][1], 2)),
-                                  _mm256_add_epi32(_mm256_srai_epi32(acc[r][2], 4), _mm256_srai_epi32(acc[r][3], 6)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]), hsum4_epi32(row[0], row[1], row[2], row[3]));
+    const uint8_t* w = grp;
+    for (size_t b = 0; b < full_blocks; ++b, xp += kIlvCols, w += kIlvBlockBytes) TTT_GEMV_BLOCK(w, xp);
+    if (xr.tail[0]) TTT_GEMV_BLOCK(w, xr.tail[0]);
+    const __m512i p0 = _mm512_add_epi32(_mm512_add_epi32(a00, _mm512_srai_epi32(a01, 2)),
+                                        _mm512_add_epi32(_mm512_srai_epi32(a02, 4), _mm512_srai_epi32(a03, 6)));
+    const __m512i p1 = _mm512_add_epi32(_mm512_add_epi32(a10, _mm512_srai_epi32(a11, 2)),
+                                        _mm512_add_epi32(_mm512_srai_epi32(a12, 4), _mm512_srai_epi32(a13, 6)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]),
+                     hsum4_epi32(_mm512_castsi512_si256(p0), _mm512_extracti64x4_epi64(p0, 1),
+                                 _mm512_castsi512_si256(p1), _mm512_extracti64x4_epi64(p1, 1)));
 }
+#undef TTT_GEMV_BLOCK
 
 // GEMM: acc[m][r] += Σ_k ((w_r >> 2k) & 3) · x_m[32k..32k+31] over one 128-column block.
 template <int MB>
@@ -92,6 +98,87 @@ TTT_AVX512 void group_gemm(const uint8_t* grp, size_t full_blocks, const I8Rows&
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out[m]), hsum4_epi32(acc[m][0], acc[m][1], acc[m][2], acc[m][3]));
 }
 
+// f32: the codes become masks, no float weights at all: byte tests give, per slice, the lanes whose weight is +1
+// (offset code 2) and −1 (code 0). +1 lanes add x on the add pipes, −1 lanes add x through a masked FMA (x·1) into
+// a second accumulator on the FMA pipes; Y = plus − minus. A zero weight adds nothing, so unlike the oracle a NaN or
+// infinite activation meeting a zero weight does not reach the sum.
+// Accumulators per activation row: one pair (plus, minus) per half-slice h and, with few activation rows, per
+// slice k too (kSplit), so that the masked adds (latency 3-4 cycles) form enough independent chains.
+template <int MB>
+struct F32Acc {
+    static constexpr int kSplit = MB == 1 ? 4 : MB == 2 ? 2 : 1;
+    __m512 plus[MB][kSplit][2], minus[MB][kSplit][2];
+};
+
+template <int MB>
+TTT_AVX512_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, F32Acc<MB>& acc) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const __m128i half[2] = {_mm256_castsi256_si128(raw), _mm256_extracti128_si256(raw, 1)};
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int k = 0; k < 4; ++k) {
+        const int s = k % F32Acc<MB>::kSplit;
+        for (int h = 0; h < 2; ++h) {
+            const __mmask16 p = _mm_test_epi8_mask(half[h], _mm_set1_epi8(char(2 << (2 * k))));
+            const __mmask16 n = _mm_testn_epi8_mask(half[h], _mm_set1_epi8(char(3 << (2 * k))));
+            for (int m = 0; m < MB; ++m) {
+                const __m512 x = _mm512_loadu_ps(xp[m] + 32 * k + 16 * h);
+                acc.plus[m][s][h] = _mm512_mask_add_ps(acc.plus[m][s][h], p, acc.plus[m][s][h], x);
+                acc.minus[m][s][h] = _mm512_mask3_fmadd_ps(x, one, acc.minus[m][s][h], n);
+            }
+        }
+    }
+}
+
+template <int MB>
+TTT_AVX512 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& xr, float (&out)[F32Rows::kMax][4]) {
+    constexpr int S = F32Acc<MB>::kSplit;
+    for (int r = 0; r < 4; ++r) {
+        F32Acc<MB> acc;
+        for (int m = 0; m < MB; ++m)
+            for (int s = 0; s < S; ++s)
+                for (int h = 0; h < 2; ++h) acc.plus[m][s][h] = acc.minus[m][s][h] = _mm512_setzero_ps();
+        const float* xp[MB];
+        for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
+        for (size_t b = 0; b < full_blocks; ++b) {
+            row_block_f32<MB>(grp + b * kIlvBlockBytes + 32 * r, xp, acc);
+            for (int m = 0; m < MB; ++m) xp[m] += kIlvCols;
+        }
+        if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc);
+        for (int m = 0; m < MB; ++m) {
+            __m512 t = _mm512_sub_ps(_mm512_add_ps(acc.plus[m][0][0], acc.plus[m][0][1]),
+                                     _mm512_add_ps(acc.minus[m][0][0], acc.minus[m][0][1]));
+            for (int s = 1; s < S; ++s)
+                t = _mm512_add_ps(t, _mm512_sub_ps(_mm512_add_ps(acc.plus[m][s][0], acc.plus[m][s][1]),
+                                                   _mm512_add_ps(acc.minus[m][s][0], acc.minus[m][s][1])));
+            out[m][r] = _mm512_reduce_add_ps(t);
+        }
+    }
+}
+
+TTT_AVX512 void avx512_gemm_f32(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M,
+                                float* y, size_t ldy, size_t r0, size_t r1) {
+    (void)rows;
+    const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
+    F32Rows xr;
+    for (size_t m0 = 0; m0 < M; m0 += F32Rows::kMax) {
+        const size_t mb = std::min<size_t>(F32Rows::kMax, M - m0);
+        prepare_f32_rows(x + m0 * ldx, ldx, mb, cols, xr);
+        for (size_t g = r0 / kIlvRows; g * kIlvRows < r1; ++g) {
+            float out[F32Rows::kMax][4];
+            const uint8_t* grp = packed + g * gbytes;
+            switch (mb) {
+                case 1: group_f32<1>(grp, full, xr, out); break;
+                case 2: group_f32<2>(grp, full, xr, out); break;
+                case 3: group_f32<3>(grp, full, xr, out); break;
+                default: group_f32<4>(grp, full, xr, out); break;
+            }
+            const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
+            for (size_t m = 0; m < mb; ++m)
+                for (size_t i = 0; i < rn; ++i) y[(m0 + m) * ldy + g * kIlvRows + i] = out[m][i];
+        }
+    }
+}
+
 TTT_AVX512 void avx512_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_t* q, size_t ldq,
                                const float* a, size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
     (void)rows;
@@ -121,7 +208,7 @@ TTT_AVX512 void avx512_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, 
 
 const TernaryKernels* ternary_kernels_avx512() {
     static const TernaryKernels k = {"avx512", CpuLevel::avx512, kIlvRows, false, ilv_packed_bytes, ilv_repack,
-                                     ilv_gemm_f32_avx2, avx512_gemm_i8};
+                                     avx512_gemm_f32, avx512_gemm_i8};
     return &k;
 }
 
