@@ -60,6 +60,20 @@ std::vector<Buffer> make_weights(const ttt::TernaryKernels& k, size_t rows, size
     return out;
 }
 
+// The last weight set made, kept across the repeated calls Google Benchmark makes of one benchmark (a cold set is
+// 256 MiB: rebuilding it for every call would dominate the run). One set at a time bounds the memory.
+const std::vector<Buffer>& cached_weights(const ttt::TernaryKernels& k, size_t rows, size_t cols, size_t copies) {
+    static std::vector<Buffer> weights;
+    static const ttt::TernaryKernels* key_k = nullptr;
+    static size_t key_rows = 0, key_cols = 0, key_copies = 0;
+    if (key_k != &k || key_rows != rows || key_cols != cols || key_copies != copies) {
+        weights.clear();
+        weights = make_weights(k, rows, cols, copies);
+        key_k = &k, key_rows = rows, key_cols = cols, key_copies = copies;
+    }
+    return weights;
+}
+
 // Output rows [0, rows) cut into `threads` contiguous chunks on the level's row granule.
 template <typename Fn>
 void split_rows(ttt::ThreadPool& pool, size_t rows, size_t granule, Fn&& fn) {
@@ -80,7 +94,7 @@ void BM_TernaryGemv(benchmark::State& state) {
     }
     const size_t rows = s.n, cols = s.k, bytes = k.packed_bytes(rows, cols);
     const size_t copies = cold ? kColdBytes / bytes + 1 : 1;
-    const auto w = make_weights(k, rows, cols, copies);
+    const auto& w = cached_weights(k, rows, cols, copies);
     std::mt19937 rng(7);
     std::vector<int8_t> q(cols);
     std::vector<float> x(cols);
@@ -135,7 +149,7 @@ void BM_TernaryPrefill(benchmark::State& state) {
         return;
     }
     const size_t rows = s.n, cols = s.k;
-    const auto w = make_weights(k, rows, cols, 1);
+    const auto& w = cached_weights(k, rows, cols, 1);
     std::mt19937 rng(8);
     std::vector<int8_t> q(M * cols);
     for (auto& v : q) v = int8_t(int(rng() % 255) - 127);

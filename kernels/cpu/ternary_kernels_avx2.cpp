@@ -72,6 +72,49 @@ TTT_AVX2 void group_i8(const uint8_t* grp, size_t full_blocks, const I8Rows& xr,
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out[m]), hsum4_epi32(acc[m][0], acc[m][1], acc[m][2], acc[m][3]));
 }
 
+// GEMV (one activation row): the block sums of a row stay in int16 for up to 16 blocks (|sum| ≤ 16 · 4 · 512 =
+// 32768, and only −32768 reaches the bound), then widen once: two instructions fewer per row and block than
+// group_i8<1>, which matters because the GEMV is issue-bound (about 14 vector instructions per 128 weights).
+TTT_AVX2_INLINE __m256i row_block_gemv(__m256i raw, __m256i x0, __m256i x1, __m256i x2, __m256i x3, __m256i m3) {
+    const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(raw, m3), x0),
+                                         _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(raw, 2), m3), x1));
+    const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m3), x2),
+                                         _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(raw, 6), m3), x3));
+    return _mm256_add_epi16(s01, s23);
+}
+
+TTT_AVX2_INLINE void block_gemv(const uint8_t* w, const int8_t* xp, __m256i& s0, __m256i& s1, __m256i& s2,
+                                __m256i& s3) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i* x = reinterpret_cast<const __m256i*>(xp);
+    const __m256i x0 = _mm256_loadu_si256(x), x1 = _mm256_loadu_si256(x + 1);
+    const __m256i x2 = _mm256_loadu_si256(x + 2), x3 = _mm256_loadu_si256(x + 3);
+    const __m256i* wv = reinterpret_cast<const __m256i*>(w);
+    s0 = _mm256_add_epi16(s0, row_block_gemv(_mm256_loadu_si256(wv), x0, x1, x2, x3, m3));
+    s1 = _mm256_add_epi16(s1, row_block_gemv(_mm256_loadu_si256(wv + 1), x0, x1, x2, x3, m3));
+    s2 = _mm256_add_epi16(s2, row_block_gemv(_mm256_loadu_si256(wv + 2), x0, x1, x2, x3, m3));
+    s3 = _mm256_add_epi16(s3, row_block_gemv(_mm256_loadu_si256(wv + 3), x0, x1, x2, x3, m3));
+}
+
+TTT_AVX2 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    const int8_t* xp = xr.x[0];
+    const uint8_t* w = grp;
+    const size_t blocks = full_blocks + (xr.tail[0] ? 1 : 0);
+    for (size_t b0 = 0; b0 < blocks; b0 += 16) {
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        const size_t b1 = std::min(blocks, b0 + 16);
+        for (size_t b = b0; b < b1; ++b, xp += kIlvCols, w += kIlvBlockBytes)
+            block_gemv(w, b < full_blocks ? xp : xr.tail[0], s0, s1, s2, s3);
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(s0, ones));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(s1, ones));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(s2, ones));
+        a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(s3, ones));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]), hsum4_epi32(a0, a1, a2, a3));
+}
+
 TTT_AVX2 void avx2_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_t* q, size_t ldq,
                            const float* a, size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
     (void)rows;
@@ -84,15 +127,26 @@ TTT_AVX2 void avx2_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, cons
             int32_t out[I8Rows::kMax][4];
             const uint8_t* grp = packed + g * gbytes;
             switch (mb) {
-                case 1: group_i8<1>(grp, full, xr, out); break;
+                case 1: group_gemv(grp, full, xr, out); break;
                 case 2: group_i8<2>(grp, full, xr, out); break;
                 case 3: group_i8<3>(grp, full, xr, out); break;
                 default: group_i8<4>(grp, full, xr, out); break;
             }
             const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
-            for (size_t m = 0; m < mb; ++m)
-                for (size_t i = 0; i < rn; ++i)
-                    y[(m0 + m) * ldy + g * kIlvRows + i] = static_cast<float>(out[m][i] - xr.sum[m]) / a[m0 + m];
+            for (size_t m = 0; m < mb; ++m) {
+                // (float)(Σ − Σx) / a, four rows at once: the same roundings as the scalar level's.
+                const __m128i s = _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(out[m])),
+                                                _mm_set1_epi32(xr.sum[m]));
+                const __m128 v = _mm_div_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(a[m0 + m]));
+                float* ym = y + (m0 + m) * ldy + g * kIlvRows;
+                if (rn == kIlvRows) {
+                    _mm_storeu_ps(ym, v);
+                } else {
+                    alignas(16) float t[4];
+                    _mm_store_ps(t, v);
+                    for (size_t i = 0; i < rn; ++i) ym[i] = t[i];
+                }
+            }
         }
     }
 }

@@ -24,6 +24,17 @@ namespace ttt {
 
 namespace {
 
+// acc += Σ4 u8(a) · s8(b) per int32 lane. Inline asm ties the accumulator to its register: with the intrinsic,
+// GCC 12 copies every accumulator to a fresh register and back on each loop iteration (measured: 10-15 % slower).
+TTT_AVX512_INLINE __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+TTT_AVX512_INLINE __m256i dpbusd(__m256i acc, __m256i a, __m256i b) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+
 TTT_AVX512_INLINE __m128i hsum4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
     const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
@@ -38,14 +49,14 @@ TTT_AVX512_INLINE __m128i hsum4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256
         const __m512i x2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 2));   \
         const __m512i x3 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 3));   \
         const __m512i w0 = _mm512_loadu_si512(W), w1 = _mm512_loadu_si512((W) + 64);                            \
-        a00 = _mm512_dpbusd_epi32(a00, _mm512_and_si512(w0, k0), x0);                                            \
-        a01 = _mm512_dpbusd_epi32(a01, _mm512_and_si512(w0, k1), x1);                                            \
-        a02 = _mm512_dpbusd_epi32(a02, _mm512_and_si512(w0, k2), x2);                                            \
-        a03 = _mm512_dpbusd_epi32(a03, _mm512_and_si512(w0, k3), x3);                                            \
-        a10 = _mm512_dpbusd_epi32(a10, _mm512_and_si512(w1, k0), x0);                                            \
-        a11 = _mm512_dpbusd_epi32(a11, _mm512_and_si512(w1, k1), x1);                                            \
-        a12 = _mm512_dpbusd_epi32(a12, _mm512_and_si512(w1, k2), x2);                                            \
-        a13 = _mm512_dpbusd_epi32(a13, _mm512_and_si512(w1, k3), x3);                                            \
+        a00 = dpbusd(a00, _mm512_and_si512(w0, k0), x0);                                            \
+        a01 = dpbusd(a01, _mm512_and_si512(w0, k1), x1);                                            \
+        a02 = dpbusd(a02, _mm512_and_si512(w0, k2), x2);                                            \
+        a03 = dpbusd(a03, _mm512_and_si512(w0, k3), x3);                                            \
+        a10 = dpbusd(a10, _mm512_and_si512(w1, k0), x0);                                            \
+        a11 = dpbusd(a11, _mm512_and_si512(w1, k1), x1);                                            \
+        a12 = dpbusd(a12, _mm512_and_si512(w1, k2), x2);                                            \
+        a13 = dpbusd(a13, _mm512_and_si512(w1, k3), x3);                                            \
     } while (0)
 
 TTT_AVX512 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
@@ -54,8 +65,13 @@ TTT_AVX512 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows&
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     const int8_t* xp = xr.x[0];
     const uint8_t* w = grp;
-    for (size_t b = 0; b < full_blocks; ++b, xp += kIlvCols, w += kIlvBlockBytes) TTT_GEMV_BLOCK(w, xp);
-    if (xr.tail[0]) TTT_GEMV_BLOCK(w, xr.tail[0]);
+    // One loop body for the full blocks and the zero-padded tail (two copies of the body make GCC shuffle the
+    // accumulators between registers on every iteration).
+    const size_t blocks = full_blocks + (xr.tail[0] ? 1 : 0);
+    for (size_t b = 0; b < blocks; ++b, xp += kIlvCols, w += kIlvBlockBytes) {
+        const int8_t* xb = b < full_blocks ? xp : xr.tail[0];
+        TTT_GEMV_BLOCK(w, xb);
+    }
     const __m512i p0 = _mm512_add_epi32(_mm512_add_epi32(a00, _mm512_srai_epi32(a01, 2)),
                                         _mm512_add_epi32(_mm512_srai_epi32(a02, 4), _mm512_srai_epi32(a03, 6)));
     const __m512i p1 = _mm512_add_epi32(_mm512_add_epi32(a10, _mm512_srai_epi32(a11, 2)),
@@ -77,7 +93,7 @@ TTT_AVX512_INLINE void block_gemm(const uint8_t* w, const int8_t* const* xp, __m
         for (int r = 0; r < 4; ++r) d[r] = _mm256_and_si256(_mm256_srl_epi16(raw[r], _mm_cvtsi32_si128(2 * k)), m3);
         for (int m = 0; m < MB; ++m) {
             const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp[m] + 32 * k));
-            for (int r = 0; r < 4; ++r) acc[m][r] = _mm256_dpbusd_epi32(acc[m][r], d[r], x);
+            for (int r = 0; r < 4; ++r) acc[m][r] = dpbusd(acc[m][r], d[r], x);
         }
     }
 }
@@ -197,9 +213,20 @@ TTT_AVX512 void avx512_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, 
                 default: group_gemm<4>(grp, full, xr, out); break;
             }
             const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
-            for (size_t m = 0; m < mb; ++m)
-                for (size_t i = 0; i < rn; ++i)
-                    y[(m0 + m) * ldy + g * kIlvRows + i] = static_cast<float>(out[m][i] - xr.sum[m]) / a[m0 + m];
+            for (size_t m = 0; m < mb; ++m) {
+                // (float)(Σ − Σx) / a, four rows at once: the same roundings as the scalar level's.
+                const __m128i s = _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(out[m])),
+                                                _mm_set1_epi32(xr.sum[m]));
+                const __m128 v = _mm_div_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(a[m0 + m]));
+                float* ym = y + (m0 + m) * ldy + g * kIlvRows;
+                if (rn == kIlvRows) {
+                    _mm_storeu_ps(ym, v);
+                } else {
+                    alignas(16) float t[4];
+                    _mm_store_ps(t, v);
+                    for (size_t i = 0; i < rn; ++i) ym[i] = t[i];
+                }
+            }
         }
     }
 }
