@@ -151,38 +151,51 @@ TTT_AVX2 void avx2_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, cons
     }
 }
 
-// f32: one weight row's 128-column block against MB activation rows, 8 lanes each.
+// f32: 8 code bytes widen to 8 int32 lanes (vpmovzxbd straight from memory), each lane holding the codes of 4
+// slices; for slice k vpermps looks the float weight up with lane >> 2k as index (it reads only the low 3 bits:
+// the code of slice k and one bit of slice k+1, so the table is {−1, 0, +1, 0} twice). The lookups are shared by
+// the activation rows; kSplit keeps enough independent FMA chains when there are few of them.
 template <int MB>
-TTT_AVX2_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, __m256 (&acc)[MB]) {
+struct F32Acc {
+    static constexpr int kSplit = MB == 1 ? 4 : MB == 2 ? 2 : 1;
+    __m256 v[MB][kSplit];
+};
+
+template <int MB>
+TTT_AVX2_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, F32Acc<MB>& acc) {
     const __m256 lut = _mm256_setr_ps(-1.0f, 0.0f, 1.0f, 0.0f, -1.0f, 0.0f, 1.0f, 0.0f);
-    const __m256i m3 = _mm256_set1_epi8(3);
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-    for (int k = 0; k < 4; ++k) {
-        const __m256i d = _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(2 * k)), m3);
-        const __m128i lo = _mm256_castsi256_si128(d), hi = _mm256_extracti128_si256(d, 1);
-        const __m128i parts[4] = {lo, _mm_unpackhi_epi64(lo, lo), hi, _mm_unpackhi_epi64(hi, hi)};
-        for (int t = 0; t < 4; ++t) {
-            const __m256 wf = _mm256_permutevar8x32_ps(lut, _mm256_cvtepu8_epi32(parts[t]));
+    for (int q = 0; q < 4; ++q) {
+        const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + 8 * q)));
+        for (int k = 0; k < 4; ++k) {
+            const __m256 wf = _mm256_permutevar8x32_ps(lut, k == 0 ? e : _mm256_srli_epi32(e, 2 * k));
+            const int s = k % F32Acc<MB>::kSplit;
             for (int m = 0; m < MB; ++m)
-                acc[m] = _mm256_fmadd_ps(wf, _mm256_loadu_ps(xp[m] + 32 * k + 8 * t), acc[m]);
+                acc.v[m][s] = _mm256_fmadd_ps(wf, _mm256_loadu_ps(xp[m] + 32 * k + 8 * q), acc.v[m][s]);
         }
     }
 }
 
 template <int MB>
 TTT_AVX2 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& xr, float (&out)[F32Rows::kMax][4]) {
-    __m256 acc[4][MB];
+    constexpr int S = F32Acc<MB>::kSplit;
+    __m256 sums[MB][4];
     for (int r = 0; r < 4; ++r) {
-        for (int m = 0; m < MB; ++m) acc[r][m] = _mm256_setzero_ps();
+        F32Acc<MB> acc;
+        for (int m = 0; m < MB; ++m)
+            for (int s = 0; s < S; ++s) acc.v[m][s] = _mm256_setzero_ps();
         const float* xp[MB];
         for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
         for (size_t b = 0; b < full_blocks; ++b) {
-            row_block_f32<MB>(grp + b * kIlvBlockBytes + 32 * r, xp, acc[r]);
+            row_block_f32<MB>(grp + b * kIlvBlockBytes + 32 * r, xp, acc);
             for (int m = 0; m < MB; ++m) xp[m] += kIlvCols;
         }
-        if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc[r]);
+        if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc);
+        for (int m = 0; m < MB; ++m) {
+            sums[m][r] = acc.v[m][0];
+            for (int s = 1; s < S; ++s) sums[m][r] = _mm256_add_ps(sums[m][r], acc.v[m][s]);
+        }
     }
-    for (int m = 0; m < MB; ++m) _mm_storeu_ps(out[m], hsum4_ps(acc[0][m], acc[1][m], acc[2][m], acc[3][m]));
+    for (int m = 0; m < MB; ++m) _mm_storeu_ps(out[m], hsum4_ps(sums[m][0], sums[m][1], sums[m][2], sums[m][3]));
 }
 
 }  // namespace

@@ -114,33 +114,26 @@ TTT_AVX512 void group_gemm(const uint8_t* grp, size_t full_blocks, const I8Rows&
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out[m]), hsum4_epi32(acc[m][0], acc[m][1], acc[m][2], acc[m][3]));
 }
 
-// f32: the codes become masks, no float weights at all: byte tests give, per slice, the lanes whose weight is +1
-// (offset code 2) and −1 (code 0). +1 lanes add x on the add pipes, −1 lanes add x through a masked FMA (x·1) into
-// a second accumulator on the FMA pipes; Y = plus − minus. A zero weight adds nothing, so unlike the oracle a NaN or
-// infinite activation meeting a zero weight does not reach the sum.
-// Accumulators per activation row: one pair (plus, minus) per half-slice h and, with few activation rows, per
-// slice k too (kSplit), so that the masked adds (latency 3-4 cycles) form enough independent chains.
+// f32: 16 code bytes widen once to 16 int32 lanes (vpmovzxbd), each lane holding the codes of 4 slices; for slice k
+// vpermps looks the float weight up with the lane >> 2k as index (it reads only the low 4 bits: codes of slices k
+// and k+1, so the table repeats {−1, 0, +1, 0} four times). One widening, 3 shifts, 4 lookups and 4 FMAs per 64
+// weights, the lookups shared by all activation rows. 0·x is summed as the oracle sums it (NaN stays NaN).
 template <int MB>
 struct F32Acc {
-    static constexpr int kSplit = MB == 1 ? 4 : MB == 2 ? 2 : 1;
-    __m512 plus[MB][kSplit][2], minus[MB][kSplit][2];
+    static constexpr int kSplit = MB == 1 ? 4 : MB == 2 ? 2 : 1;  // independent FMA chains per activation row
+    __m512 v[MB][kSplit][2];
 };
 
 template <int MB>
 TTT_AVX512_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, F32Acc<MB>& acc) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-    const __m128i half[2] = {_mm256_castsi256_si128(raw), _mm256_extracti128_si256(raw, 1)};
-    const __m512 one = _mm512_set1_ps(1.0f);
-    for (int k = 0; k < 4; ++k) {
-        const int s = k % F32Acc<MB>::kSplit;
-        for (int h = 0; h < 2; ++h) {
-            const __mmask16 p = _mm_test_epi8_mask(half[h], _mm_set1_epi8(char(2 << (2 * k))));
-            const __mmask16 n = _mm_testn_epi8_mask(half[h], _mm_set1_epi8(char(3 << (2 * k))));
-            for (int m = 0; m < MB; ++m) {
-                const __m512 x = _mm512_loadu_ps(xp[m] + 32 * k + 16 * h);
-                acc.plus[m][s][h] = _mm512_mask_add_ps(acc.plus[m][s][h], p, acc.plus[m][s][h], x);
-                acc.minus[m][s][h] = _mm512_mask3_fmadd_ps(x, one, acc.minus[m][s][h], n);
-            }
+    const __m512 lut = _mm512_setr_ps(-1, 0, 1, 0, -1, 0, 1, 0, -1, 0, 1, 0, -1, 0, 1, 0);
+    for (int h = 0; h < 2; ++h) {
+        const __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16 * h)));
+        for (int k = 0; k < 4; ++k) {
+            const __m512 wf = _mm512_permutexvar_ps(k == 0 ? e : _mm512_srli_epi32(e, 2 * k), lut);
+            const int s = k % F32Acc<MB>::kSplit;
+            for (int m = 0; m < MB; ++m)
+                acc.v[m][s][h] = _mm512_fmadd_ps(wf, _mm512_loadu_ps(xp[m] + 32 * k + 16 * h), acc.v[m][s][h]);
         }
     }
 }
@@ -152,7 +145,7 @@ TTT_AVX512 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows&
         F32Acc<MB> acc;
         for (int m = 0; m < MB; ++m)
             for (int s = 0; s < S; ++s)
-                for (int h = 0; h < 2; ++h) acc.plus[m][s][h] = acc.minus[m][s][h] = _mm512_setzero_ps();
+                for (int h = 0; h < 2; ++h) acc.v[m][s][h] = _mm512_setzero_ps();
         const float* xp[MB];
         for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
         for (size_t b = 0; b < full_blocks; ++b) {
@@ -161,11 +154,8 @@ TTT_AVX512 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows&
         }
         if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc);
         for (int m = 0; m < MB; ++m) {
-            __m512 t = _mm512_sub_ps(_mm512_add_ps(acc.plus[m][0][0], acc.plus[m][0][1]),
-                                     _mm512_add_ps(acc.minus[m][0][0], acc.minus[m][0][1]));
-            for (int s = 1; s < S; ++s)
-                t = _mm512_add_ps(t, _mm512_sub_ps(_mm512_add_ps(acc.plus[m][s][0], acc.plus[m][s][1]),
-                                                   _mm512_add_ps(acc.minus[m][s][0], acc.minus[m][s][1])));
+            __m512 t = _mm512_add_ps(acc.v[m][0][0], acc.v[m][0][1]);
+            for (int s = 1; s < S; ++s) t = _mm512_add_ps(t, _mm512_add_ps(acc.v[m][s][0], acc.v[m][s][1]));
             out[m][r] = _mm512_reduce_add_ps(t);
         }
     }
