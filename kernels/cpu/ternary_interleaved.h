@@ -18,6 +18,9 @@
 namespace ttt {
 
 constexpr size_t kIlvRows = 4, kIlvCols = 128, kIlvBlockBytes = kIlvRows * kIlvCols / 4;
+// Weight bytes the GEMM (M > 4) keeps in L2 while every group of activation rows meets them (1-2 MiB L2 per core on
+// the hosts we target; the activations' share stays in L1).
+constexpr size_t kSlabBytes = size_t(256) << 10;
 
 inline size_t ilv_padded_cols(size_t cols) { return (cols + kIlvCols - 1) / kIlvCols * kIlvCols; }
 inline size_t ilv_groups(size_t rows) { return (rows + kIlvRows - 1) / kIlvRows; }
