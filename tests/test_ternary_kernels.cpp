@@ -206,6 +206,30 @@ TEST_CASE("ternary kernels: every level's f32 product is within the header's bou
     }
 }
 
+TEST_CASE("ternary kernels: a row's f32 result does not depend on M or on its place in the batch") {
+    // The compute core needs prefill (M rows at once) and decode (one row) to give the same bits.
+    std::mt19937 rng(1404);
+    std::normal_distribution<float> gauss(0.0f, 1.0f);
+    for (CpuLevel l : available_levels()) {
+        const TernaryKernels& k = ternary_kernels(l);
+        const std::string level_name = k.name;
+        CAPTURE(level_name);
+        for (size_t K : {size_t(5), size_t(300), size_t(1031)}) {
+            const size_t N = 13, M = 7;
+            const TernaryMatrix w = random_matrix(rng, N, K);
+            const auto packed = repacked(k, w);
+            std::vector<float> x(M * K);
+            for (auto& v : x) v = gauss(rng);
+            std::vector<float> all(M * N), one(N);
+            k.gemm_f32(packed.data(), N, K, x.data(), K, M, all.data(), N, 0, N);
+            for (size_t m = 0; m < M; ++m) {
+                k.gemm_f32(packed.data(), N, K, x.data() + m * K, K, 1, one.data(), N, 0, N);
+                REQUIRE(std::memcmp(one.data(), all.data() + m * N, N * sizeof(float)) == 0);
+            }
+        }
+    }
+}
+
 TEST_CASE("ternary kernels: all-(+1) and all-(−1) rows at the int8 extremes do not saturate") {
     // The worst case of the offset form: codes 2 (and 0) against −128 everywhere, long rows.
     const size_t K = 4096 + 77, N = 8;

@@ -169,11 +169,12 @@ TTT_AVX2 void avx2_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, cons
 // f32: 8 code bytes widen to 8 int32 lanes (vpmovzxbd straight from memory), each lane holding the codes of 4
 // slices; for slice k vpermps looks the float weight up with lane >> 2k as index (it reads only the low 3 bits:
 // the code of slice k and one bit of slice k+1, so the table is {−1, 0, +1, 0} twice). The lookups are shared by
-// the activation rows; kSplit keeps enough independent FMA chains when there are few of them.
+// the activation rows (at most 2 per pass); each activation row has one accumulator per slice, so every row is
+// summed in the same order whatever M is and wherever the row sits in the batch (prefill and decode give the same
+// bits, which the compute core's tests require).
 template <int MB>
 struct F32Acc {
-    static constexpr int kSplit = MB == 1 ? 4 : MB == 2 ? 2 : 1;
-    __m256 v[MB][kSplit];
+    __m256 v[MB][4];
 };
 
 template <int MB>
@@ -183,21 +184,19 @@ TTT_AVX2_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, F32
         const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + 8 * q)));
         for (int k = 0; k < 4; ++k) {
             const __m256 wf = _mm256_permutevar8x32_ps(lut, k == 0 ? e : _mm256_srli_epi32(e, 2 * k));
-            const int s = k % F32Acc<MB>::kSplit;
             for (int m = 0; m < MB; ++m)
-                acc.v[m][s] = _mm256_fmadd_ps(wf, _mm256_loadu_ps(xp[m] + 32 * k + 8 * q), acc.v[m][s]);
+                acc.v[m][k] = _mm256_fmadd_ps(wf, _mm256_loadu_ps(xp[m] + 32 * k + 8 * q), acc.v[m][k]);
         }
     }
 }
 
 template <int MB>
 TTT_AVX2 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& xr, float (&out)[F32Rows::kMax][4]) {
-    constexpr int S = F32Acc<MB>::kSplit;
     __m256 sums[MB][4];
     for (int r = 0; r < 4; ++r) {
         F32Acc<MB> acc;
         for (int m = 0; m < MB; ++m)
-            for (int s = 0; s < S; ++s) acc.v[m][s] = _mm256_setzero_ps();
+            for (int k = 0; k < 4; ++k) acc.v[m][k] = _mm256_setzero_ps();
         const float* xp[MB];
         for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
         for (size_t b = 0; b < full_blocks; ++b) {
@@ -206,8 +205,7 @@ TTT_AVX2 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& x
         }
         if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc);
         for (int m = 0; m < MB; ++m) {
-            sums[m][r] = acc.v[m][0];
-            for (int s = 1; s < S; ++s) sums[m][r] = _mm256_add_ps(sums[m][r], acc.v[m][s]);
+            sums[m][r] = _mm256_add_ps(_mm256_add_ps(acc.v[m][0], acc.v[m][1]), _mm256_add_ps(acc.v[m][2], acc.v[m][3]));
         }
     }
     for (int m = 0; m < MB; ++m) _mm_storeu_ps(out[m], hsum4_ps(sums[m][0], sums[m][1], sums[m][2], sums[m][3]));
@@ -215,24 +213,21 @@ TTT_AVX2 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& x
 
 }  // namespace
 
-// Also the f32 product of the avx512 level (float work gains nothing from 512-bit vectors on Zen 4's 256-bit units).
+// Also the f32 product of the avx512 level: a 512-bit version ran no faster on Zen 4 (its 512-bit work runs on
+// 256-bit units), and one code for both levels gives both the same bits.
 TTT_AVX2 void ilv_gemm_f32_avx2(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M,
                                 float* y, size_t ldy, size_t r0, size_t r1) {
     (void)rows;
     const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
     F32Rows xr;
-    for (size_t m0 = 0; m0 < M; m0 += F32Rows::kMax) {
-        const size_t mb = std::min<size_t>(F32Rows::kMax, M - m0);
+    for (size_t m0 = 0; m0 < M; m0 += 2) {
+        const size_t mb = std::min<size_t>(2, M - m0);
         prepare_f32_rows(x + m0 * ldx, ldx, mb, cols, xr);
         for (size_t g = r0 / kIlvRows; g * kIlvRows < r1; ++g) {
             float out[F32Rows::kMax][4];
             const uint8_t* grp = packed + g * gbytes;
-            switch (mb) {
-                case 1: group_f32<1>(grp, full, xr, out); break;
-                case 2: group_f32<2>(grp, full, xr, out); break;
-                case 3: group_f32<3>(grp, full, xr, out); break;
-                default: group_f32<4>(grp, full, xr, out); break;
-            }
+            if (mb == 1) group_f32<1>(grp, full, xr, out);
+            else group_f32<2>(grp, full, xr, out);
             const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
             for (size_t m = 0; m < mb; ++m)
                 for (size_t i = 0; i < rn; ++i) y[(m0 + m) * ldy + g * kIlvRows + i] = out[m][i];

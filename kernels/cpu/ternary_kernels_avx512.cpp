@@ -1,8 +1,9 @@
 // The avx512 level of ternary_kernels.h (AVX-512 F/BW/VL + VNNI) on the interleaved layout of ternary_interleaved.h:
-// the avx2 level's layout and f32 product, with the i8 product on vpdpbusd (u8 × s8, four products summed into an
-// int32 lane, no saturation). 256-bit vectors: Zen 4 runs 512-bit integer work on 256-bit units, and the 32
-// registers of AVX-512 are what pays (the 16 accumulators below). Compiled through target attributes only;
-// ternary_kernels_dispatch.cpp hands this table out only when cpu_features().avx512.
+// the avx2 level's layout and f32 product (ilv_gemm_f32_avx2), with the i8 product on vpdpbusd (u8 × s8, four
+// products summed into an int32 lane, no saturation). Zen 4 runs 512-bit work as two 256-bit halves, so 512-bit
+// vectors pay only where they halve the instruction count (the GEMV); the GEMM tiles use 256-bit vectors and the 32
+// registers of AVX-512 (16 accumulators). Compiled through target attributes only; ternary_kernels_dispatch.cpp
+// hands this table out only when cpu_features().avx512.
 //
 // GEMV (one activation row): vpdpbusd latency (about 4-5 cycles) would serialise four slices on one accumulator, so
 // each slice k gets its own: the code bits are masked in place (byte & (3 << 2k) = (w+1)·4^k, no shift), and the
@@ -118,77 +119,6 @@ TTT_AVX512 void group_gemm(const uint8_t* grp, size_t full_blocks, const I8Rows&
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out[m]), hsum4_epi32(acc[m][0], acc[m][1], acc[m][2], acc[m][3]));
 }
 
-// f32: 16 code bytes widen once to 16 int32 lanes (vpmovzxbd), each lane holding the codes of 4 slices; for slice k
-// vpermps looks the float weight up with the lane >> 2k as index (it reads only the low 4 bits: codes of slices k
-// and k+1, so the table repeats {−1, 0, +1, 0} four times). One widening, 3 shifts, 4 lookups and 4 FMAs per 64
-// weights, the lookups shared by all activation rows. 0·x is summed as the oracle sums it (NaN stays NaN).
-template <int MB>
-struct F32Acc {
-    static constexpr int kSplit = MB == 1 ? 4 : MB == 2 ? 2 : 1;  // independent FMA chains per activation row
-    __m512 v[MB][kSplit][2];
-};
-
-template <int MB>
-TTT_AVX512_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, F32Acc<MB>& acc) {
-    const __m512 lut = _mm512_setr_ps(-1, 0, 1, 0, -1, 0, 1, 0, -1, 0, 1, 0, -1, 0, 1, 0);
-    for (int h = 0; h < 2; ++h) {
-        const __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16 * h)));
-        for (int k = 0; k < 4; ++k) {
-            const __m512 wf = _mm512_permutexvar_ps(k == 0 ? e : _mm512_srli_epi32(e, 2 * k), lut);
-            const int s = k % F32Acc<MB>::kSplit;
-            for (int m = 0; m < MB; ++m)
-                acc.v[m][s][h] = _mm512_fmadd_ps(wf, _mm512_loadu_ps(xp[m] + 32 * k + 16 * h), acc.v[m][s][h]);
-        }
-    }
-}
-
-template <int MB>
-TTT_AVX512 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& xr, float (&out)[F32Rows::kMax][4]) {
-    constexpr int S = F32Acc<MB>::kSplit;
-    for (int r = 0; r < 4; ++r) {
-        F32Acc<MB> acc;
-        for (int m = 0; m < MB; ++m)
-            for (int s = 0; s < S; ++s)
-                for (int h = 0; h < 2; ++h) acc.v[m][s][h] = _mm512_setzero_ps();
-        const float* xp[MB];
-        for (int m = 0; m < MB; ++m) xp[m] = xr.x[m];
-        for (size_t b = 0; b < full_blocks; ++b) {
-            row_block_f32<MB>(grp + b * kIlvBlockBytes + 32 * r, xp, acc);
-            for (int m = 0; m < MB; ++m) xp[m] += kIlvCols;
-        }
-        if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc);
-        for (int m = 0; m < MB; ++m) {
-            __m512 t = _mm512_add_ps(acc.v[m][0][0], acc.v[m][0][1]);
-            for (int s = 1; s < S; ++s) t = _mm512_add_ps(t, _mm512_add_ps(acc.v[m][s][0], acc.v[m][s][1]));
-            out[m][r] = _mm512_reduce_add_ps(t);
-        }
-    }
-}
-
-TTT_AVX512 void avx512_gemm_f32(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M,
-                                float* y, size_t ldy, size_t r0, size_t r1) {
-    (void)rows;
-    const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
-    F32Rows xr;
-    for (size_t m0 = 0; m0 < M; m0 += F32Rows::kMax) {
-        const size_t mb = std::min<size_t>(F32Rows::kMax, M - m0);
-        prepare_f32_rows(x + m0 * ldx, ldx, mb, cols, xr);
-        for (size_t g = r0 / kIlvRows; g * kIlvRows < r1; ++g) {
-            float out[F32Rows::kMax][4];
-            const uint8_t* grp = packed + g * gbytes;
-            switch (mb) {
-                case 1: group_f32<1>(grp, full, xr, out); break;
-                case 2: group_f32<2>(grp, full, xr, out); break;
-                case 3: group_f32<3>(grp, full, xr, out); break;
-                default: group_f32<4>(grp, full, xr, out); break;
-            }
-            const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
-            for (size_t m = 0; m < mb; ++m)
-                for (size_t i = 0; i < rn; ++i) y[(m0 + m) * ldy + g * kIlvRows + i] = out[m][i];
-        }
-    }
-}
-
 TTT_AVX512 void avx512_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_t* q, size_t ldq,
                         const float* a, size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
     (void)rows;
@@ -243,7 +173,7 @@ TTT_AVX512 void avx512_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, 
 
 const TernaryKernels* ternary_kernels_avx512() {
     static const TernaryKernels k = {"avx512", CpuLevel::avx512, kIlvRows, false, ilv_packed_bytes, ilv_repack,
-                                     avx512_gemm_f32, avx512_gemm_i8};
+                                     ilv_gemm_f32_avx2, avx512_gemm_i8};
     return &k;
 }
 
