@@ -10,9 +10,10 @@
 // Gw/s = 10⁹ weights per second (rows·cols per call); GB/s = the level's packed weight bytes per second (2 bits per
 // weight plus padding); FLOP/s = 2·M·K·N per second. "best …" counters are the fastest single call of the run (and
 // BM_TernaryReadProbe's fastest 16 MiB read): on this shared 2-vCPU VM other tenants' work preempts long runs, and
-// the fastest call is the kernel's undisturbed speed; the medians are given beside them. The activations are quantised beforehand (i8), as the model
-// quantises once per layer input and reuses Q for several matrices. Threads split the output rows on the level's
-// row granule through the backend's thread pool, as the CPU backend does.
+// the fastest call is the kernel's undisturbed speed; the medians are given beside them. Google Benchmark's CPU-time
+// column gives 1-thread rates that ignore preemption too. The activations are quantised beforehand (i8), as the
+// model quantises once per layer input and reuses Q for several matrices. Threads split the output rows on the
+// level's row granule through the backend's thread pool, as the CPU backend does.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -197,7 +197,8 @@ TEST_CASE("ternary kernels: every level's f32 product is within the header's bou
         CAPTURE(level_name);
         for (const auto& s : shapes) {
             const TernaryMatrix w = random_matrix(rng, s[0], s[1]);
-            for (size_t M : {size_t(1), size_t(2), size_t(3), size_t(4), size_t(5), size_t(17)}) check_f32(k, w, M, rng);
+            for (size_t M : {size_t(1), size_t(2), size_t(3), size_t(4), size_t(5), size_t(17)})
+                check_f32(k, w, M, rng);
         }
         for (int trial = 0; trial < 10; ++trial) {
             const TernaryMatrix w = random_matrix(rng, 1 + rng() % 40, 1 + rng() % 700);

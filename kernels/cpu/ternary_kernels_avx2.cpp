@@ -183,7 +183,8 @@ TTT_AVX2_INLINE void row_block_f32(const uint8_t* w, const float* const* xp, F32
     for (int q = 0; q < 4; ++q) {
         const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + 8 * q)));
         for (int k = 0; k < 4; ++k) {
-            const __m256 wf = _mm256_permutevar8x32_ps(lut, k == 0 ? e : _mm256_srli_epi32(e, 2 * k));
+            const __m256i idx = k == 0 ? e : _mm256_srl_epi32(e, _mm_cvtsi32_si128(2 * k));  // no immediate at -O0
+            const __m256 wf = _mm256_permutevar8x32_ps(lut, idx);
             for (int m = 0; m < MB; ++m)
                 acc.v[m][k] = _mm256_fmadd_ps(wf, _mm256_loadu_ps(xp[m] + 32 * k + 8 * q), acc.v[m][k]);
         }
@@ -205,7 +206,8 @@ TTT_AVX2 void group_f32(const uint8_t* grp, size_t full_blocks, const F32Rows& x
         }
         if (xr.tail[0]) row_block_f32<MB>(grp + full_blocks * kIlvBlockBytes + 32 * r, xr.tail, acc);
         for (int m = 0; m < MB; ++m) {
-            sums[m][r] = _mm256_add_ps(_mm256_add_ps(acc.v[m][0], acc.v[m][1]), _mm256_add_ps(acc.v[m][2], acc.v[m][3]));
+            sums[m][r] = _mm256_add_ps(_mm256_add_ps(acc.v[m][0], acc.v[m][1]),
+                                       _mm256_add_ps(acc.v[m][2], acc.v[m][3]));
         }
     }
     for (int m = 0; m < MB; ++m) _mm_storeu_ps(out[m], hsum4_ps(sums[m][0], sums[m][1], sums[m][2], sums[m][3]));
