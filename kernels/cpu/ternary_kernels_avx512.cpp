@@ -8,6 +8,7 @@
 // GEMV (one activation row): vpdpbusd latency (about 4-5 cycles) would serialise four slices on one accumulator, so
 // each slice k gets its own: the code bits are masked in place (byte & (3 << 2k) = (w+1)·4^k, no shift), and the
 // accumulator of slice k, an exact multiple of 4^k, is shifted back (>> 2k, exact) before the rows are summed.
+// A lane of slice 3 gains at most 4·128·128 = 2^16 per block: exact for cols < 2^22 (any real layer).
 // GEMM (2-4 activation rows): one accumulator per (activation row, weight row), the slices shifted and masked.
 #include "cpu/ternary_kernels_levels.h"
 
