@@ -4,6 +4,7 @@
 
 #include "bit_ttt.h"
 #include "cmd_generate.h"
+#include "cmd_memory.h"
 #include "cmd_model.h"
 #include "cmd_tokenizer.h"
 #include "cmd_train.h"
@@ -24,6 +25,7 @@ const Command kCommands[] = {
     {"data", cmd_data, "data --tokenizer T --input FILE... --out DIR --val-fraction F   text to train.u32 / val.u32"},
     {"train", cmd_train, "train --data DIR --out DIR [options]   train a BitLlama (checkpoints, resume, .bitt export)"},
     {"eval", cmd_eval, "eval -m MODEL --data val.u32   loss, perplexity and bits per byte"},
+    {"memory", cmd_memory, "memory -m MODEL --data val.u32   how well the soul remembers (position, recall, sleep, life)"},
     {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
     {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v2)"},
     {"forward", cmd_forward, "forward -m MODEL --tokens 1,2,3   run tokens, print the top next-token logits"},
