@@ -77,9 +77,20 @@ struct Running {
     bool wait_text(const std::string& s, size_t from = 0) const {
         return wait_for([&](const std::string& o) { return o.find(s, from) != std::string::npos; });
     }
+    // The exit code (1000 + signal if killed by one); -1 if the program has not ended within 120 s (a hang, which
+    // fails the test instead of hanging the suite).
     int exit_code() {
         int status = 0;
-        ::waitpid(pid, &status, 0);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (::waitpid(pid, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                pid = -1;
+                return -1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         pid = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
     }

@@ -313,6 +313,11 @@ struct Chat {
     LineReader& input;
     std::string soul_path;  // "" when chat saves nothing by itself
     std::deque<std::string> pending;  // lines typed while sleeping
+    // Signals already acted upon (each stopped one reply or woke one sleep). A signal beyond these, whenever it
+    // came, ends the chat at the next prompt: counting, not sampling the count at some moment, so a Ctrl-C that
+    // lands between the end of a reply and the prompt is never lost.
+    int handled = 0;
+    bool unhandled_signal() const { return interrupts.count() != handled; }
 
     void remember(const char* role, const std::string& text) {
         if (ttt_remember(o.memories.c_str(), role, text.data(), text.size()) != TTT_OK)
@@ -336,7 +341,7 @@ struct Chat {
         size_t learned = 0;
         std::string error;
         std::fprintf(stderr, "sleeping on %s (type /wake or press Ctrl-C to wake up)", o.memories.c_str());
-        const int signals_before = interrupts.count();
+        const int signals_before = handled;
         std::thread worker([&] {
             status = ttt_sleep(s.ctx, &p, &learned);
             if (status != TTT_OK) error = ttt_last_error();
@@ -366,6 +371,7 @@ struct Chat {
             std::fprintf(stderr, "\nwoke up early; soul level %" PRIu64 "\n", s.level());
         else
             std::fprintf(stderr, "\nsleep failed: %s\n", error.c_str());
+        if (status == TTT_ERR_ABORTED && interrupts.count() != signals_before) ++handled;  // a Ctrl-C woke it
         // What was learned before waking is kept (ttt_sleep keeps it on cancel), so it is saved like a full sleep.
         if (status == TTT_OK || status == TTT_ERR_ABORTED) autosave();
     }
@@ -404,10 +410,8 @@ struct Chat {
         return true;
     }
 
-    // Returns false when the chat should end (SIGTERM, or a Ctrl-C that came while stopping the reply).
-    bool turn(const std::string& line) {
+    void turn(const std::string& line) {
         remember("user", line);
-        const int signals_before = interrupts.count();
         ttt_status status = TTT_OK;
         const std::string reply = stream_reply(s, o, "User: " + line + "\nAssistant:", &status);
         std::printf("\n");
@@ -415,7 +419,7 @@ struct Chat {
         std::fprintf(stderr, "(Soul Level: %" PRIu64 ")\n", s.level());
         // The turn is logged with the reply as far as it went, so memories never hold a question without its answer.
         if (status == TTT_OK || status == TTT_ERR_ABORTED) remember("assistant", reply);
-        return !interrupts.terminate() && interrupts.count() - signals_before <= 1;
+        if (status == TTT_ERR_ABORTED) ++handled;  // only a signal cancels here: it stopped this reply
     }
 };
 
@@ -454,29 +458,29 @@ int cmd_chat(int argc, char** argv) {
                      soul_path.c_str(), s.level());
     std::fprintf(stderr, "memories: %s\n", o.memories.c_str());
     std::string line;
-    int signals_seen = 0;
     bool ended_by_signal = false;
     for (;;) {
+        // SIGTERM, or a Ctrl-C that stopped nothing (pressed at the prompt, or a second one during a reply): end
+        // like /quit, saving.
+        if (interrupts.terminate() || chat.unhandled_signal()) {
+            ended_by_signal = true;
+            break;
+        }
         std::fprintf(stderr, "> ");
         if (!chat.pending.empty()) {
             line = chat.pending.front();
             chat.pending.pop_front();
         } else {
-            const LineReader::Result r = input.read(&line, [&] { return interrupts.count() != signals_seen; });
+            const LineReader::Result r = input.read(&line, [&] { return chat.unhandled_signal(); });
             if (r == LineReader::Result::End) break;
-            if (r == LineReader::Result::Stopped) {  // Ctrl-C or SIGTERM at the prompt: end like /quit
+            if (r == LineReader::Result::Stopped) {
                 std::fprintf(stderr, "\n");
-                ended_by_signal = true;
-                break;
+                continue;  // the check at the top ends the chat
             }
         }
         if (line.empty()) continue;
-        const bool go_on = line[0] == '/' ? chat.command(line) : chat.turn(line);
-        signals_seen = interrupts.count();
-        if (!go_on || interrupts.terminate()) {
-            ended_by_signal = interrupts.terminate() || line[0] != '/';
-            break;
-        }
+        if (line[0] != '/') chat.turn(line);
+        else if (!chat.command(line)) break;
     }
     interrupts.watch(nullptr);
     chat.autosave();
