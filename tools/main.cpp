@@ -5,6 +5,7 @@
 #include "bit_ttt.h"
 #include "cmd_generate.h"
 #include "cmd_model.h"
+#include "cmd_studio.h"
 #include "cmd_tokenizer.h"
 #include "cmd_train.h"
 
@@ -26,6 +27,7 @@ const Command kCommands[] = {
     {"eval", cmd_eval, "eval -m MODEL --data val.u32   loss, perplexity and bits per byte"},
     {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
     {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v2)"},
+    {"studio", cmd_studio, "studio [--port N] [--model M] [--root DIR...]   Bit-Llama Studio: the web app on 127.0.0.1"},
     {"forward", cmd_forward, "forward -m MODEL --tokens 1,2,3   run tokens, print the top next-token logits"},
 };
 
