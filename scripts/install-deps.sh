@@ -3,7 +3,8 @@
 # Build: cmake, g++, simdjson, doctest, Google Benchmark. Tests: Mono (C# bindings), numpy/pytest/tokenizers/safetensors.
 set -euo pipefail
 
-debian_packages=(cmake g++ make pkg-config libsimdjson-dev doctest-dev libbenchmark-dev mono-mcs mono-runtime)
+debian_packages=(cmake g++ make pkg-config libsimdjson-dev doctest-dev libbenchmark-dev mono-mcs mono-runtime
+                 libcpp-httplib-dev)  # cpp-httplib: the HTTP server of `bit-ttt studio`
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,3 +27,16 @@ if ((${#missing[@]})); then
   echo "installing Python packages: ${missing[*]}"
   python3 -m pip install -q "${missing[@]}"
 fi
+
+# Studio page tests: headless Chromium (driven over the DevTools protocol with websocket-client). Optional: where
+# chromium cannot be installed, scripts/test-studio.sh skips the page tests and says so.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (studio page tests)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { "${sudo_cmd[@]}" apt-get update -q >/dev/null 2>&1 && "${sudo_cmd[@]}" apt-get install -y -q chromium >/dev/null 2>&1; } ||
+    echo "chromium could not be installed: the studio page tests will be skipped"
+fi
+python3 -c "import websocket" >/dev/null 2>&1 || python3 -m pip install -q websocket-client
