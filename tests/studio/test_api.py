@@ -231,3 +231,24 @@ def test_training_options_are_checked(studio, root):
     s = studio.wait("/api/train", None, lambda d: not d["running"])
     assert s["state"] in ("failed",) and s["message"], s  # no train.u32 in the folder: a clear message
     assert studio.post("/api/train/stop", {})[0] == 409
+
+
+def test_convert_and_characters_on_one_model(studio, root):
+    out = studio.ok("POST", "/api/model/convert", {"input": DEMO_MODEL, "output": "demo-dir"})
+    assert out["output"] == "demo-dir" and os.path.exists(os.path.join(root, "demo-dir", "config.json"))
+    out = studio.ok("POST", "/api/model/convert", {"input": "demo-dir", "output": "demo-again.bitt"})
+    with open(os.path.join(root, "demo-again.bitt"), "rb") as a, open(DEMO_MODEL, "rb") as b:
+        assert a.read() == b.read()  # directory -> .bitt gives back the same file
+    status, err = studio.post("/api/model/convert", {"input": "notes.txt", "output": "x.bitt"})
+    assert status == 422 and err["error"]["message"], err
+    # Two characters on one model have their own souls: a persona learned by one leaves the other's alone.
+    a = studio.ok("POST", "/api/characters", {"name": "Romeo"})
+    b = studio.ok("POST", "/api/characters", {"name": "Juliet"})
+    assert studio.post("/api/characters", {"name": "Juliet"})[0] == 409
+    studio.ok("POST", "/api/persona", {"character": a["id"], "text": "Romeo, a young man of Verona."})
+    chars = {c["name"]: c for c in studio.ok("GET", "/api/status")["lab"]["characters"]}
+    assert chars["Romeo"]["soul_level"] > 0 and chars["Juliet"]["soul_level"] == 0
+    assert chars["Romeo"]["memories_dir"] != chars["Juliet"]["memories_dir"]
+    for c in (a, b):
+        studio.ok("POST", "/api/characters/delete", {"character": c["id"]})
+    assert studio.post("/api/characters/delete", {"character": a["id"]})[0] == 404

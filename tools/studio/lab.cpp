@@ -47,7 +47,7 @@ Lab::~Lab() {
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (sleep_.running)
-            if (auto c = find_locked(sleep_.character)) ttt_cancel(c->ctx);
+            if (auto c = find_locked(sleep_.character)) c->stop_requested = true;
     }
     if (sleep_.thread.joinable()) sleep_.thread.join();
     std::lock_guard<std::mutex> lock(mu_);
@@ -141,6 +141,9 @@ std::string Lab::create_character(const std::string& name, const std::string& me
     auto c = std::make_shared<Character>();
     ttt_status s = ttt_create(model_, &p, &c->ctx);
     if (s != TTT_OK) throw abi_error(s, "cannot create a context");
+    ttt_set_abort_callback(c->ctx, [](void* self) -> int32_t {
+        return static_cast<Character*>(self)->stop_requested.load() ? 1 : 0;
+    }, c.get());
     c->id = next_id_++;
     c->name = name;
     c->memories_dir = memories_dir;
@@ -166,6 +169,7 @@ std::unique_ptr<Lease> Lab::acquire(int id, const std::string& what) {
     if (c->busy) throw conflict("character '" + c->name + "' is busy (" + c->busy_with + ")");
     c->busy = true;
     c->busy_with = what;
+    c->stop_requested = false;
     return std::make_unique<Lease>(this, c);
 }
 
@@ -179,7 +183,7 @@ void Lab::cancel(int id) {
     std::lock_guard<std::mutex> lock(mu_);  // contexts are destroyed only under mu_, so ctx stays valid here
     auto c = find_locked(id);
     if (!c) throw not_found("no character " + std::to_string(id));
-    if (c->busy) ttt_cancel(c->ctx);
+    if (c->busy) c->stop_requested = true;
 }
 
 std::string Lab::character_json_locked(Character& c) {
@@ -230,6 +234,7 @@ void Lab::start_sleep(const SleepRequest& r) {
     if (sleep_.thread.joinable()) sleep_.thread.join();  // the previous sleep has ended (running is false)
     c->busy = true;
     c->busy_with = "sleeping";
+    c->stop_requested = false;
     sleep_.running = true;
     sleep_.character = c->id;
     sleep_.state = "sleeping";
@@ -274,7 +279,7 @@ void Lab::start_sleep(const SleepRequest& r) {
 void Lab::wake() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!sleep_.running) throw HttpError(409, "not_sleeping", "the model is not asleep");
-    if (auto c = find_locked(sleep_.character)) ttt_cancel(c->ctx);
+    if (auto c = find_locked(sleep_.character)) c->stop_requested = true;
 }
 
 std::string Lab::sleep_json() {

@@ -27,6 +27,10 @@ struct Character {
     std::string soul_path;     // the file last saved or loaded ("" = none)
     ttt_context* ctx = nullptr;
     std::atomic<bool> busy{false};
+    // Set by a stop (chat stop, wake) and polled by the library before every token through the abort callback;
+    // cleared when the next operation acquires the character. Unlike ttt_cancel alone, a stop that arrives
+    // before the work has begun is not lost.
+    std::atomic<bool> stop_requested{false};
     std::string busy_with;     // what holds it (guarded by Lab::mu_)
 };
 
