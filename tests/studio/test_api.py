@@ -252,3 +252,21 @@ def test_convert_and_characters_on_one_model(studio, root):
     for c in (a, b):
         studio.ok("POST", "/api/characters/delete", {"character": c["id"]})
     assert studio.post("/api/characters/delete", {"character": a["id"]})[0] == 404
+
+
+def test_new_root_gets_memories_folder(tmp_path):
+    """Characters and model loads create the memories folders they need, in a root that has none."""
+    s = Studio([str(tmp_path), os.path.join(REPO, "models")])
+    try:
+        status, err = s.post("/api/characters", {"name": "Early"})
+        assert status == 409 and "load a model" in err["error"]["message"]
+        loaded = s.ok("POST", "/api/model/load", {"path": DEMO_MODEL, "character": "Narrator"})
+        assert loaded["character"]["name"] == "Narrator"
+        assert loaded["character"]["memories_dir"] == os.path.join(os.path.realpath(tmp_path), "memories")
+        c = s.ok("POST", "/api/characters", {"name": "Lady M."})
+        assert c["memories_dir"] == os.path.join(os.path.realpath(tmp_path), "memories", "Lady_M_")
+        s.ok("POST", "/api/model/unload", {})
+        assert s.ok("GET", "/api/status")["lab"] == {"model": {"loaded": False}, "characters": [],
+                                                      "sleep": s.ok("GET", "/api/sleep")}
+    finally:
+        assert s.stop() == 0

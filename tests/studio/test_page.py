@@ -96,6 +96,23 @@ def test_save_and_reload_soul(page):
     shot(page, "lab", "lab")
 
 
+def test_characters_switch(page):
+    page.eval("showTab('chat')")
+    page.set("char-name", "Juliet")
+    page.click("char-add")
+    page.wait("document.querySelector('#char-list li.active').textContent.startsWith('Juliet')", what="Juliet active")
+    assert page.eval("document.getElementById('messages').children.length") == 0  # a new conversation
+    page.set("persona", "I am Juliet Capulet of Verona, thirteen years old.")
+    page.click("persona-learn")
+    page.wait("document.getElementById('persona-result').textContent.startsWith('learned')", what="the persona")
+    chat_turn(page, "Wherefore art thou?")
+    assert "Wherefore" in page.text("messages") and "Padua" not in page.text("messages")
+    # Back to the first character: its conversation and soul are where they were.
+    page.eval("[...document.querySelectorAll('#char-list li')].find(li => li.textContent.startsWith('Assistant')).click()")
+    page.wait("document.getElementById('messages').textContent.includes('Padua')", what="the first conversation")
+    assert "Wherefore" not in page.text("messages")
+
+
 def test_bad_inputs_are_shown(page, root):
     page.eval("showTab('lab')")
     # A soul of another model.
@@ -156,7 +173,13 @@ def test_training_with_live_curve(page, root):
     with open(os.path.join(root, "shakespeare-slice.txt"), "wb") as f:
         f.write(text)
     page.eval("showTab('train')")
-    page.set("train-files", "shakespeare-slice.txt")
+    # Pick the text file in the folder browser.
+    page.eval("document.querySelector('.pick[data-target=train-files]').click()")
+    page.wait("[...document.querySelectorAll('#picker-list li')].some(li => li.dataset.path === 'shakespeare-slice.txt')",
+              what="the file in the picker")
+    page.eval("[...document.querySelectorAll('#picker-list li')].find(li => li.dataset.path === 'shakespeare-slice.txt').click()")
+    page.click("picker-done")
+    assert page.eval("document.getElementById('train-files').value") == "shakespeare-slice.txt"
     page.set("vocab-size", "320")
     page.set("vocab-out", "tok.json")
     page.click("vocab-go")

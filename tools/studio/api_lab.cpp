@@ -133,10 +133,12 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
         handle(res, [&] {
             JsonBody b(req.body);
             const std::string path = st.folders.existing(b.str("path"));
-            std::string model = st.lab.load_model(path);
             // A new model starts with one character (the old ones' souls belonged to the old model).
             const std::string name = b.str_or("character", "Assistant", 64);
-            std::string c = st.lab.create_character(name, st.folders.make_folder(b.str_or("memories", "memories")));
+            if (name.empty()) throw bad_request("character: must not be empty");
+            const std::string memories = st.folders.make_folder(b.str_or("memories", "memories"));
+            std::string model = st.lab.load_model(path);
+            std::string c = st.lab.create_character(name, memories);
             send_json(res, JsonOut().raw("model", model).raw("character", c).done());
         });
     });
@@ -173,9 +175,13 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             JsonBody b(req.body);
             const std::string name = b.str("name", 64);
             if (name.empty()) throw bad_request("name: must not be empty");
-            const std::string mem = b.has("memories") ? st.folders.make_folder(b.str("memories"))
-                                                      : st.folders.make_folder("memories/" + safe_folder_name(name));
-            if (!b.has("memories")) st.folders.make_folder("memories");
+            std::string mem;
+            if (b.has("memories")) {
+                mem = st.folders.make_folder(b.str("memories"));
+            } else {
+                st.folders.make_folder("memories");
+                mem = st.folders.make_folder("memories/" + safe_folder_name(name));
+            }
             send_json(res, st.lab.create_character(name, mem));
         });
     });

@@ -49,11 +49,16 @@ namespace {
 
 constexpr size_t kMaxBody = 1 << 20;  // chat messages, persona texts and option sets are far smaller
 
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::" || host == "[::]"; }
+
+// The Host header must name the studio itself, so that a site whose name resolves to 127.0.0.1 (DNS rebinding)
+// cannot use it. Listening on every address (--host 0.0.0.0) the machine's names are not known: any is accepted.
 bool host_allowed(const std::string& host_header, const StudioOptions& o) {
+    if (is_wildcard(o.host)) return true;
     const std::string port = ":" + std::to_string(o.port);
     for (const char* h : {"127.0.0.1", "localhost", "[::1]"})
         if (host_header == h + port) return true;
-    return o.host != "127.0.0.1" && o.host != "localhost" && host_header == o.host + port;
+    return host_header == o.host + port;
 }
 
 void add_page_routes(httplib::Server& server) {
@@ -138,7 +143,7 @@ int run_studio(const StudioOptions& o) {
         sigwait(&signals, &sig);
         server.stop();
     });
-    std::fprintf(stderr, "Bit-Llama Studio on http://%s:%d/  (folders:", o.host == "0.0.0.0" ? "127.0.0.1" : o.host.c_str(), o.port);
+    std::fprintf(stderr, "Bit-Llama Studio on http://%s:%d/  (folders:", is_wildcard(o.host) ? "127.0.0.1" : o.host.c_str(), o.port);
     for (const std::string& r : studio.folders.roots()) std::fprintf(stderr, " %s", r.c_str());
     std::fprintf(stderr, ")  Ctrl-C stops it\n");
     server.listen_after_bind();
