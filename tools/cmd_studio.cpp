@@ -17,7 +17,7 @@ const char* const kStudioUsage =
     "usage: bit-ttt studio [--port N] [--model M] [--root DIR...] [--threads N] [--host H]\n"
     "  Bit-Llama Studio: a page to load models, chat with characters whose souls learn, sleep on memories and\n"
     "  train models, served at http://127.0.0.1:N/ (default port 8080). Open it in a browser.\n"
-    "  --model M       load M at start (a .bitt file or a model directory inside a --root folder)\n"
+    "  --model M       load M at start (a .bitt file or a model directory); its folder is opened too\n"
     "  --root DIR...   the folders the page may read and write (default: the current folder); paths from the page\n"
     "                  are taken inside them, and nothing outside them is opened\n"
     "  --threads N     threads of each character's context and of training runs (0 = automatic)\n"
@@ -84,6 +84,10 @@ int cmd_studio(int argc, char** argv) {
         }
     }
     if (o.roots.empty()) o.roots.push_back(".");
+    if (!o.model.empty()) {  // the model's folder is opened too: naming a model is choosing where it lives
+        const size_t slash = o.model.find_last_of('/');
+        o.roots.push_back(slash == std::string::npos ? "." : slash == 0 ? "/" : o.model.substr(0, slash));
+    }
     if (o.host != "127.0.0.1" && o.host != "localhost")
         std::fprintf(stderr, "bit-ttt studio: WARNING: listening on %s, not only on this machine: anyone who can reach "
                              "it can use the model and the files in the studio's folders (there is no login)\n",
