@@ -270,3 +270,35 @@ def test_new_root_gets_memories_folder(tmp_path):
                                                       "sleep": s.ok("GET", "/api/sleep")}
     finally:
         assert s.stop() == 0
+
+
+def test_random_bodies_never_break_the_server(tmp_path):
+    """Every POST route gets a few hundred bodies of random shapes (seeded): each answer is JSON with a clear
+    status, and the server is still there at the end."""
+    import random
+    s = Studio([str(tmp_path), os.path.join(REPO, "models")], model=DEMO_MODEL)
+    routes = ["/api/model/load", "/api/model/convert", "/api/characters", "/api/characters/delete",
+              "/api/soul/reset", "/api/soul/save", "/api/soul/load", "/api/persona", "/api/chat", "/api/chat/stop",
+              "/api/sleep", "/api/wake", "/api/train/vocab", "/api/train/data", "/api/train/start",
+              "/api/train/stop", "/api/train/estimate", "/api/train/export", "/api/model/unload"]
+    values = [None, -1, 0, 1, 2, 2 ** 63, -2 ** 70, 1.5, 1e308, True, "", "1", "\u0000", "x" * 5000, "../x", "/", ".",
+              "memories", "shakespeare-demo.bitt", [], ["a"], [1, 2], {}, {"a": {"b": []}}]
+    keys = ["character", "path", "text", "message", "name", "input", "output", "inputs", "out", "data", "tokenizer",
+            "vocab_size", "settings", "options", "force", "max_days", "autosave", "resume", "memories", "val_fraction"]
+    rng = random.Random(19)
+    allowed = {200, 400, 403, 404, 409, 415, 422}
+    try:
+        for i in range(400):
+            route = routes[i % len(routes)]
+            body = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, 6))}
+            if rng.random() < 0.3 and "settings" in body:
+                body["settings"] = {"max_tokens": rng.choice([1, 5, -3, "x"]), "temperature": rng.choice([0, 2, -1])}
+            status, data = s.post(route, body)
+            assert status in allowed, (route, body, status, data)
+            if status != 200:
+                assert isinstance(data, dict) and data["error"]["message"], (route, body, data)
+            elif route == "/api/sleep":
+                s.wait("/api/sleep", "running", lambda r: not r)
+        assert s.ok("GET", "/api/status")["version"]
+    finally:
+        assert s.stop() == 0
