@@ -52,6 +52,12 @@ def test_chat_matches_generate(studio):
     day = studio.ok("GET", f"/api/memories?character={c['id']}&day={mem['days'][0]['day']}")
     assert [e["role"] for e in day["entries"]] == ["user", "assistant"]
     assert day["entries"][0]["text"] == "Good morrow" and day["entries"][1]["text"] == text
+    # A malformed line is counted as skipped, as sleep skips it; the turns are still listed.
+    with open(os.path.join(c["memories_dir"], mem["days"][0]["day"] + ".jsonl"), "a") as f:
+        f.write("not json\n")
+    day = studio.ok("GET", f"/api/memories?character={c['id']}&day={mem['days'][0]['day']}")
+    assert len(day["entries"]) == 2 and day["skipped_lines"] == 1
+    assert studio.get(f"/api/memories?character={c['id']}&day=1999-01-01")[0] == 404
     studio.ok("POST", "/api/characters/delete", {"character": c["id"]})
 
 

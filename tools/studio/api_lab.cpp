@@ -1,15 +1,16 @@
 // Model Lab routes: folders, model load/unload/convert, characters, souls, persona, memories, sleep.
 #include <httplib.h>
 
+#include <cctype>
 #include <climits>
-#include <fstream>
-#include <regex>
+#include <cstdlib>
 
 #include "abi_error.h"
 #include "http_error.h"
 #include "io/bitt.h"
 #include "io/file.h"
 #include "io/model_files.h"
+#include "memory/memories.h"
 #include "json_body.h"
 #include "studio.h"
 
@@ -28,57 +29,33 @@ std::string query(const httplib::Request& req, const char* key, size_t max_len =
     return v;
 }
 
-bool is_day_file(const std::string& name) {
-    static const std::regex day(R"(\d{4}-\d{2}-\d{2}\.jsonl)");
-    return std::regex_match(name, day);
+bool is_day(const std::string& day) {
+    if (day.size() != 10 || day[4] != '-' || day[7] != '-') return false;
+    for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (!std::isdigit(static_cast<unsigned char>(day[i]))) return false;
+    return true;
 }
 
-// The days of a memories folder with their entry counts, newest first.
-std::string memory_days_json(const Folders& folders, const std::string& dir) {
-    std::vector<std::string> days;
-    std::vector<DirEntry> entries;
-    try {
-        entries = folders.list(dir);
-    } catch (const HttpError&) {
-        return "[]";  // no memories yet
-    }
-    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-        if (it->is_dir || !is_day_file(it->name)) continue;
-        std::ifstream in(dir + "/" + it->name, std::ios::binary);
-        long long lines = 0;
-        std::string line;
-        while (std::getline(in, line)) lines += !line.empty();
-        days.push_back(JsonOut().str("day", it->name.substr(0, 10)).integer("entries", lines).integer("bytes", static_cast<long long>(it->size)).done());
-    }
-    return json_array(days);
-}
-
-// The last `limit` entries of one day: {"role","text","timestamp"}; a malformed line is shown as such.
-std::string memory_entries_json(const std::string& file, size_t limit) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw not_found("no memories for that day");
+// The days of a memories folder, newest first, read by the library's reader (the one sleep replays from), so the
+// page counts and skips lines exactly as sleep does.
+std::string memory_days_json(const std::vector<ttt::MemoryDay>& days) {
     std::vector<std::string> out;
-    std::string line;
-    simdjson::dom::parser parser;
-    long long n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (line.empty()) continue;
-        simdjson::dom::object obj;
-        std::string_view role, text;
-        if (parser.parse(line).get_object().get(obj) || obj["role"].get_string().get(role) ||
-            obj["text"].get_string().get(text)) {
-            out.push_back(JsonOut().boolean("malformed", true).integer("line", n).done());
-        } else {
-            JsonOut o;
-            o.str("role", std::string(role)).str("text", std::string(text)).integer("line", n);
-            simdjson::dom::element ts;
-            if (!obj["timestamp"].get(ts)) o.raw("timestamp", simdjson::to_string(ts));
-            out.push_back(o.done());
-        }
-        if (out.size() > limit) out.erase(out.begin());
-    }
+    for (auto it = days.rbegin(); it != days.rend(); ++it)
+        out.push_back(JsonOut().str("day", it->date).integer("entries", static_cast<long long>(it->turns.size()))
+                          .integer("skipped_lines", static_cast<long long>(it->skipped_lines)).done());
     return json_array(out);
+}
+
+// The last `limit` turns of one day.
+std::string memory_day_json(const ttt::MemoryDay& day, size_t limit) {
+    std::vector<std::string> turns;
+    const size_t first = day.turns.size() > limit ? day.turns.size() - limit : 0;
+    for (size_t i = first; i < day.turns.size(); ++i) {
+        const ttt::MemoryTurn& t = day.turns[i];
+        turns.push_back(JsonOut().str("role", t.role).str("text", t.text).str("timestamp", t.timestamp).done());
+    }
+    return JsonOut().str("day", day.date).raw("entries", json_array(turns))
+        .integer("skipped_lines", static_cast<long long>(day.skipped_lines)).done();
 }
 
 std::string files_json(const Folders& folders, const std::string& canonical_dir) {
@@ -245,10 +222,13 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
         handle(res, [&] {
             const std::string dir = st.lab.memories_dir(std::atoi(query(req, "character", 10).c_str()));
             const std::string day = query(req, "day", 10);
-            if (day.empty()) return send_json(res, JsonOut().str("folder", st.folders.display(dir))
-                                                       .raw("days", memory_days_json(st.folders, dir)).done());
-            if (!is_day_file(day + ".jsonl")) throw bad_request("day: expected YYYY-MM-DD");
-            send_json(res, JsonOut().str("day", day).raw("entries", memory_entries_json(dir + "/" + day + ".jsonl", 500)).done());
+            if (!day.empty() && !is_day(day)) throw bad_request("day: expected YYYY-MM-DD");
+            const std::vector<ttt::MemoryDay> days = ttt::read_memories(dir);
+            if (day.empty())
+                return send_json(res, JsonOut().str("folder", st.folders.display(dir)).raw("days", memory_days_json(days)).done());
+            for (const ttt::MemoryDay& d : days)
+                if (d.date == day) return send_json(res, memory_day_json(d, 500));
+            throw not_found("no memories on " + day);
         });
     });
 

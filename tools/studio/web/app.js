@@ -180,9 +180,8 @@ $("memories-days").onclick = (e) => {
 async function showDay(day) {
   const r = await act(() => api("GET", `/api/memories?character=${state.active}&day=${day}`));
   if (!r) return;
-  $("memories-entries").innerHTML = r.entries.map((e) => e.malformed
-    ? `<p class="muted">line ${e.line}: malformed</p>`
-    : `<p><b>${esc(e.role)}:</b> ${esc(e.text)}</p>`).join("");
+  $("memories-entries").innerHTML = r.entries.map((e) => `<p><b>${esc(e.role)}:</b> ${esc(e.text)}</p>`).join("") +
+    (r.skipped_lines ? `<p class="muted">${r.skipped_lines} malformed line(s) skipped (sleep skips them too)</p>` : "");
 }
 
 function showNote(text) { $("status-line").textContent = text; }
