@@ -12,7 +12,25 @@ const state = {
   trainPoints: [],     // every loss point of the current training job
   trainKey: "",        // identifies the job the points belong to
   memoryDay: "",
+  statusSeq: 0,        // number of the newest /api/status request started
+  shownSeq: 0,         // number of the status shown (older answers arriving late are dropped)
+  activeSeq: 0,        // statusSeq when the active character was chosen
 };
+
+// Fetches /api/status and shows it, unless a newer answer has been shown already.
+async function fetchStatus() {
+  const seq = ++state.statusSeq;
+  const s = await api("GET", "/api/status");
+  if (seq < state.shownSeq) return;
+  state.shownSeq = seq;
+  state.status = s;
+  renderStatus();
+}
+
+function setActive(id) {
+  state.active = id;
+  state.activeSeq = state.statusSeq;
+}
 
 // ---- errors and requests ------------------------------------------------------------------------------------
 function showError(message) {
@@ -69,7 +87,9 @@ function renderStatus() {
   const s = state.status;
   const lab = s.lab;
   const chars = lab.characters;
-  if (!chars.some((c) => c.id === state.active)) state.active = chars.length ? chars[0].id : 0;
+  // A character that is gone (deleted, model changed) gives way to the first one; but a status requested before
+  // the active character was chosen may not know it yet.
+  if (!chars.some((c) => c.id === state.active) && state.shownSeq > state.activeSeq) state.active = chars.length ? chars[0].id : 0;
   const c = activeCharacter();
   const asleep = lab.sleep.running;
   document.body.classList.toggle("asleep", asleep);
@@ -111,8 +131,7 @@ function renderStatus() {
 
 async function poll() {
   try {
-    state.status = await api("GET", "/api/status");
-    renderStatus();
+    await fetchStatus();
     if (state.status.training.running || state.status.training.points_total !== state.trainPoints.length) await pollTraining();
   } catch (e) {
     $("status-line").textContent = "studio not reachable: " + e.message;
@@ -127,7 +146,7 @@ function esc(s) {
 $("char-list").onclick = (e) => {
   const li = e.target.closest("li");
   if (!li) return;
-  state.active = Number(li.dataset.id);
+  setActive(Number(li.dataset.id));
   renderStatus();
   renderMessages();
   refreshMemories();
@@ -136,7 +155,7 @@ $("char-list").onclick = (e) => {
 // ---- model lab ----------------------------------------------------------------------------------------------
 $("model-load").onclick = () => act(async () => {
   const r = await api("POST", "/api/model/load", { path: $("model-path").value.trim() });
-  state.active = r.character.id;
+  setActive(r.character.id);
   state.chats = {};
   renderMessages();
   await refreshNow();
@@ -187,8 +206,7 @@ async function showDay(day) {
 function showNote(text) { $("status-line").textContent = text; }
 
 async function refreshNow() {
-  state.status = await api("GET", "/api/status");
-  renderStatus();
+  await fetchStatus();
 }
 
 // ---- chat ---------------------------------------------------------------------------------------------------
@@ -303,14 +321,14 @@ $("chat-stop").onclick = () => act(() => api("POST", "/api/chat/stop", { charact
 $("char-add").onclick = () => act(async () => {
   const c = await api("POST", "/api/characters", { name: $("char-name").value.trim() });
   $("char-name").value = "";
-  state.active = c.id;
+  setActive(c.id);
   await refreshNow();
   renderMessages();
 });
 $("char-delete").onclick = () => act(async () => {
   await api("POST", "/api/characters/delete", { character: needCharacter() });
   delete state.chats[state.active];
-  state.active = 0;
+  setActive(0);
   await refreshNow();
   renderMessages();
 });
