@@ -183,12 +183,13 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
         handle(res, [&] {
             JsonBody b(req.body);
             auto c = st.lab.acquire(character_id(b), "saving its soul");
+            // Only holders of the lease write soul_path, so reading it here needs no lock.
             std::string target = b.str_or("path", (*c)->soul_path);
             if (target.empty()) throw bad_request("path: required (this character has no soul file yet: use Save as)");
             const std::string path = st.folders.writable(target);
             ttt_status s = ttt_save_soul((*c)->ctx, path.c_str());
             if (s != TTT_OK) throw abi_error(s, "cannot save the soul");
-            (*c)->soul_path = path;
+            st.lab.set_soul_path(**c, path);
             send_json(res, st.lab.soul_json(**c));
         });
     });
@@ -200,7 +201,7 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             const std::string path = st.folders.existing(b.str("path"));
             ttt_status s = ttt_load_soul((*c)->ctx, path.c_str(), b.bool_or("force", false) ? TTT_SOUL_FORCE : 0u);
             if (s != TTT_OK) throw abi_error(s, "the soul was not loaded (the character keeps its soul)");
-            (*c)->soul_path = path;
+            st.lab.set_soul_path(**c, path);
             send_json(res, st.lab.soul_json(**c));
         });
     });

@@ -202,6 +202,11 @@ std::string Lab::character_json_locked(Character& c) {
         .done();
 }
 
+void Lab::set_soul_path(Character& c, const std::string& path) {
+    std::lock_guard<std::mutex> lock(mu_);  // status answers read it from other threads
+    c.soul_path = path;
+}
+
 std::string Lab::soul_json(Character& c) {
     std::lock_guard<std::mutex> lock(mu_);
     return character_json_locked(c);

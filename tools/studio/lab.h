@@ -24,7 +24,7 @@ struct Character {
     int id = 0;
     std::string name;
     std::string memories_dir;  // canonical folder of YYYY-MM-DD.jsonl files
-    std::string soul_path;     // the file last saved or loaded ("" = none)
+    std::string soul_path;     // the file last saved or loaded ("" = none; guarded by Lab::mu_)
     ttt_context* ctx = nullptr;
     std::atomic<bool> busy{false};
     // Set by a stop (chat stop, wake) and polled by the library before every token through the abort callback;
@@ -77,6 +77,7 @@ public:
     void cancel(int id);
 
     std::string soul_json(Character& c);
+    void set_soul_path(Character& c, const std::string& path);
     std::string memories_dir(int id);  // throws 404 for an unknown character
     void start_sleep(const SleepRequest& r);
     void wake();
