@@ -1,14 +1,16 @@
-// Inference speed of the plain reference path (the baseline the next stage's SIMD kernels are measured against):
-// the ternary matrix-vector product in Gw/s (10^9 ternary weights per second) and whole-model decode tokens/s on a
-// random model of the demo model's shape.
+// Inference speed through the one batched forward (src/model/forward.h) on random models: decode and prefill
+// tokens/s at 1 and 2 threads, batched decode of many contexts, per kernel level (scalar = the reference backend,
+// best = the fastest level this CPU has). Each figure is read beside the same run's bandwidth probe
+// (bench_bandwidth.cpp); docs/performance.md has the tables.
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <random>
 #include <vector>
 
-#include "backend/backend.h"
+#include "backend/cpu_backend.h"
 #include "cpu/ternary_ref.h"
-#include "model/bitllama.h"
+#include "model/forward.h"
 
 namespace {
 
@@ -26,24 +28,25 @@ void BM_TernaryMatvecRef(benchmark::State& state) {
     ttt::TernaryMatrix m = ttt::TernaryMatrix::from_latent(w.data(), int32_t(rows), int32_t(cols));
     std::vector<float> y(rows);
     for (auto _ : state) {
-        ttt::ternary_matvec_ref(m.packed.data(), rows, cols, x.data(), y.data());
+        ttt::ternary_matvec_ref(m.data(), rows, cols, x.data(), y.data());
         benchmark::DoNotOptimize(y.data());
     }
     state.counters["Gw/s"] = benchmark::Counter(double(rows * cols), benchmark::Counter::kIsIterationInvariantRate,
                                                 benchmark::Counter::kIs1000);
-    state.counters["GB/s"] = benchmark::Counter(double(m.packed.size()), benchmark::Counter::kIsIterationInvariantRate,
+    state.counters["GB/s"] = benchmark::Counter(double(m.bytes()), benchmark::Counter::kIsIterationInvariantRate,
                                                 benchmark::Counter::kIs1000);
 }
 // Shapes: the demo model's MLP (1024×256, 256×1024) and a 2B-class layer (2560×6912).
 BENCHMARK(BM_TernaryMatvecRef)->Args({1024, 256})->Args({256, 1024})->Args({6912, 2560})->Unit(benchmark::kMicrosecond);
 
-ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L) {
+ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
     ttt::ModelWeights w;
     w.config.vocab_size = V;
     w.config.hidden_dim = D;
     w.config.num_layers = L;
     w.config.intermediate_dim = 4 * D;
     w.config.inner_lr = 0.1f;
+    w.config.act_bits = act_bits;
     const int32_t d = D / 4, I = 4 * D;
     auto mat = [&](int32_t rows, int32_t cols, uint32_t seed) {
         auto v = random_vector(size_t(rows) * size_t(cols), seed);
@@ -66,19 +69,99 @@ ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L) {
     return w;
 }
 
-void BM_DecodeTokenRef(benchmark::State& state) {
-    const ttt::ModelWeights w = random_model(int32_t(state.range(0)), int32_t(state.range(1)), int32_t(state.range(2)));
-    ttt::SoulState soul(w.config);
-    ttt::ForwardScratch scratch(w.config);
-    std::vector<float> logits(size_t(w.config.vocab_size));
+// A model, a backend and a forward, as a context has them.
+struct Rig {
+    ttt::ModelWeights weights;
+    std::unique_ptr<ttt::CpuBackend> backend;
+    std::shared_ptr<const ttt::PreparedModel> prepared;
+    std::unique_ptr<ttt::Forward> forward;
+
+    Rig(const benchmark::State& state, size_t max_rows) {
+        weights = random_model(int32_t(state.range(0)), int32_t(state.range(1)), int32_t(state.range(2)),
+                               int32_t(state.range(5)));
+        const int threads = int(state.range(3));
+        backend = state.range(4) ? ttt::CpuBackend::best(threads) : ttt::CpuBackend::reference(threads);
+        prepared = ttt::PreparedModel::create(weights, nullptr, *backend);
+        std::vector<ttt::LayerPlacement> placement(weights.layers.size(), {backend.get(), prepared});
+        forward = std::make_unique<ttt::Forward>(weights.config, placement, max_rows);
+    }
+};
+
+void label(benchmark::State& state, const Rig& rig) { state.SetLabel(rig.backend->name()); }
+
+// Args: V, D, L, threads, level (0 scalar reference, 1 best), act_bits.
+void BM_Decode(benchmark::State& state) {
+    Rig rig(state, 1);
+    ttt::SoulState soul(rig.weights.config);
+    std::vector<float> logits(size_t(rig.weights.config.vocab_size));
     int32_t token = 1;
     for (auto _ : state) {
-        ttt::forward_token(w, ttt::cpu_reference_backend(), soul, scratch, token, logits.data());
-        token = (token * 31 + 7) % w.config.vocab_size;
+        ttt::SequenceInput in{&token, 1, &soul, ttt::LogitRows::last, logits.data()};
+        rig.forward->run(&in, 1);
+        token = (token * 31 + 7) % rig.weights.config.vocab_size;
     }
+    label(state, rig);
     state.counters["tokens/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
 }
-// V, D, L: the demo model's shape (1024, 256, 4) and upstream's Small preset (16384, 256, 8).
-BENCHMARK(BM_DecodeTokenRef)->Args({1024, 256, 4})->Args({16384, 256, 8})->Unit(benchmark::kMicrosecond);
+
+// Prefill of a 1,000-token prompt, logits of the last token. Args as BM_Decode.
+void BM_Prefill(benchmark::State& state) {
+    constexpr size_t kPrompt = 1000;
+    Rig rig(state, 128);
+    std::vector<int32_t> tokens(kPrompt);
+    for (size_t i = 0; i < kPrompt; ++i) tokens[i] = int32_t((i * 31 + 7) % size_t(rig.weights.config.vocab_size));
+    std::vector<float> logits(size_t(rig.weights.config.vocab_size));
+    for (auto _ : state) {
+        ttt::SoulState soul(rig.weights.config);
+        ttt::SequenceInput in{tokens.data(), kPrompt, &soul, ttt::LogitRows::last, logits.data()};
+        rig.forward->run(&in, 1);
+    }
+    label(state, rig);
+    state.counters["tokens/s"] = benchmark::Counter(double(kPrompt), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// N contexts stepped by one token each: together in one batch (range 6 = 1) or one after the other (0).
+// Args: V, D, L, threads, level, act_bits, together, N.
+void BM_BatchedDecode(benchmark::State& state) {
+    const size_t N = size_t(state.range(7));
+    const bool together = state.range(6) != 0;
+    Rig rig(state, N);
+    std::vector<ttt::SoulState> souls(N, ttt::SoulState(rig.weights.config));
+    const size_t V = size_t(rig.weights.config.vocab_size);
+    std::vector<float> logits(N * V);
+    std::vector<int32_t> tokens(N);
+    std::vector<ttt::SequenceInput> in(N);
+    for (auto _ : state) {
+        for (size_t i = 0; i < N; ++i) {
+            tokens[i] = int32_t((tokens[i] * 31 + 7 + int32_t(i)) % int32_t(V));
+            in[i] = {&tokens[i], 1, &souls[i], ttt::LogitRows::last, logits.data() + i * V};
+        }
+        if (together) rig.forward->run(in.data(), N);
+        else
+            for (size_t i = 0; i < N; ++i) rig.forward->run(&in[i], 1);
+    }
+    label(state, rig);
+    state.counters["tokens/s"] = benchmark::Counter(double(N), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Shapes: the demo model (V 1024, D 256, L 4) and upstream's Small preset (V 16384, D 256, L 8).
+void decode_args(benchmark::internal::Benchmark* b) {
+    for (int level : {0, 1})
+        for (int threads : {1, 2}) {
+            b->Args({1024, 256, 4, threads, level, 0});
+            b->Args({16384, 256, 8, threads, level, 0});
+            b->Args({16384, 256, 8, threads, level, 8});
+        }
+}
+BENCHMARK(BM_Decode)->Apply(decode_args)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Prefill)->Apply(decode_args)->Unit(benchmark::kMillisecond);
+
+void batched_args(benchmark::internal::Benchmark* b) {
+    for (int together : {0, 1})
+        for (int n : {1, 4, 16, 64}) b->Args({16384, 256, 8, 1, 1, 8, together, n});
+    b->Args({16384, 256, 8, 2, 1, 8, 1, 16});
+    b->Args({16384, 256, 8, 2, 1, 8, 1, 64});
+}
+BENCHMARK(BM_BatchedDecode)->Apply(batched_args)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backend/thread_pool.h"
-#include "cpu/gemm_ref.h"
+#include "backend/parallel_gemm.h"
 #include "train/train_model.h"
 
 namespace {

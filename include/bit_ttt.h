@@ -177,8 +177,12 @@ TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model
 
 typedef struct ttt_context_params {
     uint32_t struct_size;      /* sizeof(ttt_context_params), set by ttt_context_params_init */
-    int32_t n_threads;         /* 0 = automatic */
+    int32_t n_threads;         /* worker threads of this context, 0 = all cores; results are bit-identical for
+                                  every thread count */
     int32_t backend;           /* TTT_BACKEND_CPU (default) */
+    int32_t n_batch;           /* tokens per forward pass (layer-major prefill), 0 = default (128). Cancel and the
+                                  abort callback are honoured between passes: 1 stops at any token, larger
+                                  prefills faster */
 } ttt_context_params;
 
 TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, uint32_t struct_size);
@@ -197,27 +201,36 @@ TTT_API void TTT_CALL ttt_destroy(ttt_context* ctx);
  * Splitting a sequence into calls anywhere gives the same logits and the same soul. Ends a generation in progress
  * (as do ttt_forward_all, ttt_learn, ttt_sleep, ttt_reset and a successful soul load: the soul changes).
  * A token id outside [0, vocab_size) is refused (TTT_ERR_INVALID_ARGUMENT) before anything changes.
- * On TTT_ERR_ABORTED (ttt_cancel) the soul has learned the tokens processed before the cancel point, whole
- * tokens only; ttt_get_position() tells how many tokens it has seen. */
+ * On TTT_ERR_ABORTED (ttt_cancel) the soul has learned the passes (n_batch tokens each) completed before the
+ * cancel point, whole tokens only; ttt_get_position() tells how many tokens it has seen. */
 TTT_API ttt_status TTT_CALL ttt_forward(ttt_context* ctx, const int32_t* tokens, size_t n_tokens, float* logits);
 /* Like ttt_forward, but writes the logits of every position: room for n_tokens * vocab_size floats. */
 TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tokens, size_t n_tokens,
                                             float* logits_all);
+/* Step many contexts of ONE model together, reading the weights once for all of them (many NPCs per frame).
+ * Context i runs n_tokens[i] >= 1 tokens, taken one context after the other from `tokens` (the first n_tokens[0]
+ * are context 0's, ...). logits: NULL, or room for n_contexts * vocab_size floats that receive each context's
+ * logits after its last token (row i for context i). The logits and souls are exactly those that ttt_forward on
+ * each context alone gives. Runs on the threads of contexts[0]. Contexts must be distinct and idle (else
+ * TTT_ERR_BUSY); every id is checked and every context's abort callback is polled before
+ * anything runs: on any error, no soul changes. Ends the generations in progress on these contexts. */
+TTT_API ttt_status TTT_CALL ttt_forward_batch(ttt_context* const* contexts, size_t n_contexts, const int32_t* tokens,
+                                              const size_t* n_tokens, float* logits);
 /* Clear the soul (all TTT states and pending chunk sums to zero, soul level and position to 0). */
 TTT_API ttt_status TTT_CALL ttt_reset(ttt_context* ctx);
-/* Stop the work in progress on ctx at the next token: a ttt_forward / ttt_learn / ttt_sleep / ttt_generate running
- * now, or the generation begun by ttt_generate_begin (its next ttt_generate_next returns TTT_ERR_ABORTED and the
+/* Stop the work in progress on ctx at the next pass boundary (after n_batch prompt tokens, or one generated
+ * token): a ttt_forward / ttt_learn / ttt_sleep / ttt_generate running now, or the generation begun by ttt_generate_begin (its next ttt_generate_next returns TTT_ERR_ABORTED and the
  * generation ends). Safe from any thread. Starting new work (ttt_forward, ttt_forward_all, ttt_learn, ttt_sleep,
  * ttt_generate_begin, ttt_generate) clears a cancel left over from earlier work, so a late cancel never stops
  * future work. */
 TTT_API ttt_status TTT_CALL ttt_cancel(ttt_context* ctx);
-/* An abort check polled before every token of every call on ctx (forward, learn, sleep, generation), on the
- * thread doing the work; returning non-zero stops the work with TTT_ERR_ABORTED. Unlike ttt_cancel, the caller
+/* An abort check polled before every forward pass (n_batch prompt tokens) and every generated token of every call
+ * on ctx (forward, learn, sleep, generation), on the thread doing the work; returning non-zero stops the work with TTT_ERR_ABORTED. Unlike ttt_cancel, the caller
  * owns the condition, so nothing can be lost to timing (e.g. a game's "shutting down" flag). NULL removes it. */
 typedef int32_t(TTT_CALL* ttt_abort_callback)(void* user_data);
 TTT_API ttt_status TTT_CALL ttt_set_abort_callback(ttt_context* ctx, ttt_abort_callback callback, void* user_data);
 /* Tokens seen since the last reset (chunk boundaries count from here). Like ttt_get_soul_level and ttt_cancel,
- * callable from any thread, also while another thread uses the context (the value is updated after each token).
+ * callable from any thread, also while another thread uses the context (the value is updated after each pass).
  * Every other context function returns TTT_ERR_BUSY while another thread uses the context. */
 TTT_API ttt_status TTT_CALL ttt_get_position(const ttt_context* ctx, uint64_t* out_position);
 /* Soul level: tokens the soul has learned in total (kept across save/load). */

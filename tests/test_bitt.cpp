@@ -92,11 +92,11 @@ TEST_CASE(".bitt v2 layout: aligned body and tensors, checksum verified") {
     Model model(write_fixture_model(tmp.path / "m", spec));
     ttt::LoadedModel lm = ttt::load_model_path((tmp.path / "m").string(), {});
     std::vector<uint8_t> bytes = ttt::write_bitt_v2(lm.weights, kTinyTokenizer);
-    ttt::BittFile f = ttt::parse_bitt(bytes, "v2", true);
+    ttt::BittFile f = ttt::parse_bitt(ttt::own_bytes(bytes), "v2", true);
     CHECK(f.format_version == 2);
     CHECK(f.checksum_verified);
     CHECK(f.tokenizer_json.find("<unk>") != std::string::npos);
-    const uint8_t* base = f.bytes.data();
+    const uint8_t* base = f.bytes.data;
     for (const auto& t : f.body.tensors) {
         const size_t offset = size_t(t.data - base);
         CAPTURE(t.name);

@@ -20,6 +20,14 @@ TEST_CASE("bit-ttt generate streams text and reports prefill and generation spee
     CHECK(a.find("tokens/s") != std::string::npos);
     const std::string b = run_cli("generate -m " + model + " -p 'ROMEO:' -n 12 --seed 5", &rc);
     CHECK(a.substr(0, a.find("prefill:")) == b.substr(0, b.find("prefill:")));
+    // The thread count changes the speed, never the text.
+    for (const char* threads : {"1", "2", "3"}) {
+        const std::string t = run_cli("generate -m " + model + " -p 'ROMEO:' -n 12 --seed 5 --threads " + threads, &rc);
+        CHECK(rc == 0);
+        CHECK(a.substr(0, a.find("prefill:")) == t.substr(0, t.find("prefill:")));
+    }
+    CHECK(run_cli("generate -m " + model + " -p x --threads -1", &rc).find("0..1024") != std::string::npos);
+    CHECK(rc == 2);
     CHECK(run_cli("generate -m " + model + " -p x --temp abc", &rc).find("needs a number") != std::string::npos);
     CHECK(rc == 2);
     CHECK(run_cli("generate -m /nonexistent -p x", &rc).find("/nonexistent") != std::string::npos);

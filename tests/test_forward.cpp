@@ -212,20 +212,34 @@ int32_t TTT_CALL abort_after(void* user) {
 }
 }  // namespace
 
-TEST_CASE("an abort callback stops work at a token boundary; position and level are readable while busy") {
+TEST_CASE("an abort callback stops work at a pass boundary (n_batch tokens); position and level are readable while busy") {
     TempDir tmp;
     FixtureSpec spec;
     Model model(write_fixture_model(tmp.path / "m", spec));
-    Context ctx(model.m);
     const auto tokens = random_tokens(20, spec.vocab, 9);
-    int left = 5;
+    for (int32_t n_batch : {1, 3}) {
+        CAPTURE(n_batch);
+        ttt_context_params params;
+        ttt_context_params_init(&params, sizeof params);
+        params.n_batch = n_batch;
+        ttt_context* raw = nullptr;
+        REQUIRE(ttt_create(model.m, &params, &raw) == TTT_OK);
+        int left = 5;
+        REQUIRE(ttt_set_abort_callback(raw, abort_after, &left) == TTT_OK);
+        CHECK(ttt_forward(raw, tokens.data(), tokens.size(), nullptr) == TTT_ERR_ABORTED);
+        uint64_t pos = 0;
+        REQUIRE(ttt_get_position(raw, &pos) == TTT_OK);
+        CHECK(pos == uint64_t(5 * n_batch));  // five passes ran, the sixth poll stopped the work
+        REQUIRE(ttt_set_abort_callback(raw, nullptr, nullptr) == TTT_OK);
+        CHECK(ttt_forward(raw, tokens.data(), tokens.size(), nullptr) == TTT_OK);
+        ttt_destroy(raw);
+    }
+    // With the default pass (128 tokens) a 20-token prompt is one pass: the callback is polled once and says go.
+    Context ctx(model.m);
+    int left = 1;
     REQUIRE(ttt_set_abort_callback(ctx.c, abort_after, &left) == TTT_OK);
-    CHECK(ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr) == TTT_ERR_ABORTED);
-    uint64_t pos = 0;
-    REQUIRE(ttt_get_position(ctx.c, &pos) == TTT_OK);
-    CHECK(pos == 5);
-    REQUIRE(ttt_set_abort_callback(ctx.c, nullptr, nullptr) == TTT_OK);
     CHECK(ttt_forward(ctx.c, tokens.data(), tokens.size(), nullptr) == TTT_OK);
+    REQUIRE(ttt_set_abort_callback(ctx.c, nullptr, nullptr) == TTT_OK);
 
     // A second thread reads the counters while the first works.
     spec.dim = 64;

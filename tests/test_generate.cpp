@@ -235,14 +235,13 @@ TEST_CASE("ttt_cancel from another thread stops a long prompt prefill") {
     Context ctx(model.m);
     std::string prompt;
     for (int i = 0; i < 20000; ++i) prompt += "To be, or not to be, that is the question. ";
-    std::atomic<bool> started{false};
     std::thread canceller([&] {
-        while (!started.load()) std::this_thread::yield();
-        // Long enough for tokenisation to finish (also under sanitizers), far shorter than the prefill.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+        // Cancel once the prefill has begun (the position moves after the first pass), whatever the machine's
+        // speed: waiting on the condition, never on a clock.
+        uint64_t seen = 0;
+        while (ttt_get_position(ctx.c, &seen) == TTT_OK && seen == 0) std::this_thread::yield();
         ttt_cancel(ctx.c);
     });
-    started = true;
     ttt_status st = ttt_generate_begin(ctx.c, prompt.data(), prompt.size(), nullptr);
     canceller.join();
     CHECK(st == TTT_ERR_ABORTED);
@@ -350,7 +349,14 @@ TEST_CASE("a cancelled sleep keeps what was learned") {
 TEST_CASE("a cancelled learn reports the tokens it learned") {
     TempDir tmp;
     Model model(write_text_model(tmp.path / "m"));
-    Context ctx(model.m);
+    ttt_context_params params;
+    ttt_context_params_init(&params, sizeof params);
+    params.n_batch = 1;  // a pass per token, so the abort lands on a token boundary
+    struct OwnContext {
+        ttt_context* c = nullptr;
+        ~OwnContext() { ttt_destroy(c); }
+    } ctx;
+    REQUIRE(ttt_create(model.m, &params, &ctx.c) == TTT_OK);
     struct Abort {
         static int32_t TTT_CALL after_ten(void* user) { return ++*static_cast<int*>(user) > 10 ? 1 : 0; }
     };

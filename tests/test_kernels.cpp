@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu/ops_ref.h"
+#include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
 #include "model/legacy_ttt_layer.h"
 #include "model/weights.h"
@@ -70,7 +71,7 @@ TEST_CASE("ternary matvec") {
     CHECK(y[1] == 8.0f);
     TernaryMatrix m = TernaryMatrix::from_latent(std::vector<float>{0.9f, -1.1f, 0.01f, 0.0f, 1.0f, 1.2f}.data(), 2, 3);
     CHECK(m.scale == doctest::Approx((0.9 + 1.1 + 0.01 + 0 + 1 + 1.2) / 6 + 1e-6));
-    ternary_matvec_ref(m.packed.data(), 2, 3, x, y);
+    ternary_matvec_ref(m.data(), 2, 3, x, y);
     CHECK(y[0] == -1.0f);
     CHECK(y[1] == 8.0f);
 }

@@ -23,8 +23,9 @@
 #include <vector>
 
 #include "backend/thread_pool.h"
-#include "cpu/gemm_ref.h"
+#include "backend/parallel_gemm.h"
 #include "cpu/ops_ref.h"
+#include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
 #include "io/config_json.h"
 #include "io/safetensors.h"
@@ -234,7 +235,7 @@ TEST_CASE("train ops: fake quantisation and ternary weights equal the inference 
     const double s = bitlinear_scale(w.data(), w.size());
     CHECK(float(s) == tm.scale);
     std::vector<int8_t> q(w.size());
-    unpack_ternary_ref(tm.packed.data(), size_t(rows), size_t(cols), q.data());
+    unpack_ternary_ref(tm.data(), size_t(rows), size_t(cols), q.data());
     bitlinear_effective_weight(w.data(), w.size(), s, false, false, we.data());
     for (size_t i = 0; i < w.size(); ++i) CHECK(we[i] == float(q[i]));
     bitlinear_effective_weight(w.data(), w.size(), s, true, false, we.data());

@@ -24,7 +24,11 @@ struct Options {
     bool save_soul = false;
     std::vector<std::string> stops;
     ttt_generate_params gen;
-    Options() { ttt_generate_params_init(&gen, sizeof gen); }
+    ttt_context_params ctx;
+    Options() {
+        ttt_generate_params_init(&gen, sizeof gen);
+        ttt_context_params_init(&ctx, sizeof ctx);
+    }
 };
 
 bool parse_number(const char* s, double* out) {
@@ -76,6 +80,15 @@ bool parse_option(int argc, char** argv, int& i, Options& o) {
     if (a == "--frequency-penalty") return value(&v) && ((o.gen.frequency_penalty = float(v)), true);
     if (a == "--penalty-window") return value(&v) && ((o.gen.penalty_window = int32_t(v)), true);
     if (a == "--seed") return value(&v) && ((o.gen.seed = uint64_t(v)), true);
+    if (a == "--threads") {
+        if (!value(&v)) return false;
+        if (v < 0 || v > 1024 || v != double(int32_t(v))) {
+            std::fprintf(stderr, "bit-ttt: --threads must be a whole number in 0..1024 (0 = all cores)\n");
+            return false;
+        }
+        o.ctx.n_threads = int32_t(v);
+        return true;
+    }
     std::fprintf(stderr, "bit-ttt: unknown option '%s'\n", a.c_str());
     return false;
 }
@@ -88,7 +101,8 @@ const char* kSamplingHelp =
     "  --seed S                same model + soul + prompt + seed => same text\n"
     "  --stop TEXT             stop before TEXT (repeatable)\n"
     "  --soul FILE             load the soul from FILE when it exists\n"
-    "  --save-soul             save the soul back to --soul FILE at the end\n";
+    "  --save-soul             save the soul back to --soul FILE at the end\n"
+    "  --threads N             worker threads, 0 = all cores (0); the text does not depend on it\n";
 
 struct Session {
     ttt_model* model = nullptr;
@@ -98,7 +112,7 @@ struct Session {
         ttt_model_free(model);
     }
     bool open(const Options& o) {
-        if (ttt_load_model(o.model.c_str(), nullptr, &model) != TTT_OK || ttt_create(model, nullptr, &ctx) != TTT_OK) {
+        if (ttt_load_model(o.model.c_str(), nullptr, &model) != TTT_OK || ttt_create(model, &o.ctx, &ctx) != TTT_OK) {
             std::fprintf(stderr, "bit-ttt: %s\n", ttt_last_error());
             return false;
         }

@@ -82,7 +82,7 @@ int cmd_info(int argc, char** argv) {
         } else {
             std::vector<uint8_t> bytes = ttt::read_file(path);
             const size_t file_size = bytes.size();
-            ttt::BittFile f = ttt::parse_bitt(std::move(bytes), path, /*verify_checksum=*/true);
+            ttt::BittFile f = ttt::parse_bitt(ttt::own_bytes(std::move(bytes)), path, /*verify_checksum=*/true);
             std::printf("format: .bitt v%d, %zu bytes\n", f.format_version, file_size);
             print_config(f.config);
             print_tensors(f.body);

@@ -63,7 +63,7 @@ const char* const kEvalUsage =
     "usage: bit-ttt eval -m MODEL --data FILE.u32 [--context-len N] [--limit N] [--threads N]\n"
     "  Mean loss, perplexity and bits per byte of MODEL on a token file (windows of N tokens, fresh soul each).\n"
     "  Bits per byte use the text size from FILE.meta.json when present, else the tokens' byte lengths.\n"
-    "  --context-len N (128)  --limit N (target tokens, 0 = all)  --threads N (windows at once; 0 = all cores;\n"
+    "  --context-len N (128)  --limit N (target tokens, 0 = all)  --threads N (0 = all cores;\n"
     "  the result does not depend on it)\n";
 
 bool parse_i64(const std::string& s, long long lo, long long hi, long long* out) {

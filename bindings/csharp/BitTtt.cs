@@ -166,6 +166,7 @@ namespace BitTtt
             public uint struct_size;
             public int n_threads;
             public int backend;
+            public int n_batch;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -276,6 +277,10 @@ namespace BitTtt
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         public static extern int ttt_forward_all(ContextHandle ctx, int[] tokens, UIntPtr nTokens, [Out] float[] logitsAll);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ttt_forward_batch(IntPtr[] contexts, UIntPtr nContexts, int[] tokens, UIntPtr[] nTokens,
+                                                   [Out] float[] logits);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         public static extern int ttt_reset(ContextHandle ctx);
@@ -879,9 +884,12 @@ namespace BitTtt
     /// <summary>How to create a context. Unset fields keep the library's defaults.</summary>
     public sealed class ContextParams
     {
-        /// <summary>Worker threads; 0 = automatic.</summary>
+        /// <summary>Worker threads; 0 = all cores. Results are the same bits for any count.</summary>
         public int? NThreads;
         public Backend? Backend;
+        /// <summary>Prompt tokens per forward pass (0 = default, 128). Cancel and the abort callback act between
+        /// passes: 1 stops at any token, larger prefills faster.</summary>
+        public int? NBatch;
 
         internal static NativeMethods.ttt_context_params ToNative(ContextParams o)
         {
@@ -889,6 +897,7 @@ namespace BitTtt
             Native.Check(NativeMethods.ttt_context_params_init(ref p, (uint)Marshal.SizeOf(typeof(NativeMethods.ttt_context_params))));
             if (o != null && o.NThreads.HasValue) p.n_threads = o.NThreads.Value;
             if (o != null && o.Backend.HasValue) p.backend = (int)o.Backend.Value;
+            if (o != null && o.NBatch.HasValue) p.n_batch = o.NBatch.Value;
             return p;
         }
     }
@@ -1319,6 +1328,56 @@ namespace BitTtt
             float[] all = new float[checked(tokens.Length * _vocab)];
             Native.Check(NativeMethods.ttt_forward_all(_handle, tokens, Native.Size(tokens.Length), all));
             return all;
+        }
+
+        /// <summary>Steps many contexts of one model together (many NPCs per frame), reading the weights once:
+        /// tokens[i] (at least one id) runs on contexts[i]. Returns contexts.Length x VocabSize logits, row i after
+        /// context i's last token: exactly what Forward on each context alone gives. Throws before any soul changes
+        /// when an id is out of range, a context repeats, belongs to another model, or is busy.</summary>
+        public static float[] ForwardBatch(Context[] contexts, int[][] tokens)
+        {
+            if (contexts == null) throw new ArgumentNullException("contexts");
+            if (tokens == null) throw new ArgumentNullException("tokens");
+            if (contexts.Length != tokens.Length)
+                throw new ArgumentException("one token array per context: " + contexts.Length + " contexts, " +
+                                            tokens.Length + " token arrays", "tokens");
+            if (contexts.Length == 0) throw new ArgumentException("at least one context is needed", "contexts");
+            var handles = new IntPtr[contexts.Length];
+            var counts = new UIntPtr[contexts.Length];
+            int total = 0;
+            for (int i = 0; i < contexts.Length; i++)
+            {
+                if (contexts[i] == null) throw new ArgumentNullException("contexts[" + i + "]");
+                if (tokens[i] == null) throw new ArgumentNullException("tokens[" + i + "]");
+                contexts[i].ThrowIfDisposed();
+                counts[i] = Native.Size(tokens[i].Length);
+                total = checked(total + tokens[i].Length);
+            }
+            var flat = new int[total];
+            int at = 0;
+            foreach (int[] t in tokens)
+            {
+                Array.Copy(t, 0, flat, at, t.Length);
+                at += t.Length;
+            }
+            float[] logits = new float[checked(contexts.Length * contexts[0]._vocab)];
+            var added = new bool[contexts.Length];
+            try
+            {
+                // Each handle is kept alive for the call (as a SafeHandle argument would be).
+                for (int i = 0; i < contexts.Length; i++)
+                {
+                    contexts[i]._handle.DangerousAddRef(ref added[i]);
+                    handles[i] = contexts[i]._handle.DangerousGetHandle();
+                }
+                Native.Check(NativeMethods.ttt_forward_batch(handles, Native.Size(contexts.Length), flat, counts, logits));
+            }
+            finally
+            {
+                for (int i = 0; i < contexts.Length; i++)
+                    if (added[i]) contexts[i]._handle.DangerousRelease();
+            }
+            return logits;
         }
 
         /// <summary>Clears the soul (zero state, soul level and position 0).</summary>

@@ -7,17 +7,19 @@
 #include <cstring>
 #include <memory>
 
-#include "backend/thread_pool.h"
 
 namespace ttt {
 
 // ----------------------------------------------------------------------------------------------------------------
 // Reference
 
-void gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
-              bool accumulate) {
-    for (size_t i = 0; i < M; ++i) {
-        for (size_t j = 0; j < N; ++j) {
+namespace {
+
+// The plain triple loop over the block C[m0:m1, n0:n1].
+void ref_block(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
+               bool accumulate, size_t m0, size_t m1, size_t n0, size_t n1) {
+    for (size_t i = m0; i < m1; ++i) {
+        for (size_t j = n0; j < n1; ++j) {
             float acc = 0.0f;
             for (size_t k = 0; k < K; ++k) {
                 const float a = trans_a ? A[k * M + i] : A[i * K + k];
@@ -27,6 +29,13 @@ void gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const fl
             C[i * N + j] = accumulate ? C[i * N + j] + acc : acc;
         }
     }
+}
+
+}  // namespace
+
+void gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
+              bool accumulate) {
+    ref_block(trans_a, trans_b, M, N, K, A, B, C, accumulate, 0, M, 0, N);
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -204,32 +213,16 @@ const char* gemm_kernel_name(GemmKernel kernel) {
     return "generic";
 }
 
-void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
-          bool accumulate, ThreadPool* pool, GemmKernel kernel) {
-    if (M == 0 || N == 0) return;
+void gemm_block(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
+                bool accumulate, GemmKernel kernel, size_t m0, size_t m1, size_t n0, size_t n1) {
+    if (m0 >= m1 || n0 >= n1) return;
     if (kernel == GemmKernel::reference) {
-        gemm_ref(trans_a, trans_b, M, N, K, A, B, C, accumulate);
+        ref_block(trans_a, trans_b, M, N, K, A, B, C, accumulate, m0, m1, n0, n1);
         return;
     }
     const GemmMicroKernel micro =
         kernel != GemmKernel::generic && gemm_avx2_supported() ? gemm_micro_kernel_avx2() : micro_6x16_generic;
-    const int threads = pool ? pool->size() : 1;
-    // Below ~2^18 multiply-adds waking a thread costs more than it saves.
-    if (threads <= 1 || double(M) * double(N) * double(K) < double(1 << 18)) {
-        gemm_blocked(trans_a, trans_b, M, N, K, A, B, C, accumulate, 0, M, 0, N, micro);
-        return;
-    }
-    // Split the larger side of C into whole micro-tiles; each thread packs what it needs.
-    const size_t units_m = (M + MR - 1) / MR, units_n = (N + NR - 1) / NR;
-    if (units_m >= units_n) {
-        pool->parallel_for(units_m, [&](size_t b, size_t e) {
-            gemm_blocked(trans_a, trans_b, M, N, K, A, B, C, accumulate, b * MR, std::min(e * MR, M), 0, N, micro);
-        });
-    } else {
-        pool->parallel_for(units_n, [&](size_t b, size_t e) {
-            gemm_blocked(trans_a, trans_b, M, N, K, A, B, C, accumulate, 0, M, b * NR, std::min(e * NR, N), micro);
-        });
-    }
+    gemm_blocked(trans_a, trans_b, M, N, K, A, B, C, accumulate, m0, m1, n0, n1, micro);
 }
 
 }  // namespace ttt

@@ -4,9 +4,9 @@
 //   op(B) is [K,N]: B is stored [K,N] (trans_b = false) or [N,K] (trans_b = true)
 //
 // The three products a linear layer y = x·Wᵀ needs (x [rows,in], W [out,in]):
-//   forward   Y[rows,out]  = X·Wᵀ     gemm_nt(rows, out, in,  X,  W,  Y)
-//   input     dX[rows,in]  = dY·W     gemm_nn(rows, in,  out, dY, W,  dX)
-//   weight    dW[out,in]   = dYᵀ·X    gemm_tn(out,  in,  rows, dY, X, dW)
+//   forward   Y[rows,out]  = X·Wᵀ     gemm(false, true,  rows, out, in,  X,  W,  Y, …)
+//   input     dX[rows,in]  = dY·W     gemm(false, false, rows, in,  out, dY, W,  dX, …)
+//   weight    dW[out,in]   = dYᵀ·X    gemm(true,  false, out,  in,  rows, dY, X, dW, …)
 // accumulate = false overwrites C, true adds to it. K = 0 gives C = 0 (or leaves it, when accumulating).
 //
 // Kernels:
@@ -18,8 +18,9 @@
 // Blocking (BLIS order): NC columns of op(B) × KC of K are packed into 16-wide panels, MC rows of op(A) × KC
 // into 6-tall panels, and the micro-kernel computes a 6×16 tile of C over KC. Each element of C is therefore
 // Σ over KC-blocks (in order) of an in-order k sum, whatever the tile position, so results do not depend on
-// how C is split between threads: with a pool the split is over rows or columns of C (never K), static, and the
-// result is bit-identical for ANY thread count on a given kernel.
+// how C is split: gemm_block computes any block of C (rows × columns, never a part of K), and the threaded driver
+// (src/backend/parallel_gemm.h) gives blocks to threads; the result is bit-identical for ANY thread count on a
+// given kernel. Kernels own no threads.
 //
 // Tolerance against the reference (tests/test_train_grad.cpp): both are float sums of the same K products in a
 // different order, so |C − C_ref| ≤ 2·γ_K·Σ_k |a_ik·b_kj| with γ_K = K·2⁻²⁴ (first-order rounding bound).
@@ -29,31 +30,17 @@
 
 namespace ttt {
 
-class ThreadPool;  // src/backend/thread_pool.h
-
 enum class GemmKernel { best, reference, generic, avx2 };
 
 // The oracle: single-threaded plain loops.
 void gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
               bool accumulate);
 
-// The fast path: blocked, vectorised, threaded over `pool` (nullptr = this thread only). kernel = best picks avx2
-// when the CPU has AVX2 and FMA, else generic. Asking for avx2 on a CPU without it falls back to generic.
-void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
-          bool accumulate, ThreadPool* pool, GemmKernel kernel = GemmKernel::best);
-
-inline void gemm_nt(size_t M, size_t N, size_t K, const float* A, const float* B, float* C, bool accumulate,
-                    ThreadPool* pool) {
-    gemm(false, true, M, N, K, A, B, C, accumulate, pool);
-}
-inline void gemm_nn(size_t M, size_t N, size_t K, const float* A, const float* B, float* C, bool accumulate,
-                    ThreadPool* pool) {
-    gemm(false, false, M, N, K, A, B, C, accumulate, pool);
-}
-inline void gemm_tn(size_t M, size_t N, size_t K, const float* A, const float* B, float* C, bool accumulate,
-                    ThreadPool* pool) {
-    gemm(true, false, M, N, K, A, B, C, accumulate, pool);
-}
+// The fast path, blocked and vectorised, for the block C[m0:m1, n0:n1] of the product (the rest of C untouched).
+// kernel = best picks avx2 when the CPU has AVX2 and FMA, else generic. Asking for avx2 on a CPU without it falls
+// back to generic; reference runs gemm_ref's loops on the block.
+void gemm_block(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, const float* A, const float* B, float* C,
+                bool accumulate, GemmKernel kernel, size_t m0, size_t m1, size_t n0, size_t n1);
 
 bool gemm_avx2_supported();           // the CPU has AVX2 and FMA (and this build has the kernel)
 const char* gemm_kernel_name(GemmKernel kernel);  // "reference", "generic", "avx2"; best resolved

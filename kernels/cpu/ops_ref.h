@@ -1,31 +1,84 @@
-// Plain reference kernels for the float parts of the model: dense matrix-vector product, RMSNorm, SiLU, the int8
-// activation fake quantisation, and the TTT fast-weight step. The oracle for optimised kernels.
+// Plain reference kernels for the float parts of the model, written once for inference, training and the tests:
+// RMSNorm, the int8 activation fake quantisation, SiLU-gated products, the L2 normalisation of the TTT features,
+// and the dense matrix-vector product. Templated on the scalar so training's float64 gradient checks run the very
+// same code. Each function works on one row (or one span); callers split rows between threads. The oracle for
+// optimised kernels. The TTT recurrence is in ttt_ref.h.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
 namespace ttt {
 
-// y[rows] = W[rows, cols] · x[cols]; W row-major.
-void matvec_f32_ref(const float* w, size_t rows, size_t cols, const float* x, float* y);
+// round-half-away-from-zero (std::round) for |y| < 2^62, without the libm call baseline x86-64 makes for
+// std::round: the fraction y − trunc(y) is exact in binary floating point, so this is the same value.
+template <typename T>
+inline T round_half_away(T y) {
+    const T t = static_cast<T>(static_cast<int64_t>(y));
+    const T frac = y - t;
+    return frac >= T(0.5) ? t + T(1) : frac <= T(-0.5) ? t - T(1) : t;
+}
 
-// y = x / sqrt(mean(x²) + eps) · g. y may alias x.
-void rmsnorm_ref(const float* x, const float* g, size_t n, float eps, float* y);
+// y = x / sqrt(mean(x²) + eps) · g; returns r = 1/sqrt(mean(x²) + eps) (kept by training for the backward).
+// The mean in double, the inverse rounded once to T, then x·r·g. y may alias x.
+template <typename T>
+T rmsnorm_row(const T* x, const T* g, size_t n, float eps, T* y) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    const T r = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+    for (size_t i = 0; i < n; ++i) y[i] = x[i] * r * g[i];
+    return r;
+}
 
 // x' = clamp(round_half_away(x·a), −128, 127) / a with a = 127 / max(max|x|, 1e-5). y may alias x.
-void fake_quant_int8_ref(const float* x, size_t n, float* y);
+template <typename T>
+void fake_quant_row(const T* x, size_t n, T* y) {
+    T amax = 0;
+    for (size_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+    const T a = T(127) / std::fmax(amax, T(1e-5f));
+    for (size_t i = 0; i < n; ++i) {
+        T q = round_half_away(x[i] * a);  // |x·a| ≤ 127.5: in range
+        q = q > T(127) ? T(127) : q < T(-128) ? T(-128) : q;
+        y[i] = q / a;
+    }
+}
 
-// silu(gate) ⊙ up into out.
-void swiglu_ref(const float* gate, const float* up, size_t n, float* out);
+// out = silu(gate) ⊙ up = gate / (1 + e^−gate) · up.
+template <typename T>
+void swiglu_span(const T* gate, const T* up, size_t n, T* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = gate[i] / (T(1) + std::exp(-gate[i])) * up[i];
+}
 
-// fhat = f / (‖f‖₂ + 1e-6). Returns nothing; fhat may alias f.
-void l2_normalize_ref(const float* f, size_t n, float* fhat);
+// fhat = f / (‖f‖₂ + 1e-6); returns ‖f‖₂ (kept by training). fhat may alias f.
+template <typename T>
+T l2_normalize_row(const T* f, size_t n, T* fhat) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; ++i) ss += static_cast<double>(f[i]) * f[i];
+    const double norm = std::sqrt(ss);
+    const T inv = static_cast<T>(1.0 / (norm + 1e-6));
+    for (size_t i = 0; i < n; ++i) fhat[i] = f[i] * inv;
+    return static_cast<T>(norm);
+}
 
-// pending[d, d] += (z − fhat) ⊗ fhat  (the TTT inner-loss gradient of one token).
-void ttt_accumulate_ref(const float* z, const float* fhat, size_t d, float* pending);
+// y[rows] = W[rows, cols] · x[cols]; W row-major; each sum in column order.
+template <typename T>
+void matvec_rows(const T* w, size_t rows, size_t cols, const T* x, T* y) {
+    for (size_t r = 0; r < rows; ++r) {
+        const T* row = w + r * cols;
+        T acc = 0;
+        for (size_t c = 0; c < cols; ++c) acc += row[c] * x[c];
+        y[r] = acc;
+    }
+}
 
-// w[d, d] −= lr · pending; pending = 0.
-void ttt_apply_ref(float* w, float* pending, size_t d, float lr);
+// The float entry points the kernel tests and the CPU backend use.
+inline void matvec_f32_ref(const float* w, size_t rows, size_t cols, const float* x, float* y) {
+    matvec_rows<float>(w, rows, cols, x, y);
+}
+inline void rmsnorm_ref(const float* x, const float* g, size_t n, float eps, float* y) { rmsnorm_row<float>(x, g, n, eps, y); }
+inline void fake_quant_int8_ref(const float* x, size_t n, float* y) { fake_quant_row<float>(x, n, y); }
+inline void swiglu_ref(const float* gate, const float* up, size_t n, float* out) { swiglu_span<float>(gate, up, n, out); }
+inline void l2_normalize_ref(const float* f, size_t n, float* fhat) { l2_normalize_row<float>(f, n, fhat); }
 
 }  // namespace ttt

@@ -1,17 +1,14 @@
 // Ternary weights: quantisation (absmean), 2-bit packing and the plain reference matrix-vector product.
 // These are the oracle every optimised kernel is tested against. They know nothing of models or files.
-//
-// Packed layout ("2bit-rowpadded"): row-major [rows, row_bytes(cols)], each row starts on a byte; element c of a
-// row lives in byte c/4 at bits 2·(c%4) (least-significant pair first). Codes: 00 → 0, 01 → +1, 10 → −1; 11 is
-// never written and is rejected by validate_packed_ternary. Padding bits after the last column are 0.
+// The packed layout is the file layout of kernels/ternary_format.h.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-namespace ttt {
+#include "ternary_format.h"
 
-inline size_t ternary_row_bytes(size_t cols) { return (cols + 3) / 4; }
+namespace ttt {
 
 // s = mean|W| + 1e-6 (mean in double); the +1e-6 keeps an all-zero matrix finite (upstream divided by zero).
 double ternary_scale_ref(const float* w, size_t n);

@@ -5,6 +5,7 @@
 #include "api/guard.h"
 #include "api/handles.h"
 #include "api/params.h"
+#include "backend/cpu_backend.h"
 #include "common/log.h"
 
 namespace ttt {
@@ -21,6 +22,14 @@ ContextLock::ContextLock(ttt_context* c) : ctx_(c) {
 
 ContextLock::~ContextLock() { ctx_->busy.store(false); }
 
+std::shared_ptr<const PreparedModel> prepared_weights(ttt_model* m, Backend& backend) {
+    std::lock_guard<std::mutex> lock(m->prepared_mutex);
+    auto& slot = m->prepared[backend.name()];
+    // The weights live as long as the model handle, which outlives its contexts: no ownership to share.
+    if (!slot) slot = PreparedModel::create(m->loaded.weights, std::shared_ptr<const void>(), backend);
+    return slot;
+}
+
 namespace {
 
 void context_defaults(ttt_context_params* p) {
@@ -28,6 +37,7 @@ void context_defaults(ttt_context_params* p) {
     p->struct_size = sizeof *p;
     p->n_threads = 0;
     p->backend = TTT_BACKEND_CPU;
+    p->n_batch = 0;
 }
 
 }  // namespace
@@ -52,8 +62,11 @@ TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_param
         if (p.backend == TTT_BACKEND_CUDA)
             throw Error(TTT_ERR_UNSUPPORTED, "the CUDA backend is not available in this version; use TTT_BACKEND_CPU");
         if (p.backend != TTT_BACKEND_CPU) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.backend is unknown");
-        auto* ctx = new ttt_context(model, cpu_reference_backend());
-        ctx->n_threads = p.n_threads == 0 ? 1 : p.n_threads;
+        if (p.n_batch < 0 || p.n_batch > 65536) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_batch must be in 0..65536");
+        std::unique_ptr<Backend> backend = CpuBackend::best(p.n_threads);
+        auto prepared = prepared_weights(model, *backend);
+        const size_t rows_per_pass = p.n_batch == 0 ? Session::kDefaultRowsPerPass : size_t(p.n_batch);
+        auto* ctx = new ttt_context(model, std::move(backend), std::move(prepared), rows_per_pass);
         model->refs.fetch_add(1);
         *out_ctx = ctx;
     });
@@ -80,7 +93,7 @@ TTT_API ttt_status TTT_CALL ttt_forward(ttt_context* ctx, const int32_t* tokens,
         require_pointer(tokens, "tokens");
         ContextLock lock(ctx);
         ctx->session.start_work();
-        ctx->session.run(tokens, n_tokens, [&](size_t i) { return i + 1 == n_tokens ? logits : nullptr; });
+        ctx->session.run(tokens, n_tokens, LogitRows::last, logits);
     });
 }
 
@@ -96,7 +109,7 @@ TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tok
             throw Error(TTT_ERR_DIMENSION_MISMATCH, "n_tokens * vocab_size overflows");
         ContextLock lock(ctx);
         ctx->session.start_work();
-        ctx->session.run(tokens, n_tokens, [&](size_t i) { return logits_all + i * V; });
+        ctx->session.run(tokens, n_tokens, LogitRows::all, logits_all);
     });
 }
 

@@ -52,20 +52,7 @@ ttt_model* wrap(LoadedModel&& loaded) {
     m->fingerprint = loaded.fingerprint;
     if (!loaded.tokenizer_json.empty()) {
         const ModelConfig& c = loaded.weights.config;
-        try {
-            m->tokenizer = Tokenizer::from_json(loaded.tokenizer_json);
-            // The model config's bos/eos, when given, win over the tokenizer's guess.
-            if (c.bos_id >= 0 || c.eos_id >= 0)
-                m->tokenizer->set_bos_eos(c.bos_id >= 0 ? c.bos_id : m->tokenizer->bos_id(),
-                                          c.eos_id >= 0 ? c.eos_id : m->tokenizer->eos_id());
-        } catch (const Error& e) {
-            // Whatever the tokenizer objects to is a fault of the file.
-            throw Error(e.status() == TTT_ERR_INVALID_ARGUMENT ? TTT_ERR_FORMAT : e.status(),
-                        loaded.source + ": tokenizer: " + e.what());
-        }
-        if (m->tokenizer->vocab_size() > c.vocab_size)
-            log_warn(loaded.source + ": the tokenizer has " + std::to_string(m->tokenizer->vocab_size()) +
-                     " tokens but the model only " + std::to_string(c.vocab_size) + "; larger ids are refused");
+        m->tokenizer = Tokenizer::for_model(loaded.tokenizer_json, c.vocab_size, c.bos_id, c.eos_id, loaded.source);
     }
     m->loaded = std::move(loaded);
     return m.release();

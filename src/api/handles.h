@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "backend/backend.h"
+#include "model/prepared_model.h"
 #include "generate/session.h"
 #include "io/model_files.h"
 #include "model/legacy_ttt_layer.h"
@@ -29,18 +32,21 @@ struct ttt_model {
     std::atomic<int64_t> refs{1};
     // Set by ttt_model_free: the handle stays valid for its contexts but refuses new use (and a second free).
     std::atomic<bool> released_by_user{false};
+    // The weights prepared on each kind of backend, made by the first context that needs them, shared after.
+    std::mutex prepared_mutex;
+    std::map<std::string, std::shared_ptr<const ttt::PreparedModel>> prepared;
 };
 
 struct ttt_context {
     uint32_t magic = kContextMagic;
     ttt_model* model = nullptr;
     ttt::Session session;
-    int32_t n_threads = 1;
     std::atomic<bool> busy{false};
     std::string last_text;  // what ttt_generate_next handed out; valid until the next call
 
-    ttt_context(ttt_model* m, const ttt::Backend& be)
-        : model(m), session(m->loaded.weights, m->tokenizer.get(), be) {}
+    ttt_context(ttt_model* m, std::unique_ptr<ttt::Backend> be, std::shared_ptr<const ttt::PreparedModel> prepared,
+                size_t rows_per_pass)
+        : model(m), session(m->loaded.weights, m->tokenizer.get(), std::move(be), std::move(prepared), rows_per_pass) {}
 };
 
 struct ttt_layer {
@@ -55,6 +61,8 @@ namespace ttt {
 void check_model(const ttt_model* m);
 void check_context(const ttt_context* c);
 void release_model(ttt_model* m);
+// The model's weights prepared on `backend` (made once per backend kind, then shared).
+std::shared_ptr<const PreparedModel> prepared_weights(ttt_model* m, Backend& backend);
 
 // Marks a context busy for the duration of a call; a second thread gets TTT_ERR_BUSY.
 class ContextLock {

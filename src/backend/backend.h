@@ -1,31 +1,160 @@
-// The backend seam (DESIGN §1): the model composes these operations and never calls a kernel directly. The CPU
-// reference backend is always present and is the oracle; SIMD variants and the CUDA backend plug in here, chosen
-// at run time, and are tested against the reference on random and odd shapes.
+// The backend seam (DESIGN §1, docs/architecture.md). The model composes these operations on tensors that live in
+// a backend's memory and never touches that memory itself: the CPU backend's memory happens to be host memory, a
+// CUDA backend's is device memory, and the same model code drives both.
+//
+// What a backend provides:
+//   - buffers it owns (alloc) and the only two doors between them and the host (upload, download), plus sync;
+//   - weights prepared once per model (prepare_ternary / prepare_dense): uploaded, or repacked into the layout its
+//     kernels prefer, or used in place when the stored layout is already the one they take (zero copy);
+//   - operations over a batch of M rows (one row per token; the tokens of many sequences side by side), each
+//     declared by supports(op), so a planner can place a layer only where all its ops run;
+//   - the TTT recurrence, per sequence of the batch, on fast-weight states that live in its memory.
+// Every op computes each output element in one fixed order whatever the thread count, so results are bit-identical
+// for any n_threads on a given backend and kernel level.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace ttt {
 
-struct Backend {
-    const char* name;
-    // y[rows] = Q·x for a packed ternary matrix (layout in kernels/cpu/ternary_ref.h); unscaled.
-    void (*ternary_matvec)(const uint8_t* packed, size_t rows, size_t cols, const float* x, float* y);
-    // y[rows] = W·x for a dense row-major float matrix.
-    void (*matvec_f32)(const float* w, size_t rows, size_t cols, const float* x, float* y);
-    void (*rmsnorm)(const float* x, const float* g, size_t n, float eps, float* y);
-    void (*fake_quant_int8)(const float* x, size_t n, float* y);
-    void (*swiglu)(const float* gate, const float* up, size_t n, float* out);
-    void (*l2_normalize)(const float* f, size_t n, float* fhat);
-    void (*ttt_accumulate)(const float* z, const float* fhat, size_t d, float* pending);
-    void (*ttt_apply)(float* w, float* pending, size_t d, float lr);
+enum class ElemType : uint8_t { f32, i8 };
+
+// A row-major [rows, cols] matrix in a backend's memory (contiguous: row r starts at r·cols).
+struct Tensor {
+    void* data = nullptr;
+    ElemType type = ElemType::f32;
+    size_t rows = 0, cols = 0;
+
+    Tensor() = default;
+    Tensor(void* p, ElemType t, size_t r, size_t c) : data(p), type(t), rows(r), cols(c) {}
+    size_t element_bytes() const { return type == ElemType::f32 ? 4 : 1; }
+    size_t bytes() const { return rows * cols * element_bytes(); }
+    // Rows [r0, r0 + n) of this matrix.
+    Tensor slice_rows(size_t r0, size_t n) const {
+        return {static_cast<char*>(data) + r0 * cols * element_bytes(), type, n, cols};
+    }
+    // The same memory seen as [rows', cols'] with rows'·cols' ≤ rows·cols (workspace reuse).
+    Tensor reshape(size_t r, size_t c) const { return {data, type, r, c}; }
+    float* f32() const { return static_cast<float*>(data); }
+    int8_t* i8() const { return static_cast<int8_t*>(data); }
 };
 
-// The plain scalar reference backend.
-const Backend& cpu_reference_backend();
+// Quantised activations, a first-class op output: q[m, c] and the per-row factor a[m] with x ≈ q / a.
+struct QuantTensor {
+    Tensor q;  // i8 [rows, cols]
+    Tensor a;  // f32 [rows, 1]
+};
 
-// Whether a CUDA backend was compiled into this build (TTT_CUDA); running it comes with the CUDA backend issue.
-bool cuda_backend_compiled();
+// The activation type a ternary weight's kernels take (a weight type declares it, as ggml's TQ2_0 declares Q8_K).
+enum class ActType : uint8_t {
+    f32,          // float rows as they are (act_bits 0)
+    f32_fake_i8,  // float rows fake-quantised to the int8 grid in float (act_bits 8, the reference path)
+    i8,           // int8 rows with their factor (act_bits 8, the integer kernels; same values, exact int32 sums)
+};
+
+// A ternary matrix as stored in a file (kernels/ternary_format.h), possibly inside a memory-mapped file.
+struct TernaryFileView {
+    const uint8_t* packed = nullptr;
+    size_t rows = 0, cols = 0;  // out, in
+    float scale = 0.0f;         // absmean s
+    // Keeps `packed` alive (the mapped file or the loaded weights); shared by every weight prepared in place.
+    std::shared_ptr<const void> owner;
+};
+
+// A ternary weight prepared by a backend: y = Q·x (· s when apply_scale).
+struct TernaryWeight {
+    size_t rows = 0, cols = 0;
+    float scale = 0.0f;
+    bool apply_scale = false;
+    ActType act = ActType::f32;
+    const void* data = nullptr;          // backend memory, in the backend's layout
+    std::shared_ptr<const void> owner;   // the memory behind data (a backend buffer, or the file when in place)
+    bool in_place = false;               // data points into the file view (zero copy)
+};
+
+// A dense float matrix [rows, cols] (embedding, LM head, norm gains as [1, n]) prepared by a backend.
+struct DenseWeight {
+    size_t rows = 0, cols = 0;
+    const float* data = nullptr;
+    std::shared_ptr<const void> owner;
+};
+
+// Rows [row_begin, row_begin + n_rows) of a batch belong to one sequence, in order.
+struct SequenceRows {
+    size_t row_begin = 0, n_rows = 0;
+};
+
+// One sequence's TTT state for one layer, in the backend's memory: the applied fast weights W (d×d), the running
+// sum of the open chunk's inner gradients (d×d), and the number of tokens seen since reset (chunk boundaries).
+struct TttStateRef {
+    float* w = nullptr;
+    float* pending = nullptr;
+    uint64_t position = 0;
+};
+
+enum class Op {
+    embed,           // rows of a dense table by token id
+    rmsnorm,         // y = x / sqrt(mean(x²) + eps) · g
+    fake_quant_i8,   // x' = q / a in float
+    quantize_i8,     // (q, a)
+    ternary_f32,     // Y = X·Qᵀ (· s)
+    ternary_i8,      // Y = (Q8·Qᵀ) / a (· s)
+    dense_matmul,    // Y = X·Wᵀ, W dense float
+    swiglu,          // silu(g) ⊙ u
+    add,             // a + b
+    l2_normalize,    // x / (‖x‖₂ + 1e-6)
+    ttt_chunked,     // DESIGN §2's chunked fast-weight recurrence, per sequence
+    gather_rows,     // rows by index
+};
+
+class Buffer {
+public:
+    virtual ~Buffer() = default;
+    virtual void* data() = 0;
+    virtual size_t bytes() const = 0;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual const char* name() const = 0;
+    virtual bool supports(Op op) const = 0;
+
+    // ---- memory ------------------------------------------------------------------------------------------------
+    virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;
+    virtual void upload(const Tensor& dst, const void* host) = 0;    // host → backend, dst.bytes() bytes
+    virtual void download(const Tensor& src, void* host) = 0;        // backend → host
+    virtual void sync() = 0;                                         // every op issued so far has completed
+
+    // ---- weights, prepared once per model ----------------------------------------------------------------------
+    // act_bits of the model decides the activation type; the backend picks what its kernels take.
+    virtual TernaryWeight prepare_ternary(const TernaryFileView& w, bool apply_scale, int act_bits) = 0;
+    virtual DenseWeight prepare_dense(const float* host, size_t rows, size_t cols,
+                                      std::shared_ptr<const void> owner) = 0;
+    // Whether two backends can use each other's prepared weights and tensors directly (same memory space and
+    // weight layout); if not, the model moves activations through download/upload at a layer boundary.
+    virtual bool same_memory_as(const Backend& other) const = 0;
+
+    // ---- operations on M rows ----------------------------------------------------------------------------------
+    virtual void embed(const int32_t* tokens_host, const DenseWeight& table, const Tensor& out) = 0;
+    virtual void rmsnorm(const Tensor& x, const DenseWeight& gain, float eps, const Tensor& y) = 0;
+    virtual void fake_quant_i8(const Tensor& x, const Tensor& y) = 0;
+    virtual void quantize_i8(const Tensor& x, const QuantTensor& out) = 0;
+    virtual void ternary_matmul(const TernaryWeight& w, const Tensor& x, const Tensor& y) = 0;       // act f32*
+    virtual void ternary_matmul(const TernaryWeight& w, const QuantTensor& x, const Tensor& y) = 0;  // act i8
+    virtual void dense_matmul(const DenseWeight& w, const Tensor& x, const Tensor& y) = 0;
+    virtual void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) = 0;
+    virtual void add(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+    virtual void l2_normalize(const Tensor& x, const Tensor& y) = 0;
+    // For each sequence s: rows seqs[s] of fhat (d wide) predict z = W·f̂ with the chunk-start state, accumulate
+    // (z − f̂)·f̂ᵀ into pending, and apply W ← W − lr·pending when a chunk of `chunk` tokens (counted from
+    // position) closes. states[s] advances by seqs[s].n_rows.
+    virtual void ttt_chunked(const Tensor& fhat, const Tensor& z, const SequenceRows* seqs, TttStateRef* states,
+                             size_t n_seqs, size_t chunk, float lr) = 0;
+    // out row i = x row rows_host[i].
+    virtual void gather_rows(const Tensor& x, const size_t* rows_host, size_t n, const Tensor& out) = 0;
+};
 
 }  // namespace ttt

@@ -1,24 +1,216 @@
-#include "backend/backend.h"
+#include "backend/cpu_backend.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "common/error.h"
+#include "backend/parallel_gemm.h"
 #include "cpu/ops_ref.h"
-#include "cpu/ternary_ref.h"
+#include "cpu/ttt_ref.h"
 
 namespace ttt {
 
-const Backend& cpu_reference_backend() {
-    static const Backend backend = {
-        "cpu-reference",  ternary_matvec_ref, matvec_f32_ref,     rmsnorm_ref,      fake_quant_int8_ref,
-        swiglu_ref,       l2_normalize_ref,   ttt_accumulate_ref, ttt_apply_ref,
-    };
-    return backend;
+namespace {
+
+// Host memory aligned for the widest vector loads (and cache lines).
+class HostBuffer final : public Buffer {
+public:
+    explicit HostBuffer(size_t bytes) : bytes_(bytes) {
+        const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+        data_ = std::aligned_alloc(64, rounded);
+        if (!data_) throw Error(TTT_ERR_OUT_OF_MEMORY, "out of memory allocating " + std::to_string(bytes) + " bytes");
+    }
+    ~HostBuffer() override { std::free(data_); }
+    void* data() override { return data_; }
+    size_t bytes() const override { return bytes_; }
+
+private:
+    void* data_ = nullptr;
+    size_t bytes_ = 0;
+};
+
+// Work per parallel chunk below which waking a second thread costs more than it saves (element operations).
+constexpr size_t kMinWorkPerChunk = 32768;
+
+size_t grain_for(size_t work_per_index) { return std::max<size_t>(1, kMinWorkPerChunk / std::max<size_t>(1, work_per_index)); }
+
+}  // namespace
+
+CpuBackend::CpuBackend(const CpuBackendOptions& options)
+    : kernels_(ternary_kernels(options.level)), pool_(options.n_threads) {
+    std::snprintf(name_, sizeof name_, "cpu-%s", kernels_.name);
 }
 
-bool cuda_backend_compiled() {
-#ifdef TTT_HAVE_CUDA
-    return true;
-#else
-    return false;
-#endif
+std::unique_ptr<CpuBackend> CpuBackend::reference(int n_threads) {
+    return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, CpuLevel::scalar});
+}
+
+std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) {
+    return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, cpu_active_level()});
+}
+
+bool CpuBackend::supports(Op) const { return true; }  // the CPU runs every op (it is the reference)
+
+template <typename Fn>
+void CpuBackend::parallel(size_t n, size_t grain, const Fn& fn) {
+    if (n == 0) return;
+    if (pool_.size() > 1 && n > grain) pool_.parallel_for(n, fn, grain);
+    else fn(size_t(0), n);
+}
+
+// ---- memory ----------------------------------------------------------------------------------------------------
+
+std::unique_ptr<Buffer> CpuBackend::alloc(size_t bytes) { return std::make_unique<HostBuffer>(bytes); }
+void CpuBackend::upload(const Tensor& dst, const void* host) { std::memcpy(dst.data, host, dst.bytes()); }
+void CpuBackend::download(const Tensor& src, void* host) { std::memcpy(host, src.data, src.bytes()); }
+
+bool CpuBackend::same_memory_as(const Backend& other) const {
+    const auto* cpu = dynamic_cast<const CpuBackend*>(&other);
+    return cpu && cpu->kernels_.level == kernels_.level;
+}
+
+// ---- weights ---------------------------------------------------------------------------------------------------
+
+TernaryWeight CpuBackend::prepare_ternary(const TernaryFileView& v, bool apply_scale, int act_bits) {
+    TernaryWeight w;
+    w.rows = v.rows;
+    w.cols = v.cols;
+    w.scale = v.scale;
+    w.apply_scale = apply_scale;
+    // The integer kernels compute act_bits 8 exactly (int32 sums); the scalar level keeps the float reference path.
+    w.act = act_bits == 8 ? (kernels_.level == CpuLevel::scalar ? ActType::f32_fake_i8 : ActType::i8) : ActType::f32;
+    if (kernels_.file_layout) {
+        w.data = v.packed;
+        w.owner = v.owner;
+        w.in_place = true;
+        return w;
+    }
+    auto buffer = std::make_shared<HostBuffer>(kernels_.packed_bytes(v.rows, v.cols));
+    kernels_.repack(v.packed, v.rows, v.cols, static_cast<uint8_t*>(buffer->data()));
+    w.data = buffer->data();
+    w.owner = std::move(buffer);
+    return w;
+}
+
+DenseWeight CpuBackend::prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
+    return DenseWeight{rows, cols, host, std::move(owner)};  // host memory is CPU memory: used in place
+}
+
+// ---- row-wise ops ----------------------------------------------------------------------------------------------
+
+void CpuBackend::embed(const int32_t* tokens, const DenseWeight& table, const Tensor& out) {
+    const size_t D = table.cols;
+    for (size_t m = 0; m < out.rows; ++m) std::memcpy(out.f32() + m * D, table.data + size_t(tokens[m]) * D, D * 4);
+}
+
+void CpuBackend::rmsnorm(const Tensor& x, const DenseWeight& gain, float eps, const Tensor& y) {
+    const size_t D = x.cols;
+    parallel(x.rows, grain_for(D), [&](size_t b, size_t e) {
+        for (size_t m = b; m < e; ++m) rmsnorm_ref(x.f32() + m * D, gain.data, D, eps, y.f32() + m * D);
+    });
+}
+
+void CpuBackend::fake_quant_i8(const Tensor& x, const Tensor& y) {
+    const size_t K = x.cols;
+    parallel(x.rows, grain_for(K), [&](size_t b, size_t e) {
+        for (size_t m = b; m < e; ++m) fake_quant_int8_ref(x.f32() + m * K, K, y.f32() + m * K);
+    });
+}
+
+void CpuBackend::quantize_i8(const Tensor& x, const QuantTensor& out) {
+    const size_t K = x.cols;
+    parallel(x.rows, grain_for(K), [&](size_t b, size_t e) {
+        quantize_rows_i8(x.f32() + b * K, K, e - b, K, out.q.i8() + b * K, K, out.a.f32() + b);
+    });
+}
+
+void CpuBackend::swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) {
+    const size_t n = gate.rows * gate.cols;
+    parallel(n, kMinWorkPerChunk, [&](size_t b, size_t e) { swiglu_ref(gate.f32() + b, up.f32() + b, e - b, out.f32() + b); });
+}
+
+void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& out) {
+    const size_t n = a.rows * a.cols;
+    float* o = out.f32();
+    const float *pa = a.f32(), *pb = b.f32();
+    for (size_t i = 0; i < n; ++i) o[i] = pa[i] + pb[i];
+}
+
+void CpuBackend::l2_normalize(const Tensor& x, const Tensor& y) {
+    const size_t d = x.cols;
+    parallel(x.rows, grain_for(d), [&](size_t b, size_t e) {
+        for (size_t m = b; m < e; ++m) l2_normalize_ref(x.f32() + m * d, d, y.f32() + m * d);
+    });
+}
+
+void CpuBackend::gather_rows(const Tensor& x, const size_t* rows, size_t n, const Tensor& out) {
+    const size_t bytes = x.cols * x.element_bytes();
+    for (size_t i = 0; i < n; ++i)
+        std::memcpy(static_cast<char*>(out.data) + i * bytes, static_cast<const char*>(x.data) + rows[i] * bytes, bytes);
+}
+
+// ---- products --------------------------------------------------------------------------------------------------
+
+void CpuBackend::apply_scale(const TernaryWeight& w, const Tensor& y) {
+    if (!w.apply_scale) return;
+    float* p = y.f32();
+    for (size_t i = 0; i < y.rows * y.cols; ++i) p[i] *= w.scale;
+}
+
+void CpuBackend::ternary_matmul(const TernaryWeight& w, const Tensor& x, const Tensor& y) {
+    // Output rows in units of the kernel's row granule, split between threads: no sum is ever split.
+    const size_t g = kernels_.row_granule, units = (w.rows + g - 1) / g;
+    const auto* packed = static_cast<const uint8_t*>(w.data);
+    parallel(units, grain_for(g * w.cols * x.rows), [&](size_t b, size_t e) {
+        kernels_.gemm_f32(packed, w.rows, w.cols, x.f32(), x.cols, x.rows, y.f32(), y.cols, b * g,
+                          std::min(w.rows, e * g));
+    });
+    apply_scale(w, y);
+}
+
+void CpuBackend::ternary_matmul(const TernaryWeight& w, const QuantTensor& x, const Tensor& y) {
+    const size_t g = kernels_.row_granule, units = (w.rows + g - 1) / g;
+    const auto* packed = static_cast<const uint8_t*>(w.data);
+    parallel(units, grain_for(g * w.cols * x.q.rows), [&](size_t b, size_t e) {
+        kernels_.gemm_i8(packed, w.rows, w.cols, x.q.i8(), x.q.cols, x.a.f32(), x.q.rows, y.f32(), y.cols, b * g,
+                         std::min(w.rows, e * g));
+    });
+    apply_scale(w, y);
+}
+
+void CpuBackend::dense_matmul(const DenseWeight& w, const Tensor& x, const Tensor& y) {
+    const size_t M = x.rows, K = w.cols, N = w.rows;
+    if (kernels_.level != CpuLevel::scalar && M >= 8) {
+        gemm(false, true, M, N, K, x.f32(), w.data, y.f32(), false, &pool_);  // blocked; same bits for any threads
+        return;
+    }
+    // One matrix-vector product per row, output rows split between threads (the oracle's loop).
+    parallel(N, grain_for(K * M), [&](size_t b, size_t e) {
+        for (size_t m = 0; m < M; ++m) matvec_f32_ref(w.data + b * K, e - b, K, x.f32() + m * K, y.f32() + m * N + b);
+    });
+}
+
+// ---- TTT -------------------------------------------------------------------------------------------------------
+
+void CpuBackend::ttt_chunked(const Tensor& fhat, const Tensor& z, const SequenceRows* seqs, TttStateRef* states,
+                             size_t n_seqs, size_t chunk, float lr) {
+    // Work units: (sequence, block of fast-weight rows). Rows are independent through the whole recurrence
+    // (kernels/cpu/ttt_ref.h), so one sequence's prefill also spreads over threads without any per-token sync.
+    const size_t d = fhat.cols;
+    const size_t threads = size_t(pool_.size());
+    const size_t blocks = n_seqs >= threads ? 1 : std::min(d, threads);
+    parallel(n_seqs * blocks, 1, [&](size_t b, size_t e) {
+        for (size_t u = b; u < e; ++u) {
+            const size_t s = u / blocks, blk = u % blocks;
+            const size_t i0 = d * blk / blocks, i1 = d * (blk + 1) / blocks;
+            const SequenceRows& r = seqs[s];
+            ttt_chunked_rows<float>(fhat.f32() + r.row_begin * d, z.f32() + r.row_begin * d, r.n_rows, d,
+                                    states[s].w, states[s].pending, states[s].position, chunk, lr, i0, i1);
+        }
+    });
 }
 
 }  // namespace ttt

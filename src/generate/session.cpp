@@ -18,8 +18,22 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-Session::Session(const ModelWeights& weights, const Tokenizer* tokenizer, const Backend& backend)
-    : weights_(weights), tokenizer_(tokenizer), backend_(backend), soul_(weights.config), scratch_(weights.config),
+namespace {
+
+std::vector<LayerPlacement> all_layers_on(Backend* backend, const std::shared_ptr<const PreparedModel>& prepared) {
+    return std::vector<LayerPlacement>(prepared->layers.size(), LayerPlacement{backend, prepared});
+}
+
+}  // namespace
+
+Session::Session(const ModelWeights& weights, const Tokenizer* tokenizer, std::unique_ptr<Backend> backend,
+                 std::shared_ptr<const PreparedModel> prepared, size_t rows_per_pass)
+    : weights_(weights),
+      tokenizer_(tokenizer),
+      backend_(std::move(backend)),
+      rows_per_pass_(std::max<size_t>(1, rows_per_pass)),
+      forward_(weights.config, all_layers_on(backend_.get(), prepared), std::max(rows_per_pass_, kDefaultRowsPerPass)),
+      soul_(weights.config),
       logits_(size_t(weights.config.vocab_size)) {}
 
 const Tokenizer& Session::tokenizer() const {
@@ -40,23 +54,41 @@ void Session::set_soul(SoulState&& soul) {
 }
 
 void Session::forward_one(int32_t token, float* logits) {
-    forward_token(weights_, backend_, soul_, scratch_, token, logits);
+    SequenceInput in{&token, 1, &soul_, LogitRows::last, logits};
+    forward_.run(&in, 1);
     publish();
 }
 
-void Session::run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* ran) {
+void Session::check_tokens(const int32_t* tokens, size_t n) const {
     const int32_t V = weights_.config.vocab_size;
     for (size_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= V)
             throw Error(TTT_ERR_INVALID_ARGUMENT, "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
                                                       ", outside the vocabulary [0, " + std::to_string(V) + ")");
+}
+
+void Session::run(const int32_t* tokens, size_t n, LogitRows want, float* logits, size_t* ran) {
+    check_tokens(tokens, n);
     generating_ = false;  // the soul is about to change: the generation's logits would be stale
     const auto t0 = std::chrono::steady_clock::now();
+    const size_t V = size_t(weights_.config.vocab_size);
     size_t done = 0;
     try {
-        for (; done < n; ++done) {
+        while (done < n) {
             check_cancel(done, n);
-            forward_one(tokens[done], logits_at ? logits_at(done) : nullptr);
+            // One layer-major pass over the next tokens; logits of its rows as asked.
+            const size_t k = std::min(rows_per_pass_, n - done);
+            SequenceInput in{tokens + done, k, &soul_, LogitRows::none, nullptr};
+            if (logits && want == LogitRows::all) {
+                in.want = LogitRows::all;
+                in.logits = logits + done * V;
+            } else if (logits && want == LogitRows::last && done + k == n) {
+                in.want = LogitRows::last;
+                in.logits = logits;
+            }
+            forward_.run(&in, 1);
+            done += k;
+            publish();
         }
     } catch (...) {
         perf_.prompt_tokens += done;
@@ -67,6 +99,38 @@ void Session::run(const int32_t* tokens, size_t n, const std::function<float*(si
     if (ran) *ran += n;
     perf_.prompt_tokens += n;
     perf_.prompt_seconds += seconds_since(t0);
+}
+
+void Session::run_batch(Session* const* sessions, size_t n, const int32_t* tokens, const size_t* counts,
+                        float* logits) {
+    // Everything is checked before any soul changes.
+    size_t offset = 0;
+    for (size_t i = 0; i < n; ++i) {
+        sessions[i]->check_tokens(tokens + offset, counts[i]);
+        offset += counts[i];
+    }
+    for (size_t i = 0; i < n; ++i) {
+        sessions[i]->start_work();
+        if (sessions[i]->abort_check_ && sessions[i]->abort_check_())
+            throw Error(TTT_ERR_ABORTED, "context " + std::to_string(i) + "'s abort callback stopped the batch before it ran");
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t V = size_t(sessions[0]->weights_.config.vocab_size);
+    std::vector<SequenceInput> in(n);
+    offset = 0;
+    for (size_t i = 0; i < n; ++i) {
+        sessions[i]->generating_ = false;
+        in[i] = {tokens + offset, counts[i], &sessions[i]->soul_, logits ? LogitRows::last : LogitRows::none,
+                 logits ? logits + i * V : nullptr};
+        offset += counts[i];
+    }
+    sessions[0]->forward_.run(in.data(), n);
+    const double seconds = seconds_since(t0);
+    for (size_t i = 0; i < n; ++i) {
+        sessions[i]->publish();
+        sessions[i]->perf_.prompt_tokens += counts[i];
+        sessions[i]->perf_.prompt_seconds += seconds;
+    }
 }
 
 void Session::reset() {
@@ -93,7 +157,7 @@ void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
         ids.push_back(tok.bos_id());
     }
     const size_t n = ids.size();
-    run(ids.data(), n, [&](size_t i) { return i + 1 == n ? logits_.data() : nullptr; });
+    run(ids.data(), n, LogitRows::last, logits_.data());
     for (int32_t id : ids)
         if (id < sample_vocab) sampler->accept(id);  // penalties see the prompt too
     sampler_ = std::move(sampler);
@@ -159,7 +223,7 @@ void Session::learn(std::string_view text, bool add_special, bool parse_special,
     start_work();
     generating_ = false;
     std::vector<int32_t> ids = tokenizer().encode(text, add_special, parse_special);
-    run(ids.data(), ids.size(), {}, learned);
+    run(ids.data(), ids.size(), LogitRows::none, nullptr, learned);
 }
 
 void Session::sleep(const SleepOptions& opt, size_t* learned) {
@@ -183,7 +247,7 @@ void Session::sleep(const SleepOptions& opt, size_t* learned) {
             throw Error(TTT_ERR_ABORTED, "sleep stopped by the progress callback after " + std::to_string(i) + " of " +
                                              std::to_string(pieces.size()) + " pieces");
         std::vector<int32_t> ids = tokenizer().encode(pieces[i], false, false);
-        run(ids.data(), ids.size(), {}, learned);
+        run(ids.data(), ids.size(), LogitRows::none, nullptr, learned);
     }
     if (opt.progress) opt.progress(1.0f);
 }

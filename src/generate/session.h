@@ -13,7 +13,8 @@
 #include "backend/backend.h"
 #include "generate/sampler.h"
 #include "generate/text_stream.h"
-#include "model/bitllama.h"
+#include "model/forward.h"
+#include "model/prepared_model.h"
 #include "model/soul_state.h"
 #include "model/weights.h"
 
@@ -55,12 +56,25 @@ struct PerfCounters {
 
 class Session {
 public:
-    Session(const ModelWeights& weights, const Tokenizer* tokenizer, const Backend& backend);
+    // The session runs every layer on `backend` with the model's weights prepared there (shared by contexts).
+    // rows_per_pass: prompt tokens per layer-major pass (cancel and abort checks run between passes).
+    Session(const ModelWeights& weights, const Tokenizer* tokenizer, std::unique_ptr<Backend> backend,
+            std::shared_ptr<const PreparedModel> prepared, size_t rows_per_pass = kDefaultRowsPerPass);
 
-    // Run tokens (ids checked first: nothing changes on a bad id), cancellable at every token. Ends a generation
-    // in progress (its logits would be stale). logits_at(i) says where token i's logits go (nullptr: not needed).
-    // ran (optional) is increased by the tokens run, also when it throws.
-    void run(const int32_t* tokens, size_t n, const std::function<float*(size_t)>& logits_at, size_t* ran = nullptr);
+    // Run tokens (ids checked first: nothing changes on a bad id) in passes of up to rows_per_pass tokens,
+    // cancellable between passes. Ends a generation in progress (its logits would be stale). logits: room for V
+    // floats (want last) or n·V (want all), or nullptr. ran (optional) is increased by the tokens run, also when
+    // it throws.
+    void run(const int32_t* tokens, size_t n, LogitRows want, float* logits, size_t* ran = nullptr);
+    static constexpr size_t kDefaultRowsPerPass = 128;
+    // Step several sessions of one model together, one pass per kDefaultRowsPerPass rows, on sessions[0]'s
+    // backend. counts[i] tokens each (consecutive in tokens); logits: nullptr or n·V (last token of each).
+    static void run_batch(Session* const* sessions, size_t n, const int32_t* tokens, const size_t* counts,
+                          float* logits);
+    // Validate ids against the vocabulary (what run checks first).
+    void check_tokens(const int32_t* tokens, size_t n) const;
+    Forward& forward() { return forward_; }
+    SoulState& mutable_soul() { return soul_; }
     void reset();
     void request_cancel() { cancel_.store(true); }
     // New work (forward, learn, sleep, a new generation) starts by clearing a cancel left over from earlier work;
@@ -95,9 +109,10 @@ private:
 
     const ModelWeights& weights_;
     const Tokenizer* tokenizer_;
-    const Backend& backend_;
+    std::unique_ptr<Backend> backend_;
+    size_t rows_per_pass_;
+    Forward forward_;
     SoulState soul_;
-    ForwardScratch scratch_;
     std::vector<float> logits_;  // (V) after the last token run for generation
     std::atomic<bool> cancel_{false};
     std::function<bool()> abort_check_;

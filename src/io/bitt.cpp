@@ -34,11 +34,11 @@ std::string tokenizer_text(simdjson::dom::element e, const std::string& what) {
 
 bool looks_like_bitt(const uint8_t* data, size_t size) { return size >= 4 && std::memcmp(data, "BITT", 4) == 0; }
 
-BittFile parse_bitt(std::vector<uint8_t> bytes, const std::string& what, bool verify_checksum) {
+BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checksum) {
     BittFile f;
     f.bytes = std::move(bytes);
-    const uint8_t* p = f.bytes.data();
-    const size_t size = f.bytes.size();
+    const uint8_t* p = f.bytes.data;
+    const size_t size = f.bytes.size;
     if (size < 4) fail_format(what + ": truncated: " + std::to_string(size) + " bytes, not a .bitt file");
     if (!looks_like_bitt(p, size)) fail_format(what + ": wrong magic: not a .bitt file (expected \"BITT\")");
     if (size < kPrefix) fail_format(what + ": truncated inside the header length (" + std::to_string(size) + " bytes)");

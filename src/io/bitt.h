@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/mapped_file.h"
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "model/weights.h"
@@ -23,14 +24,14 @@ struct BittFile {
     bool checksum_verified = false;
     uint32_t body_crc32c = 0;     // v2: as stored
     uint64_t stored_fingerprint = 0;  // v2: as stored
-    std::vector<uint8_t> bytes;   // the whole file (owns the memory `body` points into)
+    FileBytes bytes;              // the whole file, mapped or in memory (owns what `body` points into)
     SafetensorsView body;
 };
 
 constexpr int32_t kBittLatestVersion = 2;
 
-// Parse a .bitt image. Takes ownership of the bytes. Throws Error(TTT_ERR_FORMAT / TTT_ERR_UNSUPPORTED).
-BittFile parse_bitt(std::vector<uint8_t> bytes, const std::string& what, bool verify_checksum);
+// Parse a .bitt image (keeps a reference to the bytes). Throws Error(TTT_ERR_FORMAT / TTT_ERR_UNSUPPORTED).
+BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checksum);
 
 // Serialise weights (+ optional tokenizer JSON text) as a .bitt v2 image.
 std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json);

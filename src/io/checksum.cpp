@@ -26,14 +26,6 @@ uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
     return ~crc;
 }
 
-void Fnv64::add(const void* data, size_t size) {
-    const uint8_t* p = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < size; ++i) {
-        state ^= p[i];
-        state *= 0x100000001b3ull;
-    }
-}
-
 std::string hex64(uint64_t v) {
     static const char digits[] = "0123456789abcdef";
     std::string s(16, '0');

@@ -9,6 +9,7 @@
 #include "io/bitt.h"
 #include "io/config_json.h"
 #include "io/file.h"
+#include "io/mapped_file.h"
 #include "io/model_tensors.h"
 #include "io/safetensors.h"
 
@@ -52,10 +53,14 @@ LoadedModel load_from_parts(const std::string& dir, const std::string& weights_p
 
 }  // namespace
 
-LoadedModel load_model_bitt_bytes(std::vector<uint8_t> bytes, const std::string& what, const LoadOptions& opt) {
+namespace {
+
+// Packed ternary weights of a .bitt v2 are used where they lie in the file bytes (mapped: zero copy, shared pages).
+LoadedModel load_bitt(FileBytes bytes, const std::string& what, const LoadOptions& opt) {
     BittFile f = parse_bitt(std::move(bytes), what, opt.verify_checksum);
     LoadedModel m;
-    m.weights = weights_from_safetensors(f.config, f.body, what, opt.progress);
+    m.weights = weights_from_safetensors(f.config, f.body, what, opt.progress, f.bytes.owner);
+    m.mapped = f.bytes.mapped;
     m.fingerprint = m.weights.fingerprint();
     if (f.format_version >= 2 && f.stored_fingerprint != 0 && f.stored_fingerprint != m.fingerprint)
         fail_format(what + ": the stored fingerprint does not match the weights (the file is corrupted)");
@@ -66,9 +71,13 @@ LoadedModel load_model_bitt_bytes(std::vector<uint8_t> bytes, const std::string&
     return m;
 }
 
-LoadedModel load_model_bitt(const std::string& path, const LoadOptions& opt) {
-    return load_model_bitt_bytes(read_file(path), path, opt);
+}  // namespace
+
+LoadedModel load_model_bitt_bytes(std::vector<uint8_t> bytes, const std::string& what, const LoadOptions& opt) {
+    return load_bitt(own_bytes(std::move(bytes)), what, opt);
 }
+
+LoadedModel load_model_bitt(const std::string& path, const LoadOptions& opt) { return load_bitt(map_file(path), path, opt); }
 
 LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
     if (path.empty()) fail_argument("empty model path");
@@ -79,9 +88,8 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
     }
     if (!file_exists(path)) fail_io("no model at '" + path + "': " + std::strerror(ENOENT));
     if (ends_with(path, ".safetensors")) return load_from_parts(directory_of(path), path, opt);
-    std::vector<uint8_t> bytes = read_file(path);
-    if (looks_like_bitt(bytes.data(), bytes.size()) || ends_with(path, ".bitt"))
-        return load_model_bitt_bytes(std::move(bytes), path, opt);
+    FileBytes bytes = map_file(path);
+    if (looks_like_bitt(bytes.data, bytes.size) || ends_with(path, ".bitt")) return load_bitt(std::move(bytes), path, opt);
     fail_format("'" + path + "' is neither a model directory, a .bitt file nor a .safetensors file");
 }
 

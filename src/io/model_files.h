@@ -17,6 +17,7 @@ struct LoadedModel {
     std::string source;          // what was loaded, for messages
     int32_t bitt_version = 0;    // 0: not a .bitt
     bool checksum_verified = false;
+    bool mapped = false;         // the file is memory-mapped and the packed weights are used in place
 };
 
 struct LoadOptions {

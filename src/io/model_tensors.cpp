@@ -17,6 +17,7 @@ struct Reader {
     const SafetensorsView& st;
     const std::string& what;
     std::set<std::string> used;
+    bool in_place = false;  // packed matrices point into the file bytes instead of being copied
 
     const TensorView* find_first(std::initializer_list<std::string> names) {
         for (const std::string& n : names)
@@ -57,7 +58,8 @@ struct Reader {
             m.cols = cols;
             m.scale = tensor_to_f32(*s, what)[0];
             if (!(m.scale > 0.0f)) fail_format(what + ": tensor '" + scale + "' must be positive");
-            m.packed.assign(p->data, p->data + p->n_bytes);
+            if (in_place) m.view = p->data;
+            else m.packed.assign(p->data, p->data + p->n_bytes);
             return m;
         }
         std::vector<float> w = floats({latent}, {rows, cols});
@@ -68,14 +70,15 @@ struct Reader {
 }  // namespace
 
 ModelWeights weights_from_safetensors(const ModelConfig& c, const SafetensorsView& st, const std::string& what,
-                                      const std::function<bool(float)>& progress) {
+                                      const std::function<bool(float)>& progress, std::shared_ptr<const void> storage) {
     auto report = [&](float f) {
         if (progress && !progress(f)) throw Error(TTT_ERR_ABORTED, "loading " + what + " was cancelled by the progress callback");
     };
-    Reader r{st, what, {}};
+    Reader r{st, what, {}, storage != nullptr};
     const int64_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim, d = c.ttt_dim();
     ModelWeights w;
     w.config = c;
+    w.storage = std::move(storage);
     report(0.0f);
     w.embed = r.floats({"embed.weight", "model.embed_tokens.weight"}, {V, D});
     for (int32_t i = 0; i < c.num_layers; ++i) {
@@ -110,8 +113,8 @@ std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_o
     const int64_t V = w.config.vocab_size, D = w.config.hidden_dim;
     SafetensorsWriter out;
     auto ternary = [&](const std::string& base, const TernaryMatrix& m) {
-        out.add(base + ".weight_ternary", DType::U8, {m.rows, int64_t(ternary_row_bytes(size_t(m.cols)))}, m.packed.data(),
-                m.packed.size());
+        out.add(base + ".weight_ternary", DType::U8, {m.rows, int64_t(ternary_row_bytes(size_t(m.cols)))}, m.data(),
+                m.bytes());
         out.add(base + ".weight_scale", DType::F32, {1}, &m.scale, sizeof m.scale);
     };
     out.add_f32("embed.weight", {V, D}, w.embed);

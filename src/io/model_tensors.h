@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,11 @@
 namespace ttt {
 
 // progress(fraction) returns false to abort (Error TTT_ERR_ABORTED). May be empty.
+// storage: when not null, the owner of the bytes `st` points into; packed ternary matrices are then used in place
+// (TernaryMatrix::view, zero copy) and the weights keep `storage` alive. When null, they are copied.
 ModelWeights weights_from_safetensors(const ModelConfig& config, const SafetensorsView& st, const std::string& what,
-                                      const std::function<bool(float)>& progress = {});
+                                      const std::function<bool(float)>& progress = {},
+                                      std::shared_ptr<const void> storage = nullptr);
 
 // A safetensors image of the weights in packed form. file_offset: where the image starts in its file (alignment).
 std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_offset = 0);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "cpu/ttt_ref.h"
+
 namespace ttt {
 
 namespace {
@@ -48,7 +50,7 @@ void LegacyTttLayer::int8_linear(const std::vector<int8_t>& w, size_t in, size_t
 
 void LegacyTttLayer::forward(const float* input, size_t seq_len, float* output) const {
     const size_t D = dim_, d = inner_;
-    std::vector<float> state(d * d, 0.0f), f(d), p(d), up(D);
+    std::vector<float> state(d * d, 0.0f), pending(d * d, 0.0f), f(d), p(d), up(D);
     for (size_t t = 0; t < seq_len; ++t) {
         const float* x = input + t * D;
         int8_linear(down_, D, d, x, f.data());
@@ -57,15 +59,10 @@ void LegacyTttLayer::forward(const float* input, size_t seq_len, float* output) 
         const double norm = std::sqrt(ss);
         if (norm > 1e-6)
             for (float& v : f) v = float(v / norm);
-        for (size_t i = 0; i < d; ++i) {
-            float acc = 0.0f;
-            for (size_t j = 0; j < d; ++j) acc += state[i * d + j] * f[j];
-            p[i] = acc;
-        }
+        // p = W f̂, then W ← W − η (p − f̂) f̂ᵀ: the shared recurrence with a chunk of one token.
+        ttt_chunked_rows<float>(f.data(), p.data(), 1, d, state.data(), pending.data(), t, 1, lr_, 0, d);
         int8_linear(up_, d, D, p.data(), up.data());
         for (size_t i = 0; i < D; ++i) output[t * D + i] = x[i] + up[i];
-        for (size_t i = 0; i < d; ++i)
-            for (size_t j = 0; j < d; ++j) state[i * d + j] -= lr_ * (p[i] - f[i]) * f[j];
     }
 }
 

@@ -2,7 +2,7 @@
 
 #include "common/error.h"
 #include "cpu/ternary_ref.h"
-#include "io/checksum.h"
+#include "common/fnv64.h"
 
 namespace ttt {
 
@@ -20,6 +20,10 @@ TernaryMatrix TernaryMatrix::from_latent(const float* w, int32_t rows, int32_t c
     return m;
 }
 
+size_t TernaryMatrix::bytes() const {
+    return view ? size_t(rows) * ternary_row_bytes(size_t(cols)) : packed.size();
+}
+
 namespace {
 
 void hash_floats(Fnv64& h, const std::vector<float>& v) {
@@ -31,7 +35,7 @@ void hash_ternary(Fnv64& h, const TernaryMatrix& m) {
     h.add_u64(static_cast<uint64_t>(m.rows));
     h.add_u64(static_cast<uint64_t>(m.cols));
     h.add(&m.scale, sizeof m.scale);
-    h.add(m.packed.data(), m.packed.size());
+    h.add(m.data(), m.bytes());
 }
 
 }  // namespace
@@ -76,7 +80,7 @@ void ModelWeights::check_shapes(const std::string& what) const {
         if (v.size() != n) fail_format(what + ": tensor '" + name + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
     };
     auto mat = [&](const TernaryMatrix& m, int32_t rows, int32_t cols, const std::string& name) {
-        if (m.rows != rows || m.cols != cols || m.packed.size() != size_t(rows) * ternary_row_bytes(size_t(cols)))
+        if (m.rows != rows || m.cols != cols || m.bytes() != size_t(rows) * ternary_row_bytes(size_t(cols)))
             fail_format(what + ": tensor '" + name + "' has shape [" + std::to_string(m.rows) + ", " + std::to_string(m.cols) +
                         "], expected [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     };

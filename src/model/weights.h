@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,13 @@ struct TernaryMatrix {
     int32_t rows = 0;             // out
     int32_t cols = 0;             // in
     float scale = 0.0f;           // s = mean|W| + 1e-6 of the latent weights
-    std::vector<uint8_t> packed;  // [rows, ternary_row_bytes(cols)], layout in kernels/cpu/ternary_ref.h
+    // [rows, ternary_row_bytes(cols)] in the file layout (kernels/ternary_format.h): owned here, or, when `view`
+    // is set, in place inside the model file's bytes (kept alive by ModelWeights::storage).
+    std::vector<uint8_t> packed;
+    const uint8_t* view = nullptr;
+
+    const uint8_t* data() const { return view ? view : packed.data(); }
+    size_t bytes() const;
 
     // Ternarise latent float weights w[rows·cols].
     static TernaryMatrix from_latent(const float* w, int32_t rows, int32_t cols);
@@ -32,6 +39,7 @@ struct LayerWeights {
 
 struct ModelWeights {
     ModelConfig config;
+    std::shared_ptr<const void> storage;  // the file bytes that in-place ternary matrices point into (or null)
     std::vector<float> embed;      // (V, D)
     std::vector<LayerWeights> layers;
     std::vector<float> norm_f;     // (D)

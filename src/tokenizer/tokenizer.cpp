@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -165,5 +166,20 @@ void Tokenizer::set_bos_eos(int32_t bos, int32_t eos) {
 }
 
 const std::string& Tokenizer::json() const { return impl_->json; }
+
+std::unique_ptr<Tokenizer> Tokenizer::for_model(std::string_view json_text, int32_t model_vocab, int32_t bos_id,
+                                                int32_t eos_id, const std::string& source) {
+    std::unique_ptr<Tokenizer> tok;
+    try {
+        tok = from_json(json_text);
+        if (bos_id >= 0 || eos_id >= 0) tok->set_bos_eos(bos_id >= 0 ? bos_id : tok->bos_id(), eos_id >= 0 ? eos_id : tok->eos_id());
+    } catch (const Error& e) {
+        throw Error(e.status() == TTT_ERR_INVALID_ARGUMENT ? TTT_ERR_FORMAT : e.status(), source + ": tokenizer: " + e.what());
+    }
+    if (tok->vocab_size() > model_vocab)
+        log_warn(source + ": the tokenizer has " + std::to_string(tok->vocab_size()) + " tokens but the model only " +
+                 std::to_string(model_vocab) + "; larger ids are refused");
+    return tok;
+}
 
 }  // namespace ttt

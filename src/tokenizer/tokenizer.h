@@ -64,6 +64,12 @@ public:
 
     const std::string& json() const;  // the original JSON text (a .bitt file embeds it)
 
+    // A model's tokenizer: parsed from the text the model carries, with the model config's bos/eos (when given,
+    // >= 0) winning over the tokenizer's guess. Whatever the tokenizer objects to is a fault of the file
+    // (TTT_ERR_FORMAT naming `source`). Warns when the tokenizer knows more ids than the model's vocab.
+    static std::unique_ptr<Tokenizer> for_model(std::string_view json_text, int32_t model_vocab, int32_t bos_id,
+                                                int32_t eos_id, const std::string& source);
+
     struct Impl;
 
 private:

@@ -1,36 +1,23 @@
 #include "train/evaluate.h"
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
-#include <mutex>
-#include <system_error>
-#include <thread>
 #include <cmath>
 #include <memory>
 #include <vector>
 
-#include "bit_ttt.h"
+#include "backend/cpu_backend.h"
 #include "common/error.h"
-#include "common/log.h"
+#include "io/model_files.h"
+#include "model/forward.h"
+#include "tokenizer/tokenizer.h"
 #include "train/data.h"
 
 namespace ttt {
 
 namespace {
 
-void check(ttt_status s, const std::string& what) {
-    if (s != TTT_OK) throw Error(s, what + ": " + ttt_last_error());
-}
-
-struct ModelHandle {
-    ttt_model* m = nullptr;
-    ~ModelHandle() { ttt_model_free(m); }
-};
-struct ContextHandle {
-    ttt_context* c = nullptr;
-    ~ContextHandle() { ttt_destroy(c); }
-};
+// Windows run together, as contexts of one batch, until their logits would take this many floats.
+constexpr size_t kMaxLogitFloats = size_t(16) << 20;
 
 }  // namespace
 
@@ -39,14 +26,11 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
         fail_argument("evaluation: context_len must be in 1..1048576, is " + std::to_string(opt.context_len));
     if (opt.threads < 0) fail_argument("evaluation: threads must be >= 0");
 
-    ModelHandle model;
-    check(ttt_load_model(model_path.c_str(), nullptr, &model.m), "cannot load model '" + model_path + "'");
-    ttt_model_info info{};
-    info.struct_size = sizeof info;
-    check(ttt_model_get_info(model.m, &info), "model info");
-    const size_t V = static_cast<size_t>(info.vocab_size);
+    const LoadedModel model = load_model_path(model_path, LoadOptions{});
+    const ModelConfig& config = model.weights.config;
+    const size_t V = static_cast<size_t>(config.vocab_size);
 
-    TokenData data = TokenData::open(data_path, info.vocab_size);
+    TokenData data = TokenData::open(data_path, config.vocab_size);
     if (data.size() < 2) fail_format("token file '" + data_path + "' holds fewer than 2 tokens; nothing to evaluate");
 
     const size_t T = static_cast<size_t>(opt.context_len);
@@ -78,75 +62,60 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     std::vector<double> piece_bytes_of;
     if (!use_meta) {
         piece_bytes_of.assign(V, 0.0);
-        for (size_t v = 0; v < V; ++v) {
-            size_t n = 0;
-            ttt_status s = ttt_token_to_piece(model.m, int32_t(v), nullptr, 0, &n);
-            if (s == TTT_ERR_UNSUPPORTED)
-                throw Error(s, "evaluation: model '" + model_path + "' carries no tokenizer and '" + meta_path +
-                                   "' is missing, so bits per byte cannot be computed");
-            if (s == TTT_ERR_INVALID_ARGUMENT) continue;  // a padding row the tokenizer does not know: 0 bytes
-            if (s != TTT_OK && s != TTT_ERR_BUFFER_TOO_SMALL) check(s, "token piece");
-            int32_t eog = 0;
-            check(ttt_token_is_eog(model.m, int32_t(v), &eog), "token info");
-            piece_bytes_of[v] = eog ? 0.0 : double(n);
-        }
+        if (model.tokenizer_json.empty())
+            throw Error(TTT_ERR_UNSUPPORTED, "evaluation: model '" + model_path + "' carries no tokenizer and '" +
+                                                 meta_path + "' is missing, so bits per byte cannot be computed");
+        const auto tok = Tokenizer::for_model(model.tokenizer_json, config.vocab_size, config.bos_id, config.eos_id,
+                                              model.source);
+        // A padding row the tokenizer does not know counts 0 bytes, as an end-of-generation token does.
+        for (size_t v = 0; v < V && int32_t(v) < tok->vocab_size(); ++v)
+            piece_bytes_of[v] = tok->is_eog(int32_t(v)) ? 0.0 : double(tok->token_to_piece(int32_t(v)).size());
     }
 
-    // Windows are independent (each starts from a fresh soul), so workers take them in any order, each with its own
-    // context; the sums are formed in window order afterwards, so the result does not depend on the thread count.
-    const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-    const size_t n_workers = std::min(windows.size(), opt.threads > 0 ? size_t(opt.threads) : hw);
-    std::atomic<size_t> next{0};
-    uint64_t done = 0;  // guarded by progress_mutex
-    std::mutex progress_mutex;
-    std::vector<std::exception_ptr> failures(n_workers);
-    auto worker = [&](size_t w) {
-        try {
-            ContextHandle ctx;
-            check(ttt_create(model.m, nullptr, &ctx.c), "cannot create a context");
-            std::vector<int32_t> tokens(T + 1);
-            std::vector<float> logits(T * V);
-            for (size_t i = next++; i < windows.size(); i = next++) {
-                Window& win = windows[i];
-                data.copy(win.start, win.len + 1, tokens.data());
-                check(ttt_reset(ctx.c), "reset");
-                check(ttt_forward_all(ctx.c, tokens.data(), win.len, logits.data()), "forward");
-                for (size_t t = 0; t < win.len; ++t) {
-                    const float* row = logits.data() + t * V;
-                    const int32_t target = tokens[t + 1];
-                    double mx = row[0];
-                    for (size_t v = 1; v < V; ++v) mx = std::max(mx, double(row[v]));
-                    double sum = 0.0;
-                    for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
-                    const double nll = (mx + std::log(sum)) - double(row[target]);
-                    if (!std::isfinite(nll))
-                        throw Error(TTT_ERR_INVALID_STATE, "evaluation: the model produced non-finite logits at token " +
-                                                               std::to_string(win.start + t));
-                    win.nll += nll;
-                    if (!use_meta) win.piece_bytes += piece_bytes_of[size_t(target)];
-                }
-                if (opt.progress) {  // under the lock, so the reports only grow
-                    std::lock_guard<std::mutex> lock(progress_mutex);
-                    done += win.len;
-                    opt.progress(done, budget);
-                }
-            }
-        } catch (...) {
-            failures[w] = std::current_exception();
-            next = windows.size();  // the others stop at their next window
+    // Windows are independent (each starts from a fresh soul): they run as the sequences of one batch through the
+    // forward, several at a time, on the backend's threads. Every window's logits are those of running it alone
+    // (the forward's contract), and the sums are formed in window order, so nothing depends on the thread count.
+    auto backend = CpuBackend::best(opt.threads);
+    auto prepared = PreparedModel::create(model.weights, nullptr, *backend);
+    const size_t group = std::max<size_t>(1, std::min<size_t>(64, kMaxLogitFloats / (T * V)));
+    Forward forward(config, std::vector<LayerPlacement>(model.weights.layers.size(), {backend.get(), prepared}),
+                    std::max<size_t>(128, std::min<size_t>(group * T, 1024)));
+    std::vector<int32_t> tokens(group * (T + 1));
+    std::vector<float> logits(group * T * V);
+    std::vector<SoulState> souls(group, SoulState(config));
+    std::vector<SequenceInput> inputs(group);
+    uint64_t done = 0;
+    for (size_t w0 = 0; w0 < windows.size(); w0 += group) {
+        const size_t k = std::min(group, windows.size() - w0);
+        for (size_t i = 0; i < k; ++i) {
+            const Window& win = windows[w0 + i];
+            int32_t* tk = tokens.data() + i * (T + 1);
+            data.copy(win.start, win.len + 1, tk);
+            souls[i].reset();
+            inputs[i] = {tk, win.len, &souls[i], LogitRows::all, logits.data() + i * T * V};
         }
-    };
-    std::vector<std::thread> pool;
-    try {
-        for (size_t w = 1; w < n_workers; ++w) pool.emplace_back(worker, w);
-    } catch (const std::system_error& e) {  // no more threads: the ones started and this one do the work
-        log_warn(std::string("evaluation: started ") + std::to_string(pool.size() + 1) + " of " +
-                 std::to_string(n_workers) + " workers (" + e.what() + ")");
+        forward.run(inputs.data(), k);
+        for (size_t i = 0; i < k; ++i) {
+            Window& win = windows[w0 + i];
+            const int32_t* tk = tokens.data() + i * (T + 1);
+            for (size_t t = 0; t < win.len; ++t) {
+                const float* row = logits.data() + (i * T + t) * V;
+                const int32_t target = tk[t + 1];
+                double mx = row[0];
+                for (size_t v = 1; v < V; ++v) mx = std::max(mx, double(row[v]));
+                double sum = 0.0;
+                for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
+                const double nll = (mx + std::log(sum)) - double(row[target]);
+                if (!std::isfinite(nll))
+                    throw Error(TTT_ERR_INVALID_STATE, "evaluation: the model produced non-finite logits at token " +
+                                                           std::to_string(win.start + t));
+                win.nll += nll;
+                if (!use_meta) win.piece_bytes += piece_bytes_of[size_t(target)];
+            }
+            done += win.len;
+        }
+        if (opt.progress) opt.progress(done, budget);
     }
-    if (n_workers > 0) worker(0);
-    for (auto& t : pool) t.join();
-    for (auto& f : failures)
-        if (f) std::rethrow_exception(f);
 
     double piece_bytes = 0.0;
     for (const Window& win : windows) {

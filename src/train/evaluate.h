@@ -1,8 +1,9 @@
-// Evaluation of a model file on a token file, through the public C API (what users run is what is measured).
+// Evaluation of a model file on a token file, through the one batched forward that contexts use (the same
+// function and bits as ttt_forward_all on each window).
 //
 // The file is cut into windows of context_len + 1 tokens that overlap by one token (starts 0, T, 2T, …; the last
 // window may be shorter), so every token but the first is a target exactly once. Each window starts from a fresh
-// soul (ttt_reset), runs ttt_forward_all over its first tokens and scores the next-token log-probabilities.
+// soul, runs the forward over its first tokens and scores the next-token log-probabilities.
 //
 //   mean_loss      = Σ NLL / targets            (natural log)
 //   perplexity     = exp(mean_loss)
@@ -10,7 +11,7 @@
 // bytes: from the token file's .meta.json sidecar (the UTF-8 text bytes the tokens were made from), scaled by
 // targets / tokens in the file, when the sidecar exists and its token count matches the file — the exact text size
 // of the data, independent of how the tokenizer splits it. Otherwise the sum of the byte lengths of the evaluated
-// target tokens (ttt_token_to_piece), end-of-generation tokens counting 0 bytes. `bytes_source` says which.
+// target tokens (their pieces), end-of-generation tokens counting 0 bytes. `bytes_source` says which.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +23,9 @@ namespace ttt {
 struct EvalOptions {
     int32_t context_len = 128;
     uint64_t max_tokens = 0;  // evaluate at most this many target tokens; 0 = the whole file
-    int32_t threads = 0;      // windows evaluated at once, one context each (0 = all hardware threads)
+    int32_t threads = 0;      // the backend's threads (0 = all hardware threads); the result is the same for any
     std::string meta_path;    // "" = the sidecar beside the data file (train.u32 -> train.meta.json)
-    // Target tokens scored so far, growing; called from the worker threads, one call at a time.
+    // Target tokens scored so far, growing; called on the calling thread after each group of windows.
     std::function<void(uint64_t done, uint64_t total)> progress;
 };
 

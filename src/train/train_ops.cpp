@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "backend/thread_pool.h"
 #include "common/error.h"
-#include "cpu/gemm_ref.h"
+#include "backend/parallel_gemm.h"
+#include "cpu/ops_ref.h"
+#include "cpu/ttt_ref.h"
 
 namespace ttt {
 
@@ -18,15 +21,6 @@ template <typename Fn>
 void for_rows(ThreadPool* pool, size_t n, size_t grain, const Fn& fn) {
     if (pool && pool->size() > 1) pool->parallel_for(n, fn, grain);
     else if (n) fn(size_t(0), n);
-}
-
-// round-half-away-from-zero (std::round) for |y| < 2^62, without the libm call baseline x86-64 makes for
-// std::round: the fraction y − trunc(y) is exact in binary floating point, so this is the same value.
-template <typename T>
-inline T round_half_away(T y) {
-    const T t = static_cast<T>(static_cast<int64_t>(y));
-    const T frac = y - t;
-    return frac >= T(0.5) ? t + T(1) : frac <= T(-0.5) ? t - T(1) : t;
 }
 
 // Rows per chunk so a chunk does at least ~16k element operations.
@@ -76,16 +70,7 @@ void embedding_backward(const int32_t* tokens, size_t N, const T* dout, size_t D
 template <typename T>
 void rmsnorm_forward(const T* x, const T* g, size_t N, size_t D, float eps, T* y, T* rstd, ThreadPool* pool) {
     for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* xr = x + n * D;
-            T* yr = y + n * D;
-            double ss = 0.0;
-            for (size_t i = 0; i < D; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-            // As rmsnorm_ref: the inverse in double, rounded once to T, then x·r·g.
-            const T r = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
-            for (size_t i = 0; i < D; ++i) yr[i] = xr[i] * r * g[i];
-            rstd[n] = r;
-        }
+        for (size_t n = b; n < e; ++n) rstd[n] = rmsnorm_row<T>(x + n * D, g, D, eps, y + n * D);
     });
 }
 
@@ -119,19 +104,7 @@ void rmsnorm_backward(const T* dy, const T* x, const T* g, const T* rstd, size_t
 template <typename T>
 void fake_quant_forward(const T* x, size_t N, size_t D, T* y, ThreadPool* pool) {
     for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* xr = x + n * D;
-            T* yr = y + n * D;
-            // The float operations of fake_quant_int8_ref, in the same order.
-            T amax = 0;
-            for (size_t i = 0; i < D; ++i) amax = std::fmax(amax, std::fabs(xr[i]));
-            const T a = T(127) / std::fmax(amax, T(1e-5f));
-            for (size_t i = 0; i < D; ++i) {
-                T q = round_half_away(xr[i] * a);  // |x·a| ≤ 127.5: in range
-                q = q > T(127) ? T(127) : q < T(-128) ? T(-128) : q;
-                yr[i] = q / a;
-            }
-        }
+        for (size_t n = b; n < e; ++n) fake_quant_row<T>(x + n * D, D, y + n * D);
     });
 }
 
@@ -177,9 +150,7 @@ void bitlinear_weight_backward(const T* dwe, size_t n, double s, bool scaled, T*
 
 template <typename T>
 void swiglu_forward(const T* g, const T* u, size_t n, T* out, ThreadPool* pool) {
-    for_rows(pool, n, 16384, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) out[i] = g[i] / (T(1) + std::exp(-g[i])) * u[i];  // as swiglu_ref
-    });
+    for_rows(pool, n, 16384, [&](size_t b, size_t e) { swiglu_span<T>(g + b, u + b, e - b, out + b); });
 }
 
 template <typename T>
@@ -201,16 +172,7 @@ void swiglu_backward(const T* dout, const T* g, const T* u, size_t n, T* dg, T* 
 template <typename T>
 void l2norm_forward(const T* f, size_t N, size_t d, T* fhat, T* norm, ThreadPool* pool) {
     for_rows(pool, N, grain_for(d), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* fr = f + n * d;
-            T* hr = fhat + n * d;
-            double ss = 0.0;
-            for (size_t i = 0; i < d; ++i) ss += static_cast<double>(fr[i]) * fr[i];
-            const double nrm = std::sqrt(ss);
-            const T inv = static_cast<T>(1.0 / (nrm + 1e-6));  // as l2_normalize_ref
-            for (size_t i = 0; i < d; ++i) hr[i] = fr[i] * inv;
-            norm[n] = static_cast<T>(nrm);
-        }
+        for (size_t n = b; n < e; ++n) norm[n] = l2_normalize_row<T>(f + n * d, d, fhat + n * d);
     });
 }
 
@@ -239,41 +201,15 @@ template <typename T>
 void ttt_forward(const T* fhat, size_t B, size_t Tn, size_t d, size_t C, float eta, T* z, T* states,
                  ThreadPool* pool) {
     const size_t nC = ttt_num_chunks(Tn, C), dd = d * d;
-    const T lr = static_cast<T>(eta);
-    // Sequences are independent: one static chunk of sequences per thread.
+    // Sequences are independent: one static chunk of sequences per thread. Each runs the recurrence of inference
+    // (kernels/cpu/ttt_ref.h) from a zero state, keeping the state at every chunk start for the backward.
     for_rows(pool, B, 1, [&](size_t b0, size_t b1) {
+        std::vector<T> w(dd), pending(dd);
         for (size_t b = b0; b < b1; ++b) {
-            T* W = states + b * nC * dd;  // W_0
-            std::fill(W, W + dd, T(0));
-            for (size_t c = 0; c < nC; ++c, W += dd) {
-                const size_t t0 = c * C, t1 = std::min(Tn, t0 + C);
-                // z_t = W_c f̂_t (the loop of matvec_f32_ref).
-                for (size_t t = t0; t < t1; ++t) {
-                    const T* f = fhat + (b * Tn + t) * d;
-                    T* zt = z + (b * Tn + t) * d;
-                    for (size_t i = 0; i < d; ++i) {
-                        const T* row = W + i * d;
-                        T acc = 0;
-                        for (size_t j = 0; j < d; ++j) acc += row[j] * f[j];
-                        zt[i] = acc;
-                    }
-                }
-                if (c + 1 == nC) break;
-                // W_{c+1} = W_c − η·G,  G = Σ_t (z_t − f̂_t) f̂_tᵀ accumulated token by token (ttt_accumulate_ref),
-                // built in the next state's slot.
-                T* G = W + dd;
-                std::fill(G, G + dd, T(0));
-                for (size_t t = t0; t < t1; ++t) {
-                    const T* f = fhat + (b * Tn + t) * d;
-                    const T* zt = z + (b * Tn + t) * d;
-                    for (size_t i = 0; i < d; ++i) {
-                        const T e = zt[i] - f[i];
-                        T* gr = G + i * d;
-                        for (size_t j = 0; j < d; ++j) gr[j] += e * f[j];
-                    }
-                }
-                for (size_t k = 0; k < dd; ++k) G[k] = W[k] - lr * G[k];  // as ttt_apply_ref: w −= lr·pending
-            }
+            std::fill(w.begin(), w.end(), T(0));
+            std::fill(pending.begin(), pending.end(), T(0));
+            ttt_chunked_rows<T>(fhat + b * Tn * d, z + b * Tn * d, Tn, d, w.data(), pending.data(), 0, C,
+                                static_cast<T>(eta), 0, d, states + b * nC * dd);
         }
     });
 }

@@ -163,6 +163,7 @@ internal static class Tests
             Test("soul bytes and soul files round trip to identical logits", () => SoulRoundTrip(model));
             Test("a soul of another model is refused unless forced", () => IncompatibleSoul(model));
             Test("ForwardAll's last row equals Forward", () => ForwardAll(model));
+            Test("ForwardBatch equals each context alone (logits and souls); n_threads and n_batch change nothing", () => ForwardBatch(model));
             Test("generation is deterministic with a seed; pull, tokens and streaming agree", () => Determinism(model));
             Test("generation equals the C API (bit-ttt generate -n 20 --seed 7)", () => EqualsCli(model));
             Test("stop strings, logit bias, callback stop and callback exceptions", () => StreamingControls(model));
@@ -580,6 +581,41 @@ internal static class Tests
             a.Forward(tokens, reused);
             SameFloats(last, reused, "Forward into a caller buffer after Reset");
             a.Forward(new[] { 1 }, null); // no logits wanted
+        }
+    }
+
+    private static void ForwardBatch(Model model)
+    {
+        var batched = new[] {
+            new Context(model, new ContextParams { NThreads = 1 }),
+            new Context(model, new ContextParams { NThreads = 2, NBatch = 1 }),
+            new Context(model, new ContextParams { NThreads = 3, NBatch = 4 }) };
+        var alone = new[] { new Context(model), new Context(model), new Context(model) };
+        try
+        {
+            int v = model.VocabSize;
+            for (int step = 0; step < 5; step++)
+            {
+                var tokens = new int[3][];
+                for (int i = 0; i < 3; i++)
+                {
+                    tokens[i] = new int[1 + (step + i) % 3];
+                    for (int k = 0; k < tokens[i].Length; k++) tokens[i][k] = (step * 37 + i * 11 + k * 5) % v;
+                }
+                float[] got = Context.ForwardBatch(batched, tokens);
+                Equal(3 * v, got.Length, "size");
+                for (int i = 0; i < 3; i++)
+                    SameFloats(alone[i].Forward(tokens[i]), got.Skip(i * v).Take(v).ToArray(), "context " + i + " step " + step);
+            }
+            for (int i = 0; i < 3; i++)
+                True(batched[i].GetSoulBytes().SequenceEqual(alone[i].GetSoulBytes()), "soul " + i);
+            Throws<ArgumentException>(() => Context.ForwardBatch(batched, new int[2][]), "count mismatch");
+            Throws<BitTttArgumentException>(() => Context.ForwardBatch(new[] { batched[0], batched[0] }, new[] { new[] { 1 }, new[] { 2 } }), "repeated context");
+        }
+        finally
+        {
+            foreach (var c in batched) c.Dispose();
+            foreach (var c in alone) c.Dispose();
         }
     }
 

@@ -22,7 +22,7 @@ from ._lib import (
     TTT_LOG_WARN,
 )
 from ._logging import set_log_callback
-from .context import SAMPLING_KEYS, Context, Generation, Perf, StopReason, remember
+from .context import SAMPLING_KEYS, Context, Generation, Perf, StopReason, forward_batch, remember
 from .errors import (
     AbiMismatchError,
     AbortedError,
@@ -103,6 +103,7 @@ __all__ = [
     "StopReason",
     "UnsupportedError",
     "abi_version",
+    "forward_batch",
     "remember",
     "set_log_callback",
     "status_string",

@@ -154,6 +154,7 @@ class ttt_context_params(Structure):
         ("struct_size", c_uint32),
         ("n_threads", c_int32),
         ("backend", c_int32),
+        ("n_batch", c_int32),
     ]
 
 
@@ -235,6 +236,7 @@ FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("ttt_destroy", None, [ContextHandle]),
     ("ttt_forward", ttt_status, [ContextHandle, _P(c_int32), c_size_t, _P(c_float)]),
     ("ttt_forward_all", ttt_status, [ContextHandle, _P(c_int32), c_size_t, _P(c_float)]),
+    ("ttt_forward_batch", ttt_status, [_P(ContextHandle), c_size_t, _P(c_int32), _P(c_size_t), _P(c_float)]),
     ("ttt_reset", ttt_status, [ContextHandle]),
     ("ttt_cancel", ttt_status, [ContextHandle]),
     ("ttt_set_abort_callback", ttt_status, [ContextHandle, ttt_abort_callback, c_void_p]),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import enum
 import os
@@ -197,10 +198,12 @@ class Context(Closable):
 
     Args:
         model: the Model; the context keeps a reference to it.
-        n_threads: worker threads for this context (0 = automatic).
+        n_threads: worker threads for this context (0 = all cores); results are the same bits for any count.
+        n_batch: prompt tokens per forward pass (0 = the library's default, 128). cancel() and the abort
+            callback act between passes: 1 stops at any token, larger prefills faster.
     """
 
-    def __init__(self, model: Model, n_threads: int = 0) -> None:
+    def __init__(self, model: Model, n_threads: int = 0, n_batch: int = 0) -> None:
         self._handle = ContextHandle()
         self._guard = HandleGuard("the context")
         self._generation_serial = 0
@@ -210,6 +213,7 @@ class Context(Closable):
         self._vocab = model.info.vocab_size  # raises ClosedError for a closed model
         params = params_init(ttt_context_params, "ttt_context_params_init")
         params.n_threads = int(n_threads)
+        params.n_batch = int(n_batch)
         handle = ContextHandle()
         with model._guard.shared:
             LIB.ttt_create(model._handle, byref(params), byref(handle))
@@ -499,3 +503,40 @@ def remember(memories_dir: Union[str, "os.PathLike[str]"], role: str, text: Unio
     except IoError as e:
         e.filename = str(memories_dir)
         raise
+
+
+def forward_batch(contexts: List["Context"], tokens: List[_convert.TokensLike]) -> Any:
+    """Step many contexts of one model together, reading the weights once for all of them (many NPCs per frame).
+
+    ``tokens[i]`` (one id or a sequence of at least one) runs on ``contexts[i]``. Returns the logits after each
+    context's last token: numpy (n, V), or a list of n ``array.array('f')`` rows without numpy. The logits and souls
+    are exactly those of calling ``forward`` on each context alone. Raises before any soul changes when an id is out
+    of range, a context repeats, belongs to another model, or is busy.
+    """
+    contexts = list(contexts)
+    tokens = list(tokens)
+    if len(contexts) != len(tokens):
+        raise ValueError("forward_batch needs one token list per context: %d contexts, %d token lists"
+                         % (len(contexts), len(tokens)))
+    if not contexts:
+        raise ValueError("forward_batch needs at least one context")
+    for c in contexts:
+        if not isinstance(c, Context):
+            raise TypeError("contexts must be bit_ttt.Context objects, not %s" % type(c).__name__)
+    if len({id(c) for c in contexts}) != len(contexts):
+        raise ValueError("each context may appear once in a batch")
+    flat: List[int] = []
+    counts = (c_size_t * len(contexts))()
+    for i, t in enumerate(tokens):
+        _, n, keep = _convert.int32_buffer(t)
+        flat.extend(keep.tolist()[:n])
+        counts[i] = n
+    ptr, n, keep = _convert.int32_buffer(flat)
+    handles = (ContextHandle * len(contexts))(*[c._handle for c in contexts])
+    vocab = contexts[0].vocab_size
+    out, out_ptr, out_keep = _convert.float_out(len(contexts) * vocab)
+    with contextlib.ExitStack() as stack:
+        for c in contexts:
+            stack.enter_context(c._guard.exclusive)
+        LIB.ttt_forward_batch(handles, len(contexts), ptr, counts, out_ptr)
+    return _convert.rows(out, len(contexts), vocab)

@@ -270,8 +270,8 @@ class Model(Closable):
 
     # -- contexts -------------------------------------------------------------------------------------------
 
-    def context(self, n_threads: int = 0) -> "Context":
+    def context(self, n_threads: int = 0, n_batch: int = 0) -> "Context":
         """A new Context (conversation / character with its own soul) on this model."""
         from .context import Context
 
-        return Context(self, n_threads=n_threads)
+        return Context(self, n_threads=n_threads, n_batch=n_batch)

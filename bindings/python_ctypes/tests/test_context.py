@@ -332,3 +332,47 @@ def test_a_late_cancel_never_stops_future_work(ctx):
     ctx.cancel()
     assert ctx.learn("hello") > 0
     assert ctx.position > 2
+
+
+def test_forward_batch_equals_each_context_alone(model):
+    """Three NPCs stepped together give the logits and souls each gets alone; n_threads and n_batch change nothing."""
+    v = model.vocab_size
+    rng = np.random.default_rng(5)
+    steps = [[rng.integers(0, v, size=int(rng.integers(1, 4))).tolist() for _ in range(3)] for _ in range(6)]
+    batched = [model.context(n_threads=t, n_batch=b) for t, b in ((1, 0), (2, 1), (3, 4))]
+    alone = [model.context(n_threads=1) for _ in range(3)]
+    try:
+        for step in steps:
+            got = bit_ttt.forward_batch(batched, step)
+            assert got.shape == (3, v)
+            for i in range(3):
+                assert np.array_equal(got[i], alone[i].forward(step[i]))
+        for b, a in zip(batched, alone):
+            assert b.soul_bytes() == a.soul_bytes()
+            assert b.position == a.position
+    finally:
+        for c in batched + alone:
+            c.close()
+
+
+def test_forward_batch_errors(model, other_model_dir):
+    a, b = model.context(), model.context()
+    other = bit_ttt.Model(other_model_dir)
+    c = other.context()
+    try:
+        before = a.soul_bytes()
+        with pytest.raises(ValueError):
+            bit_ttt.forward_batch([a, a], [[1], [2]])
+        with pytest.raises(ValueError):
+            bit_ttt.forward_batch([a, b], [[1]])
+        with pytest.raises(bit_ttt.InvalidArgumentError):
+            bit_ttt.forward_batch([a, c], [[1], [2]])
+        with pytest.raises(bit_ttt.InvalidArgumentError):
+            bit_ttt.forward_batch([a, b], [[1], [model.vocab_size]])
+        with pytest.raises(bit_ttt.InvalidArgumentError):
+            bit_ttt.forward_batch([a, b], [[1], []])
+        assert a.soul_bytes() == before
+    finally:
+        for x in (a, b, c):
+            x.close()
+        other.close()

@@ -1,0 +1,126 @@
+// The scalar level of ternary_kernels.h: the file layout as stored, plain loops. The f32 product is the oracle's
+// loop (ternary_matvec_ref) row by row, so the model's reference path stays bit-identical to it.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu/ternary_kernels.h"
+#include "cpu/ternary_ref.h"
+
+namespace ttt {
+
+namespace {
+
+size_t scalar_packed_bytes(size_t rows, size_t cols) { return rows * ternary_row_bytes(cols); }
+
+void scalar_repack(const uint8_t* file_packed, size_t rows, size_t cols, uint8_t* out) {
+    std::memcpy(out, file_packed, scalar_packed_bytes(rows, cols));
+}
+
+constexpr float kTritF[4] = {0.0f, 1.0f, -1.0f, 0.0f};
+constexpr int32_t kTritI[4] = {0, 1, -1, 0};
+
+// Decode (M below a tile): the oracle's loop. Prefill (M ≥ kTile): activation rows go through in tiles of kTile,
+// transposed so that the kTile sums of one weight row sit side by side (xt[c][j]); each trit is decoded once per
+// tile and multiplies all kTile activations (plain C++ that compilers vectorise across j with the baseline ISA).
+// Every sum still runs over c in ascending order, so each output equals the oracle's loop bit for bit.
+constexpr size_t kTile = 8;
+
+template <typename Act, typename Acc, typename Trit, typename Finish>
+void scalar_gemm(const uint8_t* packed, size_t cols, const Act* x, size_t ldx, size_t M, float* y, size_t ldy,
+                 size_t r0, size_t r1, const Trit (&values)[4], const Finish& finish) {
+    const size_t rb = ternary_row_bytes(cols);
+    if (M < kTile) {
+        for (size_t m = 0; m < M; ++m) {
+            const Act* xm = x + m * ldx;
+            for (size_t r = r0; r < r1; ++r) {
+                const uint8_t* row = packed + r * rb;
+                Acc a = 0;
+                for (size_t c = 0; c < cols; ++c) a += values[(row[c / 4] >> (2 * (c % 4))) & 3] * xm[c];
+                y[m * ldy + r] = finish(a, m);
+            }
+        }
+        return;
+    }
+    std::vector<Acc> xt(cols * kTile);
+    for (size_t m0 = 0; m0 < M; m0 += kTile) {
+        const size_t mt = std::min(kTile, M - m0);  // rows beyond M are zero and their sums are dropped
+        for (size_t c = 0; c < cols; ++c)
+            for (size_t j = 0; j < kTile; ++j) xt[c * kTile + j] = j < mt ? Acc(x[(m0 + j) * ldx + c]) : Acc(0);
+        for (size_t r = r0; r < r1; ++r) {
+            const uint8_t* row = packed + r * rb;
+            Acc acc[kTile] = {};
+            for (size_t c = 0; c < cols; ++c) {
+                const Acc t = Acc(values[(row[c / 4] >> (2 * (c % 4))) & 3]);
+                const Acc* xc = xt.data() + c * kTile;
+                for (size_t j = 0; j < kTile; ++j) acc[j] += t * xc[j];
+            }
+            for (size_t j = 0; j < mt; ++j) y[(m0 + j) * ldy + r] = finish(acc[j], m0 + j);
+        }
+    }
+}
+
+void scalar_gemm_f32(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M, float* y,
+                     size_t ldy, size_t r0, size_t r1) {
+    (void)rows;
+    scalar_gemm<float, float>(packed, cols, x, ldx, M, y, ldy, r0, r1, kTritF, [](float acc, size_t) { return acc; });
+}
+
+void scalar_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_t* q, size_t ldq, const float* a,
+                    size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
+    (void)rows;
+    scalar_gemm<int8_t, int32_t>(packed, cols, q, ldq, M, y, ldy, r0, r1, kTritI,
+                                 [a](int32_t acc, size_t m) { return static_cast<float>(acc) / a[m]; });
+}
+
+}  // namespace
+
+void quantize_rows_i8(const float* x, size_t ldx, size_t M, size_t K, int8_t* q, size_t ldq, float* a) {
+    for (size_t m = 0; m < M; ++m) {
+        const float* xm = x + m * ldx;
+        float amax = 0.0f;
+        for (size_t i = 0; i < K; ++i) amax = std::fmax(amax, std::fabs(xm[i]));
+        const float am = 127.0f / std::fmax(amax, 1e-5f);
+        a[m] = am;
+        for (size_t i = 0; i < K; ++i) {
+            float v = std::round(xm[i] * am);
+            v = v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v;
+            q[m * ldq + i] = static_cast<int8_t>(v);
+        }
+    }
+}
+
+const char* cpu_level_name(CpuLevel level) {
+    switch (level) {
+        case CpuLevel::scalar: return "scalar";
+        case CpuLevel::avx2: return "avx2";
+        case CpuLevel::avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+// Until the SIMD levels land, the scalar level is the only one (kernels/cpu issue).
+CpuLevel cpu_detected_level() { return CpuLevel::scalar; }
+
+CpuLevel cpu_active_level() {
+    CpuLevel level = cpu_detected_level();
+    if (const char* env = std::getenv("TTT_CPU_LEVEL")) {
+        CpuLevel wanted = level;
+        if (std::strcmp(env, "scalar") == 0) wanted = CpuLevel::scalar;
+        else if (std::strcmp(env, "avx2") == 0) wanted = CpuLevel::avx2;
+        else if (std::strcmp(env, "avx512") == 0) wanted = CpuLevel::avx512;
+        if (int(wanted) < int(level)) level = wanted;
+    }
+    return level;
+}
+
+const TernaryKernels& ternary_kernels(CpuLevel level) {
+    (void)level;
+    static const TernaryKernels scalar = {"scalar",         CpuLevel::scalar, 1, true, scalar_packed_bytes,
+                                          scalar_repack,    scalar_gemm_f32,  scalar_gemm_i8};
+    return scalar;
+}
+
+}  // namespace ttt

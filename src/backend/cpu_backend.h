@@ -1,0 +1,70 @@
+// The CPU backend: host memory, the one thread pool, and the kernels of kernels/cpu at a chosen instruction-set
+// level. Level scalar is the reference backend (the oracle): the file layout in place, float activations
+// (act_bits 8 as float fake quantisation), plain loops, bit-identical to the reference kernels. Higher levels use
+// repacked weights and int8 activations where the model quantises them (same values, exact integer sums).
+//
+// One CpuBackend per context: it owns that context's threads (n_threads), so contexts never wait for each other's
+// pools. Weights prepared by any CpuBackend of the same level can be used by all of them (same memory, same layout).
+#pragma once
+
+#include <memory>
+
+#include "backend/backend.h"
+#include "backend/thread_pool.h"
+#include "cpu/ternary_kernels.h"
+
+namespace ttt {
+
+struct CpuBackendOptions {
+    int n_threads = 1;                 // 0 = all hardware threads
+    CpuLevel level = CpuLevel::scalar; // clamped to what the CPU has
+};
+
+class CpuBackend final : public Backend {
+public:
+    explicit CpuBackend(const CpuBackendOptions& options);
+    // The reference backend: scalar level, one thread unless asked.
+    static std::unique_ptr<CpuBackend> reference(int n_threads = 1);
+    // The fastest level this CPU has (or TTT_CPU_LEVEL says).
+    static std::unique_ptr<CpuBackend> best(int n_threads);
+
+    const char* name() const override { return name_; }
+    bool supports(Op op) const override;
+    CpuLevel level() const { return kernels_.level; }
+    int threads() const { return pool_.size(); }
+
+    std::unique_ptr<Buffer> alloc(size_t bytes) override;
+    void upload(const Tensor& dst, const void* host) override;
+    void download(const Tensor& src, void* host) override;
+    void sync() override {}
+
+    TernaryWeight prepare_ternary(const TernaryFileView& w, bool apply_scale, int act_bits) override;
+    DenseWeight prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
+    bool same_memory_as(const Backend& other) const override;
+
+    void embed(const int32_t* tokens_host, const DenseWeight& table, const Tensor& out) override;
+    void rmsnorm(const Tensor& x, const DenseWeight& gain, float eps, const Tensor& y) override;
+    void fake_quant_i8(const Tensor& x, const Tensor& y) override;
+    void quantize_i8(const Tensor& x, const QuantTensor& out) override;
+    void ternary_matmul(const TernaryWeight& w, const Tensor& x, const Tensor& y) override;
+    void ternary_matmul(const TernaryWeight& w, const QuantTensor& x, const Tensor& y) override;
+    void dense_matmul(const DenseWeight& w, const Tensor& x, const Tensor& y) override;
+    void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) override;
+    void add(const Tensor& a, const Tensor& b, const Tensor& out) override;
+    void l2_normalize(const Tensor& x, const Tensor& y) override;
+    void ttt_chunked(const Tensor& fhat, const Tensor& z, const SequenceRows* seqs, TttStateRef* states,
+                     size_t n_seqs, size_t chunk, float lr) override;
+    void gather_rows(const Tensor& x, const size_t* rows_host, size_t n, const Tensor& out) override;
+
+private:
+    // fn(begin, end) over [0, n) split statically between the pool's threads, `grain` indices at least per chunk.
+    template <typename Fn>
+    void parallel(size_t n, size_t grain, const Fn& fn);
+    void apply_scale(const TernaryWeight& w, const Tensor& y);
+
+    const TernaryKernels& kernels_;
+    ThreadPool pool_;
+    char name_[32];
+};
+
+}  // namespace ttt

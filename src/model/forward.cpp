@@ -1,0 +1,210 @@
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace ttt {
+
+// Activations of one pass on one backend, in that backend's memory, sized for max_rows rows.
+struct Forward::Workspace {
+    Backend* backend = nullptr;
+    std::unique_ptr<Buffer> buffer;
+    Tensor x, xn, h, branch, f, z, gate, up, act, fq, norm_out, logits;
+    QuantTensor q;
+
+    Workspace(Backend* be, const ModelConfig& c, size_t rows) : backend(be) {
+        const size_t D = size_t(c.hidden_dim), d = size_t(c.ttt_dim()), I = size_t(c.intermediate_dim);
+        const size_t V = size_t(c.vocab_size), K = std::max(D, I);
+        struct Slot {
+            Tensor* t;
+            ElemType type;
+            size_t cols;
+        };
+        const Slot slots[] = {{&x, ElemType::f32, D},  {&xn, ElemType::f32, D},   {&h, ElemType::f32, D},
+                              {&branch, ElemType::f32, D}, {&f, ElemType::f32, d}, {&z, ElemType::f32, d},
+                              {&gate, ElemType::f32, I}, {&up, ElemType::f32, I}, {&act, ElemType::f32, I},
+                              {&fq, ElemType::f32, K},  {&norm_out, ElemType::f32, D}, {&logits, ElemType::f32, V},
+                              {&q.q, ElemType::i8, K},  {&q.a, ElemType::f32, 1}};
+        size_t total = 0;
+        auto bytes_of = [&](const Slot& s) { return (rows * s.cols * (s.type == ElemType::f32 ? 4 : 1) + 63) / 64 * 64; };
+        for (const Slot& s : slots) total += bytes_of(s);
+        buffer = be->alloc(total);
+        char* p = static_cast<char*>(buffer->data());
+        for (const Slot& s : slots) {
+            *s.t = Tensor(p, s.type, rows, s.cols);
+            p += bytes_of(s);
+        }
+    }
+};
+
+Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placement, size_t max_rows)
+    : config_(config), placement_(std::move(placement)), max_rows_(std::max<size_t>(1, max_rows)) {
+    if (placement_.size() != size_t(config_.num_layers))
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "placement has " + std::to_string(placement_.size()) +
+                                                  " layers, the model " + std::to_string(config_.num_layers));
+    for (size_t l = 0; l < placement_.size(); ++l) {
+        const LayerPlacement& p = placement_[l];
+        if (!p.backend || !p.weights || p.weights->layers.size() != placement_.size())
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "layer " + std::to_string(l) + " has no backend or weights");
+        for (Op op : {Op::embed, Op::rmsnorm, Op::ternary_f32, Op::dense_matmul, Op::swiglu, Op::add, Op::l2_normalize,
+                      Op::ttt_chunked, Op::gather_rows})
+            if (!p.backend->supports(op))
+                throw Error(TTT_ERR_UNSUPPORTED, std::string("backend ") + p.backend->name() +
+                                                     " lacks an operation layer " + std::to_string(l) + " needs");
+        workspace_for(p.backend);
+    }
+}
+
+Forward::~Forward() = default;
+
+Forward::Workspace& Forward::workspace_for(Backend* be) {
+    for (auto& ws : workspaces_)
+        if (ws->backend == be) return *ws;
+    workspaces_.push_back(std::make_unique<Workspace>(be, config_, max_rows_));
+    return *workspaces_.back();
+}
+
+void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
+    // Cut the batch into passes of at most max_rows rows. A sequence may straddle two passes: its soul carries
+    // the state across, and the chunk rule counts from its position, so the split changes nothing.
+    std::vector<size_t> done(n_seqs, 0);
+    size_t s = 0;
+    while (s < n_seqs) {
+        std::vector<Part> parts;
+        size_t rows = 0;
+        while (s < n_seqs && rows < max_rows_) {
+            const size_t k = std::min(seqs[s].n - done[s], max_rows_ - rows);
+            if (k) parts.push_back({s, done[s], k});
+            rows += k;
+            done[s] += k;
+            if (done[s] == seqs[s].n) ++s;
+        }
+        if (!parts.empty()) run_pass(seqs, parts);
+    }
+}
+
+void Forward::bitlinear(Backend& be, Workspace& ws, const TernaryWeight& w, const Tensor& x, const Tensor& y,
+                        bool x_already_quantised) {
+    const size_t M = x.rows, K = x.cols;
+    switch (w.act) {
+        case ActType::f32:
+            be.ternary_matmul(w, x, y);
+            return;
+        case ActType::f32_fake_i8: {
+            const Tensor fq = ws.fq.reshape(M, K);
+            if (!x_already_quantised) be.fake_quant_i8(x, fq);
+            be.ternary_matmul(w, fq, y);
+            return;
+        }
+        case ActType::i8: {
+            const QuantTensor q{ws.q.q.reshape(M, K), ws.q.a.reshape(M, 1)};
+            if (!x_already_quantised) be.quantize_i8(x, q);
+            be.ternary_matmul(w, q, y);
+            return;
+        }
+    }
+}
+
+void Forward::run_layer(size_t l, Workspace& ws, size_t M, const std::vector<SequenceRows>& rows,
+                        std::vector<TttStateRef>& states) {
+    Backend& be = *ws.backend;
+    const PreparedLayer& L = placement_[l].weights->layers[l];
+    const size_t D = size_t(config_.hidden_dim), d = size_t(config_.ttt_dim()), I = size_t(config_.intermediate_dim);
+    const Tensor x = ws.x.reshape(M, D), xn = ws.xn.reshape(M, D), h = ws.h.reshape(M, D), br = ws.branch.reshape(M, D);
+    const Tensor f = ws.f.reshape(M, d), z = ws.z.reshape(M, d);
+    const Tensor gate = ws.gate.reshape(M, I), up = ws.up.reshape(M, I), act = ws.act.reshape(M, I);
+
+    // TTT core: features, the chunked fast-weight recurrence per sequence, back to the residual stream.
+    be.rmsnorm(x, L.norm1, config_.norm_eps, xn);
+    bitlinear(be, ws, L.ttt_down, xn, f, false);
+    be.l2_normalize(f, f);
+    be.ttt_chunked(f, z, rows.data(), states.data(), rows.size(), size_t(config_.ttt_chunk), config_.inner_lr);
+    bitlinear(be, ws, L.ttt_up, z, br, false);
+    be.add(x, br, h);
+
+    // SwiGLU MLP (gate and up read the same normalised rows: quantised once).
+    be.rmsnorm(h, L.norm2, config_.norm_eps, xn);
+    bitlinear(be, ws, L.mlp_gate, xn, gate, false);
+    bitlinear(be, ws, L.mlp_up, xn, up, true);
+    be.swiglu(gate, up, act);
+    bitlinear(be, ws, L.mlp_down, act, br, false);
+    be.add(h, br, x);
+}
+
+void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts) {
+    const size_t D = size_t(config_.hidden_dim), L = placement_.size();
+    size_t M = 0;
+    std::vector<int32_t> tokens;
+    std::vector<SequenceRows> rows;
+    for (const Part& p : parts) {
+        rows.push_back({M, p.n});
+        tokens.insert(tokens.end(), seqs[p.seq].tokens + p.offset, seqs[p.seq].tokens + p.offset + p.n);
+        M += p.n;
+    }
+
+    Workspace* ws = &workspace_for(placement_[0].backend);
+    ws->backend->embed(tokens.data(), placement_[0].weights->embed, ws->x.reshape(M, D));
+    std::vector<TttStateRef> states(parts.size());
+    for (size_t l = 0; l < L; ++l) {
+        Workspace& next = workspace_for(placement_[l].backend);
+        if (&next != ws) {
+            // A layer boundary between backends: the residual rows move once (download, upload).
+            host_rows_.resize(M * D);
+            ws->backend->download(ws->x.reshape(M, D), host_rows_.data());
+            next.backend->upload(next.x.reshape(M, D), host_rows_.data());
+            ws = &next;
+        }
+        for (size_t i = 0; i < parts.size(); ++i) {
+            SoulState& soul = *seqs[parts[i].seq].soul;
+            states[i] = {soul.w[l].data(), soul.pending[l].data(), soul.position};
+        }
+        run_layer(l, *ws, M, rows, states);
+    }
+    ws->backend->sync();
+    for (const Part& p : parts) {
+        SoulState& soul = *seqs[p.seq].soul;
+        soul.position += p.n;
+        soul.level += p.n;
+    }
+    compute_logits(seqs, parts, *ws, M);
+}
+
+void Forward::compute_logits(const SequenceInput* seqs, const std::vector<Part>& parts, Workspace& ws, size_t M) {
+    const size_t D = size_t(config_.hidden_dim), V = size_t(config_.vocab_size);
+    std::vector<size_t> rows;
+    std::vector<float*> dst;
+    size_t row = 0;
+    for (const Part& p : parts) {
+        const SequenceInput& s = seqs[p.seq];
+        if (s.logits && s.want == LogitRows::all)
+            for (size_t i = 0; i < p.n; ++i) {
+                rows.push_back(row + i);
+                dst.push_back(s.logits + (p.offset + i) * V);
+            }
+        else if (s.logits && s.want == LogitRows::last && p.offset + p.n == s.n) {
+            rows.push_back(row + p.n - 1);
+            dst.push_back(s.logits);
+        }
+        row += p.n;
+    }
+    if (rows.empty()) return;
+    (void)M;
+    // RMSNorm_f is row-wise, so normalising only the gathered rows gives the same values.
+    Backend& be = *ws.backend;
+    const PreparedModel& w = *placement_.back().weights;
+    const size_t n = rows.size();
+    for (size_t b = 0; b < n; b += max_rows_) {
+        const size_t k = std::min(max_rows_, n - b);
+        const Tensor g = ws.norm_out.reshape(k, D), out = ws.logits.reshape(k, V);
+        be.gather_rows(ws.x.reshape(M, D), rows.data() + b, k, g);
+        be.rmsnorm(g, w.norm_f, config_.norm_eps, g);
+        be.dense_matmul(w.lm_head, g, out);
+        host_rows_.resize(k * V);
+        be.download(out, host_rows_.data());
+        for (size_t i = 0; i < k; ++i) std::memcpy(dst[b + i], host_rows_.data() + i * V, V * sizeof(float));
+    }
+}
+
+}  // namespace ttt

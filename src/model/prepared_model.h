@@ -1,0 +1,32 @@
+// A model's weights prepared on one backend: uploaded, repacked into the layout its kernels take, or used in place
+// (zero copy) when the stored layout is already that layout. Made once per model and backend kind, shared by every
+// context whose layers run there. Read-only after creation, so any number of threads may use it.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/weights.h"
+
+namespace ttt {
+
+struct PreparedLayer {
+    DenseWeight norm1, norm2;  // [1, D]
+    TernaryWeight ttt_down, ttt_up, mlp_gate, mlp_up, mlp_down;
+};
+
+struct PreparedModel {
+    ModelConfig config;
+    DenseWeight embed;    // [V, D]
+    DenseWeight norm_f;   // [1, D]
+    DenseWeight lm_head;  // [V, D]
+    std::vector<PreparedLayer> layers;
+    std::string backend_name;
+
+    // `weights` must outlive the result unless the backend copies (the result keeps `owner` alive).
+    static std::shared_ptr<const PreparedModel> create(const ModelWeights& weights, std::shared_ptr<const void> owner,
+                                                       Backend& backend);
+};
+
+}  // namespace ttt
