@@ -84,8 +84,11 @@ def test_save_and_reload_soul(page):
     page.eval("showTab('lab')")
     level = int(page.text("soul-level"))
     assert level > 0
-    page.click("soul-new")
+    page.click("soul-reset")
     page.wait("document.getElementById('soul-level').textContent === '0'")
+    assert page.text("soul-path").endswith("turn3.soul")  # reset keeps the file
+    page.click("soul-new")
+    page.wait("document.getElementById('soul-path').textContent === '(not saved yet)'")
     page.set("soul-file", "turn3.soul")
     page.click("soul-load")
     page.wait(f"document.getElementById('soul-level').textContent === '{level}'", what="the reloaded soul level")

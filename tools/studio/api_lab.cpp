@@ -172,9 +172,11 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
 
     server.Post("/api/soul/reset", [&st](const httplib::Request& req, httplib::Response& res) {
         handle(res, [&] {
-            auto c = st.lab.acquire(character_id(JsonBody(req.body)), "resetting its soul");
+            JsonBody b(req.body);
+            auto c = st.lab.acquire(character_id(b), "resetting its soul");
             ttt_status s = ttt_reset((*c)->ctx);
             if (s != TTT_OK) throw abi_error(s, "reset");
+            if (b.bool_or("new", false)) st.lab.set_soul_path(**c, "");  // a new soul has no file yet
             send_json(res, st.lab.soul_json(**c));
         });
     });

@@ -170,7 +170,8 @@ function needCharacter() {
   if (!state.active) throw new Error("load a model first (Model Lab)");
   return state.active;
 }
-$("soul-new").onclick = () => act(async () => { await api("POST", "/api/soul/reset", { character: needCharacter() }); await refreshNow(); });
+$("soul-new").onclick = () => act(async () => { await api("POST", "/api/soul/reset", { character: needCharacter(), new: true }); await refreshNow(); });
+$("soul-reset").onclick = () => act(async () => { await api("POST", "/api/soul/reset", { character: needCharacter() }); await refreshNow(); });
 $("soul-save").onclick = () => act(async () => { await api("POST", "/api/soul/save", { character: needCharacter() }); await refreshNow(); });
 $("soul-saveas").onclick = () => act(async () => {
   await api("POST", "/api/soul/save", { character: needCharacter(), path: $("soul-file").value.trim() });
