@@ -308,3 +308,21 @@ def test_random_bodies_never_break_the_server(tmp_path):
         assert s.ok("GET", "/api/status")["version"]
     finally:
         assert s.stop() == 0
+
+
+def test_soul_of_same_shape_other_weights_needs_force(tmp_path):
+    """The fingerprint check: a soul of a model with the same dimensions but other weights is refused with a
+    message that says so, and loads with force."""
+    s = Studio([str(tmp_path)], model=OTHER_MODEL)
+    try:
+        cid = s.ok("GET", "/api/status")["lab"]["characters"][0]["id"]
+        s.ok("POST", "/api/persona", {"character": cid, "text": "abc abc"})
+        level = s.ok("POST", "/api/soul/save", {"character": cid, "path": "a.soul"})["soul_level"]
+        bf16 = os.path.join(os.path.dirname(OTHER_MODEL), "d12_v37_l3_bf16")
+        cid = s.ok("POST", "/api/model/load", {"path": bf16})["character"]["id"]
+        status, err = s.post("/api/soul/load", {"character": cid, "path": "a.soul"})
+        assert status == 422 and err["error"]["code"] == "incompatible", err
+        assert "fingerprint" in err["error"]["message"] or "weights" in err["error"]["message"], err
+        assert s.ok("POST", "/api/soul/load", {"character": cid, "path": "a.soul", "force": True})["soul_level"] == level
+    finally:
+        assert s.stop() == 0
