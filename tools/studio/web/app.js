@@ -70,7 +70,7 @@ async function act(fn) {
 function showTab(name) {
   for (const b of document.querySelectorAll(".tab")) b.classList.toggle("active", b.dataset.tab === name);
   for (const s of document.querySelectorAll(".panel")) s.hidden = s.id !== "tab-" + name;
-  if (name === "lab") refreshMemories();
+  if (name === "lab" || name === "sleep") refreshMemories();
   if (name === "train") drawChart();
   history.replaceState(null, "", "#" + name);
 }
@@ -187,6 +187,8 @@ async function refreshMemories() {
   const r = await act(() => api("GET", `/api/memories?character=${state.active}`));
   if (!r) return;
   $("memories-folder").textContent = "folder: " + r.folder;
+  const entries = r.days.reduce((n, d) => n + d.entries, 0);
+  $("sleep-memories").textContent = `memories: ${r.days.length} day(s), ${entries} turn(s) in ${r.folder}`;
   $("memories-days").innerHTML = r.days.map((d) => `<li data-day="${d.day}" class="${d.day === state.memoryDay ? "active" : ""}">${d.day} (${d.entries})</li>`).join("");
   if (state.memoryDay) showDay(state.memoryDay);
 }
