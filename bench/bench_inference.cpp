@@ -4,12 +4,16 @@
 // (bench_bandwidth.cpp); docs/performance.md has the tables.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "backend/cpu_backend.h"
 #include "cpu/ternary_ref.h"
+#include "io/bitt.h"
+#include "io/file.h"
+#include "io/model_files.h"
 #include "model/forward.h"
 
 namespace {
@@ -163,5 +167,70 @@ void batched_args(benchmark::internal::Benchmark* b) {
     b->Args({16384, 256, 8, 2, 1, 8, 1, 64});
 }
 BENCHMARK(BM_BatchedDecode)->Apply(batched_args)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+// ---- load time and resident memory --------------------------------------------------------------------------------
+
+namespace {
+
+// kB of resident anonymous (private) and file-backed (shared page cache) memory of this process.
+void resident_kb(double* anon, double* file) {
+    *anon = *file = 0;
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    while (std::fgets(line, sizeof line, f)) {
+        std::sscanf(line, "RssAnon: %lf", anon);
+        std::sscanf(line, "RssFile: %lf", file);
+    }
+    std::fclose(f);
+}
+
+// A .bitt v2 of a random model, written once per shape into the temp folder.
+std::string synthetic_bitt(int32_t V, int32_t D, int32_t L) {
+    const std::string path = "/tmp/ttt_bench_" + std::to_string(V) + "_" + std::to_string(D) + "_" + std::to_string(L) + ".bitt";
+    if (FILE* f = std::fopen(path.c_str(), "rb")) {
+        std::fclose(f);
+        return path;
+    }
+    ttt::write_file_atomic(path, ttt::write_bitt_v2(random_model(V, D, L, 8), ""));
+    return path;
+}
+
+// Load a model and prepare it for a context (what ttt_load_model + ttt_create do), from a warm page cache.
+// Counters: the resident memory the loaded model adds, anonymous (private copies) and file-backed (mapped pages
+// every process shares), in MB, and the file size. Args: V, D, L, level.
+void BM_LoadModel(benchmark::State& state) {
+    const std::string path = synthetic_bitt(int32_t(state.range(0)), int32_t(state.range(1)), int32_t(state.range(2)));
+    auto backend = state.range(3) ? ttt::CpuBackend::best(1) : ttt::CpuBackend::reference(1);
+    double anon0 = 0, file0 = 0, anon1 = 0, file1 = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        resident_kb(&anon0, &file0);
+        state.ResumeTiming();
+        ttt::LoadedModel m = ttt::load_model_path(path, ttt::LoadOptions{});
+        auto prepared = ttt::PreparedModel::create(m.weights, nullptr, *backend);
+        state.PauseTiming();
+        resident_kb(&anon1, &file1);
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(prepared.get());
+    }
+    FILE* f = std::fopen(path.c_str(), "rb");
+    std::fseek(f, 0, SEEK_END);
+    const double file_mb = double(std::ftell(f)) / 1e6;
+    std::fclose(f);
+    state.SetLabel(backend->name());
+    state.counters["file_MB"] = file_mb;
+    state.counters["anon_MB"] = (anon1 - anon0) / 1e3;
+    state.counters["mapped_MB"] = (file1 - file0) / 1e3;
+}
+// The demo shape, upstream's Small preset, and a hidden-1024 / 8-layer model.
+BENCHMARK(BM_LoadModel)
+    ->Args({1024, 256, 4, 0})
+    ->Args({16384, 256, 8, 0})
+    ->Args({16384, 1024, 8, 0})
+    ->Args({16384, 1024, 8, 1})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -10,7 +10,9 @@
  * The example checks what it claims, exit status 0 only when all hold:
  *   - interleaving does not leak between characters: each NPC's reply equals the reply the same NPC gives when
  *     it runs alone on a fresh context;
- *   - every NPC has its own soul (the souls' bytes differ pairwise), and all contexts share one model.
+ *   - every NPC has its own soul (the souls' bytes differ pairwise), and all contexts share one model;
+ *   - a crowd stepped together (ttt_forward_batch: all NPCs hear an announcement, one token per frame, the weights
+ *     read once per frame for all of them) gives each NPC the soul it gets hearing the announcement alone.
  */
 #include <bit_ttt.h>
 
@@ -173,7 +175,51 @@ int main(int argc, char** argv) {
                 fprintf(stderr, "FAIL: %s and %s have the same soul\n", npcs[i].name, npcs[j].name);
                 goto done;
             }
-    printf("OK: %d NPCs share one model, keep separate souls, and interleaving changes nothing\n", N_NPCS);
+    /* Check 3: the crowd hears an announcement together, one token per frame for every NPC in one call. */
+    {
+        static const char kNews[] = "Herald: The king is dead! Long live the queen!";
+        int32_t ids[256];
+        size_t n_ids = 0;
+        if (ttt_tokenize(model, kNews, strlen(kNews), 0, ids, 256, &n_ids) != TTT_OK) {
+            fail("tokenize");
+            goto done;
+        }
+        ttt_context* crowd[N_NPCS];
+        size_t one[N_NPCS];
+        for (int i = 0; i < N_NPCS; ++i) crowd[i] = npcs[i].ctx, one[i] = 1;
+        for (size_t t = 0; t < n_ids; ++t) {
+            int32_t frame[N_NPCS];
+            for (int i = 0; i < N_NPCS; ++i) frame[i] = ids[t];
+            if (ttt_forward_batch(crowd, N_NPCS, frame, one, NULL) != TTT_OK) {
+                fail("forward_batch");
+                goto done;
+            }
+        }
+        for (int i = 0; i < N_NPCS; ++i) {
+            /* The same NPC, restored from its saved soul, hears the announcement alone. */
+            ttt_context* alone = NULL;
+            unsigned char *a = NULL, *b = NULL;
+            size_t na = 0, nb = 0;
+            int same = ttt_create(model, NULL, &alone) == TTT_OK &&
+                       ttt_load_soul_buffer(alone, npcs[i].soul, npcs[i].soul_size, 0) == TTT_OK &&
+                       ttt_forward(alone, ids, n_ids, NULL) == TTT_OK;
+            ttt_save_soul_buffer(alone, NULL, 0, &na);
+            ttt_save_soul_buffer(npcs[i].ctx, NULL, 0, &nb);
+            a = (unsigned char*)malloc(na);
+            b = (unsigned char*)malloc(nb);
+            same = same && a && b && na == nb && ttt_save_soul_buffer(alone, a, na, &na) == TTT_OK &&
+                   ttt_save_soul_buffer(npcs[i].ctx, b, nb, &nb) == TTT_OK && memcmp(a, b, na) == 0;
+            free(a);
+            free(b);
+            ttt_destroy(alone);
+            if (!same) {
+                fprintf(stderr, "FAIL: %s's soul after the crowd step differs from hearing it alone\n", npcs[i].name);
+                goto done;
+            }
+        }
+        printf("the crowd heard %zu tokens in %zu batched frames; every soul equals hearing them alone\n", n_ids, n_ids);
+    }
+    printf("OK: %d NPCs share one model, keep separate souls, and interleaving or batching changes nothing\n", N_NPCS);
     ok = 1;
 
 done:

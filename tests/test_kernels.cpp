@@ -1,6 +1,8 @@
 // Reference kernels against values computed by hand.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include <cmath>
 #include <vector>
 
@@ -168,4 +170,25 @@ TEST_CASE("legacy single TTT layer: upstream math, seeded") {
     LegacyTttLayer frozen(8, 0.0f, 42);
     frozen.forward(x.data(), 3, y.data());
     for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == x[i]);
+}
+
+TEST_CASE("dense matmul over rows equals the matrix-vector oracle row by row, for any M and row range") {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    for (size_t M : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(17)}) {
+        for (size_t K : {size_t(1), size_t(5), size_t(64)}) {
+            const size_t N = 13;
+            std::vector<float> w(N * K), x(M * K), y(M * N, -1.0f), ref(N);
+            for (float& v : w) v = dist(rng);
+            for (float& v : x) v = dist(rng);
+            matmul_rows<float>(w.data(), K, x.data(), M, y.data(), N, 3, 11);  // rows 3..10 only
+            for (size_t m = 0; m < M; ++m) {
+                matvec_f32_ref(w.data(), N, K, x.data() + m * K, ref.data());
+                for (size_t r = 0; r < N; ++r) {
+                    if (r >= 3 && r < 11) CHECK(y[m * N + r] == ref[r]);
+                    else CHECK(y[m * N + r] == -1.0f);  // outside the range: untouched
+                }
+            }
+        }
+    }
 }

@@ -968,3 +968,19 @@ TEST_CASE("train: resuming a float-weights run as a ternary one (or the reverse)
     o.float_weights = true;
     CHECK(ttt::run_training(o).step == 8);
 }
+
+TEST_CASE("train: the same model, bit for bit, for 1, 2 and 3 threads") {
+    TinyData data(alphabet_text(12), alphabet_text(3));
+    std::vector<std::vector<uint8_t>> models;
+    for (int32_t threads : {1, 2, 3}) {
+        TempDir out;
+        ttt::TrainOptions o = tiny_options(data.data(), out.path);
+        o.threads = threads;
+        o.accum = 2;
+        const ttt::TrainResult r = ttt::run_training(o);
+        REQUIRE(!r.stopped);
+        models.push_back(ttt_test::read_bytes(out.path / "model.bitt"));
+    }
+    CHECK(models[0] == models[1]);
+    CHECK(models[0] == models[2]);
+}

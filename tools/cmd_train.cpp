@@ -50,7 +50,7 @@ const char* const kTrainUsage =
     "optimisation:\n"
     "  --context-len N (128)  --batch-size N (16)  --steps N (1000)  --lr X (3e-4)  --min-lr X (1e-5)\n"
     "  --warmup-steps N (100)  --accum N (1)  --clip X (1.0, 0 = off)  --weight-decay X (0.01)\n"
-    "  --beta1 X (0.9)  --beta2 X (0.95)  --seed N (1)  --threads N (0 = all; results depend on it)\n"
+    "  --beta1 X (0.9)  --beta2 X (0.95)  --seed N (1)  --threads N (0 = all; the result does not depend on it)\n"
     "checkpoints and validation:\n"
     "  --save-interval N (500)  --keep-last N (3, 0 = all)  --eval-interval N (100, 0 = off)  --eval-batches N (8)\n"
     "  --resume              continue from the newest valid checkpoint in OUT/checkpoints (its options are the\n"
@@ -182,10 +182,16 @@ int cmd_data(int argc, char** argv) {
     }
 }
 
-int cmd_train(int argc, char** argv) {
-    // Collect flags first: --config and the resumed checkpoint give defaults that explicit flags override.
-    std::map<std::string, std::string> flags;
+namespace {
+
+struct TrainFlags {
+    std::map<std::string, std::string> values;  // "--dim" -> "256"; "--float-weights" -> "1"
     bool resume = false, quiet = false;
+};
+
+// Collect the flags first: --config and the resumed checkpoint give defaults that explicit flags override.
+// Returns -1 to go on, or the exit status (help printed, or a usage error).
+int collect_train_flags(int argc, char** argv, TrainFlags* f) {
     static const char* const kValueFlags[] = {
         "--data", "--out", "--config", "--dim", "--layers", "--intermediate-dim", "--inner-lr", "--ttt-chunk",
         "--bitlinear-scale", "--act-bits", "--context-len", "--batch-size", "--steps", "--lr", "--min-lr",
@@ -198,19 +204,19 @@ int cmd_train(int argc, char** argv) {
             return 0;
         }
         if (a == "--resume") {
-            resume = true;
+            f->resume = true;
             continue;
         }
         if (a == "--float-weights") {
-            flags[a] = "1";
+            f->values[a] = "1";
             continue;
         }
         if (a == "--quiet") {
-            quiet = true;
+            f->quiet = true;
             continue;
         }
         bool known = false;
-        for (const char* f : kValueFlags) known = known || a == f;
+        for (const char* k : kValueFlags) known = known || a == k;
         if (!known) {
             std::fprintf(stderr, "bit-ttt train: unexpected argument: %s\n%s", a.c_str(), kTrainUsage);
             return 2;
@@ -219,124 +225,146 @@ int cmd_train(int argc, char** argv) {
             std::fprintf(stderr, "bit-ttt train: %s needs a value\n", a.c_str());
             return 2;
         }
-        flags[a] = argv[++i];
+        f->values[a] = argv[++i];
     }
-    if (!flags.count("--data") || !flags.count("--out")) {
+    if (!f->values.count("--data") || !f->values.count("--out")) {
         std::fprintf(stderr, "bit-ttt train: --data and --out are required\n%s", kTrainUsage);
         return 2;
     }
+    return -1;
+}
+
+// The options of a run: defaults, then the resumed checkpoint's, then --config, then the explicit flags.
+// Returns "" or the first bad flag's message.
+std::string train_options_from_flags(TrainFlags& f, ttt::TrainOptions* opt_out) {
+    ttt::TrainOptions& opt = *opt_out;
+    std::map<std::string, std::string>& flags = f.values;
+    opt.data_dir = flags["--data"];
+    opt.out_dir = flags["--out"];
+    opt.resume = f.resume;
+    if (f.resume) {
+        ttt::CheckpointFile ck;
+        std::vector<std::string> skipped;
+        if (ttt::find_resume_checkpoint(opt.out_dir + "/checkpoints", &ck, &skipped)) {
+            ttt::train_options_from_json(ck.info.options_json, &opt);
+            ttt::apply_model_config(ck.info.config, &opt);
+        }
+    }
+    if (flags.count("--config")) {
+        std::vector<uint8_t> bytes = ttt::read_file(flags["--config"]);
+        ttt::apply_train_config_file(std::string(bytes.begin(), bytes.end()), flags["--config"], &opt);
+    }
+    std::string bad;
+    auto int_flag = [&](const char* name, long long lo, long long hi, auto* dst) {
+        auto it = flags.find(name);
+        if (it == flags.end()) return;
+        long long v;
+        if (!parse_i64(it->second, lo, hi, &v)) {
+            if (bad.empty()) bad = std::string(name) + ": not an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ": " + it->second;
+            return;
+        }
+        *dst = static_cast<std::remove_reference_t<decltype(*dst)>>(v);
+    };
+    auto real_flag = [&](const char* name, auto* dst) {
+        auto it = flags.find(name);
+        if (it == flags.end()) return;
+        double v;
+        if (!parse_f64(it->second, &v)) {
+            if (bad.empty()) bad = std::string(name) + ": not a number: " + it->second;
+            return;
+        }
+        *dst = static_cast<std::remove_reference_t<decltype(*dst)>>(v);
+    };
+    const long long I32 = 2147483647LL;
+    int_flag("--dim", -I32, I32, &opt.dim);
+    int_flag("--layers", -I32, I32, &opt.layers);
+    int_flag("--intermediate-dim", -I32, I32, &opt.intermediate_dim);
+    real_flag("--inner-lr", &opt.inner_lr);
+    int_flag("--ttt-chunk", -I32, I32, &opt.ttt_chunk);
+    long long scale = opt.bitlinear_scale ? 1 : 0;
+    int_flag("--bitlinear-scale", 0, 1, &scale);
+    opt.bitlinear_scale = scale != 0;
+    int_flag("--act-bits", -I32, I32, &opt.act_bits);
+    int_flag("--context-len", -I32, I32, &opt.context_len);
+    int_flag("--batch-size", -I32, I32, &opt.batch_size);
+    int_flag("--steps", -(1LL << 62), 1LL << 62, &opt.steps);
+    real_flag("--lr", &opt.lr);
+    real_flag("--min-lr", &opt.min_lr);
+    int_flag("--warmup-steps", -(1LL << 62), 1LL << 62, &opt.warmup_steps);
+    int_flag("--accum", -I32, I32, &opt.accum);
+    real_flag("--clip", &opt.clip);
+    real_flag("--weight-decay", &opt.weight_decay);
+    real_flag("--beta1", &opt.beta1);
+    real_flag("--beta2", &opt.beta2);
+    {
+        auto it = flags.find("--seed");
+        if (it != flags.end()) {
+            char* end = nullptr;
+            errno = 0;
+            unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
+            if (errno || end == it->second.c_str() || *end || it->second[0] == '-')
+                bad = "--seed: not a non-negative integer: " + it->second;
+            opt.seed = v;
+        }
+    }
+    int_flag("--threads", -I32, I32, &opt.threads);
+    int_flag("--save-interval", -(1LL << 62), 1LL << 62, &opt.save_interval);
+    int_flag("--keep-last", -I32, I32, &opt.keep_last);
+    int_flag("--eval-interval", -(1LL << 62), 1LL << 62, &opt.eval_interval);
+    int_flag("--eval-batches", -I32, I32, &opt.eval_batches);
+    if (flags.count("--float-weights")) opt.float_weights = true;
+    return bad;
+}
+
+// Messages and the progress bar on stderr (a redrawn line on a terminal, a line every 50 steps otherwise).
+ttt::TrainCallbacks progress_printer(bool quiet, bool* bar_shown) {
+    const bool tty = ::isatty(2) && !quiet;
+    ttt::TrainCallbacks cb;
+    cb.message = [bar_shown](const std::string& m) {
+        std::fprintf(stderr, "%s%s\n", *bar_shown ? "\n" : "", m.c_str());
+        *bar_shown = false;
+    };
+    cb.progress = [bar_shown, quiet, tty](const ttt::TrainProgress& p) {
+        if (p.has_val_loss) {
+            std::fprintf(stderr, "%sstep %lld: val loss %.4f (ppl %.2f)\n", *bar_shown ? "\n" : "", (long long)p.step,
+                         p.val_loss, std::exp(p.val_loss));
+            *bar_shown = false;
+        }
+        if (quiet) return true;
+        const int width = 24;
+        const int filled = p.total_steps ? int(double(width) * double(p.step) / double(p.total_steps)) : width;
+        std::string bar(size_t(filled), '=');
+        bar.resize(size_t(width), ' ');
+        char line[256];
+        std::snprintf(line, sizeof line, "[%s] %lld/%lld loss %.4f lr %.2e |g| %.2f %s tok/s ETA %s", bar.c_str(),
+                      (long long)p.step, (long long)p.total_steps, p.loss, p.lr, p.grad_norm,
+                      human_rate(p.tokens_per_s).c_str(), human_duration(p.eta_s).c_str());
+        if (tty) {
+            std::fprintf(stderr, "\r%s\033[K", line);
+            *bar_shown = true;
+        } else if (p.step % 50 == 0 || p.step == p.total_steps) {
+            std::fprintf(stderr, "%s\n", line);
+        }
+        return true;
+    };
+    return cb;
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+    TrainFlags flags;
+    const int rc = collect_train_flags(argc, argv, &flags);
+    if (rc >= 0) return rc;
     try {
         ttt::TrainOptions opt;
-        opt.data_dir = flags["--data"];
-        opt.out_dir = flags["--out"];
-        opt.resume = resume;
-        if (resume) {
-            ttt::CheckpointFile ck;
-            std::vector<std::string> skipped;
-            if (ttt::find_resume_checkpoint(opt.out_dir + "/checkpoints", &ck, &skipped)) {
-                ttt::train_options_from_json(ck.info.options_json, &opt);
-                ttt::apply_model_config(ck.info.config, &opt);
-            }
-        }
-        if (flags.count("--config")) {
-            std::vector<uint8_t> bytes = ttt::read_file(flags["--config"]);
-            ttt::apply_train_config_file(std::string(bytes.begin(), bytes.end()), flags["--config"], &opt);
-        }
-        std::string bad;
-        auto int_flag = [&](const char* name, long long lo, long long hi, auto* dst) {
-            auto it = flags.find(name);
-            if (it == flags.end()) return;
-            long long v;
-            if (!parse_i64(it->second, lo, hi, &v)) {
-                if (bad.empty()) bad = std::string(name) + ": not an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ": " + it->second;
-                return;
-            }
-            *dst = static_cast<std::remove_reference_t<decltype(*dst)>>(v);
-        };
-        auto real_flag = [&](const char* name, auto* dst) {
-            auto it = flags.find(name);
-            if (it == flags.end()) return;
-            double v;
-            if (!parse_f64(it->second, &v)) {
-                if (bad.empty()) bad = std::string(name) + ": not a number: " + it->second;
-                return;
-            }
-            *dst = static_cast<std::remove_reference_t<decltype(*dst)>>(v);
-        };
-        const long long I32 = 2147483647LL;
-        int_flag("--dim", -I32, I32, &opt.dim);
-        int_flag("--layers", -I32, I32, &opt.layers);
-        int_flag("--intermediate-dim", -I32, I32, &opt.intermediate_dim);
-        real_flag("--inner-lr", &opt.inner_lr);
-        int_flag("--ttt-chunk", -I32, I32, &opt.ttt_chunk);
-        long long scale = opt.bitlinear_scale ? 1 : 0;
-        int_flag("--bitlinear-scale", 0, 1, &scale);
-        opt.bitlinear_scale = scale != 0;
-        int_flag("--act-bits", -I32, I32, &opt.act_bits);
-        int_flag("--context-len", -I32, I32, &opt.context_len);
-        int_flag("--batch-size", -I32, I32, &opt.batch_size);
-        int_flag("--steps", -(1LL << 62), 1LL << 62, &opt.steps);
-        real_flag("--lr", &opt.lr);
-        real_flag("--min-lr", &opt.min_lr);
-        int_flag("--warmup-steps", -(1LL << 62), 1LL << 62, &opt.warmup_steps);
-        int_flag("--accum", -I32, I32, &opt.accum);
-        real_flag("--clip", &opt.clip);
-        real_flag("--weight-decay", &opt.weight_decay);
-        real_flag("--beta1", &opt.beta1);
-        real_flag("--beta2", &opt.beta2);
-        {
-            auto it = flags.find("--seed");
-            if (it != flags.end()) {
-                char* end = nullptr;
-                errno = 0;
-                unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
-                if (errno || end == it->second.c_str() || *end || it->second[0] == '-')
-                    bad = "--seed: not a non-negative integer: " + it->second;
-                opt.seed = v;
-            }
-        }
-        int_flag("--threads", -I32, I32, &opt.threads);
-        int_flag("--save-interval", -(1LL << 62), 1LL << 62, &opt.save_interval);
-        int_flag("--keep-last", -I32, I32, &opt.keep_last);
-        int_flag("--eval-interval", -(1LL << 62), 1LL << 62, &opt.eval_interval);
-        int_flag("--eval-batches", -I32, I32, &opt.eval_batches);
-        if (flags.count("--float-weights")) opt.float_weights = true;
+        const std::string bad = train_options_from_flags(flags, &opt);
         if (!bad.empty()) {
             std::fprintf(stderr, "bit-ttt train: %s\n", bad.c_str());
             return 2;
         }
-
-        const bool tty = ::isatty(2) && !quiet;
         bool bar_shown = false;
-        ttt::TrainCallbacks cb;
-        cb.message = [&](const std::string& m) {
-            std::fprintf(stderr, "%s%s\n", bar_shown ? "\n" : "", m.c_str());
-            bar_shown = false;
-        };
-        cb.progress = [&](const ttt::TrainProgress& p) {
-            if (p.has_val_loss) {
-                std::fprintf(stderr, "%sstep %lld: val loss %.4f (ppl %.2f)\n", bar_shown ? "\n" : "", (long long)p.step,
-                             p.val_loss, std::exp(p.val_loss));
-                bar_shown = false;
-            }
-            if (quiet) return true;
-            const int width = 24;
-            const int filled = p.total_steps ? int(double(width) * double(p.step) / double(p.total_steps)) : width;
-            std::string bar(size_t(filled), '=');
-            bar.resize(size_t(width), ' ');
-            char line[256];
-            std::snprintf(line, sizeof line, "[%s] %lld/%lld loss %.4f lr %.2e |g| %.2f %s tok/s ETA %s", bar.c_str(),
-                          (long long)p.step, (long long)p.total_steps, p.loss, p.lr, p.grad_norm,
-                          human_rate(p.tokens_per_s).c_str(), human_duration(p.eta_s).c_str());
-            if (tty) {
-                std::fprintf(stderr, "\r%s\033[K", line);
-                bar_shown = true;
-            } else if (p.step % 50 == 0 || p.step == p.total_steps) {
-                std::fprintf(stderr, "%s\n", line);
-            }
-            return true;
-        };
-        ttt::TrainResult r = ttt::run_training(opt, cb);
+        ttt::TrainResult r = ttt::run_training(opt, progress_printer(flags.quiet, &bar_shown));
         if (bar_shown) std::fprintf(stderr, "\n");
         if (r.stopped) {
             std::fprintf(stderr, "stopped at step %lld; resume with: bit-ttt train --data %s --out %s --resume\n",

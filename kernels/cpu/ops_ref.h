@@ -5,9 +5,11 @@
 // optimised kernels. The TTT recurrence is in ttt_ref.h.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace ttt {
 
@@ -69,6 +71,35 @@ void matvec_rows(const T* w, size_t rows, size_t cols, const T* x, T* y) {
         T acc = 0;
         for (size_t c = 0; c < cols; ++c) acc += row[c] * x[c];
         y[r] = acc;
+    }
+}
+
+// Y[m, r] = Σ_c W[r, c]·X[m, c] for m < M, r0 ≤ r < r1 (W row-major [rows, K], X [M, K], Y [M, ldy]): the same sums
+// in the same order as matvec_rows on each row of X, so a row's result never depends on M or on the other rows
+// (a batch of contexts gives each the bits it gets alone). Rows of X go through in tiles of 8, transposed so that
+// each weight is loaded once per tile and multiplies 8 independent sums (compilers vectorise across the tile).
+template <typename T>
+void matmul_rows(const T* w, size_t K, const T* x, size_t M, T* y, size_t ldy, size_t r0, size_t r1) {
+    constexpr size_t kTile = 8;
+    if (M < kTile) {
+        for (size_t m = 0; m < M; ++m) matvec_rows<T>(w + r0 * K, r1 - r0, K, x + m * K, y + m * ldy + r0);
+        return;
+    }
+    std::vector<T> xt(K * kTile);
+    for (size_t m0 = 0; m0 < M; m0 += kTile) {
+        const size_t mt = std::min(kTile, M - m0);  // rows past M are zero; their sums are dropped
+        for (size_t c = 0; c < K; ++c)
+            for (size_t j = 0; j < kTile; ++j) xt[c * kTile + j] = j < mt ? x[(m0 + j) * K + c] : T(0);
+        for (size_t r = r0; r < r1; ++r) {
+            const T* row = w + r * K;
+            T acc[kTile] = {};
+            for (size_t c = 0; c < K; ++c) {
+                const T wc = row[c];
+                const T* xc = xt.data() + c * kTile;
+                for (size_t j = 0; j < kTile; ++j) acc[j] += wc * xc[j];
+            }
+            for (size_t j = 0; j < mt; ++j) y[(m0 + j) * ldy + r] = acc[j];
+        }
     }
 }
 

@@ -7,7 +7,6 @@
 #include <new>
 
 #include "common/error.h"
-#include "backend/parallel_gemm.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 
@@ -182,15 +181,10 @@ void CpuBackend::ternary_matmul(const TernaryWeight& w, const QuantTensor& x, co
 }
 
 void CpuBackend::dense_matmul(const DenseWeight& w, const Tensor& x, const Tensor& y) {
+    // Output columns (weight rows) split between threads; every element summed in the oracle's order whatever M,
+    // so a row of a batch gets the bits it gets alone (kernels/cpu/ops_ref.h, matmul_rows).
     const size_t M = x.rows, K = w.cols, N = w.rows;
-    if (kernels_.level != CpuLevel::scalar && M >= 8) {
-        gemm(false, true, M, N, K, x.f32(), w.data, y.f32(), false, &pool_);  // blocked; same bits for any threads
-        return;
-    }
-    // One matrix-vector product per row, output rows split between threads (the oracle's loop).
-    parallel(N, grain_for(K * M), [&](size_t b, size_t e) {
-        for (size_t m = 0; m < M; ++m) matvec_f32_ref(w.data + b * K, e - b, K, x.f32() + m * K, y.f32() + m * N + b);
-    });
+    parallel(N, grain_for(K * M), [&](size_t b, size_t e) { matmul_rows<float>(w.data, K, x.f32(), M, y.f32(), N, b, e); });
 }
 
 // ---- TTT -------------------------------------------------------------------------------------------------------

@@ -19,6 +19,46 @@ namespace {
 // Windows run together, as contexts of one batch, until their logits would take this many floats.
 constexpr size_t kMaxLogitFloats = size_t(16) << 20;
 
+struct Window {
+    size_t start, len;  // inputs [start, start + len), targets shifted by one
+    double nll = 0.0, piece_bytes = 0.0;
+};
+
+// Byte length of every token's piece, for bits per byte without a .meta.json sidecar. A padding row the tokenizer
+// does not know counts 0 bytes, as an end-of-generation token does.
+std::vector<double> token_piece_bytes(const LoadedModel& model, const std::string& model_path,
+                                      const std::string& meta_path) {
+    const ModelConfig& config = model.weights.config;
+    if (model.tokenizer_json.empty())
+        throw Error(TTT_ERR_UNSUPPORTED, "evaluation: model '" + model_path + "' carries no tokenizer and '" +
+                                             meta_path + "' is missing, so bits per byte cannot be computed");
+    const auto tok = Tokenizer::for_model(model.tokenizer_json, config.vocab_size, config.bos_id, config.eos_id,
+                                          model.source);
+    std::vector<double> bytes(size_t(config.vocab_size), 0.0);
+    for (size_t v = 0; v < bytes.size() && int32_t(v) < tok->vocab_size(); ++v)
+        bytes[v] = tok->is_eog(int32_t(v)) ? 0.0 : double(tok->token_to_piece(int32_t(v)).size());
+    return bytes;
+}
+
+// Adds the next-token NLL of every position of a window (its logits [len, V], its tokens [len + 1]).
+void score_window(const float* logits, size_t V, const int32_t* tokens, const std::vector<double>& piece_bytes,
+                  Window* win) {
+    for (size_t t = 0; t < win->len; ++t) {
+        const float* row = logits + t * V;
+        const int32_t target = tokens[t + 1];
+        double mx = row[0];
+        for (size_t v = 1; v < V; ++v) mx = std::max(mx, double(row[v]));
+        double sum = 0.0;
+        for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
+        const double nll = (mx + std::log(sum)) - double(row[target]);
+        if (!std::isfinite(nll))
+            throw Error(TTT_ERR_INVALID_STATE, "evaluation: the model produced non-finite logits at token " +
+                                                   std::to_string(win->start + t));
+        win->nll += nll;
+        if (!piece_bytes.empty()) win->piece_bytes += piece_bytes[size_t(target)];
+    }
+}
+
 }  // namespace
 
 EvalResult evaluate_model(const std::string& model_path, const std::string& data_path, const EvalOptions& opt) {
@@ -46,10 +86,6 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     if (use_meta) r.bytes_source = "meta";
 
     // The windows: inputs [start, start+len), targets shifted by one.
-    struct Window {
-        size_t start, len;
-        double nll = 0.0, piece_bytes = 0.0;
-    };
     std::vector<Window> windows;
     for (size_t start = 0, targets = 0; start + 1 < N && targets < budget; start += T) {
         size_t len = std::min(T, N - 1 - start);
@@ -58,19 +94,8 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
         targets += len;
     }
 
-    // Byte length of every token's piece (only when there is no sidecar), looked up once before the workers start.
     std::vector<double> piece_bytes_of;
-    if (!use_meta) {
-        piece_bytes_of.assign(V, 0.0);
-        if (model.tokenizer_json.empty())
-            throw Error(TTT_ERR_UNSUPPORTED, "evaluation: model '" + model_path + "' carries no tokenizer and '" +
-                                                 meta_path + "' is missing, so bits per byte cannot be computed");
-        const auto tok = Tokenizer::for_model(model.tokenizer_json, config.vocab_size, config.bos_id, config.eos_id,
-                                              model.source);
-        // A padding row the tokenizer does not know counts 0 bytes, as an end-of-generation token does.
-        for (size_t v = 0; v < V && int32_t(v) < tok->vocab_size(); ++v)
-            piece_bytes_of[v] = tok->is_eog(int32_t(v)) ? 0.0 : double(tok->token_to_piece(int32_t(v)).size());
-    }
+    if (!use_meta) piece_bytes_of = token_piece_bytes(model, model_path, meta_path);
 
     // Windows are independent (each starts from a fresh soul): they run as the sequences of one batch through the
     // forward, several at a time, on the backend's threads. Every window's logits are those of running it alone
@@ -97,21 +122,7 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
         forward.run(inputs.data(), k);
         for (size_t i = 0; i < k; ++i) {
             Window& win = windows[w0 + i];
-            const int32_t* tk = tokens.data() + i * (T + 1);
-            for (size_t t = 0; t < win.len; ++t) {
-                const float* row = logits.data() + (i * T + t) * V;
-                const int32_t target = tk[t + 1];
-                double mx = row[0];
-                for (size_t v = 1; v < V; ++v) mx = std::max(mx, double(row[v]));
-                double sum = 0.0;
-                for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
-                const double nll = (mx + std::log(sum)) - double(row[target]);
-                if (!std::isfinite(nll))
-                    throw Error(TTT_ERR_INVALID_STATE, "evaluation: the model produced non-finite logits at token " +
-                                                           std::to_string(win.start + t));
-                win.nll += nll;
-                if (!use_meta) win.piece_bytes += piece_bytes_of[size_t(target)];
-            }
+            score_window(logits.data() + i * T * V, V, tokens.data() + i * (T + 1), piece_bytes_of, &win);
             done += win.len;
         }
         if (opt.progress) opt.progress(done, budget);

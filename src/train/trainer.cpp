@@ -375,262 +375,332 @@ void warn_option_changes(const Run& run, const std::string& stored_json, const T
 
 }  // namespace
 
-TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& callbacks) {
-    using clock = std::chrono::steady_clock;
-    validate_train_options(options_in);
-    TrainOptions opt = options_in;
-    Run run(opt, callbacks);
-    opt.threads = opt.threads > 0 ? opt.threads : ThreadPool::hardware_threads();
+namespace {
 
-    // Tokenizer and model config.
-    const std::string tok_path = opt.data_dir + "/tokenizer.json";
-    if (!file_exists(tok_path))
+// The tokenizer, the model config it implies and the token files of a run, checked against each other.
+struct RunData {
+    std::string tokenizer_path, tokenizer_json, tokenizer_fp;
+    ModelConfig config;
+    TokenData train, val;
+    bool have_val = false;
+};
+
+RunData open_run_data(TrainOptions& opt, const Run& run) {
+    RunData d;
+    d.tokenizer_path = opt.data_dir + "/tokenizer.json";
+    if (!file_exists(d.tokenizer_path))
         fail_io("training data directory '" + opt.data_dir + "' has no tokenizer.json (run `bit-ttt data` first)");
-    std::vector<uint8_t> tok_bytes = read_file(tok_path);
-    const std::string tokenizer_json(tok_bytes.begin(), tok_bytes.end());
-    std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_json(tokenizer_json);
-    int32_t vocab = opt.vocab_size > 0 ? opt.vocab_size : tokenizer->vocab_size();
+    std::vector<uint8_t> tok_bytes = read_file(d.tokenizer_path);
+    d.tokenizer_json.assign(tok_bytes.begin(), tok_bytes.end());
+    std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_json(d.tokenizer_json);
+    const int32_t vocab = opt.vocab_size > 0 ? opt.vocab_size : tokenizer->vocab_size();
     if (vocab < tokenizer->vocab_size())
         fail_argument("training option vocab_size " + std::to_string(vocab) + " is smaller than the tokenizer's vocab (" +
                       std::to_string(tokenizer->vocab_size()) + ")");
     opt.vocab_size = vocab;
-    const ModelConfig config = model_config_from_options(opt, vocab, tokenizer->bos_id(), tokenizer->eos_id());
-    opt.intermediate_dim = config.intermediate_dim;  // recorded resolved, like threads
+    d.config = model_config_from_options(opt, vocab, tokenizer->bos_id(), tokenizer->eos_id());
+    opt.intermediate_dim = d.config.intermediate_dim;  // recorded resolved, like threads
 
-    // Data.
-    TokenData train = TokenData::open(opt.data_dir + "/train.u32", vocab);
-    train.require_window(opt.context_len);
+    d.train = TokenData::open(opt.data_dir + "/train.u32", vocab);
+    d.train.require_window(opt.context_len);
     DataMeta train_meta;
-    const bool have_train_meta = read_data_meta(meta_path_for(train.path()), &train_meta);
-    const std::string tok_fp = tokenizer_fingerprint(tokenizer_json);
-    if (have_train_meta && !train_meta.tokenizer_fingerprint.empty() && train_meta.tokenizer_fingerprint != tok_fp)
-        fail_incompatible("'" + train.path() + "' was made with another tokenizer than '" + tok_path +
-                          "' (fingerprints " + train_meta.tokenizer_fingerprint + " vs " + tok_fp + ")");
-    TokenData val;
-    bool have_val = false;
+    const bool have_train_meta = read_data_meta(meta_path_for(d.train.path()), &train_meta);
+    d.tokenizer_fp = tokenizer_fingerprint(d.tokenizer_json);
+    if (have_train_meta && !train_meta.tokenizer_fingerprint.empty() && train_meta.tokenizer_fingerprint != d.tokenizer_fp)
+        fail_incompatible("'" + d.train.path() + "' was made with another tokenizer than '" + d.tokenizer_path +
+                          "' (fingerprints " + train_meta.tokenizer_fingerprint + " vs " + d.tokenizer_fp + ")");
     const std::string val_path = opt.data_dir + "/val.u32";
     if (file_exists(val_path) && opt.eval_interval > 0 && opt.eval_batches > 0) {
-        val = TokenData::open(val_path, vocab);
-        val.require_window(opt.context_len);
-        have_val = true;
+        d.val = TokenData::open(val_path, vocab);
+        d.val.require_window(opt.context_len);
+        d.have_val = true;
     } else if (opt.eval_interval > 0 && opt.eval_batches > 0) {
         run.say("note: no '" + val_path + "'; training without validation");
     }
+    return d;
+}
 
-    // Output directory and state.
-    const std::string ckpt_dir = opt.out_dir + "/checkpoints";
-    std::error_code ec;
-    std::filesystem::create_directories(ckpt_dir, ec);
-    if (!is_directory(ckpt_dir)) fail_io("cannot create '" + ckpt_dir + "': " + ec.message());
-    const std::string log_path = opt.log_path.empty() ? opt.out_dir + "/train_log.jsonl" : opt.log_path;
-    const std::string stop_file = opt.stop_file.empty() ? opt.out_dir + "/stop_signal" : opt.stop_file;
+// One training run: its state, and the steps of run_training as methods.
+class TrainingRun {
+public:
+    TrainingRun(TrainOptions& opt, const Run& run, RunData& data)
+        : opt_(opt),
+          run_(run),
+          data_(data),
+          ckpt_dir_(opt.out_dir + "/checkpoints"),
+          log_path_(opt.log_path.empty() ? opt.out_dir + "/train_log.jsonl" : opt.log_path),
+          stop_file_(opt.stop_file.empty() ? opt.out_dir + "/stop_signal" : opt.stop_file),
+          pool_(opt.threads),
+          params_(TrainParams::create(data.config)),
+          adamw_(params_, AdamWOptions{opt.beta1, opt.beta2, opt.eps, opt.weight_decay}),
+          seed_(opt.seed) {
+        std::error_code ec;
+        std::filesystem::create_directories(ckpt_dir_, ec);
+        if (!is_directory(ckpt_dir_)) fail_io("cannot create '" + ckpt_dir_ + "': " + ec.message());
+    }
 
-    ThreadPool pool(opt.threads);
-    TrainParams params = TrainParams::create(config);
-    AdamW adamw(params, AdamWOptions{opt.beta1, opt.beta2, opt.eps, opt.weight_decay});
-    TrainResult result;
-    int64_t step = 0;
-    uint64_t data_position = 0;
-    uint64_t seed = opt.seed;
-    bool has_best = false;
-    double best_val = 0.0;
+    TrainResult run(const TrainCallbacks& callbacks);
 
-    bool resumed = false;
-    if (opt.resume) {
+private:
+    void resume_or_start();
+    void open_log();
+    void prepare_batches();
+    double validation_loss();
+    double accumulate_gradients();
+    void log_step(const TrainProgress& p);
+    CheckpointInfo checkpoint_info() const;
+    void save();
+    void finish();
+
+    TrainOptions& opt_;
+    const Run& run_;
+    RunData& data_;
+    const std::string ckpt_dir_, log_path_, stop_file_;
+    ThreadPool pool_;
+    TrainParams params_;
+    AdamW adamw_;
+    TrainResult result_;
+    int64_t step_ = 0, last_saved_step_ = -1;
+    uint64_t data_position_ = 0, seed_ = 0;
+    bool has_best_ = false, resumed_ = false, stopped_ = false;
+    double best_val_ = 0.0;
+    std::string options_json_;
+    std::unique_ptr<FILE, int (*)(FILE*)> log_{nullptr, &std::fclose};
+
+    std::unique_ptr<WindowSampler> sampler_;
+    std::unique_ptr<TrainWorkspace> ws_;
+    std::vector<int32_t> inputs_, targets_, val_inputs_, val_targets_;
+    size_t val_batches_ = 0;
+    std::vector<float> grads_;
+    ForwardOptions forward_options_;
+};
+
+void TrainingRun::resume_or_start() {
+    if (opt_.resume) {
         CheckpointFile ckpt;
         std::vector<std::string> skipped;
-        if (find_resume_checkpoint(ckpt_dir, &ckpt, &skipped)) {
-            for (const std::string& s : skipped) run.say("warning: skipping a checkpoint that does not validate: " + s);
+        if (find_resume_checkpoint(ckpt_dir_, &ckpt, &skipped)) {
+            for (const std::string& s : skipped) run_.say("warning: skipping a checkpoint that does not validate: " + s);
             const CheckpointInfo& in = ckpt.info;
-            restore_checkpoint(ckpt, params, adamw);  // throws INCOMPATIBLE for another config
-            if (in.train_tokens != train.size())
+            restore_checkpoint(ckpt, params_, adamw_);  // throws INCOMPATIBLE for another config
+            if (in.train_tokens != data_.train.size())
                 fail_incompatible("checkpoint '" + ckpt.path + "' was trained on " + std::to_string(in.train_tokens) +
-                                  " tokens of train.u32, '" + train.path() + "' now holds " + std::to_string(train.size()) +
+                                  " tokens of train.u32, '" + data_.train.path() + "' now holds " +
+                                  std::to_string(data_.train.size()) +
                                   "; resume needs the same data (or start afresh in another output directory)");
-            if (!in.tokenizer_fingerprint.empty() && in.tokenizer_fingerprint != tok_fp)
+            if (!in.tokenizer_fingerprint.empty() && in.tokenizer_fingerprint != data_.tokenizer_fp)
                 fail_incompatible("checkpoint '" + ckpt.path + "' was trained with another tokenizer (fingerprint " +
-                                  in.tokenizer_fingerprint + ", now " + tok_fp + ")");
-            warn_option_changes(run, in.options_json, opt);
-            step = in.step;
-            data_position = in.data_position;
-            seed = in.seed;
-            has_best = in.has_best_val_loss;
-            best_val = in.best_val_loss;
-            resumed = true;
-            result.last_checkpoint = ckpt.path;
-            run.say("resumed from '" + ckpt.path + "' at step " + std::to_string(step));
+                                  in.tokenizer_fingerprint + ", now " + data_.tokenizer_fp + ")");
+            warn_option_changes(run_, in.options_json, opt_);
+            step_ = in.step;
+            data_position_ = in.data_position;
+            seed_ = in.seed;
+            has_best_ = in.has_best_val_loss;
+            best_val_ = in.best_val_loss;
+            resumed_ = true;
+            result_.last_checkpoint = ckpt.path;
+            run_.say("resumed from '" + ckpt.path + "' at step " + std::to_string(step_));
         } else {
-            run.say("no checkpoint in '" + ckpt_dir + "'; starting a new run");
+            run_.say("no checkpoint in '" + ckpt_dir_ + "'; starting a new run");
         }
-    } else if (!list_checkpoints(ckpt_dir).empty()) {
-        fail_argument("'" + ckpt_dir + "' already holds checkpoints; pass --resume to continue that run, or choose "
+    } else if (!list_checkpoints(ckpt_dir_).empty()) {
+        fail_argument("'" + ckpt_dir_ + "' already holds checkpoints; pass --resume to continue that run, or choose "
                       "another output directory");
     }
-    if (!resumed) params.init_random(seed);
-    result.resumed = resumed;
-    opt.seed = seed;
-    const std::string options_json = train_options_to_json(opt);
+    if (!resumed_) params_.init_random(seed_);
+    result_.resumed = resumed_;
+    last_saved_step_ = resumed_ ? step_ : -1;
+    opt_.seed = seed_;
+    options_json_ = train_options_to_json(opt_);
+}
 
-    // Log: a resumed run drops the lines logged after its checkpoint; a new run starts a new log.
-    if (resumed)
-        truncate_log(log_path, step);
+// A resumed run drops the lines logged after its checkpoint; a new run starts a new log.
+void TrainingRun::open_log() {
+    if (resumed_)
+        truncate_log(log_path_, step_);
     else
-        write_file_atomic(log_path, std::string());
-    std::unique_ptr<FILE, int (*)(FILE*)> log(std::fopen(log_path.c_str(), "ab"), &std::fclose);
-    if (!log) fail_io("cannot open the training log '" + log_path + "': " + std::strerror(errno));
+        write_file_atomic(log_path_, std::string());
+    log_.reset(std::fopen(log_path_.c_str(), "ab"));
+    if (!log_) fail_io("cannot open the training log '" + log_path_ + "': " + std::strerror(errno));
+}
 
-    const int32_t B = opt.batch_size, T = opt.context_len;
-    WindowSampler sampler(&train, B, T, seed);
-    sampler.set_position(data_position);
-    std::unique_ptr<TrainWorkspace> ws = make_workspace(config, B, T);
-    std::vector<int32_t> inputs(size_t(B) * T), targets(size_t(B) * T);
-    std::vector<float> grads(params.values.size());
-    const LrSchedule schedule{opt.lr, opt.min_lr, opt.warmup_steps, opt.steps};
-
+void TrainingRun::prepare_batches() {
+    const int32_t B = opt_.batch_size, T = opt_.context_len;
+    sampler_ = std::make_unique<WindowSampler>(&data_.train, B, T, seed_);
+    sampler_->set_position(data_position_);
+    ws_ = make_workspace(data_.config, B, T);
+    inputs_.resize(size_t(B) * T);
+    targets_.resize(size_t(B) * T);
+    grads_.resize(params_.values.size());
     // Validation windows, fixed for the whole run.
-    std::vector<int32_t> val_inputs, val_targets;
-    size_t val_batches = 0;
-    if (have_val) {
-        std::vector<size_t> starts = eval_window_starts(val.size(), T, size_t(opt.eval_batches) * size_t(B));
-        val_batches = starts.size() / size_t(B);
-        val_inputs.resize(starts.size() * size_t(T));
-        val_targets.resize(starts.size() * size_t(T));
-        fill_windows(val, starts, T, val_inputs.data(), val_targets.data());
+    if (data_.have_val) {
+        std::vector<size_t> starts = eval_window_starts(data_.val.size(), T, size_t(opt_.eval_batches) * size_t(B));
+        val_batches_ = starts.size() / size_t(B);
+        val_inputs_.resize(starts.size() * size_t(T));
+        val_targets_.resize(starts.size() * size_t(T));
+        fill_windows(data_.val, starts, T, val_inputs_.data(), val_targets_.data());
     }
     // The float-weights ablation is the relaxed forward with every scale frozen at 1: the effective weight is the
     // latent W itself in both bitlinear_scale modes, and its gradient is exact.
-    ForwardOptions forward_options;
-    if (opt.float_weights) {
-        forward_options.relaxed = true;
-        forward_options.frozen_scales.assign(size_t(config.num_layers) * 5, 1.0);  // 5 BitLinears per layer
+    if (opt_.float_weights) {
+        forward_options_.relaxed = true;
+        forward_options_.frozen_scales.assign(size_t(data_.config.num_layers) * 5, 1.0);  // 5 BitLinears per layer
     }
-    auto validation_loss = [&]() {
-        double sum = 0.0;
-        for (size_t b = 0; b < val_batches; ++b) {
-            Batch batch{B, T, val_inputs.data() + b * size_t(B) * T, val_targets.data() + b * size_t(B) * T};
-            sum += train_forward_backward(params, batch, nullptr, pool, *ws, forward_options);
-        }
-        return sum / double(val_batches);
-    };
+}
 
-    auto make_info = [&]() {
-        CheckpointInfo in;
-        in.step = step;
-        in.adamw_t = adamw.t;
-        in.seed = seed;
-        in.data_position = sampler.position();
-        in.has_best_val_loss = has_best;
-        in.best_val_loss = best_val;
-        in.config = config;
-        in.options_json = options_json;
-        in.train_tokens = train.size();
-        in.tokenizer_fingerprint = tok_fp;
-        return in;
-    };
-    int64_t last_saved_step = resumed ? step : -1;
-    auto save = [&]() {
-        const std::string path = checkpoint_file_path(ckpt_dir, step);
-        save_checkpoint(path, params, adamw, make_info());
-        rotate_checkpoints(ckpt_dir, opt.keep_last);
-        last_saved_step = step;
-        result.last_checkpoint = path;
-    };
-
-    if (file_exists(stop_file)) {
-        std::filesystem::remove(stop_file, ec);
-        run.say("note: removed a stale stop file '" + stop_file + "' left from before this run");
+double TrainingRun::validation_loss() {
+    const int32_t B = opt_.batch_size, T = opt_.context_len;
+    double sum = 0.0;
+    for (size_t b = 0; b < val_batches_; ++b) {
+        Batch batch{B, T, val_inputs_.data() + b * size_t(B) * T, val_targets_.data() + b * size_t(B) * T};
+        sum += train_forward_backward(params_, batch, nullptr, pool_, *ws_, forward_options_);
     }
-    SigintGuard sigint(opt.handle_sigint);
+    return sum / double(val_batches_);
+}
+
+// The mean loss of one update's batches; grads_ receives their mean gradient.
+double TrainingRun::accumulate_gradients() {
+    std::fill(grads_.begin(), grads_.end(), 0.0f);
+    double loss = 0.0;
+    for (int32_t a = 0; a < opt_.accum; ++a) {
+        sampler_->next(inputs_.data(), targets_.data());
+        Batch batch{opt_.batch_size, opt_.context_len, inputs_.data(), targets_.data()};
+        loss += train_forward_backward(params_, batch, grads_.data(), pool_, *ws_, forward_options_);
+    }
+    if (opt_.accum > 1) {
+        loss /= double(opt_.accum);
+        const float inv = 1.0f / float(opt_.accum);
+        for (float& g : grads_) g *= inv;
+    }
+    return loss;
+}
+
+void TrainingRun::log_step(const TrainProgress& p) {
+    std::string line = "{\"step\":" + std::to_string(p.step) + ",\"loss\":" + json_number(p.loss) +
+                       ",\"lr\":" + json_number(p.lr) + ",\"grad_norm\":" + json_number(p.grad_norm) +
+                       ",\"tokens_per_s\":" + json_number(p.tokens_per_s);
+    if (p.has_val_loss) line += ",\"val_loss\":" + json_number(p.val_loss);
+    line += "}\n";
+    if (std::fwrite(line.data(), 1, line.size(), log_.get()) != line.size() || std::fflush(log_.get()) != 0)
+        fail_io("cannot write the training log '" + log_path_ + "': " + std::strerror(errno));
+}
+
+CheckpointInfo TrainingRun::checkpoint_info() const {
+    CheckpointInfo in;
+    in.step = step_;
+    in.adamw_t = adamw_.t;
+    in.seed = seed_;
+    in.data_position = sampler_->position();
+    in.has_best_val_loss = has_best_;
+    in.best_val_loss = best_val_;
+    in.config = data_.config;
+    in.options_json = options_json_;
+    in.train_tokens = data_.train.size();
+    in.tokenizer_fingerprint = data_.tokenizer_fp;
+    return in;
+}
+
+void TrainingRun::save() {
+    const std::string path = checkpoint_file_path(ckpt_dir_, step_);
+    save_checkpoint(path, params_, adamw_, checkpoint_info());
+    rotate_checkpoints(ckpt_dir_, opt_.keep_last);
+    last_saved_step_ = step_;
+    result_.last_checkpoint = path;
+}
+
+TrainResult TrainingRun::run(const TrainCallbacks& callbacks) {
+    using clock = std::chrono::steady_clock;
+    resume_or_start();
+    open_log();
+    prepare_batches();
+    std::error_code ec;
+    if (file_exists(stop_file_)) {
+        std::filesystem::remove(stop_file_, ec);
+        run_.say("note: removed a stale stop file '" + stop_file_ + "' left from before this run");
+    }
+    SigintGuard sigint(opt_.handle_sigint);
     g_stop_requested.store(0);
-    bool stop = false;
     const auto run_start = clock::now();
-    const int64_t first_step = step;
-    const double tokens_per_update = double(B) * double(T) * double(opt.accum);
-    double last_loss = 0.0;
-
-    while (step < opt.steps) {
-        if (g_stop_requested.load() || file_exists(stop_file)) {
-            stop = true;
-            break;
-        }
+    const int64_t first_step = step_;
+    const double tokens_per_update = double(opt_.batch_size) * double(opt_.context_len) * double(opt_.accum);
+    const LrSchedule schedule{opt_.lr, opt_.min_lr, opt_.warmup_steps, opt_.steps};
+    bool stop = false;
+    while (step_ < opt_.steps) {
+        if (g_stop_requested.load() || file_exists(stop_file_)) break;
         const auto t0 = clock::now();
-        std::fill(grads.begin(), grads.end(), 0.0f);
-        double loss = 0.0;
-        for (int32_t a = 0; a < opt.accum; ++a) {
-            sampler.next(inputs.data(), targets.data());
-            Batch batch{B, T, inputs.data(), targets.data()};
-            loss += train_forward_backward(params, batch, grads.data(), pool, *ws, forward_options);
-        }
-        if (opt.accum > 1) {
-            loss /= double(opt.accum);
-            const float inv = 1.0f / float(opt.accum);
-            for (float& g : grads) g *= inv;
-        }
-        const double norm = clip_grad_global_norm(grads.data(), grads.size(), opt.clip);
+        const double loss = accumulate_gradients();
+        const double norm = clip_grad_global_norm(grads_.data(), grads_.size(), opt_.clip);
         if (!std::isfinite(loss) || !std::isfinite(norm))
             throw Error(TTT_ERR_INVALID_STATE,
-                        "training diverged at step " + std::to_string(step + 1) + ": loss " + fmt(loss, "%g") +
+                        "training diverged at step " + std::to_string(step_ + 1) + ": loss " + fmt(loss, "%g") +
                             ", gradient norm " + fmt(norm, "%g") + "; lower --lr or raise --warmup-steps" +
-                            (result.last_checkpoint.empty() ? std::string()
-                                                            : "; last good checkpoint: '" + result.last_checkpoint + "'"));
-        const double lr = schedule.at(step);
-        adamw.step(params, grads.data(), lr, &pool);
-        ++step;
-        last_loss = loss;
+                            (result_.last_checkpoint.empty() ? std::string()
+                                                             : "; last good checkpoint: '" + result_.last_checkpoint + "'"));
+        const double lr = schedule.at(step_);
+        adamw_.step(params_, grads_.data(), lr, &pool_);
+        ++step_;
+        result_.last_loss = loss;
 
         TrainProgress p;
-        p.step = step;
-        p.total_steps = opt.steps;
+        p.step = step_;
+        p.total_steps = opt_.steps;
         p.loss = loss;
         p.lr = lr;
         p.grad_norm = norm;
         const double dt = std::chrono::duration<double>(clock::now() - t0).count();
         p.tokens_per_s = dt > 0.0 ? tokens_per_update / dt : 0.0;
         const double elapsed = std::chrono::duration<double>(clock::now() - run_start).count();
-        p.eta_s = elapsed / double(step - first_step) * double(opt.steps - step);
-        if (have_val && val_batches > 0 && (step % opt.eval_interval == 0 || step == opt.steps)) {
+        p.eta_s = elapsed / double(step_ - first_step) * double(opt_.steps - step_);
+        if (data_.have_val && val_batches_ > 0 && (step_ % opt_.eval_interval == 0 || step_ == opt_.steps)) {
             p.has_val_loss = true;
             p.val_loss = validation_loss();
-            if (!has_best || p.val_loss < best_val) {
-                has_best = true;
-                best_val = p.val_loss;
-                save_checkpoint(best_checkpoint_path(ckpt_dir), params, adamw, make_info());
+            if (!has_best_ || p.val_loss < best_val_) {
+                has_best_ = true;
+                best_val_ = p.val_loss;
+                save_checkpoint(best_checkpoint_path(ckpt_dir_), params_, adamw_, checkpoint_info());
             }
         }
-        std::string line = "{\"step\":" + std::to_string(step) + ",\"loss\":" + json_number(loss) +
-                           ",\"lr\":" + json_number(lr) + ",\"grad_norm\":" + json_number(norm) +
-                           ",\"tokens_per_s\":" + json_number(p.tokens_per_s);
-        if (p.has_val_loss) line += ",\"val_loss\":" + json_number(p.val_loss);
-        line += "}\n";
-        if (std::fwrite(line.data(), 1, line.size(), log.get()) != line.size() || std::fflush(log.get()) != 0)
-            fail_io("cannot write the training log '" + log_path + "': " + std::strerror(errno));
+        log_step(p);
         if (callbacks.progress && !callbacks.progress(p)) stop = true;
-        if (opt.save_interval > 0 && step % opt.save_interval == 0) save();
+        if (opt_.save_interval > 0 && step_ % opt_.save_interval == 0) save();
         if (stop) break;
     }
-    stop = step < opt.steps;  // a stop asked for at the last update changes nothing
-    if (step != last_saved_step) save();
-    if (file_exists(stop_file)) std::filesystem::remove(stop_file, ec);
-    if (stop) {
-        run.say("stopped at step " + std::to_string(step) + "; checkpoint '" + result.last_checkpoint +
-                "' (continue with --resume)");
-    }
+    stopped_ = step_ < opt_.steps;  // a stop asked for at the last update changes nothing
+    if (step_ != last_saved_step_) save();
+    if (file_exists(stop_file_)) std::filesystem::remove(stop_file_, ec);
+    finish();
+    return result_;
+}
 
-    result.step = step;
-    result.stopped = stop;
-    result.last_loss = last_loss;
-    result.has_best_val_loss = has_best;
-    result.best_val_loss = best_val;
-    if (!stop && opt.export_model && opt.float_weights)
-        run.say("float-weights run: no model exported (the runtime is ternary); the validation loss is the result");
-    if (!stop && opt.export_model && !opt.float_weights) {
-        const ModelWeights w = weights_from_train_params(params);
-        const std::vector<uint8_t> image = write_bitt_v2(w, tokenizer_json);
-        result.model_path = opt.out_dir + "/model.bitt";
-        write_file_atomic(result.model_path, image);
-        run.say("wrote '" + result.model_path + "' (" + std::to_string(image.size()) + " bytes)");
+void TrainingRun::finish() {
+    if (stopped_)
+        run_.say("stopped at step " + std::to_string(step_) + "; checkpoint '" + result_.last_checkpoint +
+                 "' (continue with --resume)");
+    result_.step = step_;
+    result_.stopped = stopped_;
+    result_.has_best_val_loss = has_best_;
+    result_.best_val_loss = best_val_;
+    if (!stopped_ && opt_.export_model && opt_.float_weights)
+        run_.say("float-weights run: no model exported (the runtime is ternary); the validation loss is the result");
+    if (!stopped_ && opt_.export_model && !opt_.float_weights) {
+        const ModelWeights w = weights_from_train_params(params_);
+        const std::vector<uint8_t> image = write_bitt_v2(w, data_.tokenizer_json);
+        result_.model_path = opt_.out_dir + "/model.bitt";
+        write_file_atomic(result_.model_path, image);
+        run_.say("wrote '" + result_.model_path + "' (" + std::to_string(image.size()) + " bytes)");
     }
-    return result;
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainOptions& options_in, const TrainCallbacks& callbacks) {
+    validate_train_options(options_in);
+    TrainOptions opt = options_in;
+    Run run(opt, callbacks);
+    opt.threads = opt.threads > 0 ? opt.threads : ThreadPool::hardware_threads();
+    RunData data = open_run_data(opt, run);
+    TrainingRun training(opt, run, data);
+    return training.run(callbacks);
 }
 
 }  // namespace ttt

