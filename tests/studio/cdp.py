@@ -28,8 +28,9 @@ class Browser:
         port = free_port()
         self.proc = subprocess.Popen(
             [find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--disable-background-networking", "--disable-dev-shm-usage", f"--remote-debugging-port={port}",
-             f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"],
+             "--disable-extensions", "--disable-background-networking", "--disable-dev-shm-usage",
+             f"--remote-debugging-port={port}", f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
+             "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while True:
