@@ -110,6 +110,14 @@ def test_characters_switch(page):
     page.wait("document.getElementById('persona-result').textContent.startsWith('learned')", what="the persona")
     chat_turn(page, "Wherefore art thou?")
     assert "Wherefore" in page.text("messages") and "Padua" not in page.text("messages")
+    # Stop a long reply half-way.
+    page.set("set-max_tokens", "4000")
+    page.set("chat-input", "Speak on.")
+    page.click("chat-send")
+    page.wait("!document.getElementById('chat-stop').disabled", what="the stop button")
+    page.click("chat-stop")
+    page.wait("document.getElementById('chat-speed').textContent.includes('(stopped)')", what="the stopped reply")
+    page.set("set-max_tokens", "40")
     # Back to the first character: its conversation and soul are where they were.
     page.eval("[...document.querySelectorAll('#char-list li')].find(li => li.textContent.startsWith('Assistant')).click()")
     page.wait("document.getElementById('messages').textContent.includes('Padua')", what="the first conversation")
