@@ -46,6 +46,10 @@ def test_chat_matches_generate(studio):
     assert text == expected and text
     assert done["text"] == text and done["tokens"] > 0 and done["tokens_per_s"] > 0
     assert done["character"]["soul_level"] > 0
+    history = studio.ok("GET", f"/api/chat/history?character={c['id']}")
+    assert history["turns"] == [{"role": "user", "text": "Good morrow"}, {"role": "assistant", "text": text}]
+    assert studio.get("/api/chat/history?character=x")[0] == 400
+    assert studio.get("/api/chat/history?character=999")[0] == 404
     # The turn is in the character's memories.
     mem = studio.ok("GET", f"/api/memories?character={c['id']}")
     assert mem["days"] and mem["days"][0]["entries"] == 2

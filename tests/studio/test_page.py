@@ -122,6 +122,9 @@ def test_characters_switch(page):
     page.eval("[...document.querySelectorAll('#char-list li')].find(li => li.textContent.startsWith('Assistant')).click()")
     page.wait("document.getElementById('messages').textContent.includes('Padua')", what="the first conversation")
     assert "Wherefore" not in page.text("messages")
+    # A reloaded page shows the conversation again (the server keeps it).
+    page.navigate(page.eval("location.href.split('#')[0]") + "#chat")
+    page.wait("document.getElementById('messages').textContent.includes('Padua')", what="the conversation after a reload")
 
 
 def test_bad_inputs_are_shown(page, root):

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "abi_error.h"
@@ -80,6 +81,8 @@ void stream_reply(Lab& lab, ChatTurn& t, httplib::DataSink& sink) {
     if (s == TTT_ERR_ABORTED) stopped = true;
     else if (s != TTT_OK) error = ttt_last_error();
     remember(t, "assistant", reply);
+    lab.add_history(**t.character, "user", t.message);
+    lab.add_history(**t.character, "assistant", reply);
     if (client_gone) return;
     if (!error.empty()) {
         send_event(sink, "error", "{\"error\":" + JsonOut().str("code", ttt_status_string(s)).str("message", error).done() + "}");
@@ -141,6 +144,15 @@ void add_chat_routes(httplib::Server& server, Studio& st) {
                 sink.done();
                 return true;
             });
+        });
+    });
+
+    server.Get("/api/chat/history", [&st](const httplib::Request& req, httplib::Response& res) {
+        handle(res, [&] {
+            const std::string id = req.get_param_value("character");
+            if (id.empty() || id.size() > 10 || id.find_first_not_of("0123456789") != std::string::npos)
+                throw bad_request("character: expected a character id");
+            send_json(res, st.lab.history_json(std::atoi(id.c_str())));
         });
     });
 

@@ -219,6 +219,22 @@ std::string Lab::memories_dir(int id) {
     return c->memories_dir;
 }
 
+void Lab::add_history(Character& c, const std::string& role, const std::string& text) {
+    constexpr size_t kHistoryTurns = 200;
+    std::lock_guard<std::mutex> lock(mu_);
+    c.history.emplace_back(role, text);
+    if (c.history.size() > kHistoryTurns) c.history.erase(c.history.begin());
+}
+
+std::string Lab::history_json(int id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto c = find_locked(id);
+    if (!c) throw not_found("no character " + std::to_string(id));
+    std::vector<std::string> turns;
+    for (const auto& t : c->history) turns.push_back(JsonOut().str("role", t.first).str("text", t.second).done());
+    return JsonOut().integer("character", id).raw("turns", json_array(turns)).done();
+}
+
 std::string Lab::status_json() {
     std::vector<std::string> chars;
     std::string model, sleep;

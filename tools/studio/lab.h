@@ -15,6 +15,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "bit_ttt.h"
 
@@ -32,6 +34,9 @@ struct Character {
     // before the work has begun is not lost.
     std::atomic<bool> stop_requested{false};
     std::string busy_with;     // what holds it (guarded by Lab::mu_)
+    // The conversation shown in the chat (the last kHistoryTurns turns; guarded by Lab::mu_), so that a page
+    // opened again shows it. The soul and the memories are the lasting record; this is only the view.
+    std::vector<std::pair<std::string, std::string>> history;  // (role, text)
 };
 
 class Lab;
@@ -79,6 +84,8 @@ public:
     std::string soul_json(Character& c);
     void set_soul_path(Character& c, const std::string& path);
     std::string memories_dir(int id);  // throws 404 for an unknown character
+    void add_history(Character& c, const std::string& role, const std::string& text);
+    std::string history_json(int id);
     void start_sleep(const SleepRequest& r);
     void wake();
     std::string sleep_json();

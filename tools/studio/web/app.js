@@ -15,6 +15,7 @@ const state = {
   statusSeq: 0,        // number of the newest /api/status request started
   shownSeq: 0,         // number of the status shown (older answers arriving late are dropped)
   activeSeq: 0,        // statusSeq when the active character was chosen
+  historyAsked: new Set(),  // characters whose conversation was asked of the server
 };
 
 // Fetches /api/status and shows it, unless a newer answer has been shown already.
@@ -91,6 +92,7 @@ function renderStatus() {
   // the active character was chosen may not know it yet.
   if (!chars.some((c) => c.id === state.active) && state.shownSeq > state.activeSeq) state.active = chars.length ? chars[0].id : 0;
   const c = activeCharacter();
+  if (c && !state.historyAsked.has(c.id)) renderMessages();  // first sight of this character: its conversation
   const asleep = lab.sleep.running;
   document.body.classList.toggle("asleep", asleep);
   $("asleep-badge").hidden = !asleep;
@@ -215,8 +217,19 @@ async function refreshNow() {
 // ---- chat ---------------------------------------------------------------------------------------------------
 function messages() { return (state.chats[state.active] = state.chats[state.active] || []); }
 
+// A character whose conversation this page has not seen (a reload, another tab) gets it from the server.
+async function loadHistory(id) {
+  if (!id || state.historyAsked.has(id)) return;
+  state.historyAsked.add(id);
+  const r = await act(() => api("GET", `/api/chat/history?character=${id}`));
+  if (!r || (state.chats[id] && state.chats[id].length)) return;  // turns made here meanwhile are newer
+  state.chats[id] = r.turns;
+  if (state.active === id) renderMessages();
+}
+
 function renderMessages() {
   const c = activeCharacter();
+  if (c) loadHistory(c.id);
   const box = $("messages");
   box.innerHTML = "";
   for (const m of messages()) {
