@@ -4,6 +4,7 @@
 
 #include "bit_ttt.h"
 #include "cmd_generate.h"
+#include "cmd_memory.h"
 #include "cmd_model.h"
 #include "cmd_studio.h"
 #include "cmd_tokenizer.h"
@@ -25,6 +26,7 @@ const Command kCommands[] = {
     {"data", cmd_data, "data --tokenizer T --input FILE... --out DIR --val-fraction F   text to train.u32 / val.u32"},
     {"train", cmd_train, "train --data DIR --out DIR [options]   train a BitLlama (checkpoints, resume, .bitt export)"},
     {"eval", cmd_eval, "eval -m MODEL --data val.u32   loss, perplexity and bits per byte"},
+    {"memory", cmd_memory, "memory -m MODEL --data val.u32   how well the soul remembers (position, recall, sleep, life)"},
     {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
     {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v2)"},
     {"studio", cmd_studio, "studio [--port N] [--model M] [--root DIR...]   Bit-Llama Studio: the web app on 127.0.0.1"},
