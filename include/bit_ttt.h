@@ -212,7 +212,8 @@ TTT_API ttt_status TTT_CALL ttt_forward_all(ttt_context* ctx, const int32_t* tok
  * are context 0's, ...). logits: NULL, or room for n_contexts * vocab_size floats that receive each context's
  * logits after its last token (row i for context i). The logits and souls are exactly those that ttt_forward on
  * each context alone gives. Runs on the threads of contexts[0]. Contexts must be distinct and idle (else
- * TTT_ERR_BUSY); every id is checked and every context's abort callback is polled before
+ * TTT_ERR_BUSY); at most 65536 tokens in all (a batch is one step: long prompts go through ttt_forward); every id
+ * is checked and every context's abort callback is polled before
  * anything runs: on any error, no soul changes. Ends the generations in progress on these contexts. */
 TTT_API ttt_status TTT_CALL ttt_forward_batch(ttt_context* const* contexts, size_t n_contexts, const int32_t* tokens,
                                               const size_t* n_tokens, float* logits);

@@ -307,7 +307,7 @@ std::string train_options_from_flags(TrainFlags& f, ttt::TrainOptions* opt_out) 
             opt.seed = v;
         }
     }
-    int_flag("--threads", -I32, I32, &opt.threads);
+    int_flag("--threads", 0, 1024, &opt.threads);
     int_flag("--save-interval", -(1LL << 62), 1LL << 62, &opt.save_interval);
     int_flag("--keep-last", -I32, I32, &opt.keep_last);
     int_flag("--eval-interval", -(1LL << 62), 1LL << 62, &opt.eval_interval);

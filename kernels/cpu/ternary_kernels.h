@@ -39,7 +39,8 @@ struct TernaryKernels {
     const char* name;
     CpuLevel level;
     size_t row_granule;  // r0 passed to the products is a multiple of this (r1 too, unless r1 == rows)
-    bool file_layout;    // true: `packed` is the file layout itself and repack is a plain copy
+    bool file_layout;    // true: `packed` is the file layout itself (used in place, any byte alignment) and repack
+                         // is a plain copy
 
     size_t (*packed_bytes)(size_t rows, size_t cols);
     void (*repack)(const uint8_t* file_packed, size_t rows, size_t cols, uint8_t* out);

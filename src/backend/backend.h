@@ -120,7 +120,8 @@ class Backend {
 public:
     virtual ~Backend() = default;
     virtual const char* name() const = 0;
-    virtual bool supports(Op op) const = 0;
+    // Whether the backend runs `op` on activations of type `act` (for the ternary products: the weight's ActType).
+    virtual bool supports(Op op, ActType act = ActType::f32) const = 0;
 
     // ---- memory ------------------------------------------------------------------------------------------------
     virtual std::unique_ptr<Buffer> alloc(size_t bytes) = 0;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 
 #include "common/error.h"
@@ -38,9 +40,26 @@ size_t grain_for(size_t work_per_index) { return std::max<size_t>(1, kMinWorkPer
 
 }  // namespace
 
+std::shared_ptr<ThreadPool> shared_pool(int n_threads) {
+    static std::mutex mutex;
+    static std::map<int, std::weak_ptr<ThreadPool>> pools;
+    const int n = n_threads > 0 ? std::min(n_threads, 1024) : ThreadPool::hardware_threads();
+    std::lock_guard<std::mutex> lock(mutex);
+    std::shared_ptr<ThreadPool> pool = pools[n].lock();
+    if (!pool) {
+        pool = std::make_shared<ThreadPool>(n);
+        pools[n] = pool;
+    }
+    return pool;
+}
+
 CpuBackend::CpuBackend(const CpuBackendOptions& options)
-    : kernels_(ternary_kernels(options.level)), pool_(options.n_threads) {
-    std::snprintf(name_, sizeof name_, "cpu-%s", kernels_.name);
+    : kernels_(ternary_kernels(options.level)),
+      int8_(options.int8 == Int8Activations::on ||
+            (options.int8 == Int8Activations::automatic && kernels_.level != CpuLevel::scalar)),
+      pool_holder_(shared_pool(options.n_threads)),
+      pool_(*pool_holder_) {
+    std::snprintf(name_, sizeof name_, "cpu-%s%s", kernels_.name, int8_ ? "-i8" : "");
 }
 
 std::unique_ptr<CpuBackend> CpuBackend::reference(int n_threads) {
@@ -51,7 +70,7 @@ std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) {
     return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, cpu_active_level()});
 }
 
-bool CpuBackend::supports(Op) const { return true; }  // the CPU runs every op (it is the reference)
+bool CpuBackend::supports(Op, ActType) const { return true; }  // the CPU runs every op (it is the reference)
 
 template <typename Fn>
 void CpuBackend::parallel(size_t n, size_t grain, const Fn& fn) {
@@ -68,7 +87,7 @@ void CpuBackend::download(const Tensor& src, void* host) { std::memcpy(host, src
 
 bool CpuBackend::same_memory_as(const Backend& other) const {
     const auto* cpu = dynamic_cast<const CpuBackend*>(&other);
-    return cpu && cpu->kernels_.level == kernels_.level;
+    return cpu && cpu->kernels_.level == kernels_.level && cpu->int8_ == int8_;
 }
 
 // ---- weights ---------------------------------------------------------------------------------------------------
@@ -80,7 +99,9 @@ TernaryWeight CpuBackend::prepare_ternary(const TernaryFileView& v, bool apply_s
     w.scale = v.scale;
     w.apply_scale = apply_scale;
     // The integer kernels compute act_bits 8 exactly (int32 sums); the scalar level keeps the float reference path.
-    w.act = act_bits == 8 ? (kernels_.level == CpuLevel::scalar ? ActType::f32_fake_i8 : ActType::i8) : ActType::f32;
+    w.act = act_bits == 8 ? (int8_ ? ActType::i8 : ActType::f32_fake_i8) : ActType::f32;
+    // In place when the kernels take the stored layout (its rows start on any byte, so such kernels assume no
+    // alignment); else repacked once into an aligned buffer in the level's layout.
     if (kernels_.file_layout) {
         w.data = v.packed;
         w.owner = v.owner;

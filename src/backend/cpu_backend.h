@@ -1,10 +1,13 @@
-// The CPU backend: host memory, the one thread pool, and the kernels of kernels/cpu at a chosen instruction-set
-// level. Level scalar is the reference backend (the oracle): the file layout in place, float activations
-// (act_bits 8 as float fake quantisation), plain loops, bit-identical to the reference kernels. Higher levels use
-// repacked weights and int8 activations where the model quantises them (same values, exact integer sums).
+// The CPU backend: host memory, a thread pool, and the kernels of kernels/cpu at a chosen instruction-set level.
+// Level scalar is the reference backend (the oracle): the file layout in place, float activations (act_bits 8 as
+// float fake quantisation), plain loops, bit-identical to the reference kernels. Higher levels use repacked weights
+// and int8 activations where the model quantises them (the same quantised values; the products sum exactly in
+// integers, then divide once, so they differ from the float path in the last bits).
 //
-// One CpuBackend per context: it owns that context's threads (n_threads), so contexts never wait for each other's
-// pools. Weights prepared by any CpuBackend of the same level can be used by all of them (same memory, same layout).
+// A CpuBackend is made per context (it is cheap) and takes its threads from the process's one pool of that size
+// (shared_pool): many contexts never start more threads than the largest n_threads asked for, and two contexts
+// working at once on the same pool take turns per operation instead of oversubscribing the cores. Weights prepared
+// by any CpuBackend of the same level and int8 choice can be used by all of them (same memory, same layout).
 #pragma once
 
 #include <memory>
@@ -15,10 +18,19 @@
 
 namespace ttt {
 
+enum class Int8Activations { automatic, on, off };
+
 struct CpuBackendOptions {
     int n_threads = 1;                 // 0 = all hardware threads
     CpuLevel level = CpuLevel::scalar; // clamped to what the CPU has
+    // act_bits 8 through the integer kernels (quantize_i8 + gemm_i8: the same quantised values, exact int32 sums,
+    // one division) or through the float reference path (fake quantisation + gemm_f32). automatic: integer above
+    // the scalar level, float at the scalar level (the oracle, bit-identical to the goldens' reference path).
+    Int8Activations int8 = Int8Activations::automatic;
 };
+
+// The process's pool of n threads (0 = all hardware threads), made on first use and freed with its last user.
+std::shared_ptr<ThreadPool> shared_pool(int n_threads);
 
 class CpuBackend final : public Backend {
 public:
@@ -29,7 +41,7 @@ public:
     static std::unique_ptr<CpuBackend> best(int n_threads);
 
     const char* name() const override { return name_; }
-    bool supports(Op op) const override;
+    bool supports(Op op, ActType act) const override;
     CpuLevel level() const { return kernels_.level; }
     int threads() const { return pool_.size(); }
 
@@ -63,8 +75,10 @@ private:
     void apply_scale(const TernaryWeight& w, const Tensor& y);
 
     const TernaryKernels& kernels_;
-    ThreadPool pool_;
-    char name_[32];
+    bool int8_;
+    std::shared_ptr<ThreadPool> pool_holder_;
+    ThreadPool& pool_;
+    char name_[40];
 };
 
 }  // namespace ttt

@@ -43,7 +43,8 @@ struct Mapping {
 }  // namespace
 
 FileBytes map_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; a model is a regular file, and nothing else is read.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) fail_io("cannot open '" + path + "': " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
@@ -51,10 +52,14 @@ FileBytes map_file(const std::string& path) {
         ::close(fd);
         fail_io("cannot stat '" + path + "': " + std::strerror(e));
     }
-    // Only regular, non-empty files can be mapped; read_file gives the precise error for the rest.
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+    if (!S_ISREG(st.st_mode)) {
         ::close(fd);
-        return own_bytes(read_file(path));
+        fail_io("'" + path + "' is " + (S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a pipe" : "a device or special file") +
+                ", not a regular file");
+    }
+    if (st.st_size <= 0) {
+        ::close(fd);
+        return own_bytes({});  // empty: the format readers say what is missing
     }
     auto m = std::make_shared<Mapping>();
     m->size = static_cast<size_t>(st.st_size);

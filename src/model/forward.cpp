@@ -7,6 +7,10 @@
 
 namespace ttt {
 
+namespace {
+constexpr size_t kLogitRows = 16;  // rows of logits computed (and moved to the host) at a time
+}  // namespace
+
 // Activations of one pass on one backend, in that backend's memory, sized for max_rows rows.
 struct Forward::Workspace {
     Backend* backend = nullptr;
@@ -25,17 +29,20 @@ struct Forward::Workspace {
         const Slot slots[] = {{&x, ElemType::f32, D},  {&xn, ElemType::f32, D},   {&h, ElemType::f32, D},
                               {&branch, ElemType::f32, D}, {&f, ElemType::f32, d}, {&z, ElemType::f32, d},
                               {&gate, ElemType::f32, I}, {&up, ElemType::f32, I}, {&act, ElemType::f32, I},
-                              {&fq, ElemType::f32, K},  {&norm_out, ElemType::f32, D}, {&logits, ElemType::f32, V},
+                              {&fq, ElemType::f32, K},  {&norm_out, ElemType::f32, D},
                               {&q.q, ElemType::i8, K},  {&q.a, ElemType::f32, 1}};
         size_t total = 0;
         auto bytes_of = [&](const Slot& s) { return (rows * s.cols * (s.type == ElemType::f32 ? 4 : 1) + 63) / 64 * 64; };
         for (const Slot& s : slots) total += bytes_of(s);
+        // The LM head runs over tiles of kLogitRows rows: V floats per row, whatever the pass size.
+        total += (kLogitRows * V * 4 + 63) / 64 * 64;
         buffer = be->alloc(total);
         char* p = static_cast<char*>(buffer->data());
         for (const Slot& s : slots) {
             *s.t = Tensor(p, s.type, rows, s.cols);
             p += bytes_of(s);
         }
+        logits = Tensor(p, ElemType::f32, kLogitRows, V);
     }
 };
 
@@ -48,13 +55,23 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
         const LayerPlacement& p = placement_[l];
         if (!p.backend || !p.weights || p.weights->layers.size() != placement_.size())
             throw Error(TTT_ERR_INVALID_ARGUMENT, "layer " + std::to_string(l) + " has no backend or weights");
-        for (Op op : {Op::embed, Op::rmsnorm, Op::ternary_f32, Op::dense_matmul, Op::swiglu, Op::add, Op::l2_normalize,
-                      Op::ttt_chunked, Op::gather_rows})
-            if (!p.backend->supports(op))
-                throw Error(TTT_ERR_UNSUPPORTED, std::string("backend ") + p.backend->name() +
-                                                     " lacks an operation layer " + std::to_string(l) + " needs");
+        // Every op the layer runs, the ternary products with the activation type their weights declare.
+        const ActType act = p.weights->layers[l].mlp_gate.act;
+        std::vector<std::pair<Op, ActType>> needed = {
+            {Op::embed, ActType::f32},      {Op::rmsnorm, ActType::f32}, {Op::dense_matmul, ActType::f32},
+            {Op::swiglu, ActType::f32},     {Op::add, ActType::f32},     {Op::l2_normalize, ActType::f32},
+            {Op::ttt_chunked, ActType::f32}, {Op::gather_rows, ActType::f32}};
+        if (act == ActType::i8) needed.insert(needed.end(), {{Op::quantize_i8, act}, {Op::ternary_i8, act}});
+        else if (act == ActType::f32_fake_i8) needed.insert(needed.end(), {{Op::fake_quant_i8, act}, {Op::ternary_f32, act}});
+        else needed.push_back({Op::ternary_f32, act});
+        for (const auto& [op, type] : needed)
+            if (!p.backend->supports(op, type))
+                throw Error(TTT_ERR_UNSUPPORTED, std::string("backend ") + p.backend->name() + " lacks operation " +
+                                                     std::to_string(int(op)) + " that layer " + std::to_string(l) + " needs");
         workspace_for(p.backend);
     }
+    // Host staging for residual rows crossing backends and for logits tiles, sized once.
+    host_rows_.resize(std::max(max_rows_ * size_t(config_.hidden_dim), kLogitRows * size_t(config_.vocab_size)));
 }
 
 Forward::~Forward() = default;
@@ -67,6 +84,12 @@ Forward::Workspace& Forward::workspace_for(Backend* be) {
 }
 
 void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
+    // Two sequences on one soul would race in the recurrence and double-advance the position.
+    std::vector<const SoulState*> souls(n_seqs);
+    for (size_t i = 0; i < n_seqs; ++i) souls[i] = seqs[i].soul;
+    std::sort(souls.begin(), souls.end());
+    if (std::adjacent_find(souls.begin(), souls.end()) != souls.end())
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "a batch holds two sequences on the same soul");
     // Cut the batch into passes of at most max_rows rows. A sequence may straddle two passes: its soul carries
     // the state across, and the chunk rule counts from its position, so the split changes nothing.
     std::vector<size_t> done(n_seqs, 0);
@@ -135,6 +158,7 @@ void Forward::run_layer(size_t l, Workspace& ws, size_t M, const std::vector<Seq
 
 void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts) {
     const size_t D = size_t(config_.hidden_dim), L = placement_.size();
+    // Everything the pass needs on the host is allocated before the first soul changes.
     size_t M = 0;
     std::vector<int32_t> tokens;
     std::vector<SequenceRows> rows;
@@ -143,6 +167,7 @@ void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts
         tokens.insert(tokens.end(), seqs[p.seq].tokens + p.offset, seqs[p.seq].tokens + p.offset + p.n);
         M += p.n;
     }
+    LogitTargets targets = logit_targets(seqs, parts);
 
     Workspace* ws = &workspace_for(placement_[0].backend);
     ws->backend->embed(tokens.data(), placement_[0].weights->embed, ws->x.reshape(M, D));
@@ -151,7 +176,6 @@ void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts
         Workspace& next = workspace_for(placement_[l].backend);
         if (&next != ws) {
             // A layer boundary between backends: the residual rows move once (download, upload).
-            host_rows_.resize(M * D);
             ws->backend->download(ws->x.reshape(M, D), host_rows_.data());
             next.backend->upload(next.x.reshape(M, D), host_rows_.data());
             ws = &next;
@@ -168,40 +192,45 @@ void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts
         soul.position += p.n;
         soul.level += p.n;
     }
-    compute_logits(seqs, parts, *ws, M);
+    compute_logits(targets, *ws, M);
 }
 
-void Forward::compute_logits(const SequenceInput* seqs, const std::vector<Part>& parts, Workspace& ws, size_t M) {
-    const size_t D = size_t(config_.hidden_dim), V = size_t(config_.vocab_size);
-    std::vector<size_t> rows;
-    std::vector<float*> dst;
+// The rows of this pass whose logits are wanted, and where each goes on the host.
+Forward::LogitTargets Forward::logit_targets(const SequenceInput* seqs, const std::vector<Part>& parts) const {
+    const size_t V = size_t(config_.vocab_size);
+    LogitTargets t;
     size_t row = 0;
     for (const Part& p : parts) {
         const SequenceInput& s = seqs[p.seq];
         if (s.logits && s.want == LogitRows::all)
             for (size_t i = 0; i < p.n; ++i) {
-                rows.push_back(row + i);
-                dst.push_back(s.logits + (p.offset + i) * V);
+                t.rows.push_back(row + i);
+                t.dst.push_back(s.logits + (p.offset + i) * V);
             }
         else if (s.logits && s.want == LogitRows::last && p.offset + p.n == s.n) {
-            rows.push_back(row + p.n - 1);
-            dst.push_back(s.logits);
+            t.rows.push_back(row + p.n - 1);
+            t.dst.push_back(s.logits);
         }
         row += p.n;
     }
+    return t;
+}
+
+void Forward::compute_logits(const LogitTargets& t, Workspace& ws, size_t M) {
+    const size_t D = size_t(config_.hidden_dim), V = size_t(config_.vocab_size);
+    const std::vector<size_t>& rows = t.rows;
+    const std::vector<float*>& dst = t.dst;
     if (rows.empty()) return;
-    (void)M;
     // RMSNorm_f is row-wise, so normalising only the gathered rows gives the same values.
     Backend& be = *ws.backend;
     const PreparedModel& w = *placement_.back().weights;
     const size_t n = rows.size();
-    for (size_t b = 0; b < n; b += max_rows_) {
-        const size_t k = std::min(max_rows_, n - b);
+    for (size_t b = 0; b < n; b += kLogitRows) {
+        const size_t k = std::min(kLogitRows, n - b);
         const Tensor g = ws.norm_out.reshape(k, D), out = ws.logits.reshape(k, V);
         be.gather_rows(ws.x.reshape(M, D), rows.data() + b, k, g);
         be.rmsnorm(g, w.norm_f, config_.norm_eps, g);
         be.dense_matmul(w.lm_head, g, out);
-        host_rows_.resize(k * V);
         be.download(out, host_rows_.data());
         for (size_t i = 0; i < k; ++i) std::memcpy(dst[b + i], host_rows_.data() + i * V, V * sizeof(float));
     }

@@ -65,7 +65,12 @@ private:
                    std::vector<TttStateRef>& states);
     void bitlinear(Backend& be, Workspace& ws, const TernaryWeight& w, const Tensor& x, const Tensor& y,
                    bool x_already_quantised);
-    void compute_logits(const SequenceInput* seqs, const std::vector<Part>& parts, Workspace& ws, size_t M);
+    struct LogitTargets {
+        std::vector<size_t> rows;  // rows of the pass
+        std::vector<float*> dst;   // host destination of each
+    };
+    LogitTargets logit_targets(const SequenceInput* seqs, const std::vector<Part>& parts) const;
+    void compute_logits(const LogitTargets& targets, Workspace& ws, size_t M);
 
     ModelConfig config_;
     std::vector<LayerPlacement> placement_;

@@ -20,6 +20,7 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
                                                            Backend& be) {
     auto p = std::make_shared<PreparedModel>();
     const ModelConfig& c = w.config;
+    if (!owner) owner = w.storage;  // in-place weights keep the mapped file alive
     p->config = c;
     p->backend_name = be.name();
     const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_dim);

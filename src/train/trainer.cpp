@@ -99,7 +99,7 @@ void validate_train_options(const TrainOptions& o) {
     if (int64_t(o.batch_size) * o.context_len > (int64_t(1) << 28)) bad_option("batch_size", "× context_len is too large");
     if (o.accum <= 0 || o.accum > 1 << 16) bad_option("accum", "must be in 1..65536, is " + std::to_string(o.accum));
     if (!std::isfinite(o.clip) || o.clip < 0.0) bad_option("clip", "must be a number >= 0 (0 = off), is " + fmt(o.clip, "%g"));
-    if (o.threads < 0 || o.threads > 4096) bad_option("threads", "must be in 0..4096 (0 = all), is " + std::to_string(o.threads));
+    if (o.threads < 0 || o.threads > 1024) bad_option("threads", "must be in 0..1024 (0 = all), is " + std::to_string(o.threads));
     if (o.eval_interval < 0) bad_option("eval_interval", "must be >= 0");
     if (o.eval_batches < 0 || o.eval_batches > 1 << 20) bad_option("eval_batches", "must be in 0..1048576");
     if (o.save_interval < 0) bad_option("save_interval", "must be >= 0");
@@ -361,7 +361,6 @@ void warn_option_changes(const Run& run, const std::string& stored_json, const T
     cmp("beta1", fmt(then.beta1, "%g"), fmt(now.beta1, "%g"));
     cmp("beta2", fmt(then.beta2, "%g"), fmt(now.beta2, "%g"));
     cmp("eps", fmt(then.eps, "%g"), fmt(now.eps, "%g"));
-    cmp("threads", std::to_string(then.threads), std::to_string(now.threads));
     if (then.float_weights != now.float_weights)
         fail_incompatible(std::string("the checkpoint was trained with") + (then.float_weights ? "" : "out") +
                           " --float-weights; resume it the same way (or start a new run in another folder)");
