@@ -57,6 +57,11 @@ def main():
             rate = "%.3g MB/s" % (b["bytes_per_second"] / 1e6)
         elif "tokens/s" in b:
             rate = "%.4g tokens/s" % b["tokens/s"]
+            if b.get("label"):
+                rate += " (%s)" % b["label"]
+        elif "file_MB" in b:
+            rate = "file %.1f MB; resident +%.1f MB private, +%.1f MB mapped (%s)" % (
+                b["file_MB"], b["anon_MB"], b["mapped_MB"], b.get("label", ""))
         elif "FLOP/s" in b:
             rate = "%.3g GFLOP/s (%s)" % (b["FLOP/s"] / 1e9, b.get("label", ""))
         print("| `%s` | %s | %s | %s |" % (name.replace("/real_time", ""), fmt_time(b), rate, ratio))

@@ -25,4 +25,7 @@ scripts/test-studio.sh build
 echo "== C# tests under Mono: the P/Invoke binding and the Unity sample (compile-checked against stubs)"
 bindings/csharp/run_tests.sh build
 
+echo "== distribution: self-contained libraries, Windows under Wine, release artifacts, CMake/pkg-config, wheel, Unity"
+scripts/test-dist.sh build
+
 echo "all tests passed"

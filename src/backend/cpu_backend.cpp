@@ -21,10 +21,11 @@ class HostBuffer final : public Buffer {
 public:
     explicit HostBuffer(size_t bytes) : bytes_(bytes) {
         const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-        data_ = std::aligned_alloc(64, rounded);
+        // Aligned operator new (C++17), not std::aligned_alloc: the Windows C runtime has no aligned_alloc.
+        data_ = ::operator new(rounded, std::align_val_t(64), std::nothrow);
         if (!data_) throw Error(TTT_ERR_OUT_OF_MEMORY, "out of memory allocating " + std::to_string(bytes) + " bytes");
     }
-    ~HostBuffer() override { std::free(data_); }
+    ~HostBuffer() override { ::operator delete(data_, std::align_val_t(64)); }
     void* data() override { return data_; }
     size_t bytes() const override { return bytes_; }
 

@@ -1,3 +1,5 @@
+// The file layer on POSIX systems (Linux, macOS, Android). Windows: file_win32.cpp.
+#ifndef _WIN32
 #include "io/file.h"
 
 #include <fcntl.h>
@@ -110,4 +112,48 @@ bool file_exists(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+void append_line_durable(const std::string& path, std::string line) {
+    Fd f(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (f.fd < 0) fail_io("cannot open '" + path + "': " + os_reason());
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0) fail_io("cannot stat '" + path + "': " + os_reason());
+    if (st.st_size > 0) {
+        char last = 0;
+        if (::pread(f.fd, &last, 1, st.st_size - 1) != 1) fail_io("cannot read '" + path + "': " + os_reason());
+        if (last != '\n') line.insert(line.begin(), '\n');
+    }
+    // One write: with O_APPEND the kernel places it at the end as a unit.
+    const char* p = line.data();
+    size_t left = line.size();
+    while (left > 0) {
+        const ssize_t n = ::write(f.fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail_io("cannot append to '" + path + "': " + os_reason());
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    if (::fsync(f.fd) != 0) fail_io("cannot fsync '" + path + "': " + os_reason());
+    const int fd = f.fd;
+    f.fd = -1;
+    if (::close(fd) != 0) fail_io("cannot close '" + path + "': " + os_reason());
+    if (st.st_size == 0) {  // the file may be new: make its directory entry durable too
+        Fd dir(::open(parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (dir.fd >= 0) ::fsync(dir.fd);
+    }
+}
+
+void make_directory(const std::string& path) {
+    if (::mkdir(path.c_str(), 0755) != 0 && !(errno == EEXIST && is_directory(path)))
+        fail_io("cannot create directory '" + path + "': " + os_reason());
+}
+
+std::filesystem::path to_fs_path(const std::string& utf8_path) { return std::filesystem::path(utf8_path); }
+
+std::string from_fs_path(const std::filesystem::path& path) { return path.string(); }
+
+std::FILE* open_c_file(const std::string& utf8_path, const char* mode) { return std::fopen(utf8_path.c_str(), mode); }
+
 }  // namespace ttt
+#endif  // !_WIN32

@@ -1,7 +1,5 @@
 #include "io/model_files.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -94,8 +92,7 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
 }
 
 void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-        fail_io("cannot create directory '" + dir + "': " + std::strerror(errno));
+    make_directory(dir);
     write_file_atomic(join(dir, "model.safetensors"), weights_to_safetensors(w));
     write_file_atomic(join(dir, "config.json"), config_to_json(w.config) + "\n");
     if (!tokenizer_json.empty()) write_file_atomic(join(dir, "tokenizer.json"), tokenizer_json);

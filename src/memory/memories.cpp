@@ -1,9 +1,5 @@
 #include "memory/memories.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/platform.h"
 #include "common/rng.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -20,22 +17,11 @@ namespace ttt {
 
 namespace {
 
-std::string os_reason() { return std::strerror(errno); }
-
-// Closes a descriptor on scope exit.
-struct FdGuard {
-    int fd;
-    explicit FdGuard(int f) : fd(f) {}
-    ~FdGuard() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 // Local date (file name) and RFC 3339 timestamp with the UTC offset, e.g. "2024-05-01T21:07:33+09:00". The offset
 // comes from comparing local and UTC broken-down times, which works where struct tm has no tm_gmtoff.
 void local_date_and_timestamp(std::time_t now, std::string* date, std::string* timestamp) {
     std::tm local{}, utc{};
-    if (!::localtime_r(&now, &local) || !::gmtime_r(&now, &utc))
+    if (!local_time(now, &local) || !utc_time(now, &utc))
         fail_argument("memories: the time " + std::to_string(static_cast<long long>(now)) + " cannot be represented");
     int day_diff = local.tm_yday - utc.tm_yday;
     if (local.tm_year != utc.tm_year) day_diff = local.tm_year > utc.tm_year ? 1 : -1;  // across New Year
@@ -48,20 +34,6 @@ void local_date_and_timestamp(std::time_t now, std::string* date, std::string* t
     char zone[16];
     std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 60, a % 60);
     *timestamp = std::string(buf) + zone;
-}
-
-// Writes all of [p, p+n) to fd, retrying short writes and EINTR. Returns false with errno set on failure.
-bool write_all(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= size_t(w);
-    }
-    return true;
 }
 
 // "YYYY-MM-DD.jsonl" with a plausible month and day; anything else in the folder is not ours to read.
@@ -145,46 +117,27 @@ void append_memory(const std::string& dir, const std::string& role, std::string_
     local_date_and_timestamp(now, &date, &timestamp);
 
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    std::filesystem::create_directories(to_fs_path(dir), ec);
     if (ec) fail_io("cannot create memories folder '" + dir + "': " + ec.message());
     const std::string path = dir + "/" + date + ".jsonl";
 
     std::string line = "{\"role\":" + json_quote(role) + ",\"text\":" + json_quote(text) +
                        ",\"timestamp\":" + json_quote(timestamp) + "}\n";
-    FdGuard f(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (f.fd < 0) fail_io("cannot open memories file '" + path + "': " + os_reason());
-    struct stat st {};
-    if (::fstat(f.fd, &st) != 0) fail_io("cannot stat '" + path + "': " + os_reason());
-    if (st.st_size > 0) {
-        char last = 0;
-        if (::pread(f.fd, &last, 1, st.st_size - 1) != 1) fail_io("cannot read '" + path + "': " + os_reason());
-        if (last != '\n') line.insert(line.begin(), '\n');  // never glue onto a line torn by an earlier crash
-    }
-    // One write: with O_APPEND the kernel places it at the end as a unit, so lines of two writers do not interleave.
-    if (!write_all(f.fd, line.data(), line.size())) fail_io("cannot append to '" + path + "': " + os_reason());
-    if (::fsync(f.fd) != 0) fail_io("cannot fsync '" + path + "': " + os_reason());
-    const int fd = f.fd;
-    f.fd = -1;
-    if (::close(fd) != 0) fail_io("cannot close '" + path + "': " + os_reason());
-    if (st.st_size == 0) {  // the file may be new: make its directory entry durable too
-        FdGuard d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (d.fd >= 0) ::fsync(d.fd);
-    }
+    // One append-mode write + flush to disk; a line torn by an earlier crash gets its '\n' first (src/io/file.h).
+    append_line_durable(path, std::move(line));
 }
 
 std::vector<MemoryDay> read_memories(const std::string& dir) {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) {
-        if (errno == ENOENT) return {};  // no memories yet
-        fail_io("cannot open memories folder '" + dir + "': " + os_reason());
-    }
-    if (!S_ISDIR(st.st_mode)) fail_io("memories path '" + dir + "' is not a folder");
+    std::error_code ec;
+    const std::filesystem::file_status st = std::filesystem::status(to_fs_path(dir), ec);
+    if (st.type() == std::filesystem::file_type::not_found) return {};  // no memories yet
+    if (ec) fail_io("cannot open memories folder '" + dir + "': " + ec.message());
+    if (st.type() != std::filesystem::file_type::directory) fail_io("memories path '" + dir + "' is not a folder");
 
     std::vector<std::string> names;
-    std::error_code ec;
-    std::filesystem::directory_iterator it(dir, ec), end;
+    std::filesystem::directory_iterator it(to_fs_path(dir), ec), end;
     for (; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename().string();
+        const std::string name = from_fs_path(it->path().filename());
         std::error_code type_ec;
         if (is_day_file_name(name) && it->is_regular_file(type_ec)) names.push_back(name);
     }
