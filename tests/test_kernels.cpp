@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu/dense_kernels.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
@@ -187,6 +188,33 @@ TEST_CASE("dense matmul over rows equals the matrix-vector oracle row by row, fo
                 for (size_t r = 0; r < N; ++r) {
                     if (r >= 3 && r < 11) CHECK(y[m * N + r] == ref[r]);
                     else CHECK(y[m * N + r] == -1.0f);  // outside the range: untouched
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("dense LM-head kernels: within the stated bound of the oracle, and a row's bits never depend on M") {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+        const DenseMatmulFn product = dense_matmul_kernel(level);
+        for (size_t K : {size_t(1), size_t(7), size_t(8), size_t(33), size_t(256)}) {
+            const size_t N = 11, M = 9;
+            std::vector<float> w(N * K), x(M * K), y(M * N), one(N), ref(N);
+            for (float& v : w) v = dist(rng);
+            for (float& v : x) v = dist(rng);
+            product(w.data(), K, x.data(), M, y.data(), N, 0, N);
+            for (size_t m = 0; m < M; ++m) {
+                product(w.data(), K, x.data() + m * K, 1, one.data(), N, 0, N);  // the row alone
+                matvec_f32_ref(w.data(), N, K, x.data() + m * K, ref.data());
+                for (size_t r = 0; r < N; ++r) {
+                    CAPTURE(cpu_level_name(level));
+                    CHECK(y[m * N + r] == one[r]);
+                    double bound = 0;
+                    for (size_t c = 0; c < K; ++c) bound += std::fabs(double(w[r * K + c]) * x[m * K + c]);
+                    bound *= 2.0 * double(K) * std::ldexp(1.0, -24);
+                    CHECK(std::fabs(double(y[m * N + r]) - ref[r]) <= bound);
                 }
             }
         }

@@ -2,11 +2,11 @@
 // loop (ternary_matvec_ref) row by row, so the model's reference path stays bit-identical to it.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "cpu/ternary_kernels.h"
+#include "cpu/ternary_kernels_levels.h"
 #include "cpu/ternary_ref.h"
 
 namespace ttt {
@@ -92,32 +92,7 @@ void quantize_rows_i8(const float* x, size_t ldx, size_t M, size_t K, int8_t* q,
     }
 }
 
-const char* cpu_level_name(CpuLevel level) {
-    switch (level) {
-        case CpuLevel::scalar: return "scalar";
-        case CpuLevel::avx2: return "avx2";
-        case CpuLevel::avx512: return "avx512";
-    }
-    return "unknown";
-}
-
-// Until the SIMD levels land, the scalar level is the only one (kernels/cpu issue).
-CpuLevel cpu_detected_level() { return CpuLevel::scalar; }
-
-CpuLevel cpu_active_level() {
-    CpuLevel level = cpu_detected_level();
-    if (const char* env = std::getenv("TTT_CPU_LEVEL")) {
-        CpuLevel wanted = level;
-        if (std::strcmp(env, "scalar") == 0) wanted = CpuLevel::scalar;
-        else if (std::strcmp(env, "avx2") == 0) wanted = CpuLevel::avx2;
-        else if (std::strcmp(env, "avx512") == 0) wanted = CpuLevel::avx512;
-        if (int(wanted) < int(level)) level = wanted;
-    }
-    return level;
-}
-
-const TernaryKernels& ternary_kernels(CpuLevel level) {
-    (void)level;
+const TernaryKernels& ternary_kernels_scalar() {
     static const TernaryKernels scalar = {"scalar",         CpuLevel::scalar, 1, true, scalar_packed_bytes,
                                           scalar_repack,    scalar_gemm_f32,  scalar_gemm_i8};
     return scalar;

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "cpu/ops_ref.h"
+#include "cpu/dense_kernels.h"
 #include "cpu/ttt_ref.h"
 
 namespace ttt {
@@ -206,7 +207,13 @@ void CpuBackend::dense_matmul(const DenseWeight& w, const Tensor& x, const Tenso
     // Output columns (weight rows) split between threads; every element summed in the oracle's order whatever M,
     // so a row of a batch gets the bits it gets alone (kernels/cpu/ops_ref.h, matmul_rows).
     const size_t M = x.rows, K = w.cols, N = w.rows;
-    parallel(N, grain_for(K * M), [&](size_t b, size_t e) { matmul_rows<float>(w.data, K, x.f32(), M, y.f32(), N, b, e); });
+    const DenseMatmulFn product = dense_matmul_kernel(kernels_.level);
+    // Chunks of whole 4-row blocks, so the split never changes which rows a kernel groups (it does not matter for
+    // the bits, which depend only on K, but keeps the fast path on every thread).
+    const size_t units = (N + 3) / 4;
+    parallel(units, grain_for(4 * K * M), [&](size_t b, size_t e) {
+        product(w.data, K, x.f32(), M, y.f32(), N, b * 4, std::min(N, e * 4));
+    });
 }
 
 // ---- TTT -------------------------------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+#include "cpu/dense_kernels.h"
+
+#include "cpu/cpu_features.h"
+#include "cpu/ops_ref.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TTT_DENSE_X86 1
+#endif
+
+namespace ttt {
+
+namespace {
+
+void dense_scalar(const float* w, size_t K, const float* x, size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
+    matmul_rows<float>(w, K, x, M, y, ldy, r0, r1);
+}
+
+#if TTT_DENSE_X86
+
+// Lanes 0..7 added as ((0+4)+(2+6)) + ((1+5)+(3+7)): a fixed tree, the same for every call.
+__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
+    const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    const __m128 s4 = _mm_add_ps(lo, hi);                      // (0+4, 1+5, 2+6, 3+7)
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));   // (0+4)+(2+6), (1+5)+(3+7)
+    const __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+    return _mm_cvtss_f32(s1);
+}
+
+// Four weight rows against one activation row: each of the four sums in the order of the contract.
+__attribute__((target("avx2,fma"))) void dot4(const float* w, size_t K, const float* x, float* out) {
+    const float *w0 = w, *w1 = w + K, *w2 = w + 2 * K, *w3 = w + 3 * K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const size_t K8 = K / 8 * 8;
+    for (size_t c = 0; c < K8; c += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + c);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c), xv, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + c), xv, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + c), xv, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c), xv, a3);
+    }
+    float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+    for (size_t c = K8; c < K; ++c) {
+        s[0] += w0[c] * x[c];
+        s[1] += w1[c] * x[c];
+        s[2] += w2[c] * x[c];
+        s[3] += w3[c] * x[c];
+    }
+    for (int i = 0; i < 4; ++i) out[i] = s[i];
+}
+
+__attribute__((target("avx2,fma"))) float dot1(const float* w, size_t K, const float* x) {
+    __m256 a = _mm256_setzero_ps();
+    const size_t K8 = K / 8 * 8;
+    for (size_t c = 0; c < K8; c += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(x + c), a);
+    float s = hsum8(a);
+    for (size_t c = K8; c < K; ++c) s += w[c] * x[c];
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) void dense_avx2(const float* w, size_t K, const float* x, size_t M, float* y,
+                                                    size_t ldy, size_t r0, size_t r1) {
+    // Blocks of 4 weight rows stay in L1 while every activation row meets them.
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const float* wr = w + r * K;
+        for (size_t m = 0; m < M; ++m) {
+            float out[4];
+            dot4(wr, K, x + m * K, out);
+            for (int i = 0; i < 4; ++i) y[m * ldy + r + size_t(i)] = out[i];
+        }
+    }
+    for (; r < r1; ++r)
+        for (size_t m = 0; m < M; ++m) y[m * ldy + r] = dot1(w + r * K, K, x + m * K);
+}
+
+#endif
+
+}  // namespace
+
+DenseMatmulFn dense_matmul_kernel(CpuLevel level) {
+#if TTT_DENSE_X86
+    if (level != CpuLevel::scalar && cpu_features().avx2) return dense_avx2;
+#else
+    (void)level;
+#endif
+    return dense_scalar;
+}
+
+}  // namespace ttt
