@@ -1,12 +1,14 @@
 // Reference kernels against values computed by hand.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 
 #include <cmath>
 #include <vector>
 
 #include "cpu/dense_kernels.h"
+#include "cpu/quantize_kernels.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
@@ -216,6 +218,37 @@ TEST_CASE("dense LM-head kernels: within the stated bound of the oracle, and a r
                     bound *= 2.0 * double(K) * std::ldexp(1.0, -24);
                     CHECK(std::fabs(double(y[m * N + r]) - ref[r]) <= bound);
                 }
+            }
+        }
+    }
+}
+
+TEST_CASE("int8 quantisation: every level gives the scalar level's bytes and factors") {
+    std::mt19937 rng(17);
+    std::normal_distribution<float> dist(0.0f, 3.0f);
+    for (CpuLevel level : {CpuLevel::avx2, CpuLevel::avx512}) {
+        const QuantizeRowsFn fast = quantize_rows_kernel(level);
+        for (size_t K : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(100), size_t(256)}) {
+            const size_t M = 5;
+            std::vector<float> x(M * K);
+            for (float& v : x) v = dist(rng);
+            // Exact ties (x·a = k + 0.5), zeros, a NaN and an infinity in some rows.
+            x[0] = 0.0f;
+            if (K > 3) x[K + 1] = std::nanf(""), x[2 * K + 2] = INFINITY, x[3 * K] = 0.5f, x[3 * K + 1] = -127.0f;
+            // Row 4: max|x| = 127 makes a = 1, so x·a lands exactly on halves: the tie rule is tested.
+            if (K > 5) x[4 * K] = 127.0f, x[4 * K + 1] = 0.5f, x[4 * K + 2] = -2.5f, x[4 * K + 3] = 126.5f, x[4 * K + 4] = -126.5f;
+            std::vector<int8_t> q1(M * K), q2(M * K);
+            std::vector<float> a1(M), a2(M);
+            quantize_rows_i8(x.data(), K, M, K, q1.data(), K, a1.data());
+            fast(x.data(), K, M, K, q2.data(), K, a2.data());
+            CAPTURE(K);
+            CHECK(q1 == q2);
+            for (size_t m = 0; m < M; ++m) CHECK(std::memcmp(&a1[m], &a2[m], 4) == 0);
+            if (K > 5) {  // half away from zero: 0.5 → 1, −2.5 → −3, 126.5 → 127, −126.5 → −127
+                CHECK(q2[4 * K + 1] == 1);
+                CHECK(q2[4 * K + 2] == -3);
+                CHECK(q2[4 * K + 3] == 127);
+                CHECK(q2[4 * K + 4] == -127);
             }
         }
     }

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
+#include "cpu/quantize_kernels.h"
 #include "cpu/ttt_ref.h"
 
 namespace ttt {
@@ -145,7 +146,7 @@ void CpuBackend::fake_quant_i8(const Tensor& x, const Tensor& y) {
 void CpuBackend::quantize_i8(const Tensor& x, const QuantTensor& out) {
     const size_t K = x.cols;
     parallel(x.rows, grain_for(K), [&](size_t b, size_t e) {
-        quantize_rows_i8(x.f32() + b * K, K, e - b, K, out.q.i8() + b * K, K, out.a.f32() + b);
+        quantize_rows_kernel(kernels_.level)(x.f32() + b * K, K, e - b, K, out.q.i8() + b * K, K, out.a.f32() + b);
     });
 }
 
