@@ -12,6 +12,7 @@
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
 #include "cpu/quantize_kernels.h"
+#include "cpu/ttt_kernels.h"
 #include "cpu/ttt_ref.h"
 
 namespace ttt {
@@ -224,6 +225,7 @@ void CpuBackend::ttt_chunked(const Tensor& fhat, const Tensor& z, const Sequence
     // Work units: (sequence, block of fast-weight rows). Rows are independent through the whole recurrence
     // (kernels/cpu/ttt_ref.h), so one sequence's prefill also spreads over threads without any per-token sync.
     const size_t d = fhat.cols;
+    const TttChunkedFn recurrence = ttt_chunked_kernel(kernels_.level);
     const size_t threads = size_t(pool_.size());
     const size_t blocks = n_seqs >= threads ? 1 : std::min(d, threads);
     parallel(n_seqs * blocks, 1, [&](size_t b, size_t e) {
@@ -231,8 +233,8 @@ void CpuBackend::ttt_chunked(const Tensor& fhat, const Tensor& z, const Sequence
             const size_t s = u / blocks, blk = u % blocks;
             const size_t i0 = d * blk / blocks, i1 = d * (blk + 1) / blocks;
             const SequenceRows& r = seqs[s];
-            ttt_chunked_rows<float>(fhat.f32() + r.row_begin * d, z.f32() + r.row_begin * d, r.n_rows, d,
-                                    states[s].w, states[s].pending, states[s].position, chunk, lr, i0, i1);
+            recurrence(fhat.f32() + r.row_begin * d, z.f32() + r.row_begin * d, r.n_rows, d, states[s].w,
+                       states[s].pending, states[s].position, chunk, lr, i0, i1);
         }
     });
 }
