@@ -6,7 +6,8 @@
 set -euo pipefail
 
 debian_packages=(cmake g++ make pkg-config libsimdjson-dev doctest-dev libbenchmark-dev mono-mcs mono-runtime
-                 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine wine64)
+                 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine wine64
+                 libcpp-httplib-dev)  # cpp-httplib: the HTTP server of `bit-ttt studio`
 # The fuzz targets (tests/fuzz): clang with its libFuzzer and sanitizer runtimes.
 debian_packages+=(clang libclang-rt-dev)
 missing=()
@@ -33,3 +34,16 @@ if ((${#missing[@]})); then
 fi
 
 "$(dirname "$0")/get-simdjson-source.sh"
+
+# Studio page tests: headless Chromium (driven over the DevTools protocol with websocket-client). Optional: where
+# chromium cannot be installed, scripts/test-studio.sh skips the page tests and says so.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (studio page tests)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { "${sudo_cmd[@]}" apt-get update -q >/dev/null 2>&1 && "${sudo_cmd[@]}" apt-get install -y -q chromium >/dev/null 2>&1; } ||
+    echo "chromium could not be installed: the studio page tests will be skipped"
+fi
+python3 -c "import websocket" >/dev/null 2>&1 || python3 -m pip install -q websocket-client

@@ -24,6 +24,9 @@ echo "== libFuzzer targets (clang, ASan + UBSan): build and a short run of each"
 echo "== Python tests: the numpy reference, the corpus generators, the ctypes binding against the built library"
 BIT_TTT_LIBRARY="$PWD/build/libbit_ttt.so" python3 -m pytest -q tests/reference tests/malformed bindings/python_ctypes/tests
 
+echo "== Studio tests: the HTTP API and the page in headless Chromium"
+scripts/test-studio.sh build
+
 echo "== C# tests under Mono: the P/Invoke binding and the Unity sample (compile-checked against stubs)"
 bindings/csharp/run_tests.sh build
 

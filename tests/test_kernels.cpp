@@ -1,12 +1,15 @@
 // Reference kernels against values computed by hand.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 
 #include <cmath>
 #include <vector>
 
 #include "cpu/dense_kernels.h"
+#include "cpu/quantize_kernels.h"
+#include "cpu/ttt_kernels.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
@@ -216,6 +219,69 @@ TEST_CASE("dense LM-head kernels: within the stated bound of the oracle, and a r
                     bound *= 2.0 * double(K) * std::ldexp(1.0, -24);
                     CHECK(std::fabs(double(y[m * N + r]) - ref[r]) <= bound);
                 }
+            }
+        }
+    }
+}
+
+TEST_CASE("int8 quantisation: every level gives the scalar level's bytes and factors") {
+    std::mt19937 rng(17);
+    std::normal_distribution<float> dist(0.0f, 3.0f);
+    for (CpuLevel level : {CpuLevel::avx2, CpuLevel::avx512}) {
+        const QuantizeRowsFn fast = quantize_rows_kernel(level);
+        for (size_t K : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(100), size_t(256)}) {
+            const size_t M = 5;
+            std::vector<float> x(M * K);
+            for (float& v : x) v = dist(rng);
+            // Exact ties (x·a = k + 0.5), zeros, a NaN and an infinity in some rows.
+            x[0] = 0.0f;
+            if (K > 3) x[K + 1] = std::nanf(""), x[2 * K + 2] = INFINITY, x[3 * K] = 0.5f, x[3 * K + 1] = -127.0f;
+            // Row 4: max|x| = 127 makes a = 1, so x·a lands exactly on halves: the tie rule is tested.
+            if (K > 5) x[4 * K] = 127.0f, x[4 * K + 1] = 0.5f, x[4 * K + 2] = -2.5f, x[4 * K + 3] = 126.5f, x[4 * K + 4] = -126.5f;
+            std::vector<int8_t> q1(M * K), q2(M * K);
+            std::vector<float> a1(M), a2(M);
+            quantize_rows_i8(x.data(), K, M, K, q1.data(), K, a1.data());
+            fast(x.data(), K, M, K, q2.data(), K, a2.data());
+            CAPTURE(K);
+            CHECK(q1 == q2);
+            for (size_t m = 0; m < M; ++m) CHECK(std::memcmp(&a1[m], &a2[m], 4) == 0);
+            if (K > 5) {  // half away from zero: 0.5 → 1, −2.5 → −3, 126.5 → 127, −126.5 → −127
+                CHECK(q2[4 * K + 1] == 1);
+                CHECK(q2[4 * K + 2] == -3);
+                CHECK(q2[4 * K + 3] == 127);
+                CHECK(q2[4 * K + 4] == -127);
+            }
+        }
+    }
+}
+
+TEST_CASE("TTT recurrence kernels: within the bound of the oracle, and any split of the rows gives the same bits") {
+    std::mt19937 rng(19);
+    std::normal_distribution<float> dist(0.0f, 0.3f);
+    for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+        const TttChunkedFn run = ttt_chunked_kernel(level);
+        for (size_t d : {size_t(1), size_t(5), size_t(8), size_t(13), size_t(64)}) {
+            for (size_t chunk : {size_t(1), size_t(3)}) {
+                const size_t n = 9;
+                std::vector<float> f(n * d), w0(d * d), p0(d * d);
+                for (float& v : f) v = dist(rng);
+                for (float& v : w0) v = dist(rng);
+                for (float& v : p0) v = dist(rng);
+                std::vector<float> w1 = w0, p1 = p0, z1(n * d), w2 = w0, p2 = p0, z2(n * d), w3 = w0, p3 = p0, z3(n * d);
+                run(f.data(), z1.data(), n, d, w1.data(), p1.data(), 1, chunk, 0.3f, 0, d);
+                const size_t mid = d / 3;
+                run(f.data(), z2.data(), n, d, w2.data(), p2.data(), 1, chunk, 0.3f, mid, d);
+                run(f.data(), z2.data(), n, d, w2.data(), p2.data(), 1, chunk, 0.3f, 0, mid);
+                CAPTURE(cpu_level_name(level));
+                CAPTURE(d);
+                CHECK(z1 == z2);
+                CHECK(w1 == w2);
+                CHECK(p1 == p2);
+                // Against the scalar oracle: the same recurrence, z summed in another order; the states drift by
+                // rounding only (tolerance relative to the values' scale, a few chunks of error growth).
+                ttt_chunked_rows<float>(f.data(), z3.data(), n, d, w3.data(), p3.data(), 1, chunk, 0.3f, 0, d);
+                for (size_t i = 0; i < z1.size(); ++i) CHECK(std::fabs(z1[i] - z3[i]) <= 1e-5f * (1.0f + std::fabs(z3[i])));
+                for (size_t i = 0; i < w1.size(); ++i) CHECK(std::fabs(w1[i] - w3[i]) <= 1e-5f * (1.0f + std::fabs(w3[i])));
             }
         }
     }

@@ -6,6 +6,7 @@
 #include "cmd_generate.h"
 #include "cmd_memory.h"
 #include "cmd_model.h"
+#include "cmd_studio.h"
 #include "cmd_tokenizer.h"
 #include "cmd_train.h"
 
@@ -28,6 +29,7 @@ const Command kCommands[] = {
     {"memory", cmd_memory, "memory -m MODEL --data val.u32   how well the soul remembers (position, recall, sleep, life)"},
     {"info", cmd_info, "info FILE|DIR            config, tensor table, sizes and checksum state of a model"},
     {"convert", cmd_convert, "convert IN OUT           model directory <-> .bitt (OUT ending in .bitt writes v3)"},
+    {"studio", cmd_studio, "studio [--port N] [--model M] [--root DIR...]   Bit-Llama Studio: the web app on 127.0.0.1"},
     {"forward", cmd_forward, "forward -m MODEL --tokens 1,2,3   run tokens, print the top next-token logits"},
 };
 

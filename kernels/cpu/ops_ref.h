@@ -15,8 +15,10 @@ namespace ttt {
 
 // round-half-away-from-zero (std::round) for |y| < 2^62, without the libm call baseline x86-64 makes for
 // std::round: the fraction y − trunc(y) is exact in binary floating point, so this is the same value.
+// Non-finite and huge values pass through unchanged (no undefined conversion).
 template <typename T>
 inline T round_half_away(T y) {
+    if (!(std::fabs(y) < T(4.0e18))) return y;
     const T t = static_cast<T>(static_cast<int64_t>(y));
     const T frac = y - t;
     return frac >= T(0.5) ? t + T(1) : frac <= T(-0.5) ? t - T(1) : t;
@@ -34,10 +36,20 @@ T rmsnorm_row(const T* x, const T* g, size_t n, float eps, T* y) {
 }
 
 // x' = clamp(round_half_away(x·a), −128, 127) / a with a = 127 / max(max|x|, 1e-5). y may alias x.
+// max|x| that skips NaN, as std::fmax does, without its library call.
+template <typename T>
+inline T abs_max(const T* x, size_t n) {
+    T amax = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const T v = std::fabs(x[i]);
+        amax = v > amax ? v : amax;
+    }
+    return amax;
+}
+
 template <typename T>
 void fake_quant_row(const T* x, size_t n, T* y) {
-    T amax = 0;
-    for (size_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+    const T amax = abs_max(x, n);
     const T a = T(127) / std::fmax(amax, T(1e-5f));
     for (size_t i = 0; i < n; ++i) {
         T q = round_half_away(x[i] * a);  // |x·a| ≤ 127.5: in range

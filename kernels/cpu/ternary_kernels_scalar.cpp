@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/ops_ref.h"
 #include "cpu/ternary_kernels.h"
 #include "cpu/ternary_kernels_levels.h"
 #include "cpu/ternary_ref.h"
@@ -80,14 +81,13 @@ void scalar_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_
 void quantize_rows_i8(const float* x, size_t ldx, size_t M, size_t K, int8_t* q, size_t ldq, float* a) {
     for (size_t m = 0; m < M; ++m) {
         const float* xm = x + m * ldx;
-        float amax = 0.0f;
-        for (size_t i = 0; i < K; ++i) amax = std::fmax(amax, std::fabs(xm[i]));
+        const float amax = abs_max(xm, K);
         const float am = 127.0f / std::fmax(amax, 1e-5f);
         a[m] = am;
         for (size_t i = 0; i < K; ++i) {
-            float v = std::round(xm[i] * am);
+            float v = round_half_away(xm[i] * am);  // the value std::round gives, without its library call
             v = v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v;
-            q[m * ldq + i] = static_cast<int8_t>(v);
+            q[m * ldq + i] = v == v ? static_cast<int8_t>(v) : 0;  // a NaN (inf·0 in a non-finite row) → 0, not UB
         }
     }
 }

@@ -11,6 +11,8 @@
 #include "common/error.h"
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
+#include "cpu/quantize_kernels.h"
+#include "cpu/ttt_kernels.h"
 #include "cpu/ttt_ref.h"
 
 namespace ttt {
@@ -145,7 +147,7 @@ void CpuBackend::fake_quant_i8(const Tensor& x, const Tensor& y) {
 void CpuBackend::quantize_i8(const Tensor& x, const QuantTensor& out) {
     const size_t K = x.cols;
     parallel(x.rows, grain_for(K), [&](size_t b, size_t e) {
-        quantize_rows_i8(x.f32() + b * K, K, e - b, K, out.q.i8() + b * K, K, out.a.f32() + b);
+        quantize_rows_kernel(kernels_.level)(x.f32() + b * K, K, e - b, K, out.q.i8() + b * K, K, out.a.f32() + b);
     });
 }
 
@@ -223,6 +225,7 @@ void CpuBackend::ttt_chunked(const Tensor& fhat, const Tensor& z, const Sequence
     // Work units: (sequence, block of fast-weight rows). Rows are independent through the whole recurrence
     // (kernels/cpu/ttt_ref.h), so one sequence's prefill also spreads over threads without any per-token sync.
     const size_t d = fhat.cols;
+    const TttChunkedFn recurrence = ttt_chunked_kernel(kernels_.level);
     const size_t threads = size_t(pool_.size());
     const size_t blocks = n_seqs >= threads ? 1 : std::min(d, threads);
     parallel(n_seqs * blocks, 1, [&](size_t b, size_t e) {
@@ -230,8 +233,8 @@ void CpuBackend::ttt_chunked(const Tensor& fhat, const Tensor& z, const Sequence
             const size_t s = u / blocks, blk = u % blocks;
             const size_t i0 = d * blk / blocks, i1 = d * (blk + 1) / blocks;
             const SequenceRows& r = seqs[s];
-            ttt_chunked_rows<float>(fhat.f32() + r.row_begin * d, z.f32() + r.row_begin * d, r.n_rows, d,
-                                    states[s].w, states[s].pending, states[s].position, chunk, lr, i0, i1);
+            recurrence(fhat.f32() + r.row_begin * d, z.f32() + r.row_begin * d, r.n_rows, d, states[s].w,
+                       states[s].pending, states[s].position, chunk, lr, i0, i1);
         }
     });
 }

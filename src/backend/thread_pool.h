@@ -10,6 +10,7 @@
 // by a chunk is rethrown to the caller after every chunk has finished.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -49,14 +50,18 @@ private:
     std::vector<std::thread> workers_;
     std::mutex call_mutex_;  // one parallel_for at a time
 
+    // Hand-off: the caller publishes a job by bumping generation_ (release); workers spin on it for a short while
+    // after each job (a forward pass issues hundreds of small jobs back to back, and waking a sleeping thread costs
+    // more than most of them), then sleep on start_cv_. Completion likewise: pending_ counts down, the caller spins,
+    // then sleeps on done_cv_.
     std::mutex mutex_;
     std::condition_variable start_cv_, done_cv_;
-    uint64_t generation_ = 0;  // bumped for every job
-    bool stop_ = false;
-    // The current job.
+    std::atomic<uint64_t> generation_{0};  // bumped for every job
+    std::atomic<bool> stop_{false};
+    // The current job (written before generation_ is bumped, read after it is seen).
     const std::function<void(size_t, size_t)>* job_ = nullptr;
     size_t job_n_ = 0, job_chunks_ = 0;
-    int pending_ = 0;
+    std::atomic<int> pending_{0};
     std::exception_ptr error_;
 };
 
