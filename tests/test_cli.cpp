@@ -87,9 +87,9 @@ TEST_CASE("bit-ttt memory: usage errors name the option and its range") {
     CHECK(rc == 0);
     CHECK(run_cli("memory -m x", &rc).find("required") != std::string::npos);
     CHECK(rc == 2);
-    CHECK(run_cli("memory -m x --data y --window 1", &rc).find("2..1048576") != std::string::npos);
+    CHECK(run_cli("memory -m x --data y --window 1", &rc).find("[2, 1048576]") != std::string::npos);
     CHECK(rc == 2);
-    CHECK(run_cli("memory -m x --data y --repeats 1,0", &rc).find("1..100000") != std::string::npos);
+    CHECK(run_cli("memory -m x --data y --repeats 1,0", &rc).find("[1, 100000]") != std::string::npos);
     CHECK(rc == 2);
     CHECK(run_cli("memory -m /nonexistent --data y", &rc).find("/nonexistent") != std::string::npos);
     CHECK(rc == 1);

@@ -2,7 +2,8 @@
 // tables and optionally written as JSON.
 #include "cmd_memory.h"
 
-#include <cerrno>
+#include "cli_numbers.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,15 +25,6 @@ const char* const kUsage =
     "  --repeats LIST (1,3,10)                         recall: learn each fact this many times\n"
     "  --life N (50000)   --probes N (4)  --probe-len N (256)   stability\n"
     "  --threads N (0 = all cores)  --json FILE (write the report as JSON too)\n";
-
-bool parse_int(const std::string& s, long long lo, long long hi, long long* out) {
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (errno || end == s.c_str() || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
 
 std::vector<std::string> split(const std::string& s) {
     std::vector<std::string> out;
@@ -92,9 +84,9 @@ int cmd_memory(int argc, char** argv) {
         const std::string v = argv[++i];
         long long n = 0;
         auto int_opt = [&](long long lo, long long hi, auto* dst) {
-            if (!parse_int(v, lo, hi, &n)) {
-                std::fprintf(stderr, "bit-ttt memory: %s must be an integer in %lld..%lld, got '%s'\n", a.c_str(), lo, hi,
-                             v.c_str());
+            const std::string bad = cli::parse_int(a, v, lo, hi, &n);
+            if (!bad.empty()) {
+                std::fprintf(stderr, "bit-ttt memory: %s\n", bad.c_str());
                 return false;
             }
             *dst = static_cast<std::remove_reference_t<decltype(*dst)>>(n);
@@ -116,8 +108,9 @@ int cmd_memory(int argc, char** argv) {
         else if (a == "--repeats") {
             opt.repeats.clear();
             for (const std::string& k : split(v)) {
-                if (!parse_int(k, 1, 100000, &n)) {
-                    std::fprintf(stderr, "bit-ttt memory: --repeats takes integers in 1..100000, got '%s'\n", k.c_str());
+                const std::string bad = cli::parse_int("--repeats", k, 1, 100000, &n);
+                if (!bad.empty()) {
+                    std::fprintf(stderr, "bit-ttt memory: %s\n", bad.c_str());
                     return 2;
                 }
                 opt.repeats.push_back(int32_t(n));

@@ -4,7 +4,7 @@
 #include "cpu/ops_ref.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "cpu/simd_x86.h"
 #define TTT_DENSE_X86 1
 #endif
 
@@ -18,14 +18,6 @@ void dense_scalar(const float* w, size_t K, const float* x, size_t M, float* y, 
 
 #if TTT_DENSE_X86
 
-// Lanes 0..7 added as ((0+4)+(2+6)) + ((1+5)+(3+7)): a fixed tree, the same for every call.
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
-    const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    const __m128 s4 = _mm_add_ps(lo, hi);                      // (0+4, 1+5, 2+6, 3+7)
-    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));   // (0+4)+(2+6), (1+5)+(3+7)
-    const __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
-    return _mm_cvtss_f32(s1);
-}
 
 // Four weight rows against one activation row: each of the four sums in the order of the contract.
 __attribute__((target("avx2,fma"))) void dot4(const float* w, size_t K, const float* x, float* out) {

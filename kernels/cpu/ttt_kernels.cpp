@@ -4,7 +4,7 @@
 #include "cpu/ttt_ref.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "cpu/simd_x86.h"
 #define TTT_TTT_X86 1
 #endif
 
@@ -19,12 +19,6 @@ void ttt_scalar(const float* fhat, float* z, size_t n, size_t d, float* w, float
 
 #if TTT_TTT_X86
 
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
-    const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    const __m128 s4 = _mm_add_ps(lo, hi);
-    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
 
 __attribute__((target("avx2,fma"))) void ttt_avx2(const float* fhat, float* z, size_t n, size_t d, float* w,
                                                   float* pending, uint64_t position, size_t chunk, float lr, size_t i0,
