@@ -18,14 +18,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-namespace {
-
-std::vector<LayerPlacement> all_layers_on(Backend* backend, const std::shared_ptr<const PreparedModel>& prepared) {
-    return std::vector<LayerPlacement>(prepared->layers.size(), LayerPlacement{backend, prepared});
-}
-
-}  // namespace
-
 Session::Session(const ModelWeights& weights, const Tokenizer* tokenizer, std::unique_ptr<Backend> backend,
                  std::shared_ptr<const PreparedModel> prepared, size_t rows_per_pass)
     : weights_(weights),

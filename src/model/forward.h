@@ -29,6 +29,11 @@ struct LayerPlacement {
     std::shared_ptr<const PreparedModel> weights;  // prepared on `backend` (at least the layers placed there)
 };
 
+// Every layer on one backend (the common placement).
+inline std::vector<LayerPlacement> all_layers_on(Backend* backend, const std::shared_ptr<const PreparedModel>& prepared) {
+    return std::vector<LayerPlacement>(prepared->layers.size(), LayerPlacement{backend, prepared});
+}
+
 enum class LogitRows { none, last, all };
 
 // One sequence's part of a batch: n tokens run on `soul`. logits: nullptr, or room for V floats (last) or n·V (all).

@@ -149,7 +149,7 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     auto backend = CpuBackend::best(opt.threads);
     auto prepared = PreparedModel::create(model.weights, nullptr, *backend);
     const size_t group = std::max<size_t>(1, std::min<size_t>(64, kMaxLogitFloats / (T * V)));
-    Forward forward(config, std::vector<LayerPlacement>(model.weights.layers.size(), {backend.get(), prepared}),
+    Forward forward(config, all_layers_on(backend.get(), prepared),
                     std::max<size_t>(128, std::min<size_t>(group * T, 1024)));
     std::vector<int32_t> tokens(group * (T + 1));
     std::vector<float> logits(group * T * V);

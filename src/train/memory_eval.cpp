@@ -49,8 +49,7 @@ public:
         : model_(load_model_path(model_path, LoadOptions{})),
           backend_(CpuBackend::best(threads)),
           prepared_(PreparedModel::create(model_.weights, nullptr, *backend_)),
-          forward_(model_.weights.config,
-                   std::vector<LayerPlacement>(model_.weights.layers.size(), {backend_.get(), prepared_}), 256) {}
+          forward_(model_.weights.config, all_layers_on(backend_.get(), prepared_), 256) {}
 
     const ModelConfig& config() const { return model_.weights.config; }
     size_t vocab() const { return size_t(config().vocab_size); }
