@@ -94,6 +94,23 @@ struct TttStateRef {
     uint64_t position = 0;
 };
 
+// Attention models (arch llama, bitnet): one layer's KV cache of one sequence, in the backend's memory. Rows
+// [position, kv_head] of head_dim elements of `type`, K and V apart; int8 rows carry one factor each (x ≈ q·scale).
+enum class KvCacheType : uint8_t { f32, f16, i8 };
+
+struct KvCacheRef {
+    uint8_t* k = nullptr;
+    uint8_t* v = nullptr;
+    float* k_scale = nullptr;  // i8 only: [position, kv_head]
+    float* v_scale = nullptr;
+    uint64_t position = 0;     // rows already cached; the sequence's new rows go to [position, position + n)
+};
+
+struct AttentionShape {
+    size_t heads = 0, kv_heads = 0, head_dim = 0;  // heads a multiple of kv_heads (grouped-query attention)
+    KvCacheType cache = KvCacheType::f16;
+};
+
 enum class Op {
     embed,           // rows of a dense table by token id
     rmsnorm,         // y = x / sqrt(mean(x²) + eps) · g
@@ -107,6 +124,9 @@ enum class Op {
     l2_normalize,    // x / (‖x‖₂ + 1e-6)
     ttt_chunked,     // DESIGN §2's chunked fast-weight recurrence, per sequence
     gather_rows,     // rows by index
+    rope,            // rotary position embedding (rotate-half) per head, at each row's position
+    attention,       // append K/V rows to each sequence's cache; causal grouped-query attention over the cache
+    relu2_gated,     // relu(g)² ⊙ u
 };
 
 class Buffer {
@@ -156,6 +176,23 @@ public:
                              size_t n_seqs, size_t chunk, float lr) = 0;
     // out row i = x row rows_host[i].
     virtual void gather_rows(const Tensor& x, const size_t* rows_host, size_t n, const Tensor& out) = 0;
+
+    // ---- attention models (arch llama, bitnet) ---------------------------------------------------------------
+    // Defaults do nothing: a backend without them must say so in supports() (the model checks before use).
+    // x [M, n_heads·head_dim] in place: row r of sequence s (r-th of its rows) rotated at position
+    // positions_host[s] + r with the frequencies inv_freq_host[head_dim/2] (llama3 scaling already applied).
+    virtual void rope(const Tensor& x, size_t head_dim, const float* inv_freq_host, const SequenceRows* seqs,
+                      const uint64_t* positions_host, size_t n_seqs) {
+        (void)x, (void)head_dim, (void)inv_freq_host, (void)seqs, (void)positions_host, (void)n_seqs;
+    }
+    // For each sequence s: store rows seqs[s] of k, v [M, kv_heads·head_dim] into caches[s] at its position, then
+    // out [M, heads·head_dim] = softmax(q·Kᵀ/√hd)·V per head over the cached positions up to each row's own
+    // (causal), query head h reading kv head h / (heads / kv_heads). The caller advances the positions.
+    virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, const SequenceRows* seqs,
+                           const KvCacheRef* caches, size_t n_seqs, const AttentionShape& shape, const Tensor& out) {
+        (void)q, (void)k, (void)v, (void)seqs, (void)caches, (void)n_seqs, (void)shape, (void)out;
+    }
+    virtual void relu2_gated(const Tensor& gate, const Tensor& up, const Tensor& out) { (void)gate, (void)up, (void)out; }
 };
 
 }  // namespace ttt

@@ -9,6 +9,7 @@
 #include <new>
 
 #include "common/error.h"
+#include "cpu/attention_ref.h"
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
 #include "cpu/quantize_kernels.h"
@@ -235,6 +236,85 @@ void CpuBackend::ttt_chunked(const Tensor& fhat, const Tensor& z, const Sequence
             const SequenceRows& r = seqs[s];
             recurrence(fhat.f32() + r.row_begin * d, z.f32() + r.row_begin * d, r.n_rows, d, states[s].w,
                        states[s].pending, states[s].position, chunk, lr, i0, i1);
+        }
+    });
+}
+
+// ---- attention -------------------------------------------------------------------------------------------------
+
+void CpuBackend::relu2_gated(const Tensor& gate, const Tensor& up, const Tensor& out) {
+    const size_t n = gate.rows * gate.cols;
+    parallel(n, kMinWorkPerChunk, [&](size_t b, size_t e) {
+        relu2_gated_span<float>(gate.f32() + b, up.f32() + b, e - b, out.f32() + b);
+    });
+}
+
+void CpuBackend::rope(const Tensor& x, size_t head_dim, const float* inv_freq, const SequenceRows* seqs,
+                      const uint64_t* positions, size_t n_seqs) {
+    const size_t heads = x.cols / head_dim;
+    for (size_t s = 0; s < n_seqs; ++s) {
+        const SequenceRows& r = seqs[s];
+        parallel(r.n_rows, grain_for(x.cols), [&](size_t b, size_t e) {
+            for (size_t i = b; i < e; ++i) {
+                float* row = x.f32() + (r.row_begin + i) * x.cols;
+                for (size_t h = 0; h < heads; ++h) rope_head_ref(row + h * head_dim, head_dim, inv_freq, positions[s] + i);
+            }
+        });
+    }
+}
+
+namespace {
+
+KvCacheView view_of(const KvCacheRef& c, const AttentionShape& shape) {
+    KvCacheView v;
+    v.type = shape.cache == KvCacheType::f32 ? KvType::f32 : shape.cache == KvCacheType::f16 ? KvType::f16 : KvType::i8;
+    v.kv_heads = shape.kv_heads;
+    v.head_dim = shape.head_dim;
+    v.k = c.k;
+    v.v = c.v;
+    v.k_scale = c.k_scale;
+    v.v_scale = c.v_scale;
+    return v;
+}
+
+}  // namespace
+
+void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, const SequenceRows* seqs,
+                           const KvCacheRef* caches, size_t n_seqs, const AttentionShape& shape, const Tensor& out) {
+    const size_t H = shape.heads, Hk = shape.kv_heads, hd = shape.head_dim, group = H / Hk;
+    // The new rows go into the caches first (every query of the pass may read them), then each (sequence, row,
+    // head) attends over its causal prefix: units independent of each other and of the thread count.
+    for (size_t s = 0; s < n_seqs; ++s) {
+        const KvCacheView c = view_of(caches[s], shape);
+        const SequenceRows& r = seqs[s];
+        for (size_t i = 0; i < r.n_rows; ++i) {
+            const size_t pos = caches[s].position + i, row = r.row_begin + i;
+            for (size_t h = 0; h < Hk; ++h) {
+                const size_t slot = pos * Hk + h;
+                kv_store_row_ref(k.f32() + row * k.cols + h * hd, hd, c.type, c.k + c.offset(pos, h),
+                                 c.k_scale ? c.k_scale + slot : nullptr);
+                kv_store_row_ref(v.f32() + row * v.cols + h * hd, hd, c.type, c.v + c.offset(pos, h),
+                                 c.v_scale ? c.v_scale + slot : nullptr);
+            }
+        }
+    }
+    std::vector<size_t> unit_begin(n_seqs + 1, 0);  // units of sequence s: [unit_begin[s], unit_begin[s + 1])
+    for (size_t s = 0; s < n_seqs; ++s) unit_begin[s + 1] = unit_begin[s] + seqs[s].n_rows * H;
+    const uint64_t longest = [&] {
+        uint64_t m = 0;
+        for (size_t s = 0; s < n_seqs; ++s) m = std::max<uint64_t>(m, caches[s].position + seqs[s].n_rows);
+        return m;
+    }();
+    parallel(unit_begin[n_seqs], grain_for(size_t(longest) * hd * 2), [&](size_t b, size_t e) {
+        std::vector<float> scratch(size_t(longest) + 2 * hd);
+        size_t s = size_t(std::upper_bound(unit_begin.begin(), unit_begin.end(), b) - unit_begin.begin()) - 1;
+        for (size_t u = b; u < e; ++u) {
+            while (u >= unit_begin[s + 1]) ++s;
+            const size_t local = u - unit_begin[s], i = local / H, h = local % H;
+            const size_t row = seqs[s].row_begin + i;
+            const KvCacheView c = view_of(caches[s], shape);
+            attention_head_ref(q.f32() + row * q.cols + h * hd, c, h / group, size_t(caches[s].position) + i + 1,
+                               out.f32() + row * out.cols + h * hd, scratch.data());
         }
     });
 }

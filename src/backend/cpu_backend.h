@@ -67,6 +67,11 @@ public:
     void ttt_chunked(const Tensor& fhat, const Tensor& z, const SequenceRows* seqs, TttStateRef* states,
                      size_t n_seqs, size_t chunk, float lr) override;
     void gather_rows(const Tensor& x, const size_t* rows_host, size_t n, const Tensor& out) override;
+    void rope(const Tensor& x, size_t head_dim, const float* inv_freq_host, const SequenceRows* seqs,
+              const uint64_t* positions_host, size_t n_seqs) override;
+    void attention(const Tensor& q, const Tensor& k, const Tensor& v, const SequenceRows* seqs, const KvCacheRef* caches,
+                   size_t n_seqs, const AttentionShape& shape, const Tensor& out) override;
+    void relu2_gated(const Tensor& gate, const Tensor& up, const Tensor& out) override;
 
 private:
     // fn(begin, end) over [0, n) split statically between the pool's threads, `grain` indices at least per chunk.

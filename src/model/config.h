@@ -6,6 +6,27 @@
 
 namespace ttt {
 
+// Which block the layers are (an architecture field in the model; the TTT architecture is the default).
+enum class Architecture : uint8_t {
+    ttt,     // BitLlama: TTT core + SwiGLU MLP (DESIGN §2)
+    llama,   // Llama: causal GQA attention with RoPE + SwiGLU MLP, float weights
+    bitnet,  // BitNet b1.58: Llama with ternary projections, int8 activations, sub-norms and a squared-ReLU MLP
+};
+const char* architecture_name(Architecture a);
+
+// The attention part of a config (llama, bitnet); unused by the TTT architecture.
+struct AttentionConfig {
+    int32_t num_heads = 0;            // H
+    int32_t num_kv_heads = 0;         // Hk (H a multiple of Hk: grouped-query attention)
+    int32_t head_dim = 0;             // hd (even)
+    float rope_theta = 10000.0f;
+    bool rope_llama3 = false;         // rope_scaling {rope_type: llama3}
+    float rope_factor = 1.0f, rope_low_freq_factor = 1.0f, rope_high_freq_factor = 4.0f;
+    int32_t rope_original_max_position = 8192;
+    int32_t max_position = 2048;      // max_position_embeddings: the default KV cache length
+    bool tie_embeddings = false;      // LM head = embedding table
+};
+
 struct ModelConfig {
     int32_t vocab_size = 0;        // V
     int32_t hidden_dim = 0;        // D (multiple of 4)
@@ -19,7 +40,11 @@ struct ModelConfig {
     int32_t bos_id = -1;           // -1: none / take from the tokenizer
     int32_t eos_id = -1;
 
+    Architecture arch = Architecture::ttt;
+    AttentionConfig attn;          // arch llama / bitnet
+
     int32_t ttt_dim() const { return hidden_dim / 4; }  // d
+    bool is_attention() const { return arch != Architecture::ttt; }
 };
 
 // Check ranges and relations; throws Error(TTT_ERR_FORMAT) naming the field. `what` names the source.

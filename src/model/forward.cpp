@@ -17,6 +17,7 @@ struct Forward::Workspace {
     std::unique_ptr<Buffer> buffer;
     Tensor x, xn, h, branch, f, z, gate, up, act, fq, norm_out, logits;
     QuantTensor q;
+    std::unique_ptr<AttentionWorkspace> attention;  // arch llama / bitnet
 
     Workspace(Backend* be, const ModelConfig& c, size_t rows) : backend(be) {
         const size_t D = size_t(c.hidden_dim), d = size_t(c.ttt_dim()), I = size_t(c.intermediate_dim);
@@ -43,6 +44,7 @@ struct Forward::Workspace {
             p += bytes_of(s);
         }
         logits = Tensor(p, ElemType::f32, kLogitRows, V);
+        if (c.is_attention()) attention = std::make_unique<AttentionWorkspace>(*be, c, rows);
     }
 };
 
@@ -53,10 +55,10 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
                                                   " layers, the model " + std::to_string(config_.num_layers));
     for (size_t l = 0; l < placement_.size(); ++l) {
         const LayerPlacement& p = placement_[l];
-        if (!p.backend || !p.weights || p.weights->layers.size() != placement_.size())
+        if (!p.backend || !p.weights || p.weights->num_layers() != placement_.size())
             throw Error(TTT_ERR_INVALID_ARGUMENT, "layer " + std::to_string(l) + " has no backend or weights");
         // Every op the layer runs, the ternary products with the activation type their weights declare.
-        const ActType act = p.weights->layers[l].mlp_gate.act;
+        const ActType act = config_.is_attention() ? ActType::f32 : p.weights->layers[l].mlp_gate.act;
         std::vector<std::pair<Op, ActType>> needed = {
             {Op::embed, ActType::f32},      {Op::rmsnorm, ActType::f32}, {Op::dense_matmul, ActType::f32},
             {Op::swiglu, ActType::f32},     {Op::add, ActType::f32},     {Op::l2_normalize, ActType::f32},
@@ -64,6 +66,7 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
         if (act == ActType::i8) needed.insert(needed.end(), {{Op::quantize_i8, act}, {Op::ternary_i8, act}});
         else if (act == ActType::f32_fake_i8) needed.insert(needed.end(), {{Op::fake_quant_i8, act}, {Op::ternary_f32, act}});
         else needed.push_back({Op::ternary_f32, act});
+        if (config_.is_attention()) needed = attention_ops_needed(p.weights->attn_layers[l]);
         for (const auto& [op, type] : needed)
             if (!p.backend->supports(op, type))
                 throw Error(TTT_ERR_UNSUPPORTED, std::string("backend ") + p.backend->name() + " lacks operation " +
@@ -72,6 +75,7 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
     }
     // Host staging for residual rows crossing backends and for logits tiles, sized once.
     host_rows_.resize(std::max(max_rows_ * size_t(config_.hidden_dim), kLogitRows * size_t(config_.vocab_size)));
+    if (config_.is_attention()) rope_inv_freq_ = rope_frequencies(config_);
 }
 
 Forward::~Forward() = default;
@@ -90,6 +94,14 @@ void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
     std::sort(souls.begin(), souls.end());
     if (std::adjacent_find(souls.begin(), souls.end()) != souls.end())
         throw Error(TTT_ERR_INVALID_ARGUMENT, "a batch holds two sequences on the same soul");
+    // Attention models: every sequence's KV cache must have room for all its tokens, checked before anything runs.
+    if (config_.is_attention())
+        for (size_t i = 0; i < n_seqs; ++i) {
+            KvCache& kv = seqs[i].soul->kv;
+            if (!kv.configured()) throw Error(TTT_ERR_INVALID_STATE, "the context has no KV cache for this model");
+            kv.check_room(seqs[i].soul->position, seqs[i].n);
+            kv.reserve(seqs[i].soul->position + seqs[i].n);
+        }
     // Cut the batch into passes of at most max_rows rows. A sequence may straddle two passes: its soul carries
     // the state across, and the chunk rule counts from its position, so the split changes nothing.
     std::vector<size_t> done(n_seqs, 0);
@@ -156,6 +168,22 @@ void Forward::run_layer(size_t l, Workspace& ws, size_t M, const std::vector<Seq
     be.add(h, br, x);
 }
 
+// An attention layer over the pass: each sequence's cache of layer l, from its position before the pass.
+void Forward::run_attention(size_t l, Workspace& ws, size_t M, const SequenceInput* seqs, const std::vector<Part>& parts,
+                            const std::vector<SequenceRows>& rows) {
+    std::vector<KvCacheRef> caches(parts.size());
+    std::vector<uint64_t> positions(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) {
+        SoulState& soul = *seqs[parts[i].seq].soul;
+        caches[i] = soul.kv.layer(l, soul.position);
+        positions[i] = soul.position;
+    }
+    const AttentionPass pass{M, rows.data(), caches.data(), positions.data(), parts.size(), rope_inv_freq_.data(),
+                             seqs[parts[0].seq].soul->kv.type};
+    run_attention_layer(*ws.backend, *ws.attention, config_, placement_[l].weights->attn_layers[l],
+                        ws.x.reshape(M, size_t(config_.hidden_dim)), pass);
+}
+
 void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts) {
     const size_t D = size_t(config_.hidden_dim), L = placement_.size();
     // Everything the pass needs on the host is allocated before the first soul changes.
@@ -179,6 +207,10 @@ void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts
             ws->backend->download(ws->x.reshape(M, D), host_rows_.data());
             next.backend->upload(next.x.reshape(M, D), host_rows_.data());
             ws = &next;
+        }
+        if (config_.is_attention()) {
+            run_attention(l, *ws, M, seqs, parts, rows);
+            continue;
         }
         for (size_t i = 0; i < parts.size(); ++i) {
             SoulState& soul = *seqs[parts[i].seq].soul;

@@ -31,7 +31,7 @@ struct LayerPlacement {
 
 // Every layer on one backend (the common placement).
 inline std::vector<LayerPlacement> all_layers_on(Backend* backend, const std::shared_ptr<const PreparedModel>& prepared) {
-    return std::vector<LayerPlacement>(prepared->layers.size(), LayerPlacement{backend, prepared});
+    return std::vector<LayerPlacement>(prepared->num_layers(), LayerPlacement{backend, prepared});
 }
 
 enum class LogitRows { none, last, all };
@@ -68,6 +68,8 @@ private:
     void run_pass(const SequenceInput* seqs, const std::vector<Part>& parts);
     void run_layer(size_t l, Workspace& ws, size_t M, const std::vector<SequenceRows>& rows,
                    std::vector<TttStateRef>& states);
+    void run_attention(size_t l, Workspace& ws, size_t M, const SequenceInput* seqs, const std::vector<Part>& parts,
+                       const std::vector<SequenceRows>& rows);  // arch llama / bitnet (model/attention_block.h)
     void bitlinear(Backend& be, Workspace& ws, const TernaryWeight& w, const Tensor& x, const Tensor& y,
                    bool x_already_quantised);
     struct LogitTargets {
@@ -82,6 +84,7 @@ private:
     size_t max_rows_;
     std::vector<std::unique_ptr<Workspace>> workspaces_;  // one per distinct backend
     std::vector<float> host_rows_;                        // residual rows crossing between backends; logits
+    std::vector<float> rope_inv_freq_;                    // attention models: RoPE frequencies
 };
 
 }  // namespace ttt

@@ -1,5 +1,7 @@
 #include "model/prepared_model.h"
 
+#include "model/attention_weights.h"
+
 namespace ttt {
 
 namespace {
@@ -26,7 +28,13 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
     const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_dim);
     p->embed = be.prepare_dense(w.embed.data(), V, D, owner);
     p->norm_f = be.prepare_dense(w.norm_f.data(), 1, D, owner);
-    p->lm_head = be.prepare_dense(w.lm_head.data(), V, D, owner);
+    const bool tied = c.is_attention() && c.attn.tie_embeddings;
+    p->lm_head = be.prepare_dense(tied ? w.embed.data() : w.lm_head.data(), V, D, owner);
+    if (c.is_attention()) {
+        for (const AttentionLayerWeights& L : w.attention->layers)
+            p->attn_layers.push_back(prepare_attention_layer(L, c, owner, be));
+        return p;
+    }
     auto ternary = [&](const TernaryMatrix& m) { return be.prepare_ternary(view_of(m, owner), c.bitlinear_scale, c.act_bits); };
     for (const LayerWeights& L : w.layers) {
         PreparedLayer pl;

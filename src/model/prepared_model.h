@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "model/attention_block.h"
 #include "model/weights.h"
 
 namespace ttt {
@@ -20,9 +21,12 @@ struct PreparedModel {
     ModelConfig config;
     DenseWeight embed;    // [V, D]
     DenseWeight norm_f;   // [1, D]
-    DenseWeight lm_head;  // [V, D]
-    std::vector<PreparedLayer> layers;
+    DenseWeight lm_head;  // [V, D] (the embedding table when tied)
+    std::vector<PreparedLayer> layers;                   // arch ttt
+    std::vector<PreparedAttentionLayer> attn_layers;     // arch llama / bitnet
     std::string backend_name;
+
+    size_t num_layers() const { return config.is_attention() ? attn_layers.size() : layers.size(); }
 
     // `weights` must outlive the result unless the backend copies (the result keeps `owner` alive).
     static std::shared_ptr<const PreparedModel> create(const ModelWeights& weights, std::shared_ptr<const void> owner,

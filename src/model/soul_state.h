@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/kv_cache.h"
 
 namespace ttt {
 
@@ -16,11 +17,13 @@ struct SoulState {
     std::vector<std::vector<float>> pending; // L × (d, d) Σ (z − f̂) f̂ᵀ of the open chunk
     uint64_t position = 0;                   // tokens since reset; chunk boundaries count from here
     uint64_t level = 0;                      // tokens learned in total (survives save/load, cleared by reset)
+    KvCache kv;                              // attention models: the context's KV cache (then w, pending are empty)
 
     explicit SoulState(const ModelConfig& c = ModelConfig{}) { resize(c); }
     void resize(const ModelConfig& c) {
         num_layers = c.num_layers;
-        dim = c.ttt_dim();
+        dim = c.is_attention() ? 0 : c.ttt_dim();
+        if (c.is_attention()) kv.configure(c, KvCacheType::f16, 0);
         const size_t n = static_cast<size_t>(dim) * static_cast<size_t>(dim);
         w.assign(static_cast<size_t>(num_layers), std::vector<float>(n, 0.0f));
         pending.assign(static_cast<size_t>(num_layers), std::vector<float>(n, 0.0f));
@@ -30,6 +33,7 @@ struct SoulState {
     void reset() {
         for (auto& m : w) std::fill(m.begin(), m.end(), 0.0f);
         for (auto& m : pending) std::fill(m.begin(), m.end(), 0.0f);
+        kv.clear();
         position = 0;
         level = 0;
     }

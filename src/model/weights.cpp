@@ -1,5 +1,7 @@
 #include "model/weights.h"
 
+#include "model/attention_weights.h"
+
 #include "common/error.h"
 #include "cpu/ternary_ref.h"
 #include "common/fnv64.h"
@@ -60,11 +62,13 @@ uint64_t ModelWeights::fingerprint() const {
     }
     hash_floats(h, norm_f);
     hash_floats(h, lm_head);
+    if (c.is_attention()) hash_attention_weights(h, *this);
     return h.state;
 }
 
 uint64_t ModelWeights::parameter_count() const {
     uint64_t n = embed.size() + norm_f.size() + lm_head.size();
+    if (config.is_attention()) return n + attention_parameter_count(*this);
     for (const LayerWeights& l : layers) {
         n += l.norm1.size() + l.norm2.size();
         for (const TernaryMatrix* m : {&l.ttt_down, &l.ttt_up, &l.mlp_gate, &l.mlp_up, &l.mlp_down})
@@ -74,6 +78,7 @@ uint64_t ModelWeights::parameter_count() const {
 }
 
 void ModelWeights::check_shapes(const std::string& what) const {
+    if (config.is_attention()) return check_attention_shapes(*this, what);
     const size_t V = static_cast<size_t>(config.vocab_size), D = static_cast<size_t>(config.hidden_dim);
     const int32_t d = config.ttt_dim(), I = config.intermediate_dim, Di = config.hidden_dim;
     auto vec = [&](const std::vector<float>& v, size_t n, const std::string& name) {

@@ -37,13 +37,17 @@ struct LayerWeights {
     TernaryMatrix mlp_down;        // (D, I) w2
 };
 
+struct AttentionWeights;  // model/attention_weights.h
+
 struct ModelWeights {
     ModelConfig config;
     std::shared_ptr<const void> storage;  // the file bytes that in-place ternary matrices point into (or null)
     std::vector<float> embed;      // (V, D)
     std::vector<LayerWeights> layers;
     std::vector<float> norm_f;     // (D)
-    std::vector<float> lm_head;    // (V, D)
+    std::vector<float> lm_head;    // (V, D); empty when an attention model ties it to the embedding
+    // Arch llama / bitnet: the attention layers (then `layers` is empty). Immutable once loaded, so shared.
+    std::shared_ptr<const AttentionWeights> attention;
 
     // Hash of the config fields that change the computed function and of every weight. Souls carry it so that a
     // soul is never silently applied to another model.

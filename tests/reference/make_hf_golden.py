@@ -15,12 +15,13 @@ quantisation mode (transformers.integrations.bitnet), which is what the checkpoi
 The bf16 master weights are nudged so that no |W|/s lies within 2e-3 of the 0.5 rounding boundary, so a float32
 implementation cannot flip a ternary value (activation roundings can still flip: see the test's tolerance).
 
-Needs torch and transformers (not needed by the test command, which reads the committed files).
+Needs torch, transformers and accelerate (transformers loads packed BitNet checkpoints only with it; none is needed by the test command, which reads the committed files).
 Usage: python3 tests/reference/make_hf_golden.py [--out DIR]
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -137,8 +138,9 @@ def write_case(out_dir: str, index: int, name: str, kind: str, overrides: dict, 
     kwargs = dict(safe_serialization=True)
     if shard:
         kwargs["max_shard_size"] = shard
-    model.to(dtype).save_pretrained(case_dir, **kwargs)
-    model.float()
+    # Saved from a copy: casting the model itself would also round its RoPE inv_freq buffer to bf16, which the
+    # float32 golden forward must not see.
+    copy.deepcopy(model).to(dtype).save_pretrained(case_dir, **kwargs)
     if kind == "bitnet":
         quantise_bitnet_linears(model)
     g = torch.Generator().manual_seed(77 + index)
@@ -158,6 +160,50 @@ def write_case(out_dir: str, index: int, name: str, kind: str, overrides: dict, 
                 logit_absmax=prefill.abs().max().item(), prefill_vs_decode=gap)
 
 
+def write_packed_copy(out_dir: str, source: str, name: str) -> dict:
+    """The published packed form of a BitNet case: transformers' pack_weights (uint8, 4 ternary values a byte along
+    the output dimension) + weight_scale (bf16 [1], = 1/s) for every projection, and the quantization_config that
+    selects BitLinear. Same model, so the same golden logits."""
+    from safetensors.torch import load_file
+    from transformers.integrations.bitnet import pack_weights
+
+    src_dir, dst_dir = os.path.join(out_dir, source), os.path.join(out_dir, name)
+    shutil.rmtree(dst_dir, ignore_errors=True)
+    os.makedirs(dst_dir)
+    tensors = load_file(os.path.join(src_dir, "model.safetensors"))
+    out = {}
+    for key, w in tensors.items():
+        if key.endswith(".weight") and any(n in key for n in LINEARS):
+            wf = w.float()
+            scale = 1.0 / wf.abs().mean().clamp(min=1e-5)
+            q = (wf * scale).round().clamp(-1, 1).to(torch.int8)
+            out[key] = pack_weights(q.clone())
+            out[key[: -len("weight")] + "weight_scale"] = scale.reshape(1).to(torch.bfloat16)
+        else:
+            out[key] = w
+    save_file(out, os.path.join(dst_dir, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(src_dir, "config.json")) as f:
+        config = json.load(f)
+    config["quantization_config"] = {"quant_method": "bitnet", "linear_class": "bitlinear",
+                                     "quantization_mode": "offline"}
+    with open(os.path.join(dst_dir, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    # The golden of the packed form comes from transformers loading it (its BitLinear: unpacked ternary weights,
+    # int8 activations, divided by weight_scale), on the source case's tokens.
+    model = transformers.BitNetForCausalLM.from_pretrained(dst_dir, dtype=torch.float32)
+    model.eval()
+    tokens = load_file(os.path.join(src_dir, "golden.safetensors"))["tokens"].long()
+    prefill, decode = golden_logits(model, tokens)
+    save_file({"tokens": tokens.to(torch.int32), "prefill_logits": prefill.contiguous(),
+               "decode_logits": decode.contiguous()},
+              os.path.join(dst_dir, "golden.safetensors"),
+              metadata={"case": name, "T": str(T), "transformers": transformers.__version__,
+                        "torch": torch.__version__})
+    return dict(case=name, kind="bitnet", dtype="packed 2-bit + bf16 weight_scale", sharded=False, copy_of=source,
+                logit_absmax=prefill.abs().max().item(), prefill_vs_decode=(prefill - decode).abs().max().item())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=DEFAULT_OUT)
@@ -165,6 +211,7 @@ def main() -> None:
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
     summary = [write_case(args.out, i, *c) for i, c in enumerate(CASES)]
+    summary.append(write_packed_copy(args.out, "bitnet_gqa_tied", "bitnet_gqa_tied_packed"))
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump({"T": T, "transformers": transformers.__version__, "cases": summary}, f, indent=1)
         f.write("\n")

@@ -1,0 +1,359 @@
+#include "load/hf_checkpoint.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "common/error.h"
+#include "cpu/ternary_ref.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "io/mapped_file.h"
+#include "io/safetensors.h"
+#include "model/attention_weights.h"
+
+namespace ttt {
+
+namespace {
+
+std::string read_text(const std::string& path) {
+    const std::vector<uint8_t> bytes = read_file(path);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+int32_t get_int(simdjson::dom::object o, const char* key, const std::string& what, bool required, int32_t fallback) {
+    int64_t v = 0;
+    if (!json_get_int_opt(o, key, what, &v)) {
+        if (required) fail_format(what + ": required field \"" + key + "\" is missing");
+        return fallback;
+    }
+    if (v < INT32_MIN || v > INT32_MAX) fail_format(what + ": \"" + key + "\" = " + std::to_string(v) + " is out of range");
+    return int32_t(v);
+}
+
+// A token id given as a number or a list of numbers (the first is taken); -1 when absent or null.
+int32_t get_token_id(simdjson::dom::object o, const char* key, const std::string& what) {
+    simdjson::dom::element e;
+    if (!json_find(o, key, &e) || e.is_null()) return -1;
+    simdjson::dom::array list;
+    if (e.get_array().get(list) == simdjson::SUCCESS) {
+        for (simdjson::dom::element item : list) {
+            int64_t v = 0;
+            if (item.get_int64().get(v) != simdjson::SUCCESS) fail_format(what + ": \"" + key + "\" must hold integers");
+            return v >= 0 && v <= INT32_MAX ? int32_t(v) : -1;
+        }
+        return -1;
+    }
+    return get_int(o, key, what, false, -1);
+}
+
+// rope_theta and rope_scaling (transformers < 5) or rope_parameters (transformers 5).
+void parse_rope(simdjson::dom::object o, const std::string& what, AttentionConfig* a) {
+    simdjson::dom::element e;
+    simdjson::dom::object scaling;
+    bool have_scaling = false;
+    if (json_find(o, "rope_parameters", &e) && !e.is_null()) {
+        if (e.get_object().get(scaling) != simdjson::SUCCESS) fail_format(what + ": \"rope_parameters\" must be an object");
+        have_scaling = true;
+        json_get_float_opt(scaling, "rope_theta", what, &a->rope_theta);
+    }
+    json_get_float_opt(o, "rope_theta", what, &a->rope_theta);
+    if (json_find(o, "rope_scaling", &e) && !e.is_null()) {
+        if (e.get_object().get(scaling) != simdjson::SUCCESS) fail_format(what + ": \"rope_scaling\" must be an object or null");
+        have_scaling = true;
+    }
+    if (!have_scaling) return;
+    std::string type = "default";
+    if (!json_get_string_opt(scaling, "rope_type", what, &type)) json_get_string_opt(scaling, "type", what, &type);
+    if (type == "default") return;
+    if (type != "llama3")
+        fail_unsupported(what + ": rope scaling \"" + type + "\" is not supported (supported: default, llama3)");
+    a->rope_llama3 = true;
+    if (!json_get_float_opt(scaling, "factor", what, &a->rope_factor)) fail_format(what + ": llama3 rope scaling needs \"factor\"");
+    json_get_float_opt(scaling, "low_freq_factor", what, &a->rope_low_freq_factor);
+    json_get_float_opt(scaling, "high_freq_factor", what, &a->rope_high_freq_factor);
+    a->rope_original_max_position = get_int(scaling, "original_max_position_embeddings", what, true, 0);
+}
+
+// BitNet b1.58's weight quantisation as transformers computes it (integrations/bitnet.py, WeightQuant):
+// s = max(mean|W|, 1e-5) in float, Q = clamp(round_half_even(W · (1/s)), −1, 1), W ≈ Q / (1/s).
+TernaryMatrix ternarise_absmean(const std::vector<float>& w, int32_t rows, int32_t cols) {
+    double sum = 0.0;
+    for (float x : w) sum += std::fabs(double(x));
+    const float mean = std::max(float(sum / double(w.size())), 1e-5f);
+    const float inv = 1.0f / mean;
+    std::vector<int8_t> q(w.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+        const float r = std::nearbyint(w[i] * inv);  // the default rounding mode: half to even, as torch.round
+        q[i] = int8_t(r > 1.0f ? 1 : r < -1.0f ? -1 : r);
+    }
+    TernaryMatrix m;
+    m.rows = rows;
+    m.cols = cols;
+    m.scale = 1.0f / inv;
+    m.packed.resize(size_t(rows) * ternary_row_bytes(size_t(cols)));
+    pack_ternary_ref(q.data(), size_t(rows), size_t(cols), m.packed.data());
+    return m;
+}
+
+// The tensors of every file of the checkpoint, by name.
+class TensorSource {
+public:
+    TensorSource(const std::string& dir) : dir_(dir) {
+        const std::string index_path = dir + "/model.safetensors.index.json";
+        if (file_exists(index_path)) open_index(index_path);
+        else if (file_exists(dir + "/model.safetensors")) open_file("model.safetensors", nullptr);
+        else fail_format(dir + ": no model.safetensors or model.safetensors.index.json");
+    }
+
+    bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+
+    const TensorView& get(const std::string& name) const {
+        auto it = tensors_.find(name);
+        if (it == tensors_.end()) fail_format(dir_ + ": tensor '" + name + "' is missing");
+        return *it->second.view;
+    }
+
+    std::string where(const std::string& name) const { return dir_ + "/" + tensors_.at(name).file; }
+
+    // A float tensor of the given shape, as f32.
+    std::vector<float> floats(const std::string& name, std::vector<int64_t> shape) const {
+        const TensorView& t = get(name);
+        if (t.shape != shape)
+            fail_format(where(name) + ": tensor '" + name + "' has shape " + shape_string(t.shape) + ", expected " +
+                        shape_string(shape));
+        if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+            fail_format(where(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) + ", expected a float type");
+        return tensor_to_f32(t, where(name));
+    }
+
+private:
+    struct Entry {
+        const TensorView* view;
+        std::string file;
+    };
+
+    void open_index(const std::string& path) {
+        const std::string what = path;
+        auto doc = parse_json(read_text(path), what);
+        simdjson::dom::object root, map;
+        if (doc->root.get_object().get(root) != simdjson::SUCCESS) fail_format(what + ": must be a JSON object");
+        simdjson::dom::element e;
+        if (!json_find(root, "weight_map", &e) || e.get_object().get(map) != simdjson::SUCCESS)
+            fail_format(what + ": \"weight_map\" (an object of tensor name to shard file) is missing");
+        std::map<std::string, std::string> listed;
+        for (auto field : map) {
+            std::string_view file;
+            if (field.value.get_string().get(file) != simdjson::SUCCESS)
+                fail_format(what + ": the shard of '" + std::string(field.key) + "' must be a file name");
+            listed[std::string(field.key)] = std::string(file);
+        }
+        if (listed.empty()) fail_format(what + ": \"weight_map\" is empty");
+        std::set<std::string> files;
+        for (const auto& [name, file] : listed) files.insert(file);
+        for (const std::string& file : files) open_file(file, &what);
+        for (const auto& [name, file] : listed) {
+            auto it = tensors_.find(name);
+            if (it == tensors_.end() || it->second.file != file)
+                fail_format(what + ": lists tensor '" + name + "' in " + file + ", which does not hold it");
+        }
+    }
+
+    void open_file(const std::string& file, const std::string* index) {
+        // Shard names come from the (untrusted) index: plain names inside the directory only.
+        if (file.empty() || file.find('/') != std::string::npos || file.find('\\') != std::string::npos || file == "." ||
+            file == "..")
+            fail_format(*index + ": shard name '" + file + "' is not a plain file name in the directory");
+        const std::string path = dir_ + "/" + file;
+        if (!file_exists(path))
+            fail_format((index ? *index + ": shard " : std::string("file ")) + file + " is missing from " + dir_);
+        files_.push_back(std::make_unique<File>());
+        File& f = *files_.back();
+        f.bytes = map_file(path);
+        f.view = parse_safetensors(f.bytes.data, f.bytes.size, path);
+        for (const TensorView& t : f.view.tensors) {
+            if (tensors_.count(t.name))
+                fail_format(path + ": tensor '" + t.name + "' is also in " + tensors_[t.name].file);
+            tensors_[t.name] = Entry{&t, file};
+        }
+    }
+
+    struct File {
+        FileBytes bytes;
+        SafetensorsView view;
+    };
+    std::string dir_;
+    std::vector<std::unique_ptr<File>> files_;
+    std::map<std::string, Entry> tensors_;
+};
+
+// transformers' BitLinear packing (integrations/bitnet.py, pack_weights): uint8 [ceil(rows/4), cols], value + 1 in
+// two bits, row r at byte row r mod R, bits 2·(r div R), R = ceil(rows/4); W ≈ Q / weight_scale.
+TernaryMatrix unpack_bitlinear(const TensorSource& src, const std::string& name, int32_t rows, int32_t cols) {
+    const TensorView& t = src.get(name);
+    const int64_t R = (int64_t(rows) + 3) / 4;
+    if (t.dtype != DType::U8 || t.shape != std::vector<int64_t>{R, cols})
+        fail_format(src.where(name) + ": packed tensor '" + name + "' is " + dtype_name(t.dtype) + " " +
+                    shape_string(t.shape) + ", expected U8 " + shape_string({R, cols}));
+    const std::string scale_name = name.substr(0, name.size() - std::string("weight").size()) + "weight_scale";
+    const std::vector<float> ws = src.floats(scale_name, {1});
+    if (!(ws[0] > 0.0f)) fail_format(src.where(scale_name) + ": '" + scale_name + "' must be positive");
+    std::vector<int8_t> q(size_t(rows) * size_t(cols));
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+            const int code = (t.data[size_t((r % R) * cols + c)] >> (2 * (r / R))) & 3;
+            if (code == 3) fail_format(src.where(name) + ": packed tensor '" + name + "' holds the invalid code 3");
+            q[size_t(r * cols + c)] = int8_t(code - 1);
+        }
+    TernaryMatrix m;
+    m.rows = rows;
+    m.cols = cols;
+    m.scale = 1.0f / ws[0];
+    m.packed.resize(size_t(rows) * ternary_row_bytes(size_t(cols)));
+    pack_ternary_ref(q.data(), size_t(rows), size_t(cols), m.packed.data());
+    return m;
+}
+
+}  // namespace
+
+bool is_hf_checkpoint_dir(const std::string& dir) {
+    const std::string path = dir + "/config.json";
+    if (!is_directory(dir) || !file_exists(path)) return false;
+    try {
+        auto doc = parse_json(read_text(path), path);
+        simdjson::dom::object o;
+        simdjson::dom::element e;
+        return doc->root.get_object().get(o) == simdjson::SUCCESS && json_find(o, "architectures", &e);
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+ModelConfig parse_hf_config(const std::string& text, const std::string& what, std::string* architecture,
+                            bool* packed_ternary) {
+    auto doc = parse_json(text, what);
+    simdjson::dom::object o;
+    if (doc->root.get_object().get(o) != simdjson::SUCCESS) fail_format(what + ": must be a JSON object");
+    simdjson::dom::element e;
+    simdjson::dom::array archs;
+    std::string_view arch;
+    if (!json_find(o, "architectures", &e) || e.get_array().get(archs) != simdjson::SUCCESS || archs.size() == 0 ||
+        archs.at(0).get_string().get(arch) != simdjson::SUCCESS)
+        fail_format(what + ": \"architectures\" must be a list naming the model class");
+    *architecture = std::string(arch);
+    ModelConfig c;
+    if (arch == "LlamaForCausalLM") c.arch = Architecture::llama;
+    else if (arch == "BitNetForCausalLM") c.arch = Architecture::bitnet;
+    else fail_unsupported(what + ": architecture \"" + std::string(arch) + "\" is not supported (LlamaForCausalLM, BitNetForCausalLM)");
+    const bool bitnet = c.arch == Architecture::bitnet;
+
+    c.vocab_size = get_int(o, "vocab_size", what, true, 0);
+    c.hidden_dim = get_int(o, "hidden_size", what, true, 0);
+    c.num_layers = get_int(o, "num_hidden_layers", what, true, 0);
+    c.intermediate_dim = get_int(o, "intermediate_size", what, true, 0);
+    AttentionConfig& a = c.attn;
+    a.num_heads = get_int(o, "num_attention_heads", what, true, 0);
+    a.num_kv_heads = get_int(o, "num_key_value_heads", what, false, a.num_heads);
+    a.head_dim = a.num_heads > 0 ? c.hidden_dim / a.num_heads : 0;
+    simdjson::dom::element hd;
+    if (json_find(o, "head_dim", &hd) && !hd.is_null()) a.head_dim = get_int(o, "head_dim", what, true, 0);
+    a.max_position = get_int(o, "max_position_embeddings", what, false, 2048);
+    float eps = 1e-6f;
+    json_get_float_opt(o, "rms_norm_eps", what, &eps);
+    c.norm_eps = eps;
+    parse_rope(o, what, &a);
+    bool tie = false;
+    json_get_bool_opt(o, "tie_word_embeddings", what, &tie);
+    a.tie_embeddings = tie;
+    for (const char* key : {"attention_bias", "mlp_bias"}) {
+        bool b = false;
+        if (json_get_bool_opt(o, key, what, &b) && b) fail_unsupported(what + ": \"" + key + "\": true (biases) is not supported");
+    }
+    std::string act = bitnet ? "relu2" : "silu";
+    json_get_string_opt(o, "hidden_act", what, &act);
+    if (act != (bitnet ? "relu2" : "silu"))
+        fail_unsupported(what + ": \"hidden_act\" \"" + act + "\" is not supported for " + std::string(arch) + " (" +
+                         (bitnet ? "relu2" : "silu") + ")");
+    if (bitnet && a.num_heads * a.head_dim != c.hidden_dim)
+        fail_format(what + ": BitNet needs num_attention_heads · head_dim = hidden_size (its attn_sub_norm is hidden_size wide)");
+    // BitNet b1.58: y = s·Q·x on per-token int8 activations.
+    c.bitlinear_scale = bitnet;
+    c.act_bits = bitnet ? 8 : 0;
+    c.inner_lr = 0.0f;
+    c.bos_id = get_token_id(o, "bos_token_id", what);
+    c.eos_id = get_token_id(o, "eos_token_id", what);
+    if (c.bos_id >= c.vocab_size) c.bos_id = -1;
+    if (c.eos_id >= c.vocab_size) c.eos_id = -1;
+
+    *packed_ternary = false;
+    simdjson::dom::element qe;
+    simdjson::dom::object qc;
+    if (json_find(o, "quantization_config", &qe) && qe.get_object().get(qc) == simdjson::SUCCESS) {
+        std::string method, linear_class, mode = "offline";
+        json_get_string_opt(qc, "quant_method", what, &method);
+        json_get_string_opt(qc, "linear_class", what, &linear_class);
+        json_get_string_opt(qc, "quantization_mode", what, &mode);
+        if (method != "bitnet" || !bitnet)
+            fail_unsupported(what + ": quantization \"" + method + "\" is not supported");
+        if (linear_class == "autobitlinear" && mode == "online") *packed_ternary = false;  // bf16 master weights
+        else if (linear_class.empty() || linear_class == "bitlinear") *packed_ternary = true;
+        else fail_unsupported(what + ": BitNet linear_class \"" + linear_class + "\" / mode \"" + mode + "\" is not supported");
+    }
+    validate_config(c, what);
+    return c;
+}
+
+HfCheckpoint load_hf_checkpoint(const std::string& dir) {
+    HfCheckpoint out;
+    const std::string config_path = dir + "/config.json";
+    if (!file_exists(config_path)) fail_io(dir + ": config.json is missing");
+    ModelConfig c = parse_hf_config(read_text(config_path), config_path, &out.architecture, &out.packed_ternary);
+    const TensorSource src(dir);
+    const bool bitnet = c.arch == Architecture::bitnet;
+    const int64_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim;
+    const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
+
+    ModelWeights& w = out.weights;
+    w.config = c;
+    w.embed = src.floats("model.embed_tokens.weight", {V, D});
+    w.norm_f = src.floats("model.norm.weight", {D});
+    // Tied per config; an untied config without lm_head.weight is refused (a tied one that still ships it uses it).
+    if (src.has("lm_head.weight")) {
+        w.lm_head = src.floats("lm_head.weight", {V, D});
+        w.config.attn.tie_embeddings = false;
+    } else if (!c.attn.tie_embeddings) {
+        fail_format(dir + ": tensor 'lm_head.weight' is missing (and tie_word_embeddings is false)");
+    }
+    auto attention = std::make_shared<AttentionWeights>();
+    for (int32_t l = 0; l < c.num_layers; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
+            const std::string full = p + name + ".weight";
+            if (!bitnet) return Projection::from_dense(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols));
+            if (out.packed_ternary) return Projection::from_ternary(unpack_bitlinear(src, full, int32_t(rows), int32_t(cols)));
+            return Projection::from_ternary(ternarise_absmean(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols)));
+        };
+        AttentionLayerWeights L;
+        L.input_norm = src.floats(p + "input_layernorm.weight", {D});
+        L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
+        L.q = proj("self_attn.q_proj", Q, D);
+        L.k = proj("self_attn.k_proj", KV, D);
+        L.v = proj("self_attn.v_proj", KV, D);
+        L.o = proj("self_attn.o_proj", D, Q);
+        L.gate = proj("mlp.gate_proj", I, D);
+        L.up = proj("mlp.up_proj", I, D);
+        L.down = proj("mlp.down_proj", D, I);
+        if (bitnet) {
+            L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
+            L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});
+        }
+        attention->layers.push_back(std::move(L));
+    }
+    w.attention = std::move(attention);
+    w.check_shapes(dir);
+    if (file_exists(dir + "/tokenizer.json")) out.tokenizer_json = read_text(dir + "/tokenizer.json");
+    if (file_exists(dir + "/tokenizer_config.json")) out.tokenizer_config_json = read_text(dir + "/tokenizer_config.json");
+    return out;
+}
+
+}  // namespace ttt

@@ -1,0 +1,34 @@
+// Hugging Face checkpoints of attention models: a directory with config.json and model.safetensors, or shards
+// listed by model.safetensors.index.json, for LlamaForCausalLM (float weights kept float) and BitNetForCausalLM
+// (bf16 master weights ternarised with absmean at load, or the packed 2-bit form with its weight_scale, as
+// published). tokenizer.json and tokenizer_config.json are read when present.
+//
+// Nothing is trusted: the config's fields, the index (shard names stay inside the directory, every tensor it lists
+// is in its shard), every tensor's presence, dtype and shape are checked with a message that names the file and
+// the tensor.
+#pragma once
+
+#include <string>
+
+#include "model/weights.h"
+
+namespace ttt {
+
+struct HfCheckpoint {
+    ModelWeights weights;
+    std::string tokenizer_json;         // empty when absent
+    std::string tokenizer_config_json;  // empty when absent
+    std::string architecture;           // "LlamaForCausalLM", "BitNetForCausalLM"
+    bool packed_ternary = false;        // BitNet weights came packed (2-bit), not as master weights
+};
+
+// Whether `dir` holds a Hugging Face config.json (one with an "architectures" list).
+bool is_hf_checkpoint_dir(const std::string& dir);
+
+// The model config from a Hugging Face config.json text. `what` names the file in errors.
+ModelConfig parse_hf_config(const std::string& json_text, const std::string& what, std::string* architecture,
+                            bool* packed_ternary);
+
+HfCheckpoint load_hf_checkpoint(const std::string& dir);
+
+}  // namespace ttt

@@ -1,0 +1,114 @@
+#include "model/attention_weights.h"
+
+#include "common/error.h"
+#include "cpu/ternary_ref.h"
+
+namespace ttt {
+
+Projection Projection::from_dense(std::vector<float> w, int32_t rows, int32_t cols) {
+    Projection p;
+    p.dense = std::move(w);
+    p.rows = rows;
+    p.cols = cols;
+    return p;
+}
+
+Projection Projection::from_ternary(TernaryMatrix m) {
+    Projection p;
+    p.rows = m.rows;
+    p.cols = m.cols;
+    p.ternary = std::move(m);
+    p.is_ternary = true;
+    return p;
+}
+
+namespace {
+
+void hash_floats(Fnv64& h, const std::vector<float>& v) {
+    h.add_u64(v.size());
+    h.add(v.data(), v.size() * sizeof(float));
+}
+
+void hash_projection(Fnv64& h, const Projection& p) {
+    h.add_u64(uint64_t(p.rows));
+    h.add_u64(uint64_t(p.cols));
+    h.add_u64(p.is_ternary);
+    if (p.is_ternary) {
+        h.add(&p.ternary.scale, sizeof p.ternary.scale);
+        h.add(p.ternary.data(), p.ternary.bytes());
+    } else {
+        hash_floats(h, p.dense);
+    }
+}
+
+}  // namespace
+
+void hash_attention_weights(Fnv64& h, const ModelWeights& w) {
+    const AttentionConfig& a = w.config.attn;
+    h.add_u64(uint64_t(w.config.arch));
+    for (int64_t v : {int64_t(a.num_heads), int64_t(a.num_kv_heads), int64_t(a.head_dim), int64_t(a.rope_llama3),
+                      int64_t(a.rope_original_max_position), int64_t(a.tie_embeddings)})
+        h.add_u64(uint64_t(v));
+    for (float f : {a.rope_theta, a.rope_factor, a.rope_low_freq_factor, a.rope_high_freq_factor}) h.add(&f, sizeof f);
+    if (!w.attention) return;
+    for (const AttentionLayerWeights& L : w.attention->layers) {
+        for (const auto* v : {&L.input_norm, &L.attn_sub_norm, &L.post_norm, &L.ffn_sub_norm}) hash_floats(h, *v);
+        for (const Projection* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) hash_projection(h, *p);
+    }
+}
+
+uint64_t attention_parameter_count(const ModelWeights& w) {
+    uint64_t n = 0;
+    if (!w.attention) return n;
+    for (const AttentionLayerWeights& L : w.attention->layers) {
+        n += L.input_norm.size() + L.attn_sub_norm.size() + L.post_norm.size() + L.ffn_sub_norm.size();
+        for (const Projection* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+            n += uint64_t(p->rows) * uint64_t(p->cols);
+    }
+    return n;
+}
+
+void check_attention_shapes(const ModelWeights& w, const std::string& what) {
+    const ModelConfig& c = w.config;
+    const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_dim), I = size_t(c.intermediate_dim);
+    const size_t Q = size_t(c.attn.num_heads) * size_t(c.attn.head_dim), KV = size_t(c.attn.num_kv_heads) * size_t(c.attn.head_dim);
+    const bool bitnet = c.arch == Architecture::bitnet;
+    auto vec = [&](const std::vector<float>& v, size_t n, const std::string& name) {
+        if (v.size() != n)
+            fail_format(what + ": tensor '" + name + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
+    };
+    auto proj = [&](const Projection& p, size_t rows, size_t cols, const std::string& name) {
+        const bool ok = size_t(p.rows) == rows && size_t(p.cols) == cols &&
+                        (p.is_ternary ? p.ternary.rows == p.rows && p.ternary.cols == p.cols &&
+                                            p.ternary.bytes() == rows * ternary_row_bytes(cols)
+                                      : p.dense.size() == rows * cols);
+        if (!ok)
+            fail_format(what + ": tensor '" + name + "' has shape [" + std::to_string(p.rows) + ", " + std::to_string(p.cols) +
+                        "], expected [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+        if (p.is_ternary != bitnet)
+            fail_format(what + ": tensor '" + name + "' is " + (p.is_ternary ? "ternary" : "float") + " in a " +
+                        architecture_name(c.arch) + " model");
+    };
+    vec(w.embed, V * D, "model.embed_tokens.weight");
+    if (!w.attention || w.attention->layers.size() != size_t(c.num_layers) || !w.layers.empty())
+        fail_format(what + ": wrong number of layers");
+    for (size_t i = 0; i < w.attention->layers.size(); ++i) {
+        const AttentionLayerWeights& L = w.attention->layers[i];
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        vec(L.input_norm, D, p + "input_layernorm.weight");
+        vec(L.post_norm, D, p + "post_attention_layernorm.weight");
+        proj(L.q, Q, D, p + "self_attn.q_proj.weight");
+        proj(L.k, KV, D, p + "self_attn.k_proj.weight");
+        proj(L.v, KV, D, p + "self_attn.v_proj.weight");
+        proj(L.o, D, Q, p + "self_attn.o_proj.weight");
+        proj(L.gate, I, D, p + "mlp.gate_proj.weight");
+        proj(L.up, I, D, p + "mlp.up_proj.weight");
+        proj(L.down, D, I, p + "mlp.down_proj.weight");
+        vec(L.attn_sub_norm, bitnet ? Q : 0, p + "self_attn.attn_sub_norm.weight");
+        vec(L.ffn_sub_norm, bitnet ? I : 0, p + "mlp.ffn_sub_norm.weight");
+    }
+    vec(w.norm_f, D, "model.norm.weight");
+    vec(w.lm_head, c.attn.tie_embeddings ? 0 : V * D, "lm_head.weight");
+}
+
+}  // namespace ttt

@@ -1,0 +1,42 @@
+// The weights of an attention model (arch llama or bitnet) in memory. A projection is either ternary (BitNet
+// b1.58: packed 2-bit with its absmean scale, y = s·Q·x on int8 activations) or dense float (Llama). Shapes are
+// [out, in] row-major (y = W·x), as in Hugging Face checkpoints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/fnv64.h"
+#include "model/weights.h"
+
+namespace ttt {
+
+struct Projection {
+    TernaryMatrix ternary;     // used when is_ternary
+    std::vector<float> dense;  // [rows·cols] otherwise
+    int32_t rows = 0, cols = 0;
+    bool is_ternary = false;
+
+    static Projection from_dense(std::vector<float> w, int32_t rows, int32_t cols);
+    static Projection from_ternary(TernaryMatrix m);
+};
+
+struct AttentionLayerWeights {
+    std::vector<float> input_norm;     // (D)       RMSNorm before attention
+    Projection q, k, v, o;             // (H·hd, D) (Hk·hd, D) (Hk·hd, D) (D, H·hd)
+    std::vector<float> attn_sub_norm;  // (H·hd)    BitNet: RMSNorm of the attention output before o
+    std::vector<float> post_norm;      // (D)       RMSNorm before the MLP
+    Projection gate, up, down;         // (I, D) (I, D) (D, I)
+    std::vector<float> ffn_sub_norm;   // (I)       BitNet: RMSNorm of the gated product before down
+};
+
+struct AttentionWeights {
+    std::vector<AttentionLayerWeights> layers;
+};
+
+// Throws Error(TTT_ERR_FORMAT) naming the tensor if a shape disagrees with the config (arch llama / bitnet).
+void check_attention_shapes(const ModelWeights& w, const std::string& what);
+void hash_attention_weights(Fnv64& h, const ModelWeights& w);
+uint64_t attention_parameter_count(const ModelWeights& w);
+
+}  // namespace ttt

@@ -1,0 +1,290 @@
+// Attention models (arch llama, bitnet) from Hugging Face checkpoints against transformers' own forward: the tiny
+// random checkpoints and golden logits of tests/data/hf (tests/reference/make_hf_golden.py) for prefill and
+// token-by-token decode through our KV cache, on the reference backend and the fastest CPU level, with each KV
+// cache type; and malformed checkpoints refused with a clear reason.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "backend/cpu_backend.h"
+#include "common/error.h"
+#include "io/mapped_file.h"
+#include "io/safetensors.h"
+#include "load/hf_checkpoint.h"
+#include "model/attention_weights.h"
+#include "model/forward.h"
+#include "test_util.h"
+
+using namespace ttt;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kCases[] = {"llama_gqa2_untied", "llama_odd_heads_tied_llama3", "llama_headdim_mha",
+                              "bitnet_gqa_tied", "bitnet_mha_untied", "bitnet_gqa_tied_packed"};
+
+fs::path case_dir(const std::string& name) { return ttt_test::test_data_dir() / "hf" / name; }
+
+struct Golden {
+    std::vector<int32_t> tokens;
+    std::vector<float> prefill, decode;  // [T, V]
+};
+
+Golden read_golden(const fs::path& dir) {
+    const FileBytes bytes = map_file((dir / "golden.safetensors").string());
+    const SafetensorsView v = parse_safetensors(bytes.data, bytes.size, "golden");
+    Golden g;
+    const TensorView* t = v.find("tokens");
+    REQUIRE(t);
+    g.tokens.resize(t->n_elements);
+    std::memcpy(g.tokens.data(), t->data, t->n_bytes);
+    g.prefill = tensor_to_f32(*v.find("prefill_logits"), "golden");
+    g.decode = tensor_to_f32(*v.find("decode_logits"), "golden");
+    return g;
+}
+
+// Mean |ours − golden| over all logits.
+float mean_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) s += std::fabs(double(a[i]) - double(b[i]));
+    return float(s / double(a.size()));
+}
+
+// Largest |ours − golden| over all logits.
+float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    float m = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+}
+
+struct Run {
+    std::vector<float> prefill, decode;
+};
+
+Run run_model(const ModelWeights& w, Backend& be, KvCacheType kv, const std::vector<int32_t>& tokens) {
+    const size_t V = size_t(w.config.vocab_size), T = tokens.size();
+    auto prepared = PreparedModel::create(w, nullptr, be);
+    Forward fwd(w.config, all_layers_on(&be, prepared), 5);  // 5 rows per pass: the prompt straddles passes
+    Run r;
+    r.prefill.resize(T * V);
+    SoulState soul(w.config);
+    soul.kv.configure(w.config, kv, 0);
+    SequenceInput in{tokens.data(), T, &soul, LogitRows::all, r.prefill.data()};
+    fwd.run(&in, 1);
+    CHECK(soul.position == T);
+    SoulState step(w.config);
+    step.kv.configure(w.config, kv, 0);
+    r.decode.resize(T * V);
+    for (size_t t = 0; t < T; ++t) {
+        SequenceInput one{tokens.data() + t, 1, &step, LogitRows::last, r.decode.data() + t * V};
+        fwd.run(&one, 1);
+    }
+    return r;
+}
+
+// Tolerances on logits of magnitude ≤ 3.3 (docs/models.md has the measured figures). Max |Δ|: a float32 cache
+// differs from transformers' float32 forward in summation order only (≤ 2e-6 measured); an f16 cache rounds K and
+// V to 11 bits (≤ 1.1e-3); int8 per token and head to 8 bits (≤ 4.1e-2). BitNet quantises every projection's input
+// to int8 per token: where a value lies at a rounding boundary, a last-bit difference rounds it the other way, and
+// the cache's rounding moves many values across boundaries (measured ≤ 7e-3 with an f32 cache, ≤ 6e-2 f16,
+// ≤ 1.1e-1 int8). The mean |Δ| bound is tight enough that a systematic error (a wrong scale, norm, rotation or mask)
+// fails it.
+struct Tolerance {
+    float max, mean;
+};
+Tolerance tolerance(bool bitnet, KvCacheType kv) {
+    if (!bitnet) return kv == KvCacheType::f32 ? Tolerance{2e-5f, 2e-6f} : kv == KvCacheType::f16 ? Tolerance{4e-3f, 4e-4f} : Tolerance{8e-2f, 1.5e-2f};
+    return kv == KvCacheType::f32 ? Tolerance{2e-2f, 1e-3f} : kv == KvCacheType::f16 ? Tolerance{1e-1f, 1e-2f} : Tolerance{2e-1f, 2e-2f};
+}
+
+void copy_case(const std::string& name, const fs::path& to) {
+    fs::copy(case_dir(name), to, fs::copy_options::recursive);
+}
+
+void write_text(const fs::path& p, const std::string& s) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f << s;
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::string load_error(const fs::path& dir) {
+    try {
+        load_hf_checkpoint(dir.string());
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("HF checkpoints: our logits match transformers for prefill and KV-cache decode") {
+    for (const char* name : kCases) {
+        const std::string case_name = name;
+        CAPTURE(case_name);
+        const HfCheckpoint ck = load_hf_checkpoint(case_dir(name).string());
+        const Golden g = read_golden(case_dir(name));
+        const bool bitnet = ck.weights.config.arch == Architecture::bitnet;
+        CHECK(ck.weights.config.vocab_size * g.tokens.size() == g.prefill.size());
+        for (int level = 0; level < 2; ++level) {
+            auto be = level == 0 ? CpuBackend::reference(1) : CpuBackend::best(2);
+            for (KvCacheType kv : {KvCacheType::f32, KvCacheType::f16, KvCacheType::i8}) {
+                const std::string backend = be->name(), cache = KvCache::type_name(kv);
+                CAPTURE(backend);
+                CAPTURE(cache);
+                const Run r = run_model(ck.weights, *be, kv, g.tokens);
+                const Tolerance tol = tolerance(bitnet, kv);
+                const float dp = max_diff(r.prefill, g.prefill), dd = max_diff(r.decode, g.decode);
+                const float mp = mean_diff(r.prefill, g.prefill), md = mean_diff(r.decode, g.decode);
+                MESSAGE(case_name << " " << backend << " kv " << cache << ": max |Δ| prefill " << dp << ", decode "
+                                  << dd << "; mean |Δ| prefill " << mp << ", decode " << md);
+                CHECK(dp <= tol.max);
+                CHECK(dd <= tol.max);
+                CHECK(mp <= tol.mean);
+                CHECK(md <= tol.mean);
+                // Prefill (in passes of 5 rows) and decode compute every row alike: the same bits.
+                CHECK(max_diff(r.prefill, r.decode) == 0.0f);
+            }
+        }
+    }
+}
+
+TEST_CASE("HF checkpoints: config and weights are read as the checkpoint says") {
+    const HfCheckpoint llama = load_hf_checkpoint(case_dir("llama_odd_heads_tied_llama3").string());
+    const ModelConfig& c = llama.weights.config;
+    CHECK(c.arch == Architecture::llama);
+    CHECK(c.attn.num_heads == 3);
+    CHECK(c.attn.num_kv_heads == 1);
+    CHECK(c.attn.head_dim == 12);
+    CHECK(c.attn.rope_llama3);
+    CHECK(c.attn.rope_theta == 500000.0f);
+    CHECK(c.attn.tie_embeddings);
+    CHECK(llama.weights.lm_head.empty());
+    const HfCheckpoint bitnet = load_hf_checkpoint(case_dir("bitnet_gqa_tied").string());
+    CHECK(bitnet.weights.config.arch == Architecture::bitnet);
+    CHECK(bitnet.weights.attention->layers[0].q.is_ternary);
+    CHECK(bitnet.weights.config.act_bits == 8);
+    // The packed form (transformers' BitLinear, uint8 + weight_scale) holds the same ternary matrices.
+    const HfCheckpoint packed = load_hf_checkpoint(case_dir("bitnet_gqa_tied_packed").string());
+    CHECK(packed.packed_ternary);
+    const Projection& a = bitnet.weights.attention->layers[1].down;
+    const Projection& b = packed.weights.attention->layers[1].down;
+    CHECK(a.ternary.packed == b.ternary.packed);
+    CHECK(std::fabs(a.ternary.scale - b.ternary.scale) <= 1e-2f * a.ternary.scale);  // weight_scale is stored bf16
+}
+
+TEST_CASE("HF checkpoints: the KV cache length is set per context and a full cache is a clear error") {
+    const HfCheckpoint ck = load_hf_checkpoint(case_dir("llama_gqa2_untied").string());
+    auto be = CpuBackend::reference(1);
+    auto prepared = PreparedModel::create(ck.weights, nullptr, *be);
+    Forward fwd(ck.weights.config, all_layers_on(be.get(), prepared));
+    SoulState soul(ck.weights.config);
+    soul.kv.configure(ck.weights.config, KvCacheType::i8, 6);
+    const std::vector<int32_t> tokens = {1, 2, 3, 4, 5};
+    SequenceInput in{tokens.data(), tokens.size(), &soul, LogitRows::none, nullptr};
+    fwd.run(&in, 1);
+    try {
+        fwd.run(&in, 1);
+        FAIL("a full KV cache was accepted");
+    } catch (const Error& e) {
+        CHECK(e.status() == TTT_ERR_INVALID_STATE);
+        CHECK(std::string(e.what()).find("KV cache full") != std::string::npos);
+    }
+    CHECK(soul.position == 5);  // nothing ran
+    soul.reset();
+    fwd.run(&in, 1);
+    CHECK(soul.position == 5);
+}
+
+TEST_CASE("HF checkpoints: malformed checkpoints are refused with the reason") {
+    SUBCASE("missing shard") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("llama_odd_heads_tied_llama3", d);
+        fs::remove(d / "model-00002-of-00002.safetensors");
+        const std::string e = load_error(d);
+        CHECK(e.find("shard model-00002-of-00002.safetensors is missing") != std::string::npos);
+    }
+    SUBCASE("index naming a shard outside the directory") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("bitnet_mha_untied", d);
+        std::string idx = read_text(d / "model.safetensors.index.json");
+        const size_t at = idx.find("model-00002-of-00002.safetensors");
+        idx.replace(at, std::string("model-00002-of-00002.safetensors").size(), "../model-00002-of-00002.safetensors");
+        write_text(d / "model.safetensors.index.json", idx);
+        CHECK(load_error(d).find("is not a plain file name") != std::string::npos);
+    }
+    SUBCASE("index listing a tensor in the wrong shard") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("bitnet_mha_untied", d);
+        std::string idx = read_text(d / "model.safetensors.index.json");
+        const std::string key = "\"model.norm.weight\": \"model-0000";
+        const size_t at = idx.find(key);
+        REQUIRE(at != std::string::npos);
+        char& digit = idx[at + key.size()];
+        digit = digit == '1' ? '2' : '1';
+        write_text(d / "model.safetensors.index.json", idx);
+        CHECK(load_error(d).find("which does not hold it") != std::string::npos);
+    }
+    SUBCASE("index that is not JSON") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("bitnet_mha_untied", d);
+        write_text(d / "model.safetensors.index.json", "{\"weight_map\": {");
+        CHECK(!load_error(d).empty());
+    }
+    SUBCASE("a shape that disagrees with the config") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("llama_gqa2_untied", d);
+        std::string cfg = read_text(d / "config.json");
+        const size_t at = cfg.find("\"intermediate_size\": 48");
+        REQUIRE(at != std::string::npos);
+        cfg.replace(at, std::string("\"intermediate_size\": 48").size(), "\"intermediate_size\": 40");
+        write_text(d / "config.json", cfg);
+        const std::string e = load_error(d);
+        CHECK(e.find("has shape [48, 32], expected [40, 32]") != std::string::npos);
+    }
+    SUBCASE("no weights at all") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("llama_gqa2_untied", d);
+        fs::remove(d / "model.safetensors");
+        CHECK(load_error(d).find("no model.safetensors") != std::string::npos);
+    }
+    SUBCASE("untied config without lm_head") {
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("bitnet_gqa_tied", d);
+        std::string cfg = read_text(d / "config.json");
+        const size_t at = cfg.find("\"tie_word_embeddings\": true");
+        cfg.replace(at, std::string("\"tie_word_embeddings\": true").size(), "\"tie_word_embeddings\": false");
+        write_text(d / "config.json", cfg);
+        CHECK(load_error(d).find("'lm_head.weight' is missing") != std::string::npos);
+    }
+    SUBCASE("unsupported architecture and rope scaling") {
+        std::string arch;
+        bool packed = false;
+        CHECK_THROWS_WITH_AS(parse_hf_config(R"({"architectures": ["MistralForCausalLM"]})", "c", &arch, &packed),
+                             doctest::Contains("not supported"), Error);
+        const std::string yarn = R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 10, "hidden_size": 8,
+            "num_hidden_layers": 1, "intermediate_size": 8, "num_attention_heads": 2,
+            "rope_scaling": {"rope_type": "yarn", "factor": 4}})";
+        CHECK_THROWS_WITH_AS(parse_hf_config(yarn, "c", &arch, &packed), doctest::Contains("\"yarn\" is not supported"), Error);
+        const std::string bad_gqa = R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 10, "hidden_size": 8,
+            "num_hidden_layers": 1, "intermediate_size": 8, "num_attention_heads": 3, "num_key_value_heads": 2, "head_dim": 4})";
+        CHECK_THROWS_WITH_AS(parse_hf_config(bad_gqa, "c", &arch, &packed), doctest::Contains("num_key_value_heads"), Error);
+    }
+}
