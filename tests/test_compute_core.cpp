@@ -13,7 +13,7 @@
 #include "cpu/ttt_ref.h"
 #include "common/error.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "model/forward.h"
 #include "model_fixture.h"
 

@@ -1,4 +1,4 @@
-#include "io/model_tensors.h"
+#include "load/model_tensors.h"
 
 #include <cmath>
 #include <set>
