@@ -169,7 +169,7 @@ TEST_CASE("HF checkpoints: config and weights are read as the checkpoint says") 
     CHECK(c.attn.rope_llama3);
     CHECK(c.attn.rope_theta == 500000.0f);
     CHECK(c.attn.tie_embeddings);
-    CHECK(llama.weights.lm_head.empty());
+    CHECK(llama.weights.lm_head.size() == 0);
     const HfCheckpoint bitnet = load_hf_checkpoint(case_dir("bitnet_gqa_tied").string());
     CHECK(bitnet.weights.config.arch == Architecture::bitnet);
     CHECK(bitnet.weights.attention->layers[0].q.is_ternary);

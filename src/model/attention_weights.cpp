@@ -73,7 +73,7 @@ void check_attention_shapes(const ModelWeights& w, const std::string& what) {
     const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_dim), I = size_t(c.intermediate_dim);
     const size_t Q = size_t(c.attn.num_heads) * size_t(c.attn.head_dim), KV = size_t(c.attn.num_kv_heads) * size_t(c.attn.head_dim);
     const bool bitnet = c.arch == Architecture::bitnet;
-    auto vec = [&](const std::vector<float>& v, size_t n, const std::string& name) {
+    auto vec = [&](const auto& v, size_t n, const std::string& name) {
         if (v.size() != n)
             fail_format(what + ": tensor '" + name + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
     };
