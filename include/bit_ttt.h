@@ -166,7 +166,16 @@ typedef struct ttt_model_info {
     uint64_t fingerprint;      /* hash of config and weights; souls carry it */
     uint64_t n_params;         /* parameter count */
     int32_t has_tokenizer;     /* 1 if the model carries a tokenizer (text functions work) */
+    int32_t architecture;      /* TTT_ARCH_TTT, TTT_ARCH_LLAMA or TTT_ARCH_BITNET (ttt_dim is 0 for attention models) */
+    int32_t n_heads;           /* attention models: query heads, key/value heads, head width, default context length */
+    int32_t n_kv_heads;
+    int32_t head_dim;
+    int32_t max_position;
 } ttt_model_info;
+
+#define TTT_ARCH_TTT     0  /* BitLlama: TTT layers whose fast weights (the soul) learn while the model runs */
+#define TTT_ARCH_LLAMA   1  /* Llama (Hugging Face LlamaForCausalLM): attention with RoPE and a KV cache, float weights */
+#define TTT_ARCH_BITNET  2  /* BitNet b1.58 (BitNetForCausalLM): attention, ternary weights, int8 activations */
 
 /* Describe a model. info->struct_size must be set by the caller. */
 TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model_info* info);
@@ -183,7 +192,14 @@ typedef struct ttt_context_params {
     int32_t n_batch;           /* tokens per forward pass (layer-major prefill), 0 = default (128). Cancel and the
                                   abort callback are honoured between passes: 1 stops at any token, larger
                                   prefills faster */
+    int32_t n_ctx;             /* attention models: KV cache length in tokens, 0 = the model's max_position_embeddings;
+                                  a call that would pass it fails with TTT_ERR_INVALID_STATE (ttt_reset empties it) */
+    int32_t kv_cache_type;     /* attention models: TTT_KV_F16 (default), TTT_KV_INT8 (per token and head), TTT_KV_F32 */
 } ttt_context_params;
+
+#define TTT_KV_F16   0
+#define TTT_KV_INT8  1
+#define TTT_KV_F32   2
 
 TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, uint32_t struct_size);
 

@@ -146,7 +146,7 @@ TEST_CASE("HF checkpoints: our logits match transformers for prefill and KV-cach
                 const Tolerance tol = tolerance(bitnet, kv);
                 const float dp = max_diff(r.prefill, g.prefill), dd = max_diff(r.decode, g.decode);
                 const float mp = mean_diff(r.prefill, g.prefill), md = mean_diff(r.decode, g.decode);
-                MESSAGE(case_name << " " << backend << " kv " << cache << ": max |Δ| prefill " << dp << ", decode "
+                INFO(case_name << " " << backend << " kv " << cache << ": max |Δ| prefill " << dp << ", decode "
                                   << dd << "; mean |Δ| prefill " << mp << ", decode " << md);
                 CHECK(dp <= tol.max);
                 CHECK(dd <= tol.max);
@@ -287,4 +287,49 @@ TEST_CASE("HF checkpoints: malformed checkpoints are refused with the reason") {
             "num_hidden_layers": 1, "intermediate_size": 8, "num_attention_heads": 3, "num_key_value_heads": 2, "head_dim": 4})";
         CHECK_THROWS_WITH_AS(parse_hf_config(bad_gqa, "c", &arch, &packed), doctest::Contains("num_key_value_heads"), Error);
     }
+}
+
+TEST_CASE("HF checkpoints through the C ABI: ttt_load_model of the directory, context length and cache type") {
+    const fs::path dir = case_dir("bitnet_mha_untied");
+    const Golden g = read_golden(dir);
+    ttt_model* model = nullptr;
+    REQUIRE(ttt_load_model(dir.string().c_str(), nullptr, &model) == TTT_OK);
+    ttt_model_info info;
+    info.struct_size = sizeof info;
+    REQUIRE(ttt_model_get_info(model, &info) == TTT_OK);
+    CHECK(info.architecture == TTT_ARCH_BITNET);
+    CHECK(info.n_heads == 3);
+    CHECK(info.n_kv_heads == 3);
+    CHECK(info.head_dim == 8);
+    CHECK(info.ttt_dim == 0);
+    const size_t V = size_t(info.vocab_size), T = g.tokens.size();
+
+    ttt_context_params p;
+    REQUIRE(ttt_context_params_init(&p, sizeof p) == TTT_OK);
+    p.n_threads = 2;
+    p.kv_cache_type = TTT_KV_F32;
+    p.n_ctx = int32_t(T);
+    ttt_context* ctx = nullptr;
+    REQUIRE(ttt_create(model, &p, &ctx) == TTT_OK);
+    std::vector<float> all(T * V);
+    REQUIRE(ttt_forward_all(ctx, g.tokens.data(), T, all.data()) == TTT_OK);
+    CHECK(max_diff(all, g.prefill) <= tolerance(true, KvCacheType::f32).max);
+    // The cache holds exactly n_ctx tokens: one more is refused, and nothing changes.
+    std::vector<float> last(V);
+    CHECK(ttt_forward(ctx, g.tokens.data(), 1, last.data()) == TTT_ERR_INVALID_STATE);
+    CHECK(std::string(ttt_last_error()).find("KV cache full") != std::string::npos);
+    // An attention model's context has no soul file yet: a clear refusal, no file written.
+    ttt_test::TempDir t;
+    const std::string soul_path = (t.path / "npc.soul").string();
+    CHECK(ttt_save_soul(ctx, soul_path.c_str()) == TTT_ERR_UNSUPPORTED);
+    CHECK(!fs::exists(soul_path));
+    // Reset empties the cache; decode token by token gives the golden decode logits.
+    REQUIRE(ttt_reset(ctx) == TTT_OK);
+    for (size_t i = 0; i < T; ++i) REQUIRE(ttt_forward(ctx, g.tokens.data() + i, 1, all.data() + i * V) == TTT_OK);
+    CHECK(max_diff(all, g.decode) <= tolerance(true, KvCacheType::f32).max);
+    ttt_destroy(ctx);
+
+    p.kv_cache_type = 7;
+    CHECK(ttt_create(model, &p, &ctx) == TTT_ERR_INVALID_ARGUMENT);
+    ttt_model_free(model);
 }

@@ -12,6 +12,7 @@
 #include "load/bitt_model.h"
 #include "io/checksum.h"
 #include "load/config_json.h"
+#include "load/hf_checkpoint.h"
 #include "io/file.h"
 #include "load/model_files.h"
 #include "io/safetensors.h"
@@ -70,7 +71,15 @@ int cmd_info(int argc, char** argv) {
     if (argc != 2) return usage_error(kInfoUsage);
     const std::string path = argv[1];
     try {
-        if (ttt::is_directory(path)) {
+        if (ttt::is_hf_checkpoint_dir(path)) {
+            std::string arch;
+            bool packed = false;
+            std::vector<uint8_t> cfg = ttt::read_file(join(path, "config.json"));
+            ttt::parse_hf_config(std::string(cfg.begin(), cfg.end()), "config.json", &arch, &packed);
+            std::printf("format: Hugging Face checkpoint directory %s (%s, %s, %s)\n", path.c_str(), arch.c_str(),
+                        ttt::file_exists(join(path, "model.safetensors.index.json")) ? "sharded" : "one file",
+                        packed ? "packed 2-bit ternary weights" : "float weights");
+        } else if (ttt::is_directory(path)) {
             std::printf("format: model directory %s\n", path.c_str());
             std::vector<uint8_t> cfg = ttt::read_file(join(path, "config.json"));
             print_config(ttt::parse_config_json(std::string_view(reinterpret_cast<const char*>(cfg.data()), cfg.size()), "config.json"));
@@ -105,8 +114,18 @@ int cmd_info(int argc, char** argv) {
     ttt_model_info info;
     info.struct_size = sizeof info;
     ttt_model_get_info(model, &info);
-    std::printf("parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\nsoul size: %d layers x %d x %d floats\n",
-                info.n_params, info.fingerprint, info.num_layers, info.ttt_dim, info.ttt_dim);
+    static const char* const kArchNames[] = {"ttt (BitLlama: TTT layers + SwiGLU MLP)",
+                                             "llama (attention with RoPE, KV cache; float weights)",
+                                             "bitnet (BitNet b1.58: attention, ternary weights, int8 activations)"};
+    const bool known_arch = info.architecture >= 0 && info.architecture <= 2;
+    std::printf("architecture: %s\n", known_arch ? kArchNames[info.architecture] : "?");
+    if (info.architecture == TTT_ARCH_TTT)
+        std::printf("parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\nsoul size: %d layers x %d x %d floats\n",
+                    info.n_params, info.fingerprint, info.num_layers, info.ttt_dim, info.ttt_dim);
+    else
+        std::printf("attention: %d query heads, %d key/value heads, head width %d, context %d tokens by default\n"
+                    "parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\n",
+                    info.n_heads, info.n_kv_heads, info.head_dim, info.max_position, info.n_params, info.fingerprint);
     ttt_model_free(model);
     return 0;
 }

@@ -66,7 +66,18 @@ TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_param
         std::unique_ptr<Backend> backend = CpuBackend::best(p.n_threads);
         auto prepared = prepared_weights(model, *backend);
         const size_t rows_per_pass = p.n_batch == 0 ? Session::kDefaultRowsPerPass : size_t(p.n_batch);
-        auto* ctx = new ttt_context(model, std::move(backend), std::move(prepared), rows_per_pass);
+        if (p.n_ctx < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_ctx must be >= 0");
+        if (p.kv_cache_type < TTT_KV_F16 || p.kv_cache_type > TTT_KV_F32)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "params.kv_cache_type must be TTT_KV_F16, TTT_KV_INT8 or TTT_KV_F32");
+        auto holder = std::make_unique<ttt_context>(model, std::move(backend), std::move(prepared), rows_per_pass);
+        ttt_context* ctx = holder.get();
+        const ModelConfig& config = model->loaded.weights.config;
+        if (config.is_attention()) {
+            const KvCacheType kv = p.kv_cache_type == TTT_KV_INT8 ? KvCacheType::i8
+                                   : p.kv_cache_type == TTT_KV_F32 ? KvCacheType::f32 : KvCacheType::f16;
+            ctx->session.mutable_soul().kv.configure(config, kv, uint64_t(p.n_ctx));
+        }
+        holder.release();
         model->refs.fetch_add(1);
         *out_ctx = ctx;
     });

@@ -126,7 +126,7 @@ TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model
         out.hidden_dim = c.hidden_dim;
         out.num_layers = c.num_layers;
         out.intermediate_dim = c.intermediate_dim;
-        out.ttt_dim = c.ttt_dim();
+        out.ttt_dim = c.is_attention() ? 0 : c.ttt_dim();
         out.ttt_chunk = c.ttt_chunk;
         out.bitlinear_scale = c.bitlinear_scale ? 1 : 0;
         out.act_bits = c.act_bits;
@@ -138,6 +138,13 @@ TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model
         out.has_tokenizer = tok ? 1 : 0;
         out.fingerprint = model->fingerprint;
         out.n_params = model->loaded.weights.parameter_count();
+        out.architecture = c.arch == Architecture::llama ? TTT_ARCH_LLAMA : c.arch == Architecture::bitnet ? TTT_ARCH_BITNET : TTT_ARCH_TTT;
+        if (c.is_attention()) {
+            out.n_heads = c.attn.num_heads;
+            out.n_kv_heads = c.attn.num_kv_heads;
+            out.head_dim = c.attn.head_dim;
+            out.max_position = c.attn.max_position;
+        }
         std::memcpy(info, &out, out.struct_size);
     });
 }

@@ -222,8 +222,15 @@ bool is_hf_checkpoint_dir(const std::string& dir) {
     try {
         auto doc = parse_json(read_text(path), path);
         simdjson::dom::object o;
-        simdjson::dom::element e;
-        return doc->root.get_object().get(o) == simdjson::SUCCESS && json_find(o, "architectures", &e);
+        simdjson::dom::element e, unused;
+        simdjson::dom::array archs;
+        std::string_view first;
+        if (doc->root.get_object().get(o) != simdjson::SUCCESS || json_find(o, "inner_lr", &unused)) return false;
+        if (!json_find(o, "architectures", &e) || e.get_array().get(archs) != simdjson::SUCCESS || archs.size() == 0)
+            return false;
+        if (archs.at(0).get_string().get(first) != simdjson::SUCCESS) return false;
+        const std::string_view suffix = "ForCausalLM";
+        return first.size() > suffix.size() && first.substr(first.size() - suffix.size()) == suffix;
     } catch (const Error&) {
         return false;
     }
@@ -354,6 +361,16 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir) {
     if (file_exists(dir + "/tokenizer.json")) out.tokenizer_json = read_text(dir + "/tokenizer.json");
     if (file_exists(dir + "/tokenizer_config.json")) out.tokenizer_config_json = read_text(dir + "/tokenizer_config.json");
     return out;
+}
+
+LoadedModel load_model_hf(const std::string& dir) {
+    HfCheckpoint ck = load_hf_checkpoint(dir);
+    LoadedModel m;
+    m.weights = std::move(ck.weights);
+    m.tokenizer_json = std::move(ck.tokenizer_json);
+    m.fingerprint = m.weights.fingerprint();
+    m.source = dir;
+    return m;
 }
 
 }  // namespace ttt

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "load/model_files.h"
 #include "model/weights.h"
 
 namespace ttt {
@@ -22,7 +23,8 @@ struct HfCheckpoint {
     bool packed_ternary = false;        // BitNet weights came packed (2-bit), not as master weights
 };
 
-// Whether `dir` holds a Hugging Face config.json (one with an "architectures" list).
+// Whether `dir` holds a Hugging Face config.json of a causal LM (an "architectures" list naming a *ForCausalLM
+// class, and none of bit_ttt's own TTT fields): such a directory is loaded by load_model_hf.
 bool is_hf_checkpoint_dir(const std::string& dir);
 
 // The model config from a Hugging Face config.json text. `what` names the file in errors.
@@ -30,5 +32,8 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& wha
                             bool* packed_ternary);
 
 HfCheckpoint load_hf_checkpoint(const std::string& dir);
+
+// The checkpoint as a loaded model (the model-loading path of ttt_model_load on a directory).
+LoadedModel load_model_hf(const std::string& dir);
 
 }  // namespace ttt

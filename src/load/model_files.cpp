@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "load/bitt_model.h"
 #include "load/config_json.h"
+#include "load/hf_checkpoint.h"
 #include "io/file.h"
 #include "io/mapped_file.h"
 #include "load/model_tensors.h"
@@ -80,6 +81,7 @@ LoadedModel load_model_bitt(const std::string& path, const LoadOptions& opt) { r
 LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
     if (path.empty()) fail_argument("empty model path");
     if (is_directory(path)) {
+        if (is_hf_checkpoint_dir(path)) return load_model_hf(path);  // Llama / BitNet from Hugging Face
         std::string weights = join(path, "model.safetensors");
         if (!file_exists(weights) && file_exists(join(path, "weight.safetensors"))) weights = join(path, "weight.safetensors");
         return load_from_parts(path, weights, opt);
@@ -94,6 +96,9 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
 }
 
 void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json) {
+    if (w.config.is_attention())
+        fail_unsupported(std::string("writing a ") + architecture_name(w.config.arch) +
+                         " model as a bit_ttt directory is not supported; its Hugging Face directory loads as it is");
     make_directory(dir);
     write_file_atomic(join(dir, "model.safetensors"), weights_to_safetensors(w));
     write_file_atomic(join(dir, "config.json"), config_to_json(w.config) + "\n");
