@@ -333,3 +333,36 @@ TEST_CASE("HF checkpoints through the C ABI: ttt_load_model of the directory, co
     CHECK(ttt_create(model, &p, &ctx) == TTT_ERR_INVALID_ARGUMENT);
     ttt_model_free(model);
 }
+
+TEST_CASE("HF checkpoints: a batch of sequences gives each the bits it gets alone") {
+    const HfCheckpoint ck = load_hf_checkpoint(case_dir("llama_odd_heads_tied_llama3").string());
+    const ModelConfig& c = ck.weights.config;
+    const size_t V = size_t(c.vocab_size);
+    auto be = CpuBackend::best(2);
+    auto prepared = PreparedModel::create(ck.weights, nullptr, *be);
+    Forward fwd(c, all_layers_on(be.get(), prepared), 7);
+    const std::vector<int32_t> a = {3, 1, 4, 1, 5, 9, 2, 6}, b = {2, 7, 1, 8, 2};
+    auto alone = [&](const std::vector<int32_t>& t) {
+        SoulState s(c);
+        std::vector<float> out(t.size() * V);
+        SequenceInput in{t.data(), t.size(), &s, LogitRows::all, out.data()};
+        fwd.run(&in, 1);
+        return out;
+    };
+    SoulState sa(c), sb(c);
+    std::vector<float> la(a.size() * V), lb(b.size() * V);
+    // b already holds 3 tokens: the batch mixes a prefill from position 0 and one from position 3.
+    SequenceInput first{b.data(), 3, &sb, LogitRows::none, nullptr};
+    fwd.run(&first, 1);
+    SequenceInput batch[2] = {{a.data(), a.size(), &sa, LogitRows::all, la.data()},
+                              {b.data() + 3, b.size() - 3, &sb, LogitRows::all, lb.data() + 3 * V}};
+    fwd.run(batch, 2);
+    const std::vector<float> ra = alone(a), rb = alone(b);
+    CHECK(la == ra);
+    CHECK(std::equal(lb.begin() + 3 * V, lb.end(), rb.begin() + 3 * V));
+    // Contexts with different cache types cannot share a pass.
+    SoulState si(c);
+    si.kv.configure(c, KvCacheType::i8, 0);
+    SequenceInput mixed[2] = {{a.data(), 1, &sa, LogitRows::none, nullptr}, {a.data(), 1, &si, LogitRows::none, nullptr}};
+    CHECK_THROWS_WITH_AS(fwd.run(mixed, 2), doctest::Contains("different KV cache types"), Error);
+}

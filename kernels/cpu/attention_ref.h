@@ -90,7 +90,7 @@ inline uint16_t f32_to_f16_ref(float f) {
     if (absx < 0x38800000u) {                                 // below the smallest normal half: subnormal or zero
         if (absx < 0x33000000u) return uint16_t(sign);
         const uint32_t mant = (absx & 0x7fffffu) | 0x800000u;
-        const int shift = 126 - int(absx >> 23) + 14;  // 14..24
+        const int shift = 126 - int(absx >> 23);  // 14..24: the value is mant · 2^(e − 150), a half step 2^−24
         const uint32_t half = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
         return uint16_t(sign | (half + ((rem > mid || (rem == mid && (half & 1))) ? 1 : 0)));
     }

@@ -99,6 +99,8 @@ void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
         for (size_t i = 0; i < n_seqs; ++i) {
             KvCache& kv = seqs[i].soul->kv;
             if (!kv.configured()) throw Error(TTT_ERR_INVALID_STATE, "the context has no KV cache for this model");
+            if (kv.type != seqs[0].soul->kv.type)
+                throw Error(TTT_ERR_INVALID_ARGUMENT, "a batch mixes contexts with different KV cache types");
             kv.check_room(seqs[i].soul->position, seqs[i].n);
             kv.reserve(seqs[i].soul->position + seqs[i].n);
         }

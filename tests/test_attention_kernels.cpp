@@ -1,0 +1,81 @@
+// The reference kernels of attention models (kernels/cpu/attention_ref.h) against independent computations.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "cpu/attention_ref.h"
+#include "io/safetensors.h"
+
+using namespace ttt;
+
+TEST_CASE("attention kernels: f16 conversion rounds as the safetensors codec does, for every half value") {
+    for (uint32_t h = 0; h < 65536; ++h) {
+        const float f = f16_to_f32_ref(uint16_t(h));
+        if (std::isnan(f)) continue;
+        CHECK_EQ(f, half_to_float(uint16_t(h)));
+        REQUIRE_EQ(f32_to_f16_ref(f), uint16_t(h));
+    }
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(-70000.0f, 70000.0f);
+    for (int i = 0; i < 200000; ++i) {
+        float f = u(rng) * (i % 3 == 0 ? 1e-6f : i % 3 == 1 ? 1e-2f : 1.0f);
+        REQUIRE_EQ(f32_to_f16_ref(f), float_to_half(f));
+    }
+}
+
+TEST_CASE("attention kernels: RoPE is a rotation by position·θ^(−2i/hd) of the two halves") {
+    const size_t hd = 8;
+    const std::vector<float> inv = rope_inv_freq(hd, 10000.0, RopeScalingParams{});
+    for (size_t i = 0; i < hd / 2; ++i) CHECK(inv[i] == doctest::Approx(std::pow(10000.0, -2.0 * double(i) / hd)).epsilon(1e-6));
+    std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8}, y = x;
+    rope_head_ref(y.data(), hd, inv.data(), 0);
+    CHECK(y == x);  // position 0: identity
+    rope_head_ref(y.data(), hd, inv.data(), 7);
+    for (size_t i = 0; i < hd / 2; ++i) {
+        const double a = 7.0 * double(inv[i]);
+        CHECK(y[i] == doctest::Approx(x[i] * std::cos(a) - x[i + 4] * std::sin(a)).epsilon(1e-5));
+        CHECK(y[i + 4] == doctest::Approx(x[i + 4] * std::cos(a) + x[i] * std::sin(a)).epsilon(1e-5));
+    }
+    // llama3: long wavelengths divided by factor, short ones kept.
+    RopeScalingParams s;
+    s.llama3 = true;
+    s.factor = 8.0;
+    s.original_max_position = 8192.0;
+    const std::vector<float> scaled = rope_inv_freq(16, 500000.0, s), plain = rope_inv_freq(16, 500000.0, RopeScalingParams{});
+    CHECK(scaled[0] == plain[0]);                                    // wavelength 2π < 8192/4: kept
+    CHECK(scaled[7] == doctest::Approx(plain[7] / 8.0).epsilon(1e-6));  // wavelength ≫ 8192: divided
+}
+
+TEST_CASE("attention kernels: int8 cache rows, squared ReLU, one-key attention") {
+    const float x[4] = {0.5f, -1.0f, 0.25f, 0.0f};
+    int8_t q[4];
+    float scale = 0;
+    kv_store_row_ref(x, 4, KvType::i8, q, &scale);
+    CHECK(scale == doctest::Approx(1.0f / 127.0f));
+    CHECK(q[1] == -127);
+    CHECK(q[0] == 64);  // 63.5 rounds away from zero
+    float back[4];
+    kv_load_row_ref(q, scale, 4, KvType::i8, back);
+    for (int i = 0; i < 4; ++i) CHECK(std::fabs(back[i] - x[i]) <= scale / 2 + 1e-7f);
+    const float g[3] = {-2.0f, 0.0f, 3.0f}, u[3] = {5.0f, 5.0f, 2.0f};
+    float o[3];
+    relu2_gated_span(g, u, 3, o);
+    CHECK(o[0] == 0.0f);
+    CHECK(o[1] == 0.0f);
+    CHECK(o[2] == 18.0f);
+    // With one cached position the output is that position's value row, whatever the query.
+    const float k[2] = {0.3f, -0.2f}, v[2] = {1.5f, -2.5f}, qv[2] = {4.0f, 1.0f};
+    KvCacheView c;
+    c.type = KvType::f32;
+    c.kv_heads = 1;
+    c.head_dim = 2;
+    c.k = reinterpret_cast<uint8_t*>(const_cast<float*>(k));
+    c.v = reinterpret_cast<uint8_t*>(const_cast<float*>(v));
+    float out[2], scratch[8];
+    attention_head_ref(qv, c, 0, 1, out, scratch);
+    CHECK(out[0] == 1.5f);
+    CHECK(out[1] == -2.5f);
+}
