@@ -318,11 +318,6 @@ TEST_CASE("HF checkpoints through the C ABI: ttt_load_model of the directory, co
     std::vector<float> last(V);
     CHECK(ttt_forward(ctx, g.tokens.data(), 1, last.data()) == TTT_ERR_INVALID_STATE);
     CHECK(std::string(ttt_last_error()).find("KV cache full") != std::string::npos);
-    // An attention model's context has no soul file yet: a clear refusal, no file written.
-    ttt_test::TempDir t;
-    const std::string soul_path = (t.path / "npc.soul").string();
-    CHECK(ttt_save_soul(ctx, soul_path.c_str()) == TTT_ERR_UNSUPPORTED);
-    CHECK(!fs::exists(soul_path));
     // Reset empties the cache; decode token by token gives the golden decode logits.
     REQUIRE(ttt_reset(ctx) == TTT_OK);
     for (size_t i = 0; i < T; ++i) REQUIRE(ttt_forward(ctx, g.tokens.data() + i, 1, all.data() + i * V) == TTT_OK);
@@ -331,6 +326,64 @@ TEST_CASE("HF checkpoints through the C ABI: ttt_load_model of the directory, co
 
     p.kv_cache_type = 7;
     CHECK(ttt_create(model, &p, &ctx) == TTT_ERR_INVALID_ARGUMENT);
+    ttt_model_free(model);
+}
+
+TEST_CASE("HF checkpoints: an attention model's context (KV cache and position) saves and resumes as a soul") {
+    const fs::path dir = case_dir("llama_gqa2_untied");
+    const Golden g = read_golden(dir);
+    ttt_model* model = nullptr;
+    REQUIRE(ttt_load_model(dir.string().c_str(), nullptr, &model) == TTT_OK);
+    ttt_model_info info;
+    info.struct_size = sizeof info;
+    REQUIRE(ttt_model_get_info(model, &info) == TTT_OK);
+    const size_t V = size_t(info.vocab_size), T = g.tokens.size();
+    ttt_test::TempDir t;
+    for (int32_t type : {TTT_KV_F32, TTT_KV_F16, TTT_KV_INT8}) {
+        CAPTURE(type);
+        ttt_context_params p;
+        REQUIRE(ttt_context_params_init(&p, sizeof p) == TTT_OK);
+        p.kv_cache_type = type;
+        p.n_ctx = int32_t(T);
+        ttt_context *a = nullptr, *b = nullptr, *small = nullptr;
+        REQUIRE(ttt_create(model, &p, &a) == TTT_OK);
+        REQUIRE(ttt_create(model, &p, &b) == TTT_OK);
+        p.n_ctx = int32_t(T) - 3;
+        REQUIRE(ttt_create(model, &p, &small) == TTT_OK);
+        REQUIRE(ttt_forward(a, g.tokens.data(), T - 1, nullptr) == TTT_OK);
+        const std::string path = (t.path / ("npc" + std::to_string(type) + ".soul")).string();
+        REQUIRE(ttt_save_soul(a, path.c_str()) == TTT_OK);
+        // Compact: only the rows in use, in the cache's own type.
+        const size_t row_values = size_t(info.num_layers) * 2 * (T - 1) * size_t(info.n_kv_heads * info.head_dim);
+        const size_t elem = type == TTT_KV_F32 ? 4 : type == TTT_KV_F16 ? 2 : 1;
+        CHECK(fs::file_size(path) < row_values * elem + 4096);
+        REQUIRE(ttt_load_soul(b, path.c_str(), 0) == TTT_OK);
+        uint64_t pos = 0;
+        REQUIRE(ttt_get_position(b, &pos) == TTT_OK);
+        CHECK(pos == T - 1);
+        std::vector<float> la(V), lb(V);
+        REQUIRE(ttt_forward(a, g.tokens.data() + T - 1, 1, la.data()) == TTT_OK);
+        REQUIRE(ttt_forward(b, g.tokens.data() + T - 1, 1, lb.data()) == TTT_OK);
+        CHECK(la == lb);  // resumed exactly
+        // Too long for the smaller context: refused, the context unchanged.
+        CHECK(ttt_load_soul(small, path.c_str(), 0) == TTT_ERR_INVALID_STATE);
+        CHECK(std::string(ttt_last_error()).find("KV cache length") != std::string::npos);
+        // A damaged byte is caught by the checksum.
+        std::vector<uint8_t> bytes = ttt_test::read_bytes(path);
+        bytes[bytes.size() - 3] ^= 0x40;
+        CHECK(ttt_load_soul_buffer(b, bytes.data(), bytes.size(), 0) == TTT_ERR_FORMAT);
+        ttt_destroy(a);
+        ttt_destroy(b);
+        ttt_destroy(small);
+    }
+    // Another model's cache is refused.
+    ttt_model* other = nullptr;
+    REQUIRE(ttt_load_model(case_dir("llama_headdim_mha").string().c_str(), nullptr, &other) == TTT_OK);
+    ttt_context* c = nullptr;
+    REQUIRE(ttt_create(other, nullptr, &c) == TTT_OK);
+    CHECK(ttt_load_soul(c, (t.path / "npc0.soul").string().c_str(), TTT_SOUL_FORCE) == TTT_ERR_INCOMPATIBLE);
+    ttt_destroy(c);
+    ttt_model_free(other);
     ttt_model_free(model);
 }
 

@@ -17,6 +17,8 @@ void check_flags(uint32_t flags) {
 void load_soul_bytes(ttt_context* ctx, const uint8_t* data, size_t size, uint32_t flags, const std::string& what) {
     const ttt_model& m = *ctx->model;
     SoulState soul(m.loaded.weights.config);
+    const KvCache& kv = ctx->session.soul().kv;  // attention models: keep the context's cache type and length
+    if (kv.configured()) soul.kv.configure(m.loaded.weights.config, kv.type, kv.capacity);
     soul_from_bytes(data, size, m.loaded.weights.config, m.fingerprint, (flags & TTT_SOUL_FORCE) != 0, &soul, what);
     ctx->session.set_soul(std::move(soul));
 }

@@ -1,5 +1,7 @@
 #include "load/soul_file.h"
 
+#include "load/kv_soul_file.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -80,17 +82,8 @@ std::vector<float> read_matrix(const SafetensorsView& st, const std::string& nam
 
 }  // namespace
 
-namespace {
-// An attention model's context is its KV cache and position, which the soul format does not hold yet.
-void refuse_attention_models(const ModelConfig& c) {
-    if (c.is_attention())
-        fail_unsupported(std::string("souls of ") + architecture_name(c.arch) +
-                         " models (a KV cache) cannot be saved or loaded in this version; only TTT models have souls");
-}
-}  // namespace
-
 std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, uint64_t fingerprint) {
-    refuse_attention_models(c);
+    if (c.is_attention()) return kv_soul_to_bytes(soul, c, fingerprint);  // a KV cache (load/kv_soul_file.h)
     SafetensorsWriter out;
     const int64_t d = soul.dim;
     for (int32_t i = 0; i < soul.num_layers; ++i) {
@@ -120,7 +113,7 @@ std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, 
 
 void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uint64_t fingerprint, bool force,
                      SoulState* out, const std::string& what) {
-    refuse_attention_models(c);
+    if (c.is_attention()) return kv_soul_from_bytes(data, size, c, fingerprint, out, what);
     // A soul is a safetensors image: its JSON header starts at byte 8. Saying "not a soul file" for anything else
     // beats reporting the first 8 bytes of, say, a text file as an absurd header length.
     if (size > 8 && data[8] != '{' && data[8] != ' ' && data[8] != '\t' && data[8] != '\n' && data[8] != '\r')
