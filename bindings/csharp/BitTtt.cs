@@ -158,6 +158,11 @@ namespace BitTtt
             public ulong fingerprint;
             public ulong n_params;
             public int has_tokenizer;
+            public int architecture;
+            public int n_heads;
+            public int n_kv_heads;
+            public int head_dim;
+            public int max_position;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -167,6 +172,8 @@ namespace BitTtt
             public int n_threads;
             public int backend;
             public int n_batch;
+            public int n_ctx;
+            public int kv_cache_type;
         }
 
         [StructLayout(LayoutKind.Sequential)]

@@ -76,6 +76,14 @@ TTT_BACKEND_CUDA = 1
 
 TTT_SOUL_FORCE = 1
 
+TTT_ARCH_TTT = 0
+TTT_ARCH_LLAMA = 1
+TTT_ARCH_BITNET = 2
+
+TTT_KV_F16 = 0
+TTT_KV_INT8 = 1
+TTT_KV_F32 = 2
+
 TTT_TOKENIZE_ADD_SPECIAL = 1
 TTT_TOKENIZE_PARSE_SPECIAL = 2
 TTT_DETOKENIZE_SKIP_SPECIAL = 1
@@ -146,6 +154,11 @@ class ttt_model_info(Structure):
         ("fingerprint", c_uint64),
         ("n_params", c_uint64),
         ("has_tokenizer", c_int32),
+        ("architecture", c_int32),
+        ("n_heads", c_int32),
+        ("n_kv_heads", c_int32),
+        ("head_dim", c_int32),
+        ("max_position", c_int32),
     ]
 
 
@@ -155,6 +168,8 @@ class ttt_context_params(Structure):
         ("n_threads", c_int32),
         ("backend", c_int32),
         ("n_batch", c_int32),
+        ("n_ctx", c_int32),
+        ("kv_cache_type", c_int32),
     ]
 
 

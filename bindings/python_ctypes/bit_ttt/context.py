@@ -206,9 +206,15 @@ class Context(Closable):
         n_threads: worker threads for this context (0 = all cores); results are the same bits for any count.
         n_batch: prompt tokens per forward pass (0 = the library's default, 128). cancel() and the abort
             callback act between passes: 1 stops at any token, larger prefills faster.
+        n_ctx: attention models (llama, bitnet): the KV cache length in tokens (0 = the model's
+            max_position_embeddings); passing it raises an error before anything changes.
+        kv_cache_type: attention models: "f16" (default), "int8" (one factor per token and head) or "f32".
     """
 
-    def __init__(self, model: Model, n_threads: int = 0, n_batch: int = 0) -> None:
+    _KV_TYPES = {"f16": 0, "int8": 1, "f32": 2}
+
+    def __init__(self, model: Model, n_threads: int = 0, n_batch: int = 0, n_ctx: int = 0,
+                 kv_cache_type: str = "f16") -> None:
         self._handle = ContextHandle()
         self._guard = HandleGuard("the context")
         self._generation_serial = 0
@@ -219,6 +225,10 @@ class Context(Closable):
         params = params_init(ttt_context_params, "ttt_context_params_init")
         params.n_threads = _convert.int32_arg("n_threads", n_threads)
         params.n_batch = _convert.int32_arg("n_batch", n_batch)
+        params.n_ctx = _convert.int32_arg("n_ctx", n_ctx)
+        if kv_cache_type not in self._KV_TYPES:
+            raise ValueError("kv_cache_type must be one of %s, not %r" % (sorted(self._KV_TYPES), kv_cache_type))
+        params.kv_cache_type = self._KV_TYPES[kv_cache_type]
         handle = ContextHandle()
         with model._guard.shared:
             LIB.ttt_create(model._handle, byref(params), byref(handle))

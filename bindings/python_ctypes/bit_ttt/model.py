@@ -54,6 +54,8 @@ class ModelInfo:
     fingerprint: int
     n_params: int
     has_tokenizer: bool
+    #: "ttt" (BitLlama), "llama" or "bitnet" (attention models from Hugging Face checkpoints, docs/models.md)
+    architecture: str = "ttt"
 
 
 class _ProgressTrampoline:
@@ -175,6 +177,9 @@ class Model(Closable):
             fingerprint=raw.fingerprint,
             n_params=raw.n_params,
             has_tokenizer=bool(has_tok),
+            architecture=("ttt", "llama", "bitnet")[raw.architecture]
+            if raw.struct_size >= ttt_model_info.architecture.offset + 4 and 0 <= raw.architecture <= 2
+            else "ttt",
         )
 
     @property
@@ -272,8 +277,8 @@ class Model(Closable):
 
     # -- contexts -------------------------------------------------------------------------------------------
 
-    def context(self, n_threads: int = 0, n_batch: int = 0) -> "Context":
+    def context(self, n_threads: int = 0, n_batch: int = 0, n_ctx: int = 0, kv_cache_type: str = "f16") -> "Context":
         """A new Context (conversation / character with its own soul) on this model."""
         from .context import Context
 
-        return Context(self, n_threads=n_threads, n_batch=n_batch)
+        return Context(self, n_threads=n_threads, n_batch=n_batch, n_ctx=n_ctx, kv_cache_type=kv_cache_type)
