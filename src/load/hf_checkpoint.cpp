@@ -310,52 +310,83 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& what, st
     return c;
 }
 
-HfCheckpoint load_hf_checkpoint(const std::string& dir) {
-    HfCheckpoint out;
+struct HfReader::Impl {
+    std::string dir;
+    ModelConfig config;
+    std::string architecture;
+    bool packed = false;
+    std::unique_ptr<TensorSource> src;
+};
+
+HfReader::HfReader(const std::string& dir) : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.dir = dir;
     const std::string config_path = dir + "/config.json";
     if (!file_exists(config_path)) fail_io(dir + ": config.json is missing");
-    ModelConfig c = parse_hf_config(read_text(config_path), config_path, &out.architecture, &out.packed_ternary);
-    const TensorSource src(dir);
-    const bool bitnet = c.arch == Architecture::bitnet;
-    const int64_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim;
-    const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
-
-    ModelWeights& w = out.weights;
-    w.config = c;
-    w.embed = src.floats("model.embed_tokens.weight", {V, D});
-    w.norm_f = src.floats("model.norm.weight", {D});
+    m.config = parse_hf_config(read_text(config_path), config_path, &m.architecture, &m.packed);
+    m.src = std::make_unique<TensorSource>(dir);
     // Tied per config; an untied config without lm_head.weight is refused (a tied one that still ships it uses it).
-    if (src.has("lm_head.weight")) {
-        w.lm_head = src.floats("lm_head.weight", {V, D});
-        w.config.attn.tie_embeddings = false;
-    } else if (!c.attn.tie_embeddings) {
+    if (m.src->has("lm_head.weight")) m.config.attn.tie_embeddings = false;
+    else if (!m.config.attn.tie_embeddings)
         fail_format(dir + ": tensor 'lm_head.weight' is missing (and tie_word_embeddings is false)");
+}
+
+HfReader::~HfReader() = default;
+const ModelConfig& HfReader::config() const { return impl_->config; }
+const std::string& HfReader::architecture() const { return impl_->architecture; }
+bool HfReader::packed_ternary() const { return impl_->packed; }
+
+std::vector<float> HfReader::embed() const {
+    return impl_->src->floats("model.embed_tokens.weight", {impl_->config.vocab_size, impl_->config.hidden_dim});
+}
+std::vector<float> HfReader::norm_f() const { return impl_->src->floats("model.norm.weight", {impl_->config.hidden_dim}); }
+std::vector<float> HfReader::lm_head() const {
+    if (impl_->config.attn.tie_embeddings) return {};
+    return impl_->src->floats("lm_head.weight", {impl_->config.vocab_size, impl_->config.hidden_dim});
+}
+
+AttentionLayerWeights HfReader::layer(int32_t l) const {
+    const ModelConfig& c = impl_->config;
+    const TensorSource& src = *impl_->src;
+    const bool bitnet = c.arch == Architecture::bitnet, packed = impl_->packed;
+    const int64_t D = c.hidden_dim, I = c.intermediate_dim;
+    const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
+        const std::string full = p + name + ".weight";
+        if (!bitnet) return Projection::from_dense(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols));
+        if (packed) return Projection::from_ternary(unpack_bitlinear(src, full, int32_t(rows), int32_t(cols)));
+        return Projection::from_ternary(ternarise_absmean(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols)));
+    };
+    AttentionLayerWeights L;
+    L.input_norm = src.floats(p + "input_layernorm.weight", {D});
+    L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
+    L.q = proj("self_attn.q_proj", Q, D);
+    L.k = proj("self_attn.k_proj", KV, D);
+    L.v = proj("self_attn.v_proj", KV, D);
+    L.o = proj("self_attn.o_proj", D, Q);
+    L.gate = proj("mlp.gate_proj", I, D);
+    L.up = proj("mlp.up_proj", I, D);
+    L.down = proj("mlp.down_proj", D, I);
+    if (bitnet) {
+        L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
+        L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});
     }
+    return L;
+}
+
+HfCheckpoint load_hf_checkpoint(const std::string& dir) {
+    HfCheckpoint out;
+    const HfReader reader(dir);
+    out.architecture = reader.architecture();
+    out.packed_ternary = reader.packed_ternary();
+    ModelWeights& w = out.weights;
+    w.config = reader.config();
+    w.embed = reader.embed();
+    w.norm_f = reader.norm_f();
+    w.lm_head = reader.lm_head();
     auto attention = std::make_shared<AttentionWeights>();
-    for (int32_t l = 0; l < c.num_layers; ++l) {
-        const std::string p = "model.layers." + std::to_string(l) + ".";
-        auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
-            const std::string full = p + name + ".weight";
-            if (!bitnet) return Projection::from_dense(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols));
-            if (out.packed_ternary) return Projection::from_ternary(unpack_bitlinear(src, full, int32_t(rows), int32_t(cols)));
-            return Projection::from_ternary(ternarise_absmean(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols)));
-        };
-        AttentionLayerWeights L;
-        L.input_norm = src.floats(p + "input_layernorm.weight", {D});
-        L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
-        L.q = proj("self_attn.q_proj", Q, D);
-        L.k = proj("self_attn.k_proj", KV, D);
-        L.v = proj("self_attn.v_proj", KV, D);
-        L.o = proj("self_attn.o_proj", D, Q);
-        L.gate = proj("mlp.gate_proj", I, D);
-        L.up = proj("mlp.up_proj", I, D);
-        L.down = proj("mlp.down_proj", D, I);
-        if (bitnet) {
-            L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
-            L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});
-        }
-        attention->layers.push_back(std::move(L));
-    }
+    for (int32_t l = 0; l < w.config.num_layers; ++l) attention->layers.push_back(reader.layer(l));
     w.attention = std::move(attention);
     w.check_shapes(dir);
     if (file_exists(dir + "/tokenizer.json")) out.tokenizer_json = read_text(dir + "/tokenizer.json");

@@ -8,9 +8,12 @@
 // the tensor.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "load/model_files.h"
+#include "model/attention_weights.h"
 #include "model/weights.h"
 
 namespace ttt {
@@ -30,6 +33,28 @@ bool is_hf_checkpoint_dir(const std::string& dir);
 // The model config from a Hugging Face config.json text. `what` names the file in errors.
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& what, std::string* architecture,
                             bool* packed_ternary);
+
+// A checkpoint opened (config parsed, files mapped, the index checked) whose tensors are converted on demand, one
+// at a time: the loader takes them all, the streaming converter one layer at a time.
+class HfReader {
+public:
+    explicit HfReader(const std::string& dir);
+    ~HfReader();
+    HfReader(const HfReader&) = delete;
+    HfReader& operator=(const HfReader&) = delete;
+
+    const ModelConfig& config() const;
+    const std::string& architecture() const;
+    bool packed_ternary() const;
+    std::vector<float> embed() const;
+    std::vector<float> norm_f() const;
+    std::vector<float> lm_head() const;  // empty when tied to the embedding
+    AttentionLayerWeights layer(int32_t l) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 HfCheckpoint load_hf_checkpoint(const std::string& dir);
 

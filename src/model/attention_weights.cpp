@@ -43,18 +43,31 @@ void hash_projection(Fnv64& h, const Projection& p) {
 
 }  // namespace
 
-void hash_attention_weights(Fnv64& h, const ModelWeights& w) {
-    const AttentionConfig& a = w.config.attn;
-    h.add_u64(uint64_t(w.config.arch));
-    for (int64_t v : {int64_t(a.num_heads), int64_t(a.num_kv_heads), int64_t(a.head_dim), int64_t(a.rope_llama3),
+uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t embed_n, const float* norm_f,
+                               size_t norm_f_n, const float* lm_head, size_t lm_head_n,
+                               const std::function<const AttentionLayerWeights&(size_t)>& layer) {
+    Fnv64 h;
+    const AttentionConfig& a = c.attn;
+    for (int64_t v : {int64_t(c.arch), int64_t(c.vocab_size), int64_t(c.hidden_dim), int64_t(c.num_layers),
+                      int64_t(c.intermediate_dim), int64_t(c.bitlinear_scale), int64_t(c.act_bits), int64_t(a.num_heads),
+                      int64_t(a.num_kv_heads), int64_t(a.head_dim), int64_t(a.rope_llama3),
                       int64_t(a.rope_original_max_position), int64_t(a.tie_embeddings)})
         h.add_u64(uint64_t(v));
-    for (float f : {a.rope_theta, a.rope_factor, a.rope_low_freq_factor, a.rope_high_freq_factor}) h.add(&f, sizeof f);
-    if (!w.attention) return;
-    for (const AttentionLayerWeights& L : w.attention->layers) {
+    for (float f : {c.norm_eps, a.rope_theta, a.rope_factor, a.rope_low_freq_factor, a.rope_high_freq_factor})
+        h.add(&f, sizeof f);
+    auto floats = [&](const float* p, size_t n) {
+        h.add_u64(n);
+        h.add(p, n * sizeof(float));
+    };
+    floats(embed, embed_n);
+    floats(norm_f, norm_f_n);
+    floats(lm_head, lm_head_n);
+    for (size_t l = 0; l < size_t(c.num_layers); ++l) {
+        const AttentionLayerWeights& L = layer(l);
         for (const auto* v : {&L.input_norm, &L.attn_sub_norm, &L.post_norm, &L.ffn_sub_norm}) hash_floats(h, *v);
         for (const Projection* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) hash_projection(h, *p);
     }
+    return h.state;
 }
 
 uint64_t attention_parameter_count(const ModelWeights& w) {

@@ -3,6 +3,7 @@
 // [out, in] row-major (y = W·x), as in Hugging Face checkpoints.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,11 @@ struct AttentionWeights {
 
 // Throws Error(TTT_ERR_FORMAT) naming the tensor if a shape disagrees with the config (arch llama / bitnet).
 void check_attention_shapes(const ModelWeights& w, const std::string& what);
-void hash_attention_weights(Fnv64& h, const ModelWeights& w);
+// The fingerprint of an attention model (ModelWeights::fingerprint dispatches here), from its float tensors and
+// its layers one at a time, so a converter streaming a checkpoint computes the same value without holding it.
+uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t embed_n, const float* norm_f,
+                               size_t norm_f_n, const float* lm_head, size_t lm_head_n,
+                               const std::function<const AttentionLayerWeights&(size_t)>& layer);
 uint64_t attention_parameter_count(const ModelWeights& w);
 
 }  // namespace ttt

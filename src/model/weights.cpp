@@ -43,6 +43,9 @@ void hash_ternary(Fnv64& h, const TernaryMatrix& m) {
 }  // namespace
 
 uint64_t ModelWeights::fingerprint() const {
+    if (config.is_attention())  // model/attention_weights.h: shared with the streaming converter
+        return attention_fingerprint(config, embed.data(), embed.size(), norm_f.data(), norm_f.size(), lm_head.data(),
+                                     lm_head.size(), [&](size_t l) -> const AttentionLayerWeights& { return attention->layers[l]; });
     Fnv64 h;
     const ModelConfig& c = config;
     for (int64_t v : {int64_t(c.vocab_size), int64_t(c.hidden_dim), int64_t(c.num_layers), int64_t(c.intermediate_dim),
@@ -62,7 +65,6 @@ uint64_t ModelWeights::fingerprint() const {
     }
     hash_floats(h, norm_f);
     hash_floats(h, lm_head);
-    if (c.is_attention()) hash_attention_weights(h, *this);
     return h.state;
 }
 
