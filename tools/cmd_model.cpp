@@ -13,6 +13,7 @@
 #include "io/checksum.h"
 #include "load/config_json.h"
 #include "load/hf_checkpoint.h"
+#include "load/hf_convert.h"
 #include "io/file.h"
 #include "load/model_files.h"
 #include "io/safetensors.h"
@@ -60,8 +61,9 @@ bool print_help(int argc, char** argv, const char* usage) {
 
 const char* const kInfoUsage = "usage: bit-ttt info FILE|DIR   (config, tensor table, sizes, checksum state)";
 const char* const kConvertUsage =
-    "usage: bit-ttt convert INPUT OUTPUT   (a model directory or .bitt each way; OUTPUT ending in .bitt writes .bitt "
-    "v2, otherwise a model directory)";
+    "usage: bit-ttt convert INPUT OUTPUT   (a model directory, a Hugging Face Llama/BitNet directory or .bitt in; "
+    "OUTPUT ending in .bitt writes .bitt, streamed tensor by tensor from a Hugging Face directory; otherwise a model "
+    "directory)";
 const char* const kForwardUsage = "usage: bit-ttt forward -m MODEL --tokens 1,2,3   (prints the top next-token logits)";
 
 }  // namespace
@@ -135,8 +137,15 @@ int cmd_convert(int argc, char** argv) {
     if (argc != 3) return usage_error(kConvertUsage);
     const std::string in = argv[1], out = argv[2];
     try {
-        ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
         const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
+        if (to_bitt && ttt::is_hf_checkpoint_dir(in)) {
+            // Hugging Face Llama / BitNet: streamed, one layer in memory at a time.
+            const uint64_t fp = ttt::convert_hf_to_bitt(in, out);
+            std::printf("wrote %s (.bitt v3, from a Hugging Face checkpoint; fingerprint %s)\n", out.c_str(),
+                        ttt::hex64(fp).c_str());
+            return 0;
+        }
+        ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
         if (to_bitt) {
             ttt::save_model_bitt(out, m.weights, m.tokenizer_json);  // streamed: no second copy in memory
             std::printf("wrote %s (.bitt v3)\n", out.c_str());

@@ -13,9 +13,6 @@ ModelConfig bitt_model_config(const BittFile& f, const std::string& what) {
 }
 
 std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json) {
-    if (weights.config.is_attention())
-        fail_unsupported(std::string("writing a ") + architecture_name(weights.config.arch) +
-                         " model to .bitt is not supported yet; load its Hugging Face directory directly");
     BittContents c;
     c.config_json = config_to_json(weights.config);
     c.weights_layout = kTernaryLayoutName;

@@ -1,5 +1,7 @@
 #include "load/config_json.h"
 
+#include "load/attention_tensors.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -41,7 +43,9 @@ int32_t required_int(simdjson::dom::object obj, std::initializer_list<const char
 
 ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& what) {
     std::string arch;
-    if (json_get_string_opt(obj, "arch", what, &arch) && arch != "ttt")
+    if (json_get_string_opt(obj, "arch", what, &arch) && (arch == "llama" || arch == "bitnet"))
+        return parse_attention_config_object(obj, what);  // load/attention_tensors.h
+    if (!arch.empty() && arch != "ttt")
         fail_unsupported(what + ": \"arch\" is \"" + arch + "\"; this version runs TTT BitLlama models (arch \"ttt\") only");
 
     ModelConfig c;
@@ -75,6 +79,7 @@ ModelConfig parse_config_json(std::string_view text, const std::string& what) {
 }
 
 std::string config_to_json(const ModelConfig& c) {
+    if (c.is_attention()) return attention_config_to_json(c);
     char lr[64], eps[64];
     std::snprintf(lr, sizeof lr, "%.9g", static_cast<double>(c.inner_lr));
     std::snprintf(eps, sizeof eps, "%.9g", static_cast<double>(c.norm_eps));

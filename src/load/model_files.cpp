@@ -96,9 +96,6 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
 }
 
 void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json) {
-    if (w.config.is_attention())
-        fail_unsupported(std::string("writing a ") + architecture_name(w.config.arch) +
-                         " model as a bit_ttt directory is not supported; its Hugging Face directory loads as it is");
     make_directory(dir);
     write_file_atomic(join(dir, "model.safetensors"), weights_to_safetensors(w));
     write_file_atomic(join(dir, "config.json"), config_to_json(w.config) + "\n");

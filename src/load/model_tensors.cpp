@@ -1,5 +1,7 @@
 #include "load/model_tensors.h"
 
+#include "load/attention_tensors.h"
+
 #include <cmath>
 #include <set>
 
@@ -79,6 +81,7 @@ ModelWeights weights_from_safetensors(const ModelConfig& c, const SafetensorsVie
     auto report = [&](float f) {
         if (progress && !progress(f)) throw Error(TTT_ERR_ABORTED, "loading " + what + " was cancelled by the progress callback");
     };
+    if (c.is_attention()) return attention_weights_from_safetensors(c, st, what, std::move(storage));
     Reader r{st, what, {}, storage != nullptr};
     const int64_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim, d = c.ttt_dim();
     ModelWeights w;
@@ -115,6 +118,7 @@ ModelWeights weights_from_safetensors(const ModelConfig& c, const SafetensorsVie
 }
 
 std::vector<WeightTensor> weight_tensors(const ModelWeights& w) {
+    if (w.config.is_attention()) return attention_weight_tensors(w);
     const int64_t V = w.config.vocab_size, D = w.config.hidden_dim;
     std::vector<WeightTensor> out;
     auto floats = [&](const std::string& name, std::vector<int64_t> shape, const FloatTensor& t) {

@@ -1,0 +1,219 @@
+#include "load/attention_tensors.h"
+
+#include <cstdio>
+#include <set>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "cpu/ternary_ref.h"
+
+namespace ttt {
+
+namespace {
+
+std::string num(double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.9g", v);
+    return b;
+}
+
+int32_t get_i32(simdjson::dom::object o, const char* key, const std::string& what) {
+    int64_t v = 0;
+    if (!json_get_int_opt(o, key, what, &v)) fail_format(what + ": required field \"" + key + "\" is missing");
+    if (v < INT32_MIN || v > INT32_MAX) fail_format(what + ": \"" + key + "\" is out of range");
+    return int32_t(v);
+}
+
+// One entry per tensor of the model, in the writers' order; `data` filled only when weights are given.
+struct Entry {
+    TensorSpec spec;
+    const void* data = nullptr;
+};
+
+std::vector<Entry> entries(const ModelConfig& c, const ModelWeights* w) {
+    const int64_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim;
+    const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
+    const bool bitnet = c.arch == Architecture::bitnet;
+    std::vector<Entry> out;
+    auto floats = [&](const std::string& name, std::vector<int64_t> shape, const float* data) {
+        size_t n = 1;
+        for (int64_t s : shape) n *= size_t(s);
+        out.push_back({TensorSpec{name, DType::F32, std::move(shape), n * 4}, data});
+    };
+    auto proj = [&](const std::string& base, int64_t rows, int64_t cols, const Projection* p) {
+        if (!bitnet) return floats(base + ".weight", {rows, cols}, p ? p->dense.data() : nullptr);
+        const int64_t rb = int64_t(ternary_row_bytes(size_t(cols)));
+        out.push_back({TensorSpec{base + ".weight_ternary", DType::U8, {rows, rb}, size_t(rows * rb)},
+                       p ? p->ternary.data() : nullptr});
+        out.push_back({TensorSpec{base + ".weight_scale", DType::F32, {1}, 4}, p ? &p->ternary.scale : nullptr});
+    };
+    floats("model.embed_tokens.weight", {V, D}, w ? w->embed.data() : nullptr);
+    for (int32_t l = 0; l < c.num_layers; ++l) {
+        const AttentionLayerWeights* L = w ? &w->attention->layers[size_t(l)] : nullptr;
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        floats(p + "input_layernorm.weight", {D}, L ? L->input_norm.data() : nullptr);
+        proj(p + "self_attn.q_proj", Q, D, L ? &L->q : nullptr);
+        proj(p + "self_attn.k_proj", KV, D, L ? &L->k : nullptr);
+        proj(p + "self_attn.v_proj", KV, D, L ? &L->v : nullptr);
+        if (bitnet) floats(p + "self_attn.attn_sub_norm.weight", {Q}, L ? L->attn_sub_norm.data() : nullptr);
+        proj(p + "self_attn.o_proj", D, Q, L ? &L->o : nullptr);
+        floats(p + "post_attention_layernorm.weight", {D}, L ? L->post_norm.data() : nullptr);
+        proj(p + "mlp.gate_proj", I, D, L ? &L->gate : nullptr);
+        proj(p + "mlp.up_proj", I, D, L ? &L->up : nullptr);
+        if (bitnet) floats(p + "mlp.ffn_sub_norm.weight", {I}, L ? L->ffn_sub_norm.data() : nullptr);
+        proj(p + "mlp.down_proj", D, I, L ? &L->down : nullptr);
+    }
+    floats("model.norm.weight", {D}, w ? w->norm_f.data() : nullptr);
+    if (!c.attn.tie_embeddings) floats("lm_head.weight", {V, D}, w ? w->lm_head.data() : nullptr);
+    return out;
+}
+
+}  // namespace
+
+std::string attention_config_to_json(const ModelConfig& c) {
+    const AttentionConfig& a = c.attn;
+    std::string s = std::string("{\"arch\":\"") + architecture_name(c.arch) + "\",\"vocab_size\":" +
+                    std::to_string(c.vocab_size) + ",\"hidden_dim\":" + std::to_string(c.hidden_dim) +
+                    ",\"num_layers\":" + std::to_string(c.num_layers) + ",\"intermediate_dim\":" +
+                    std::to_string(c.intermediate_dim) + ",\"norm_eps\":" + num(c.norm_eps) +
+                    ",\"num_attention_heads\":" + std::to_string(a.num_heads) + ",\"num_key_value_heads\":" +
+                    std::to_string(a.num_kv_heads) + ",\"head_dim\":" + std::to_string(a.head_dim) +
+                    ",\"rope_theta\":" + num(a.rope_theta) + ",\"max_position_embeddings\":" +
+                    std::to_string(a.max_position) + ",\"tie_word_embeddings\":" + (a.tie_embeddings ? "true" : "false");
+    if (a.rope_llama3)
+        s += ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":" + num(a.rope_factor) + ",\"low_freq_factor\":" +
+             num(a.rope_low_freq_factor) + ",\"high_freq_factor\":" + num(a.rope_high_freq_factor) +
+             ",\"original_max_position_embeddings\":" + std::to_string(a.rope_original_max_position) + "}";
+    if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
+    if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
+    return s + "}";
+}
+
+ModelConfig parse_attention_config_object(simdjson::dom::object o, const std::string& what) {
+    std::string arch;
+    json_get_string_opt(o, "arch", what, &arch);
+    ModelConfig c;
+    if (arch == "llama") c.arch = Architecture::llama;
+    else if (arch == "bitnet") c.arch = Architecture::bitnet;
+    else fail_unsupported(what + ": \"arch\" \"" + arch + "\" is not supported (ttt, llama, bitnet)");
+    c.vocab_size = get_i32(o, "vocab_size", what);
+    c.hidden_dim = get_i32(o, "hidden_dim", what);
+    c.num_layers = get_i32(o, "num_layers", what);
+    c.intermediate_dim = get_i32(o, "intermediate_dim", what);
+    if (!json_get_float_opt(o, "norm_eps", what, &c.norm_eps)) fail_format(what + ": required field \"norm_eps\" is missing");
+    AttentionConfig& a = c.attn;
+    a.num_heads = get_i32(o, "num_attention_heads", what);
+    a.num_kv_heads = get_i32(o, "num_key_value_heads", what);
+    a.head_dim = get_i32(o, "head_dim", what);
+    a.max_position = get_i32(o, "max_position_embeddings", what);
+    if (!json_get_float_opt(o, "rope_theta", what, &a.rope_theta)) fail_format(what + ": required field \"rope_theta\" is missing");
+    bool tie = false;
+    if (!json_get_bool_opt(o, "tie_word_embeddings", what, &tie)) fail_format(what + ": required field \"tie_word_embeddings\" is missing");
+    a.tie_embeddings = tie;
+    simdjson::dom::element e;
+    simdjson::dom::object rs;
+    if (json_find(o, "rope_scaling", &e)) {
+        std::string type;
+        if (e.get_object().get(rs) != simdjson::SUCCESS || !json_get_string_opt(rs, "rope_type", what, &type) || type != "llama3")
+            fail_format(what + ": \"rope_scaling\" must be {\"rope_type\": \"llama3\", ...}");
+        a.rope_llama3 = true;
+        if (!json_get_float_opt(rs, "factor", what, &a.rope_factor) ||
+            !json_get_float_opt(rs, "low_freq_factor", what, &a.rope_low_freq_factor) ||
+            !json_get_float_opt(rs, "high_freq_factor", what, &a.rope_high_freq_factor))
+            fail_format(what + ": llama3 \"rope_scaling\" needs factor, low_freq_factor and high_freq_factor");
+        a.rope_original_max_position = get_i32(rs, "original_max_position_embeddings", what);
+    }
+    int64_t v = 0;
+    if (json_get_int_opt(o, "bos_id", what, &v)) c.bos_id = int32_t(std::max<int64_t>(-1, std::min<int64_t>(v, INT32_MAX)));
+    if (json_get_int_opt(o, "eos_id", what, &v)) c.eos_id = int32_t(std::max<int64_t>(-1, std::min<int64_t>(v, INT32_MAX)));
+    c.bitlinear_scale = c.arch == Architecture::bitnet;
+    c.act_bits = c.arch == Architecture::bitnet ? 8 : 0;
+    validate_config(c, what);
+    return c;
+}
+
+std::vector<WeightTensor> attention_weight_tensors(const ModelWeights& w) {
+    std::vector<WeightTensor> out;
+    for (Entry& e : entries(w.config, &w)) out.push_back({std::move(e.spec), e.data});
+    return out;
+}
+
+std::vector<TensorSpec> attention_tensor_specs(const ModelConfig& c) {
+    std::vector<TensorSpec> out;
+    for (Entry& e : entries(c, nullptr)) out.push_back(std::move(e.spec));
+    return out;
+}
+
+ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const SafetensorsView& st, const std::string& what,
+                                                std::shared_ptr<const void> storage) {
+    const bool in_place = storage != nullptr;
+    std::set<std::string> used;
+    auto get = [&](const TensorSpec& spec) -> const TensorView& {
+        const TensorView* t = st.find(spec.name);
+        if (!t) fail_format(what + ": missing tensor '" + spec.name + "'");
+        if (t->dtype != spec.dtype || t->shape != spec.shape)
+            fail_format(what + ": tensor '" + spec.name + "' is " + dtype_name(t->dtype) + " " + shape_string(t->shape) +
+                        ", expected " + dtype_name(spec.dtype) + " " + shape_string(spec.shape));
+        used.insert(spec.name);
+        return *t;
+    };
+    auto floats = [&](const TensorSpec& spec) { return tensor_to_f32(get(spec), what); };
+    auto float_tensor = [&](const TensorSpec& spec) -> FloatTensor {
+        const TensorView& t = get(spec);
+        if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+            return FloatTensor::in_place(reinterpret_cast<const float*>(t.data), t.n_elements);
+        return tensor_to_f32(t, what);
+    };
+    const std::vector<TensorSpec> specs = attention_tensor_specs(c);
+    size_t k = 0;
+    auto next = [&]() -> const TensorSpec& { return specs.at(k++); };
+    auto proj = [&](int32_t rows, int32_t cols) {
+        if (c.arch != Architecture::bitnet) return Projection::from_dense(floats(next()), rows, cols);
+        const TensorSpec& packed_spec = next();
+        const TensorView& p = get(packed_spec);
+        size_t bad_row = 0;
+        if (!validate_packed_ternary(p.data, size_t(rows), size_t(cols), &bad_row))
+            fail_format(what + ": tensor '" + packed_spec.name + "' row " + std::to_string(bad_row) +
+                        " holds an invalid ternary code (11) or non-zero padding bits");
+        TernaryMatrix m;
+        m.rows = rows;
+        m.cols = cols;
+        m.scale = floats(next())[0];
+        if (!(m.scale > 0.0f)) fail_format(what + ": the scale of '" + packed_spec.name + "' must be positive");
+        if (in_place) m.view = p.data;
+        else m.packed.assign(p.data, p.data + p.n_bytes);
+        return Projection::from_ternary(std::move(m));
+    };
+    const int32_t D = c.hidden_dim, I = c.intermediate_dim;
+    const int32_t Q = c.attn.num_heads * c.attn.head_dim, KV = c.attn.num_kv_heads * c.attn.head_dim;
+    const bool bitnet = c.arch == Architecture::bitnet;
+    ModelWeights w;
+    w.config = c;
+    w.storage = std::move(storage);
+    w.embed = float_tensor(next());
+    auto attention = std::make_shared<AttentionWeights>();
+    for (int32_t l = 0; l < c.num_layers; ++l) {
+        AttentionLayerWeights L;  // in the order of attention_tensor_specs
+        L.input_norm = floats(next());
+        L.q = proj(Q, D);
+        L.k = proj(KV, D);
+        L.v = proj(KV, D);
+        if (bitnet) L.attn_sub_norm = floats(next());
+        L.o = proj(D, Q);
+        L.post_norm = floats(next());
+        L.gate = proj(I, D);
+        L.up = proj(I, D);
+        if (bitnet) L.ffn_sub_norm = floats(next());
+        L.down = proj(D, I);
+        attention->layers.push_back(std::move(L));
+    }
+    w.attention = std::move(attention);
+    w.norm_f = float_tensor(next());
+    if (!c.attn.tie_embeddings) w.lm_head = float_tensor(next());
+    for (const auto& t : st.tensors)
+        if (!used.count(t.name)) log_warn(what + ": ignoring unused tensor '" + t.name + "'");
+    w.check_shapes(what);
+    return w;
+}
+
+}  // namespace ttt

@@ -1,0 +1,13 @@
+// A Hugging Face checkpoint directory (Llama / BitNet) to .bitt, streaming tensor by tensor (load/hf_convert_posix.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ttt {
+
+// Writes `out_path` crash-safely; returns the model's fingerprint (the same as loading the directory gives).
+// POSIX only.
+uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path);
+
+}  // namespace ttt
