@@ -21,6 +21,16 @@
 namespace {
 
 void print_config(const ttt::ModelConfig& c) {
+    if (c.is_attention()) {
+        const ttt::AttentionConfig& a = c.attn;
+        std::printf("config:\n  arch %s\n  vocab_size %d\n  hidden_dim %d\n  num_layers %d\n  intermediate_dim %d\n"
+                    "  heads %d (key/value %d, width %d)\n  rope_theta %g%s\n  max_position %d\n  tied embeddings %s\n"
+                    "  norm_eps %g\n  bos_id %d\n  eos_id %d\n",
+                    ttt::architecture_name(c.arch), c.vocab_size, c.hidden_dim, c.num_layers, c.intermediate_dim,
+                    a.num_heads, a.num_kv_heads, a.head_dim, double(a.rope_theta), a.rope_llama3 ? " (llama3 scaling)" : "",
+                    a.max_position, a.tie_embeddings ? "yes" : "no", double(c.norm_eps), c.bos_id, c.eos_id);
+        return;
+    }
     std::printf("config:\n  vocab_size %d\n  hidden_dim %d\n  num_layers %d\n  intermediate_dim %d\n  ttt_dim %d\n"
                 "  inner_lr %g\n  ttt_chunk %d\n  bitlinear_scale %s\n  act_bits %d\n  norm_eps %g\n  bos_id %d\n  eos_id %d\n",
                 c.vocab_size, c.hidden_dim, c.num_layers, c.intermediate_dim, c.ttt_dim(), double(c.inner_lr), c.ttt_chunk,
