@@ -79,3 +79,38 @@ TEST_CASE("attention kernels: int8 cache rows, squared ReLU, one-key attention")
     CHECK(out[0] == 1.5f);
     CHECK(out[1] == -2.5f);
 }
+
+TEST_CASE("attention kernels: a GQA group at once gives each head's bits, for every cache type") {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    const size_t hd = 16, kv_heads = 2, group = 3, n_keys = 9;
+    for (KvType type : {KvType::f32, KvType::f16, KvType::i8}) {
+        const size_t rb = hd * kv_elem_bytes(type);
+        std::vector<uint8_t> k(n_keys * kv_heads * rb), v(k.size());
+        std::vector<float> ks(n_keys * kv_heads), vs(ks.size()), row(hd);
+        for (size_t j = 0; j < n_keys * kv_heads; ++j) {
+            for (float& x : row) x = n(rng);
+            kv_store_row_ref(row.data(), hd, type, k.data() + j * rb, &ks[j]);
+            for (float& x : row) x = n(rng);
+            kv_store_row_ref(row.data(), hd, type, v.data() + j * rb, &vs[j]);
+        }
+        KvCacheView c;
+        c.type = type;
+        c.kv_heads = kv_heads;
+        c.head_dim = hd;
+        c.k = k.data();
+        c.v = v.data();
+        if (type == KvType::i8) {
+            c.k_scale = ks.data();
+            c.v_scale = vs.data();
+        }
+        std::vector<float> q(group * hd), together(group * hd), alone(group * hd), scratch(group * n_keys + 2 * hd);
+        for (float& x : q) x = n(rng);
+        for (size_t kvh = 0; kvh < kv_heads; ++kvh) {
+            attention_group_ref(q.data(), group, c, kvh, n_keys, together.data(), scratch.data());
+            for (size_t h = 0; h < group; ++h)
+                attention_head_ref(q.data() + h * hd, c, kvh, n_keys, alone.data() + h * hd, scratch.data());
+            CHECK(together == alone);
+        }
+    }
+}

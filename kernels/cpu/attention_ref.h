@@ -149,14 +149,26 @@ inline void kv_store_row_ref(const float* x, size_t hd, KvType type, void* dst, 
     }
 }
 
+// f16 → f32 through a 65,536-entry table made once from f16_to_f32_ref (the same values, without the bit work).
+inline const float* f16_table() {
+    static const std::vector<float> table = [] {
+        std::vector<float> t(65536);
+        for (uint32_t h = 0; h < 65536; ++h) t[h] = f16_to_f32_ref(uint16_t(h));
+        return t;
+    }();
+    return table.data();
+}
+
 inline void kv_load_row_ref(const void* src, float scale, size_t hd, KvType type, float* out) {
     switch (type) {
         case KvType::f32:
             std::memcpy(out, src, hd * 4);
             return;
-        case KvType::f16:
-            for (size_t i = 0; i < hd; ++i) out[i] = f16_to_f32_ref(static_cast<const uint16_t*>(src)[i]);
+        case KvType::f16: {
+            const float* table = f16_table();
+            for (size_t i = 0; i < hd; ++i) out[i] = table[static_cast<const uint16_t*>(src)[i]];
             return;
+        }
         case KvType::i8:
             for (size_t i = 0; i < hd; ++i) out[i] = float(static_cast<const int8_t*>(src)[i]) * scale;
             return;
@@ -210,6 +222,48 @@ inline void attention_head_ref(const float* q, const KvCacheView& c, size_t kvh,
     }
     const float inv = float(1.0 / sum);
     for (size_t i = 0; i < hd; ++i) out[i] *= inv;
+}
+
+// The same values as attention_head_ref for the `n_q` query heads q[h·hd …] that share kv head `kvh` (one GQA
+// group), each K and V row decoded once for the whole group instead of once per head: every head's sums run in the
+// same order as attention_head_ref's, so the results are the same bits (tested). scratch: n_q·n_keys + hd floats.
+inline void attention_group_ref(const float* q, size_t n_q, const KvCacheView& c, size_t kvh, size_t n_keys, float* out,
+                                float* scratch) {
+    const size_t hd = c.head_dim;
+    float* row = scratch + n_q * n_keys;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    for (size_t j = 0; j < n_keys; ++j) {
+        kv_load_row_ref(c.k + c.offset(j, kvh), c.k_scale ? c.k_scale[j * c.kv_heads + kvh] : 1.0f, hd, c.type, row);
+        for (size_t h = 0; h < n_q; ++h) {
+            const float* qh = q + h * hd;
+            float dot = 0.0f;
+            for (size_t i = 0; i < hd; ++i) dot += qh[i] * row[i];
+            scratch[h * n_keys + j] = dot * scale;
+        }
+    }
+    std::vector<float> inv(n_q);
+    for (size_t h = 0; h < n_q; ++h) {
+        float* scores = scratch + h * n_keys;
+        float mx = -INFINITY;
+        for (size_t j = 0; j < n_keys; ++j) mx = scores[j] > mx ? scores[j] : mx;
+        double sum = 0.0;
+        for (size_t j = 0; j < n_keys; ++j) {
+            scores[j] = std::exp(scores[j] - mx);
+            sum += scores[j];
+        }
+        inv[h] = float(1.0 / sum);
+        for (size_t i = 0; i < hd; ++i) out[h * hd + i] = 0.0f;
+    }
+    for (size_t j = 0; j < n_keys; ++j) {
+        kv_load_row_ref(c.v + c.offset(j, kvh), c.v_scale ? c.v_scale[j * c.kv_heads + kvh] : 1.0f, hd, c.type, row);
+        for (size_t h = 0; h < n_q; ++h) {
+            const float p = scratch[h * n_keys + j];
+            float* o = out + h * hd;
+            for (size_t i = 0; i < hd; ++i) o[i] += p * row[i];
+        }
+    }
+    for (size_t h = 0; h < n_q; ++h)
+        for (size_t i = 0; i < hd; ++i) out[h * hd + i] *= inv[h];
 }
 
 }  // namespace ttt

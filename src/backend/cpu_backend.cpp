@@ -298,23 +298,25 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, co
             }
         }
     }
+    // Units: (sequence, row, kv head), each computing the query heads of its group.
     std::vector<size_t> unit_begin(n_seqs + 1, 0);  // units of sequence s: [unit_begin[s], unit_begin[s + 1])
-    for (size_t s = 0; s < n_seqs; ++s) unit_begin[s + 1] = unit_begin[s] + seqs[s].n_rows * H;
+    for (size_t s = 0; s < n_seqs; ++s) unit_begin[s + 1] = unit_begin[s] + seqs[s].n_rows * Hk;
     const uint64_t longest = [&] {
         uint64_t m = 0;
         for (size_t s = 0; s < n_seqs; ++s) m = std::max<uint64_t>(m, caches[s].position + seqs[s].n_rows);
         return m;
     }();
-    parallel(unit_begin[n_seqs], grain_for(size_t(longest) * hd * 2), [&](size_t b, size_t e) {
-        std::vector<float> scratch(size_t(longest) + 2 * hd);
+    parallel(unit_begin[n_seqs], grain_for(size_t(longest) * hd * 2 * group), [&](size_t b, size_t e) {
+        std::vector<float> scratch(group * size_t(longest) + hd);
         size_t s = size_t(std::upper_bound(unit_begin.begin(), unit_begin.end(), b) - unit_begin.begin()) - 1;
         for (size_t u = b; u < e; ++u) {
             while (u >= unit_begin[s + 1]) ++s;
-            const size_t local = u - unit_begin[s], i = local / H, h = local % H;
+            const size_t local = u - unit_begin[s], i = local / Hk, kvh = local % Hk;
             const size_t row = seqs[s].row_begin + i;
             const KvCacheView c = view_of(caches[s], shape);
-            attention_head_ref(q.f32() + row * q.cols + h * hd, c, h / group, size_t(caches[s].position) + i + 1,
-                               out.f32() + row * out.cols + h * hd, scratch.data());
+            attention_group_ref(q.f32() + row * q.cols + kvh * group * hd, group, c, kvh,
+                                size_t(caches[s].position) + i + 1, out.f32() + row * out.cols + kvh * group * hd,
+                                scratch.data());
         }
     });
 }
