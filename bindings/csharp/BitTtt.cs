@@ -892,6 +892,12 @@ namespace BitTtt
         }
     }
 
+    /// <summary>KV cache storage of attention models (TTT_KV_*).</summary>
+    public enum KvCacheType { F16 = 0, Int8 = 1, F32 = 2 }
+
+    /// <summary>A model's architecture (TTT_ARCH_*).</summary>
+    public enum Architecture { Ttt = 0, Llama = 1, BitNet = 2 }
+
     /// <summary>How to create a context. Unset fields keep the library's defaults.</summary>
     public sealed class ContextParams
     {
@@ -901,6 +907,11 @@ namespace BitTtt
         /// <summary>Prompt tokens per forward pass (0 = default, 128). Cancel and the abort callback act between
         /// passes: 1 stops at any token, larger prefills faster.</summary>
         public int? NBatch;
+        /// <summary>Attention models (Llama, BitNet): KV cache length in tokens (0 = the model's
+        /// max_position_embeddings); passing it throws before anything changes.</summary>
+        public int? NCtx;
+        /// <summary>Attention models: how the KV cache stores keys and values.</summary>
+        public KvCacheType? KvCache;
 
         internal static NativeMethods.ttt_context_params ToNative(ContextParams o)
         {
@@ -909,6 +920,8 @@ namespace BitTtt
             if (o != null && o.NThreads.HasValue) p.n_threads = o.NThreads.Value;
             if (o != null && o.Backend.HasValue) p.backend = (int)o.Backend.Value;
             if (o != null && o.NBatch.HasValue) p.n_batch = o.NBatch.Value;
+            if (o != null && o.NCtx.HasValue) p.n_ctx = o.NCtx.Value;
+            if (o != null && o.KvCache.HasValue) p.kv_cache_type = (int)o.KvCache.Value;
             return p;
         }
     }
@@ -1043,6 +1056,8 @@ namespace BitTtt
         public ulong Fingerprint { get; internal set; }
         public ulong NParams { get; internal set; }
         public bool HasTokenizer { get; internal set; }
+        /// <summary>Ttt, or Llama / BitNet (attention models from Hugging Face checkpoints, docs/models.md).</summary>
+        public Architecture Architecture { get; internal set; }
     }
 
     /// <summary>Per-context performance counters (ttt_perf).</summary>
@@ -1089,6 +1104,7 @@ namespace BitTtt
                     BitlinearScale = ni.bitlinear_scale != 0, ActBits = ni.act_bits, InnerLr = ni.inner_lr,
                     NormEps = ni.norm_eps, BosId = ni.bos_id, EosId = ni.eos_id, Fingerprint = ni.fingerprint,
                     NParams = ni.n_params, HasTokenizer = ni.has_tokenizer != 0,
+                    Architecture = (Architecture)ni.architecture,
                 };
             }
             catch

@@ -176,6 +176,7 @@ internal static class Tests
         }
         Test("load progress callback, abort, and exceptions thrown by it", LoadProgress);
         Test("LoadBitt from bytes and LoadBittFile agree", LoadBitt);
+        Test("Hugging Face BitNet directory: architecture, KV cache length and type, a full cache throws", HfModel);
         Test("Layer: seeded determinism, argument checks, dispose", LayerTest);
 
         string demo = Path.Combine(Path.Combine(Root, "models"), "shakespeare-demo.bitt");
@@ -585,6 +586,19 @@ internal static class Tests
             a.Forward(tokens, reused);
             SameFloats(last, reused, "Forward into a caller buffer after Reset");
             a.Forward(new[] { 1 }, null); // no logits wanted
+        }
+    }
+
+    private static void HfModel()
+    {
+        using (Model m = Model.Load(Path.Combine(Root, "tests", "data", "hf", "bitnet_mha_untied")))
+        {
+            Equal(Architecture.BitNet, m.Info.Architecture, "architecture");
+            using (var c = new Context(m, new ContextParams { NCtx = 4, KvCache = KvCacheType.Int8 }))
+            {
+                Equal(m.VocabSize, c.Forward(1, 2, 3).Length, "logits");
+                Throws<BitTttStateException>(() => c.Forward(4, 5), "KV cache full");
+            }
         }
     }
 
