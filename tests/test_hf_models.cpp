@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kCases[] = {"llama_gqa2_untied", "llama_odd_heads_tied_llama3", "llama_headdim_mha",
-                              "bitnet_gqa_tied", "bitnet_mha_untied", "bitnet_gqa_tied_packed"};
+                              "bitnet_gqa_tied", "bitnet_mha_untied", "bitnet_gqa_tied_packed",
+                              "bitnet_mha_untied_autobitlinear"};
 
 fs::path case_dir(const std::string& name) { return ttt_test::test_data_dir() / "hf" / name; }
 
@@ -179,11 +180,19 @@ TEST_CASE("HF checkpoints: config and weights are read as the checkpoint says") 
     CHECK(bitnet.weights.config.act_bits == 8);
     // The packed form (transformers' BitLinear, uint8 + weight_scale) holds the same ternary matrices.
     const HfCheckpoint packed = load_hf_checkpoint(case_dir("bitnet_gqa_tied_packed").string());
-    CHECK(packed.packed_ternary);
+    CHECK(packed.bitnet_weights == BitNetWeights::bitlinear);
     const Projection& a = bitnet.weights.attention->layers[1].down;
     const Projection& b = packed.weights.attention->layers[1].down;
     CHECK(a.ternary.packed == b.ternary.packed);
     CHECK(std::fabs(a.ternary.scale - b.ternary.scale) <= 1e-2f * a.ternary.scale);  // weight_scale is stored bf16
+    // And the offline AutoBitLinear form (weight_scale multiplies).
+    const HfCheckpoint master = load_hf_checkpoint(case_dir("bitnet_mha_untied").string());
+    const HfCheckpoint autobit = load_hf_checkpoint(case_dir("bitnet_mha_untied_autobitlinear").string());
+    CHECK(autobit.bitnet_weights == BitNetWeights::autobitlinear);
+    const Projection& m0 = master.weights.attention->layers[0].q;
+    const Projection& a0 = autobit.weights.attention->layers[0].q;
+    CHECK(m0.ternary.packed == a0.ternary.packed);
+    CHECK(std::fabs(m0.ternary.scale - a0.ternary.scale) <= 1e-2f * m0.ternary.scale);
 }
 
 TEST_CASE("HF checkpoints: the KV cache length is set per context and a full cache is a clear error") {
@@ -279,7 +288,7 @@ TEST_CASE("HF checkpoints: malformed checkpoints are refused with the reason") {
     }
     SUBCASE("unsupported architecture and rope scaling") {
         std::string arch;
-        bool packed = false;
+        BitNetWeights packed = BitNetWeights::master;
         CHECK_THROWS_WITH_AS(parse_hf_config(R"({"architectures": ["MistralForCausalLM"]})", "c", &arch, &packed),
                              doctest::Contains("not supported"), Error);
         const std::string yarn = R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 10, "hidden_size": 8,

@@ -85,12 +85,14 @@ int cmd_info(int argc, char** argv) {
     try {
         if (ttt::is_hf_checkpoint_dir(path)) {
             std::string arch;
-            bool packed = false;
+            ttt::BitNetWeights form = ttt::BitNetWeights::master;
             std::vector<uint8_t> cfg = ttt::read_file(join(path, "config.json"));
-            ttt::parse_hf_config(std::string(cfg.begin(), cfg.end()), "config.json", &arch, &packed);
+            ttt::parse_hf_config(std::string(cfg.begin(), cfg.end()), "config.json", &arch, &form);
             std::printf("format: Hugging Face checkpoint directory %s (%s, %s, %s)\n", path.c_str(), arch.c_str(),
                         ttt::file_exists(join(path, "model.safetensors.index.json")) ? "sharded" : "one file",
-                        packed ? "packed 2-bit ternary weights" : "float weights");
+                        form == ttt::BitNetWeights::master ? "float weights"
+                        : form == ttt::BitNetWeights::bitlinear ? "packed ternary weights, BitLinear"
+                                                                : "ternary weights, offline AutoBitLinear");
         } else if (ttt::is_directory(path)) {
             std::printf("format: model directory %s\n", path.c_str());
             std::vector<uint8_t> cfg = ttt::read_file(join(path, "config.json"));

@@ -187,28 +187,41 @@ private:
     std::map<std::string, Entry> tensors_;
 };
 
-// transformers' BitLinear packing (integrations/bitnet.py, pack_weights): uint8 [ceil(rows/4), cols], value + 1 in
-// two bits, row r at byte row r mod R, bits 2·(r div R), R = ceil(rows/4); W ≈ Q / weight_scale.
-TernaryMatrix unpack_bitlinear(const TensorSource& src, const std::string& name, int32_t rows, int32_t cols) {
+// The packed forms (transformers' integrations/bitnet.py, pack_weights): uint8 [ceil(rows/4), cols], value + 1 in
+// two bits, row r at byte row r mod R, bits 2·(r div R), R = ceil(rows/4). AutoBitLinear checkpoints may instead
+// hold the ternary values themselves as floats [rows, cols]. BitLinear divides by weight_scale, AutoBitLinear
+// multiplies.
+TernaryMatrix read_packed(const TensorSource& src, const std::string& name, int32_t rows, int32_t cols, BitNetWeights form) {
     const TensorView& t = src.get(name);
     const int64_t R = (int64_t(rows) + 3) / 4;
-    if (t.dtype != DType::U8 || t.shape != std::vector<int64_t>{R, cols})
+    std::vector<int8_t> q(size_t(rows) * size_t(cols));
+    if (t.dtype == DType::U8 && t.shape == std::vector<int64_t>{R, cols}) {
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c) {
+                const int code = (t.data[size_t((r % R) * cols + c)] >> (2 * (r / R))) & 3;
+                if (code == 3) fail_format(src.where(name) + ": packed tensor '" + name + "' holds the invalid code 3");
+                q[size_t(r * cols + c)] = int8_t(code - 1);
+            }
+    } else if (form == BitNetWeights::autobitlinear && t.shape == std::vector<int64_t>{rows, cols}) {
+        const std::vector<float> v = src.floats(name, {rows, cols});
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (v[i] != -1.0f && v[i] != 0.0f && v[i] != 1.0f)
+                fail_format(src.where(name) + ": tensor '" + name + "' of an offline AutoBitLinear checkpoint must hold "
+                            "ternary values (-1, 0, 1), found " + std::to_string(v[i]));
+            q[i] = int8_t(v[i]);
+        }
+    } else {
         fail_format(src.where(name) + ": packed tensor '" + name + "' is " + dtype_name(t.dtype) + " " +
-                    shape_string(t.shape) + ", expected U8 " + shape_string({R, cols}));
+                    shape_string(t.shape) + ", expected U8 " + shape_string({R, cols}) +
+                    (form == BitNetWeights::autobitlinear ? " or ternary floats " + shape_string({rows, cols}) : std::string()));
+    }
     const std::string scale_name = name.substr(0, name.size() - std::string("weight").size()) + "weight_scale";
     const std::vector<float> ws = src.floats(scale_name, {1});
-    if (!(ws[0] > 0.0f)) fail_format(src.where(scale_name) + ": '" + scale_name + "' must be positive");
-    std::vector<int8_t> q(size_t(rows) * size_t(cols));
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) {
-            const int code = (t.data[size_t((r % R) * cols + c)] >> (2 * (r / R))) & 3;
-            if (code == 3) fail_format(src.where(name) + ": packed tensor '" + name + "' holds the invalid code 3");
-            q[size_t(r * cols + c)] = int8_t(code - 1);
-        }
+    if (!(ws[0] > 0.0f) || !std::isfinite(ws[0])) fail_format(src.where(scale_name) + ": '" + scale_name + "' must be positive");
     TernaryMatrix m;
     m.rows = rows;
     m.cols = cols;
-    m.scale = 1.0f / ws[0];
+    m.scale = form == BitNetWeights::bitlinear ? 1.0f / ws[0] : ws[0];
     m.packed.resize(size_t(rows) * ternary_row_bytes(size_t(cols)));
     pack_ternary_ref(q.data(), size_t(rows), size_t(cols), m.packed.data());
     return m;
@@ -237,7 +250,7 @@ bool is_hf_checkpoint_dir(const std::string& dir) {
 }
 
 ModelConfig parse_hf_config(const std::string& text, const std::string& what, std::string* architecture,
-                            bool* packed_ternary) {
+                            BitNetWeights* bitnet_weights) {
     auto doc = parse_json(text, what);
     simdjson::dom::object o;
     if (doc->root.get_object().get(o) != simdjson::SUCCESS) fail_format(what + ": must be a JSON object");
@@ -292,7 +305,7 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& what, st
     if (c.bos_id >= c.vocab_size) c.bos_id = -1;
     if (c.eos_id >= c.vocab_size) c.eos_id = -1;
 
-    *packed_ternary = false;
+    *bitnet_weights = BitNetWeights::master;
     simdjson::dom::element qe;
     simdjson::dom::object qc;
     if (json_find(o, "quantization_config", &qe) && qe.get_object().get(qc) == simdjson::SUCCESS) {
@@ -302,8 +315,9 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& what, st
         json_get_string_opt(qc, "quantization_mode", what, &mode);
         if (method != "bitnet" || !bitnet)
             fail_unsupported(what + ": quantization \"" + method + "\" is not supported");
-        if (linear_class == "autobitlinear" && mode == "online") *packed_ternary = false;  // bf16 master weights
-        else if (linear_class.empty() || linear_class == "bitlinear") *packed_ternary = true;
+        if (linear_class == "autobitlinear" && mode == "online") *bitnet_weights = BitNetWeights::master;
+        else if (linear_class == "autobitlinear" && mode == "offline") *bitnet_weights = BitNetWeights::autobitlinear;
+        else if ((linear_class.empty() || linear_class == "bitlinear") && mode == "offline") *bitnet_weights = BitNetWeights::bitlinear;
         else fail_unsupported(what + ": BitNet linear_class \"" + linear_class + "\" / mode \"" + mode + "\" is not supported");
     }
     validate_config(c, what);
@@ -314,7 +328,7 @@ struct HfReader::Impl {
     std::string dir;
     ModelConfig config;
     std::string architecture;
-    bool packed = false;
+    BitNetWeights form = BitNetWeights::master;
     std::unique_ptr<TensorSource> src;
 };
 
@@ -323,7 +337,7 @@ HfReader::HfReader(const std::string& dir) : impl_(std::make_unique<Impl>()) {
     m.dir = dir;
     const std::string config_path = dir + "/config.json";
     if (!file_exists(config_path)) fail_io(dir + ": config.json is missing");
-    m.config = parse_hf_config(read_text(config_path), config_path, &m.architecture, &m.packed);
+    m.config = parse_hf_config(read_text(config_path), config_path, &m.architecture, &m.form);
     m.src = std::make_unique<TensorSource>(dir);
     // Tied per config; an untied config without lm_head.weight is refused (a tied one that still ships it uses it).
     if (m.src->has("lm_head.weight")) m.config.attn.tie_embeddings = false;
@@ -334,7 +348,7 @@ HfReader::HfReader(const std::string& dir) : impl_(std::make_unique<Impl>()) {
 HfReader::~HfReader() = default;
 const ModelConfig& HfReader::config() const { return impl_->config; }
 const std::string& HfReader::architecture() const { return impl_->architecture; }
-bool HfReader::packed_ternary() const { return impl_->packed; }
+BitNetWeights HfReader::bitnet_weights() const { return impl_->form; }
 
 std::vector<float> HfReader::embed() const {
     return impl_->src->floats("model.embed_tokens.weight", {impl_->config.vocab_size, impl_->config.hidden_dim});
@@ -348,14 +362,16 @@ std::vector<float> HfReader::lm_head() const {
 AttentionLayerWeights HfReader::layer(int32_t l) const {
     const ModelConfig& c = impl_->config;
     const TensorSource& src = *impl_->src;
-    const bool bitnet = c.arch == Architecture::bitnet, packed = impl_->packed;
+    const bool bitnet = c.arch == Architecture::bitnet;
+    const BitNetWeights form = impl_->form;
     const int64_t D = c.hidden_dim, I = c.intermediate_dim;
     const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
     const std::string p = "model.layers." + std::to_string(l) + ".";
     auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
         const std::string full = p + name + ".weight";
         if (!bitnet) return Projection::from_dense(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols));
-        if (packed) return Projection::from_ternary(unpack_bitlinear(src, full, int32_t(rows), int32_t(cols)));
+        if (form != BitNetWeights::master)
+            return Projection::from_ternary(read_packed(src, full, int32_t(rows), int32_t(cols), form));
         return Projection::from_ternary(ternarise_absmean(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols)));
     };
     AttentionLayerWeights L;
@@ -379,7 +395,7 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir) {
     HfCheckpoint out;
     const HfReader reader(dir);
     out.architecture = reader.architecture();
-    out.packed_ternary = reader.packed_ternary();
+    out.bitnet_weights = reader.bitnet_weights();
     ModelWeights& w = out.weights;
     w.config = reader.config();
     w.embed = reader.embed();

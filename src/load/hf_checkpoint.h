@@ -1,6 +1,6 @@
 // Hugging Face checkpoints of attention models: a directory with config.json and model.safetensors, or shards
 // listed by model.safetensors.index.json, for LlamaForCausalLM (float weights kept float) and BitNetForCausalLM
-// (bf16 master weights ternarised with absmean at load, or the packed 2-bit form with its weight_scale, as
+// (bf16 master weights ternarised with absmean at load, or the packed 2-bit forms with their weight_scale, as
 // published). tokenizer.json and tokenizer_config.json are read when present.
 //
 // Nothing is trusted: the config's fields, the index (shard names stay inside the directory, every tensor it lists
@@ -18,12 +18,20 @@
 
 namespace ttt {
 
+// How a BitNetForCausalLM checkpoint stores its projections (quantization_config; transformers'
+// integrations/bitnet.py):
+enum class BitNetWeights {
+    master,         // float master weights, ternarised here (no quantization_config, or autobitlinear online)
+    bitlinear,      // BitLinear (the default class): U8 packed [ceil(out/4), in] + weight_scale = 1/s (y = Q·x / ws)
+    autobitlinear,  // AutoBitLinear offline: U8 packed, or ternary values as floats, + weight_scale = s (y = Q·x · ws)
+};
+
 struct HfCheckpoint {
     ModelWeights weights;
     std::string tokenizer_json;         // empty when absent
     std::string tokenizer_config_json;  // empty when absent
     std::string architecture;           // "LlamaForCausalLM", "BitNetForCausalLM"
-    bool packed_ternary = false;        // BitNet weights came packed (2-bit), not as master weights
+    BitNetWeights bitnet_weights = BitNetWeights::master;  // (Llama: master)
 };
 
 // Whether `dir` holds a Hugging Face config.json of a causal LM (an "architectures" list naming a *ForCausalLM
@@ -32,7 +40,7 @@ bool is_hf_checkpoint_dir(const std::string& dir);
 
 // The model config from a Hugging Face config.json text. `what` names the file in errors.
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& what, std::string* architecture,
-                            bool* packed_ternary);
+                            BitNetWeights* bitnet_weights);
 
 // A checkpoint opened (config parsed, files mapped, the index checked) whose tensors are converted on demand, one
 // at a time: the loader takes them all, the streaming converter one layer at a time.
@@ -45,7 +53,7 @@ public:
 
     const ModelConfig& config() const;
     const std::string& architecture() const;
-    bool packed_ternary() const;
+    BitNetWeights bitnet_weights() const;
     std::vector<float> embed() const;
     std::vector<float> norm_f() const;
     std::vector<float> lm_head() const;  // empty when tied to the embedding

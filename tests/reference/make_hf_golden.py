@@ -160,17 +160,21 @@ def write_case(out_dir: str, index: int, name: str, kind: str, overrides: dict, 
                 logit_absmax=prefill.abs().max().item(), prefill_vs_decode=gap)
 
 
-def write_packed_copy(out_dir: str, source: str, name: str) -> dict:
-    """The published packed form of a BitNet case: transformers' pack_weights (uint8, 4 ternary values a byte along
-    the output dimension) + weight_scale (bf16 [1], = 1/s) for every projection, and the quantization_config that
-    selects BitLinear. Same model, so the same golden logits."""
+def write_packed_copy(out_dir: str, source: str, name: str, linear_class: str = "bitlinear") -> dict:
+    """A packed form of a BitNet case: transformers' pack_weights (uint8, 4 ternary values a byte along the output
+    dimension) + weight_scale (bf16 [1]) for every projection, and the quantization_config that selects the layer
+    class: "bitlinear" (BitLinear: y = Q·x / weight_scale, weight_scale = 1/s) or "autobitlinear" in offline mode
+    (AutoBitLinear: y = Q·x · weight_scale, weight_scale = s)."""
     from safetensors.torch import load_file
     from transformers.integrations.bitnet import pack_weights
 
     src_dir, dst_dir = os.path.join(out_dir, source), os.path.join(out_dir, name)
     shutil.rmtree(dst_dir, ignore_errors=True)
     os.makedirs(dst_dir)
-    tensors = load_file(os.path.join(src_dir, "model.safetensors"))
+    tensors = {}
+    for f in sorted(os.listdir(src_dir)):
+        if f.startswith("model") and f.endswith(".safetensors"):
+            tensors.update(load_file(os.path.join(src_dir, f)))
     out = {}
     for key, w in tensors.items():
         if key.endswith(".weight") and any(n in key for n in LINEARS):
@@ -178,13 +182,14 @@ def write_packed_copy(out_dir: str, source: str, name: str) -> dict:
             scale = 1.0 / wf.abs().mean().clamp(min=1e-5)
             q = (wf * scale).round().clamp(-1, 1).to(torch.int8)
             out[key] = pack_weights(q.clone())
-            out[key[: -len("weight")] + "weight_scale"] = scale.reshape(1).to(torch.bfloat16)
+            ws = scale if linear_class == "bitlinear" else 1.0 / scale
+            out[key[: -len("weight")] + "weight_scale"] = ws.reshape(1).to(torch.bfloat16)
         else:
             out[key] = w
     save_file(out, os.path.join(dst_dir, "model.safetensors"), metadata={"format": "pt"})
     with open(os.path.join(src_dir, "config.json")) as f:
         config = json.load(f)
-    config["quantization_config"] = {"quant_method": "bitnet", "linear_class": "bitlinear",
+    config["quantization_config"] = {"quant_method": "bitnet", "linear_class": linear_class,
                                      "quantization_mode": "offline"}
     with open(os.path.join(dst_dir, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -192,6 +197,12 @@ def write_packed_copy(out_dir: str, source: str, name: str) -> dict:
     # The golden of the packed form comes from transformers loading it (its BitLinear: unpacked ternary weights,
     # int8 activations, divided by weight_scale), on the source case's tokens.
     model = transformers.BitNetForCausalLM.from_pretrained(dst_dir, dtype=torch.float32)
+    if linear_class == "autobitlinear":
+        # AutoBitLinear keeps the unpacked ternary weights and weight_scale in bf16 (exact in f32 too); the model
+        # refuses .float(), so the tensors are cast one by one.
+        with torch.no_grad():
+            for t in list(model.parameters()) + list(model.buffers()):
+                t.data = t.data.float()
     model.eval()
     tokens = load_file(os.path.join(src_dir, "golden.safetensors"))["tokens"].long()
     prefill, decode = golden_logits(model, tokens)
@@ -200,7 +211,8 @@ def write_packed_copy(out_dir: str, source: str, name: str) -> dict:
               os.path.join(dst_dir, "golden.safetensors"),
               metadata={"case": name, "T": str(T), "transformers": transformers.__version__,
                         "torch": torch.__version__})
-    return dict(case=name, kind="bitnet", dtype="packed 2-bit + bf16 weight_scale", sharded=False, copy_of=source,
+    return dict(case=name, kind="bitnet", dtype="packed 2-bit + bf16 weight_scale (%s)" % linear_class, sharded=False,
+                copy_of=source,
                 logit_absmax=prefill.abs().max().item(), prefill_vs_decode=(prefill - decode).abs().max().item())
 
 
@@ -212,6 +224,7 @@ def main() -> None:
     torch.set_num_threads(1)
     summary = [write_case(args.out, i, *c) for i, c in enumerate(CASES)]
     summary.append(write_packed_copy(args.out, "bitnet_gqa_tied", "bitnet_gqa_tied_packed"))
+    summary.append(write_packed_copy(args.out, "bitnet_mha_untied", "bitnet_mha_untied_autobitlinear", "autobitlinear"))
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump({"T": T, "transformers": transformers.__version__, "cases": summary}, f, indent=1)
         f.write("\n")
