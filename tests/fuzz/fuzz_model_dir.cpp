@@ -1,11 +1,14 @@
 // The pieces of a model directory, each fuzzed on its own or together: config.json text, a safetensors weights
 // image (structure, then the model tensors for a fixed valid config), and tokenizer.json (then encode/decode).
-// The first byte picks the piece; the rest is its content.
+// The first byte picks the piece; the rest is its content. 3: a Hugging Face config.json (Llama / BitNet); 4: a
+// safetensors image read as the tensors of a fixed small BitNet model (attention models in our files).
 #include <string_view>
 
 #include "common/error.h"
 #include "fuzz_common.h"
+#include "load/attention_tensors.h"
 #include "load/config_json.h"
+#include "load/hf_checkpoint.h"
 #include "load/model_tensors.h"
 #include "io/safetensors.h"
 #include "tokenizer/tokenizer.h"
@@ -22,6 +25,21 @@ ttt::ModelConfig golden_config() {
     return c;
 }
 
+ttt::ModelConfig bitnet_config() {
+    ttt::ModelConfig c;
+    c.arch = ttt::Architecture::bitnet;
+    c.vocab_size = 19;
+    c.hidden_dim = 8;
+    c.num_layers = 1;
+    c.intermediate_dim = 12;
+    c.bitlinear_scale = true;
+    c.act_bits = 8;
+    c.attn.num_heads = 2;
+    c.attn.num_kv_heads = 1;
+    c.attn.head_dim = 4;
+    return c;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -29,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
     try {
-        switch (data[0] % 3) {
+        switch (data[0] % 5) {
             case 0:
                 ttt::parse_config_json(text, "config.json");
                 break;
@@ -46,6 +64,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 const std::string sample = "Hello, world! \xe2\x9c\x93 <s> 123";
                 auto ids = tok->encode(sample, true, true);
                 tok->decode(ids.data(), ids.size(), false);
+                break;
+            }
+            case 3: {
+                std::string arch;
+                ttt::BitNetWeights form;
+                ttt::parse_hf_config(std::string(text), "config.json", &arch, &form);
+                break;
+            }
+            case 4: {
+                ttt::SafetensorsView st = ttt::parse_safetensors(data + 1, size - 1, "model.safetensors");
+                ttt::attention_weights_from_safetensors(bitnet_config(), st, "model.safetensors", nullptr);
                 break;
             }
         }

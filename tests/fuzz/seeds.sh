@@ -30,6 +30,14 @@ done
 for f in "$gold/tokenizer.json" "$root"/tests/data/tokenizer/hand_*.json; do
   { printf '\x02'; cat "$f"; } > "$out/fuzz_model_dir/tok_$((n++))"
 done
+# 3: Hugging Face config.json files; 4: a converted attention model's safetensors body is not at hand, so the HF
+# shards seed it (their structure; the tensor names differ).
+for f in "$root"/tests/data/hf/*/config.json; do
+  { printf '\x03'; cat "$f"; } > "$out/fuzz_model_dir/hfconfig_$((n++))"
+done
+for f in "$root"/tests/data/hf/bitnet_mha_untied/model-0000*.safetensors; do
+  { printf '\x04'; cat "$f"; } > "$out/fuzz_model_dir/attn_st_$((n++))"
+done
 
 # Souls: the malformed ones and a soul of the golden model after a few tokens (forward writes none, so chat does).
 cp "$mal"/*.soul "$out/fuzz_soul/"
