@@ -896,7 +896,7 @@ namespace BitTtt
     public enum KvCacheType { F16 = 0, Int8 = 1, F32 = 2 }
 
     /// <summary>A model's architecture (TTT_ARCH_*).</summary>
-    public enum Architecture { Ttt = 0, Llama = 1, BitNet = 2 }
+    public enum ModelArchitecture { Ttt = 0, Llama = 1, BitNet = 2 }
 
     /// <summary>How to create a context. Unset fields keep the library's defaults.</summary>
     public sealed class ContextParams
@@ -1057,7 +1057,7 @@ namespace BitTtt
         public ulong NParams { get; internal set; }
         public bool HasTokenizer { get; internal set; }
         /// <summary>Ttt, or Llama / BitNet (attention models from Hugging Face checkpoints, docs/models.md).</summary>
-        public Architecture Architecture { get; internal set; }
+        public ModelArchitecture Architecture { get; internal set; }
     }
 
     /// <summary>Per-context performance counters (ttt_perf).</summary>
@@ -1104,7 +1104,7 @@ namespace BitTtt
                     BitlinearScale = ni.bitlinear_scale != 0, ActBits = ni.act_bits, InnerLr = ni.inner_lr,
                     NormEps = ni.norm_eps, BosId = ni.bos_id, EosId = ni.eos_id, Fingerprint = ni.fingerprint,
                     NParams = ni.n_params, HasTokenizer = ni.has_tokenizer != 0,
-                    Architecture = (Architecture)ni.architecture,
+                    Architecture = (ModelArchitecture)ni.architecture,
                 };
             }
             catch

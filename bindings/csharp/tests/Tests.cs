@@ -593,7 +593,7 @@ internal static class Tests
     {
         using (Model m = Model.Load(Path.Combine(Root, "tests", "data", "hf", "bitnet_mha_untied")))
         {
-            Equal(Architecture.BitNet, m.Info.Architecture, "architecture");
+            Equal(ModelArchitecture.BitNet, m.Info.Architecture, "architecture");
             using (var c = new Context(m, new ContextParams { NCtx = 4, KvCache = KvCacheType.Int8 }))
             {
                 Equal(m.VocabSize, c.Forward(1, 2, 3).Length, "logits");
