@@ -13,7 +13,7 @@ double ternary_scale_ref(const float* w, size_t n) {
 void ternarize_ref(const float* w, size_t n, double scale, int8_t* q) {
     for (size_t i = 0; i < n; ++i) {
         double v = std::round(static_cast<double>(w[i]) / scale);  // std::round: halves away from zero
-        q[i] = static_cast<int8_t>(v > 1.0 ? 1 : v < -1.0 ? -1 : v);
+        q[i] = static_cast<int8_t>(v >= 1.0 ? 1 : v <= -1.0 ? -1 : 0);  // NaN → 0, never an undefined cast
     }
 }
 

@@ -1,5 +1,6 @@
 #include "load/attention_tensors.h"
 
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -160,8 +161,13 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
     auto floats = [&](const TensorSpec& spec) { return tensor_to_f32(get(spec), what); };
     auto float_tensor = [&](const TensorSpec& spec) -> FloatTensor {
         const TensorView& t = get(spec);
-        if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
-            return FloatTensor::in_place(reinterpret_cast<const float*>(t.data), t.n_elements);
+        if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+            const float* p = reinterpret_cast<const float*>(t.data);
+            for (size_t i = 0; i < t.n_elements; ++i)
+                if (!std::isfinite(p[i]))
+                    fail_format(what + ": tensor '" + spec.name + "' holds NaN or Inf at element " + std::to_string(i));
+            return FloatTensor::in_place(p, t.n_elements);
+        }
         return tensor_to_f32(t, what);
     };
     const std::vector<TensorSpec> specs = attention_tensor_specs(c);

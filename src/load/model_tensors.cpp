@@ -39,8 +39,14 @@ struct Reader {
             fail_format(what + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected " +
                         shape_string(shape));
         const bool aligned = reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0;
-        if (in_place && t->dtype == DType::F32 && aligned)
-            return FloatTensor::in_place(reinterpret_cast<const float*>(t->data), size_t(t->n_elements));
+        if (in_place && t->dtype == DType::F32 && aligned) {
+            // Used where it lies, so checked here as tensor_to_f32 checks a copy: no NaN or Inf reaches the model.
+            const float* p = reinterpret_cast<const float*>(t->data);
+            for (size_t i = 0; i < size_t(t->n_elements); ++i)
+                if (!std::isfinite(p[i]))
+                    fail_format(what + ": tensor '" + t->name + "' holds NaN or Inf at element " + std::to_string(i));
+            return FloatTensor::in_place(p, size_t(t->n_elements));
+        }
         return tensor_to_f32(*t, what);
     }
 
