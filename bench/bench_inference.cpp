@@ -80,11 +80,18 @@ struct Rig {
     std::shared_ptr<const ttt::PreparedModel> prepared;
     std::unique_ptr<ttt::Forward> forward;
 
-    Rig(const benchmark::State& state, size_t max_rows) {
+    // head: the LM head's storage at the best level (the reference backend keeps f32).
+    Rig(const benchmark::State& state, size_t max_rows, ttt::DenseStorage head = ttt::DenseStorage::f32) {
         weights = random_model(int32_t(state.range(0)), int32_t(state.range(1)), int32_t(state.range(2)),
                                int32_t(state.range(5)));
         const int threads = int(state.range(3));
-        backend = state.range(4) ? ttt::CpuBackend::best(threads) : ttt::CpuBackend::reference(threads);
+        if (state.range(4)) {
+            ttt::CpuBackendOptions options{threads, ttt::cpu_active_level()};
+            options.lm_head = head;
+            backend = std::make_unique<ttt::CpuBackend>(options);
+        } else {
+            backend = ttt::CpuBackend::reference(threads);
+        }
         prepared = ttt::PreparedModel::create(weights, nullptr, *backend);
         std::vector<ttt::LayerPlacement> placement(weights.layers.size(), {backend.get(), prepared});
         forward = std::make_unique<ttt::Forward>(weights.config, placement, max_rows);
@@ -94,8 +101,8 @@ struct Rig {
 void label(benchmark::State& state, const Rig& rig) { state.SetLabel(rig.backend->name()); }
 
 // Args: V, D, L, threads, level (0 scalar reference, 1 best), act_bits.
-void BM_Decode(benchmark::State& state) {
-    Rig rig(state, 1);
+void decode(benchmark::State& state, ttt::DenseStorage head) {
+    Rig rig(state, 1, head);
     ttt::SoulState soul(rig.weights.config);
     std::vector<float> logits(size_t(rig.weights.config.vocab_size));
     int32_t token = 1;
@@ -107,6 +114,9 @@ void BM_Decode(benchmark::State& state) {
     label(state, rig);
     state.counters["tokens/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
 }
+void BM_Decode(benchmark::State& state) { decode(state, ttt::DenseStorage::f32); }
+// Args as BM_Decode, then the LM head storage (0 f32, 1 bf16, 2 i8).
+void BM_DecodeHead(benchmark::State& state) { decode(state, ttt::DenseStorage(state.range(6))); }
 
 // Prefill of a 1,000-token prompt, logits of the last token. Args as BM_Decode.
 void BM_Prefill(benchmark::State& state) {
@@ -125,11 +135,11 @@ void BM_Prefill(benchmark::State& state) {
 }
 
 // N contexts stepped by one token each: together in one batch (range 6 = 1) or one after the other (0).
-// Args: V, D, L, threads, level, act_bits, together, N.
+// Args: V, D, L, threads, level, act_bits, together, N, LM head storage (0 f32, 1 bf16, 2 i8).
 void BM_BatchedDecode(benchmark::State& state) {
     const size_t N = size_t(state.range(7));
     const bool together = state.range(6) != 0;
-    Rig rig(state, N);
+    Rig rig(state, N, ttt::DenseStorage(state.range(8)));
     std::vector<ttt::SoulState> souls(N, ttt::SoulState(rig.weights.config));
     const size_t V = size_t(rig.weights.config.vocab_size);
     std::vector<float> logits(N * V);
@@ -161,11 +171,22 @@ void decode_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Decode)->Apply(decode_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Prefill)->Apply(decode_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+void decode_head_args(benchmark::internal::Benchmark* b) {
+    for (int head : {0, 1, 2})
+        for (int threads : {1, 2}) {
+            b->Args({16384, 256, 8, threads, 1, 8, head});
+            b->Args({1024, 256, 4, threads, 1, 0, head});
+        }
+}
+BENCHMARK(BM_DecodeHead)->Apply(decode_head_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 void batched_args(benchmark::internal::Benchmark* b) {
-    for (int together : {0, 1})
-        for (int n : {1, 4, 16, 64}) b->Args({16384, 256, 8, 1, 1, 8, together, n});
-    b->Args({16384, 256, 8, 2, 1, 8, 1, 16});
-    b->Args({16384, 256, 8, 2, 1, 8, 1, 64});
+    for (int head : {0, 1, 2}) {
+        for (int together : {0, 1})
+            for (int n : {1, 4, 16, 64}) b->Args({16384, 256, 8, 1, 1, 8, together, n, head});
+        b->Args({16384, 256, 8, 2, 1, 8, 1, 16, head});
+        b->Args({16384, 256, 8, 2, 1, 8, 1, 64, head});
+    }
 }
 BENCHMARK(BM_BatchedDecode)->Apply(batched_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
