@@ -79,9 +79,11 @@ std::unique_ptr<CpuBackend> CpuBackend::reference(int n_threads) {
     return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, CpuLevel::scalar});
 }
 
-std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) {
+std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) { return best(n_threads, std::nullopt); }
+
+std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads, std::optional<DenseStorage> lm_head) {
     CpuBackendOptions options{n_threads, cpu_active_level()};
-    options.lm_head = lm_head_storage_from_env();
+    options.lm_head = lm_head ? *lm_head : lm_head_storage_from_env();
     return std::make_unique<CpuBackend>(options);
 }
 

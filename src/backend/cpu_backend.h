@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "backend/backend.h"
 #include "backend/thread_pool.h"
@@ -45,6 +46,8 @@ public:
     static std::unique_ptr<CpuBackend> reference(int n_threads = 1);
     // The fastest level this CPU has (or TTT_CPU_LEVEL says), the LM head as TTT_LM_HEAD says (f32 by default).
     static std::unique_ptr<CpuBackend> best(int n_threads);
+    // The same with the LM head stored as `lm_head` when given.
+    static std::unique_ptr<CpuBackend> best(int n_threads, std::optional<DenseStorage> lm_head);
 
     const char* name() const override { return name_; }
     bool supports(Op op, ActType act) const override;

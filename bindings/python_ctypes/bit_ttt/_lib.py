@@ -155,6 +155,7 @@ class ttt_context_params(Structure):
         ("n_threads", c_int32),
         ("backend", c_int32),
         ("n_batch", c_int32),
+        ("lm_head", c_int32),
     ]
 
 
