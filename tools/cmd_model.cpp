@@ -9,11 +9,11 @@
 
 #include "bit_ttt.h"
 #include "common/error.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/checksum.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "io/safetensors.h"
 
 namespace {
@@ -84,7 +84,7 @@ int cmd_info(int argc, char** argv) {
             const size_t file_size = bytes.size();
             ttt::BittFile f = ttt::parse_bitt(ttt::own_bytes(std::move(bytes)), path, /*verify_checksum=*/true);
             std::printf("format: .bitt v%d, %zu bytes\n", f.format_version, file_size);
-            print_config(f.config);
+            print_config(ttt::bitt_model_config(f, path));
             print_tensors(f.body);
             std::printf("tokenizer: %s\n", f.tokenizer_json.empty() ? "absent" : ("embedded, " + std::to_string(f.tokenizer_json.size()) + " bytes of JSON").c_str());
             if (f.format_version >= 2)
@@ -119,9 +119,8 @@ int cmd_convert(int argc, char** argv) {
         ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
         const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
         if (to_bitt) {
-            std::vector<uint8_t> bytes = ttt::write_bitt_v2(m.weights, m.tokenizer_json);
-            ttt::write_file_atomic(out, bytes);
-            std::printf("wrote %s (.bitt v3, %zu bytes)\n", out.c_str(), bytes.size());
+            ttt::save_model_bitt(out, m.weights, m.tokenizer_json);  // streamed: no second copy in memory
+            std::printf("wrote %s (.bitt v3)\n", out.c_str());
         } else {
             ttt::write_model_directory(out, m.weights, m.tokenizer_json);
             std::printf("wrote model directory %s\n", out.c_str());

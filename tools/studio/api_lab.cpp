@@ -7,9 +7,9 @@
 
 #include "abi_error.h"
 #include "http_error.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "memory/memories.h"
 #include "json_body.h"
 #include "studio.h"
@@ -138,7 +138,7 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             std::string out;
             if (to_bitt) {
                 out = st.folders.writable(out_text);
-                ttt::write_file_atomic(out, ttt::write_bitt_v2(m.weights, m.tokenizer_json));
+                ttt::save_model_bitt(out, m.weights, m.tokenizer_json);
             } else {
                 out = st.folders.make_folder(out_text);
                 ttt::write_model_directory(out, m.weights, m.tokenizer_json);
