@@ -12,6 +12,7 @@
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
 #include "cpu/quantize_kernels.h"
+#include "cpu/swiglu_kernels.h"
 #include "cpu/ttt_kernels.h"
 #include "cpu/ttt_ref.h"
 
@@ -192,7 +193,8 @@ void CpuBackend::quantize_i8(const Tensor& x, const QuantTensor& out) {
 
 void CpuBackend::swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) {
     const size_t n = gate.rows * gate.cols;
-    parallel(n, kMinWorkPerChunk, [&](size_t b, size_t e) { swiglu_ref(gate.f32() + b, up.f32() + b, e - b, out.f32() + b); });
+    const SwigluFn kernel = swiglu_kernel(kernels_.level);
+    parallel(n, kMinWorkPerChunk, [&](size_t b, size_t e) { kernel(gate.f32() + b, up.f32() + b, e - b, out.f32() + b); });
 }
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& out) {
