@@ -110,7 +110,7 @@ TTT_AVX2_INLINE __m256 load8(const void* d, size_t i) {
 template <DenseFormat F>
 constexpr size_t kElemBytes = F == DenseFormat::f32 ? 4 : F == DenseFormat::bf16 ? 2 : 1;
 
-// pf: when set, the next block of 4 weight rows (4·K elements), fetched into L1 while this tile computes, in step
+// pf: when set, a later block of 4 weight rows (4·K elements), fetched into L1 while this tile computes, in step
 // with its own reads (a burst of prefetches instead stalls on the full miss buffers).
 template <DenseFormat F, int R, int A>
 TTT_AVX2_INLINE void tile(const DenseMatrixView& w, size_t r, const float* x, float* y, size_t ldy,
@@ -177,10 +177,11 @@ TTT_AVX2_INLINE void product(const DenseMatrixView& w, const float* x, size_t M,
         for (; r + 8 <= r1; r += 8) tile<F, 8, 1>(w, r, x, y, ldy);
     }
     // Batched: each 4-row block is read from memory by its first tile and from L1 by the others; the first tile
-    // also fetches the next block, so it does not wait on DRAM (it did: the weight loads were the hot spot).
+    // also fetches the block after next (two blocks ahead: one was not enough inside the model, where other traffic
+    // shares the memory), so it does not wait on DRAM (it did: the weight loads were the hot spot).
     const char* base = static_cast<const char*>(w.data);
     for (; r + 4 <= r1; r += 4)
-        row_block<F, 4, AMAX>(w, r, x, M, y, ldy, r + 8 <= r1 ? base + (r + 4) * w.K * kElemBytes<F> : nullptr);
+        row_block<F, 4, AMAX>(w, r, x, M, y, ldy, r + 12 <= r1 ? base + (r + 8) * w.K * kElemBytes<F> : nullptr);
     for (; r < r1; ++r) row_block<F, 1, AMAX>(w, r, x, M, y, ldy);
 }
 
