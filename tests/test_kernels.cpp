@@ -259,7 +259,7 @@ TEST_CASE("dense LM head in f32, bf16 and int8 storage: the f32 product's bits o
         for (DenseFormat format : {DenseFormat::f32, DenseFormat::bf16, DenseFormat::i8}) {
             for (size_t K : {size_t(1), size_t(5), size_t(8), size_t(9), size_t(31), size_t(64), size_t(257)}) {
                 for (size_t N : {size_t(1), size_t(3), size_t(13)}) {
-                    for (size_t M : {size_t(1), size_t(2), size_t(4), size_t(7), size_t(13), size_t(17)}) {
+                    for (size_t M : {size_t(1), size_t(2), size_t(3), size_t(4), size_t(7), size_t(9), size_t(13), size_t(17)}) {
                         const std::string level_name = cpu_level_name(level), format_name = dense_format_name(format);
                         CAPTURE(level_name);
                         CAPTURE(format_name);
