@@ -314,7 +314,7 @@ TEST_CASE("dense LM head in f32, bf16 and int8 storage: the f32 product's bits o
                                 }
                                 const double bound = stored_err + 2.0 * double(K) * eps * mass + 4 * eps * std::fabs(ref[r]);
                                 CHECK(std::fabs(double(got) - ref[r]) <= bound);
-                                if (format != DenseFormat::f32) {
+                                if (format != DenseFormat::f32 && m == 0) {
                                     for (size_t c = 0; c < K; ++c) {  // the storage's own per-weight bound
                                         const double err = std::fabs(double(decoded[r * K + c]) * scales[r] - w[r * K + c]);
                                         if (format == DenseFormat::bf16) CHECK(err <= std::ldexp(std::fabs(double(w[r * K + c])), -8));
