@@ -105,11 +105,11 @@ TTT_AVX2_INLINE __m256 load8(const void* d, size_t i) {
     }
 }
 
-// R weight rows (r..r+R−1) × A activation rows (x, x + K, …): R·A accumulators, each weight vector decoded once and
-// used A times. Every output's sum is the contract's order whatever R and A.
 template <DenseFormat F>
 constexpr size_t kElemBytes = F == DenseFormat::f32 ? 4 : F == DenseFormat::bf16 ? 2 : 1;
 
+// R weight rows (r..r+R−1) × A activation rows (x, x + K, …): R·A accumulators, each weight vector decoded once and
+// used A times. Every output's sum is the contract's order whatever R and A.
 // pf: when set, a later block of 4 weight rows (4·K elements), fetched into L1 while this tile computes, in step
 // with its own reads (a burst of prefetches instead stalls on the full miss buffers).
 template <DenseFormat F, int R, int A>
