@@ -192,10 +192,20 @@ typedef struct ttt_context_params {
     int32_t n_batch;           /* tokens per forward pass (layer-major prefill), 0 = default (128). Cancel and the
                                   abort callback are honoured between passes: 1 stops at any token, larger
                                   prefills faster */
+    int32_t lm_head;           /* how the CPU backend stores the LM head: TTT_LM_HEAD_DEFAULT (0: f32, or what the
+                                  environment variable TTT_LM_HEAD says), TTT_LM_HEAD_F32, TTT_LM_HEAD_BF16 (half the
+                                  bytes) or TTT_LM_HEAD_I8 (a quarter: per-row absmax int8). Smaller heads decode
+                                  faster where the head is read from memory; their logits differ from f32 by the
+                                  rounding of the weights (docs/performance.md has the measured quality cost) */
     int32_t n_ctx;             /* attention models: KV cache length in tokens, 0 = the model's max_position_embeddings;
                                   a call that would pass it fails with TTT_ERR_INVALID_STATE (ttt_reset empties it) */
     int32_t kv_cache_type;     /* attention models: TTT_KV_F16 (default), TTT_KV_INT8 (per token and head), TTT_KV_F32 */
 } ttt_context_params;
+
+#define TTT_LM_HEAD_DEFAULT 0
+#define TTT_LM_HEAD_F32     1
+#define TTT_LM_HEAD_BF16    2
+#define TTT_LM_HEAD_I8      3
 
 #define TTT_KV_F16   0
 #define TTT_KV_INT8  1

@@ -172,6 +172,7 @@ namespace BitTtt
             public int n_threads;
             public int backend;
             public int n_batch;
+            public int lm_head;
             public int n_ctx;
             public int kv_cache_type;
         }

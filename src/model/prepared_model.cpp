@@ -29,7 +29,7 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
     p->embed = be.prepare_dense(w.embed.data(), V, D, owner);
     p->norm_f = be.prepare_dense(w.norm_f.data(), 1, D, owner);
     const bool tied = c.is_attention() && c.attn.tie_embeddings;
-    p->lm_head = be.prepare_dense(tied ? w.embed.data() : w.lm_head.data(), V, D, owner);
+    p->lm_head = be.prepare_lm_head(tied ? w.embed.data() : w.lm_head.data(), V, D, owner);
     if (c.is_attention()) {
         for (const AttentionLayerWeights& L : w.attention->layers)
             p->attn_layers.push_back(prepare_attention_layer(L, c, owner, be));
