@@ -318,7 +318,18 @@ ModelWeights weights_from_train_params(const TrainParams& p) {
         const std::string pre = "layers." + std::to_string(i);
         LayerWeights L;
         L.norm1 = vec(pre + ".norm1.weight", size_t(D));
-        L.ttt_down = tern(pre + ".ttt.down.weight", d, D);
+        if (c.is_delta()) {
+            const size_t H2 = 2 * size_t(c.ttt_heads);
+            L.ttt_key = tern(pre + ".ttt.key.weight", d, D);
+            L.ttt_value = tern(pre + ".ttt.value.weight", d, D);
+            L.ttt_query = tern(pre + ".ttt.query.weight", d, D);
+            L.ttt_conv_k = vec(pre + ".ttt.conv_k.weight", size_t(d) * 4);
+            L.ttt_conv_q = vec(pre + ".ttt.conv_q.weight", size_t(d) * 4);
+            L.ttt_gate = vec(pre + ".ttt.gate.weight", H2 * size_t(D));
+            L.ttt_gate_bias = vec(pre + ".ttt.gate.bias", H2);
+        } else {
+            L.ttt_down = tern(pre + ".ttt.down.weight", d, D);
+        }
         L.ttt_up = tern(pre + ".ttt.up.weight", D, d);
         L.norm2 = vec(pre + ".norm2.weight", size_t(D));
         L.mlp_gate = tern(pre + ".mlp.gate_proj.weight", I, D);
