@@ -3,6 +3,8 @@
 //   - the training forward against the inference forward (src/model/forward.cpp) on the same weights;
 //   - inference: prefill, token by token, random splits and batched contexts give the same logits and souls, bit
 //     for bit;
+//   - files: config.json "ttt_kind": "delta" loads through the C API and computes what the in-memory model does;
+//     souls carry the kind and refuse a model of the other kind;
 //   - memory: on a synthetic key-value recall task, a tiny delta model trained for a few seconds recalls the values
 //     while the same model with upstream's layer cannot (a test that fails if the layer stops remembering).
 #include <doctest/doctest.h>
@@ -14,7 +16,11 @@
 #include <vector>
 
 #include "backend/cpu_backend.h"
+#include "io/safetensors.h"
+#include "load/config_json.h"
+#include "model_fixture.h"
 #include "backend/thread_pool.h"
+#include "common/error.h"
 #include "model/forward.h"
 #include "model/prepared_model.h"
 #include "model/soul_state.h"
@@ -293,4 +299,93 @@ TEST_CASE("ttt delta model: a tiny model learns key-value recall in seconds; ups
                          << ", upstream " << acc_up << " (chance among the pairs " << 1.0 / task.P << ")");
     CHECK(acc_delta >= 0.9);
     CHECK(acc_up <= 0.5);
+}
+
+namespace {
+
+std::string write_delta_dir(const TrainParams& p, const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    SafetensorsWriter w;
+    for (const ParamTensor& t : p.tensors)
+        w.add_f32(t.name, t.shape, std::vector<float>(p.values.begin() + ptrdiff_t(t.offset),
+                                                      p.values.begin() + ptrdiff_t(t.offset + t.size)));
+    ttt_test::write_bytes(dir / "model.safetensors", w.finish());
+    const std::string cfg = config_to_json(p.config);
+    ttt_test::write_bytes(dir / "config.json", std::vector<uint8_t>(cfg.begin(), cfg.end()));
+    return dir.string();
+}
+
+std::vector<uint8_t> saved_soul(ttt_context* c) {
+    size_t size = 0;
+    ttt_save_soul_buffer(c, nullptr, 0, &size);
+    std::vector<uint8_t> out(size);
+    REQUIRE(ttt_save_soul_buffer(c, out.data(), out.size(), &size) == TTT_OK);
+    out.resize(size);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("ttt delta model: config.json selects the layer; the C API computes the in-memory function; souls carry the kind") {
+    ttt_test::TempDir tmp;
+    const int32_t V = 19;
+    const ModelConfig c = delta_config(V, 32, 2, 2, true, 8);
+    CHECK(config_to_json(c).find("\"ttt_kind\":\"delta\"") != std::string::npos);
+    const TrainParams p = noisy_params(c, 5);
+    ttt_test::Model m(write_delta_dir(p, tmp.path / "delta"));
+    REQUIRE(m.m != nullptr);
+    const std::vector<int32_t> seq = random_tokens(25, V, 12);
+
+    // The C API (file → loader → prepared weights → Forward) against the in-memory weights.
+    const ModelWeights w = weights_from_train_params(p);
+    auto be = CpuBackend::reference(1);
+    auto prep = PreparedModel::create(w, nullptr, *be);
+    Forward f(w.config, all_layers_on(be.get(), prep), 64);
+    const InferenceRun ref = run_pieces(f, c, seq, {seq.size()});
+    const std::vector<float> api = ttt_test::all_logits(m.m, seq);
+    CHECK(ttt_test::max_abs_diff(api, ref.logits) <= 1e-4f);  // kernel levels may sum in another order
+
+    // A soul saved after the first 15 tokens and loaded into a fresh context continues exactly.
+    ttt_test::Context a(m.m), b(m.m);
+    std::vector<float> la(static_cast<size_t>(V)), lb(static_cast<size_t>(V));
+    REQUIRE(ttt_forward(a.c, seq.data(), 15, la.data()) == TTT_OK);
+    const std::vector<uint8_t> soul = saved_soul(a.c);
+    REQUIRE(ttt_load_soul_buffer(b.c, soul.data(), soul.size(), 0) == TTT_OK);
+    REQUIRE(ttt_forward(a.c, seq.data() + 15, 10, la.data()) == TTT_OK);
+    REQUIRE(ttt_forward(b.c, seq.data() + 15, 10, lb.data()) == TTT_OK);
+    CHECK(la == lb);
+    CHECK(saved_soul(a.c) == saved_soul(b.c));
+
+    // Kinds never mix: an upstream model of the same dimensions refuses the delta soul (even forced), and the
+    // delta model refuses the upstream one; a model with other heads refuses it too.
+    ModelConfig cu = c;
+    cu.ttt_kind = TttKind::upstream, cu.ttt_heads = 1;
+    ttt_test::Model mu(write_delta_dir(noisy_params(cu, 6), tmp.path / "upstream"));
+    REQUIRE(mu.m != nullptr);
+    ttt_test::Context u(mu.m);
+    CHECK(ttt_load_soul_buffer(u.c, soul.data(), soul.size(), TTT_SOUL_FORCE) == TTT_ERR_INCOMPATIBLE);
+    REQUIRE(ttt_forward(u.c, seq.data(), 5, la.data()) == TTT_OK);
+    const std::vector<uint8_t> usoul = saved_soul(u.c);
+    CHECK(ttt_load_soul_buffer(b.c, usoul.data(), usoul.size(), TTT_SOUL_FORCE) == TTT_ERR_INCOMPATIBLE);
+    ModelConfig c4 = c;
+    c4.ttt_heads = 4;
+    ttt_test::Model m4(write_delta_dir(noisy_params(c4, 7), tmp.path / "heads4"));
+    REQUIRE(m4.m != nullptr);
+    ttt_test::Context h4(m4.m);
+    CHECK(ttt_load_soul_buffer(h4.c, soul.data(), soul.size(), TTT_SOUL_FORCE) == TTT_ERR_INCOMPATIBLE);
+    CHECK(saved_soul(b.c) == saved_soul(a.c));  // the failed loads left b as it was
+}
+
+TEST_CASE("ttt delta model: bad config values are refused with the reason") {
+    ModelConfig c = delta_config(10, 32, 1, 3, true, 0);
+    CHECK_THROWS_WITH_AS(validate_config(c, "cfg"), doctest::Contains("ttt_heads"), Error);
+    c.ttt_heads = 2, c.ttt_chunk = 4;
+    CHECK_THROWS_WITH_AS(validate_config(c, "cfg"), doctest::Contains("ttt_chunk"), Error);
+    CHECK_THROWS_WITH_AS(parse_config_json(R"({"vocab_size":10,"hidden_dim":32,"num_layers":1,"inner_lr":1,"ttt_kind":"lstm"})", "cfg"),
+                         doctest::Contains("ttt_kind"), Error);
+    CHECK_THROWS_WITH_AS(parse_config_json(R"({"vocab_size":10,"hidden_dim":32,"num_layers":1,"inner_lr":1,"ttt_heads":2})", "cfg"),
+                         doctest::Contains("ttt_heads"), Error);
+    const ModelConfig ok = parse_config_json(R"({"vocab_size":10,"hidden_dim":32,"num_layers":1,"inner_lr":1,"ttt_kind":"delta","ttt_heads":2})", "cfg");
+    CHECK(ok.is_delta());
+    CHECK(ok.ttt_heads == 2);
 }
