@@ -240,7 +240,7 @@ struct RecallTask {
 
 // Trains a tiny model on the task; returns the recall accuracy (argmax = the value) on held-out sequences.
 double train_recall(const ModelConfig& c, const RecallTask& task, int steps, uint64_t seed) {
-    ThreadPool pool(1);
+    ThreadPool pool(2);  // the same bits for any thread count (sequences are independent)
     TrainParams p = TrainParams::create(c);
     p.init_random(seed);
     AdamW opt(p, AdamWOptions{});
@@ -292,7 +292,7 @@ TEST_CASE("ttt delta model: a tiny model learns key-value recall in seconds; ups
     up.bitlinear_scale = true;
     ModelConfig delta = up;
     delta.ttt_kind = TttKind::delta;
-    const int steps = 300;
+    const int steps = 250;  // the smallest budget that learns it (sanitizer builds run this ~20× slower)
     const double acc_delta = train_recall(delta, task, steps, 1);
     const double acc_up = train_recall(up, task, steps, 1);
     MESSAGE("recall of " << task.P << " key-value pairs after " << steps << " steps: delta " << acc_delta
