@@ -37,8 +37,15 @@ struct Reader {
             fail_format(what + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected " +
                         shape_string(shape));
         const bool aligned = reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0;
-        if (in_place && t->dtype == DType::F32 && aligned)
-            return FloatTensor::in_place(reinterpret_cast<const float*>(t->data), size_t(t->n_elements));
+        if (in_place && t->dtype == DType::F32 && aligned) {
+            // The same check tensor_to_f32 makes on copies: a NaN or Inf weight is a bad file, never a bad model
+            // (a non-finite latent would also make ternarisation cast NaN to an integer; found by fuzz_bitt).
+            const float* v = reinterpret_cast<const float*>(t->data);
+            for (size_t i = 0; i < size_t(t->n_elements); ++i)
+                if (!std::isfinite(v[i]))
+                    fail_format(what + ": tensor '" + t->name + "' holds NaN or Inf at element " + std::to_string(i));
+            return FloatTensor::in_place(v, size_t(t->n_elements));
+        }
         return tensor_to_f32(*t, what);
     }
 
