@@ -61,6 +61,37 @@ BENCHMARK(BM_TrainStep)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The delta TTT layer (docs/memory.md) at the demo shape, 4 heads, against the upstream layer above.
+// Args: threads, T (window length; B·T = 4,096 tokens a step), delta (0 upstream, 1 delta).
+void BM_TrainStepWindow(benchmark::State& state) {
+    const int threads = int(state.range(0));
+    const int32_t T = int32_t(state.range(1)), B = 4096 / T;
+    ttt::ModelConfig c = demo_config(1);
+    if (state.range(2)) c.ttt_kind = ttt::TttKind::delta, c.ttt_heads = 4, c.inner_lr = 1.0f, c.bitlinear_scale = true;
+    ttt::TrainParams p = ttt::TrainParams::create(c);
+    p.init_random(1);
+    std::mt19937 rng(2);
+    std::uniform_int_distribution<int32_t> tok(0, 1023);
+    std::vector<int32_t> in(size_t(B * T)), tg(size_t(B * T));
+    for (auto& x : in) x = tok(rng);
+    for (auto& x : tg) x = tok(rng);
+    const ttt::Batch batch{B, T, in.data(), tg.data()};
+    ttt::ThreadPool pool(threads);
+    auto ws = ttt::make_workspace(p.config, B, T);
+    std::vector<float> grads(p.values.size(), 0.0f);
+    for (auto _ : state) benchmark::DoNotOptimize(ttt::train_forward_backward(p, batch, grads.data(), pool, *ws));
+    state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_TrainStepWindow)
+    ->ArgNames({"threads", "T", "delta"})
+    ->Args({1, 128, 0})
+    ->Args({1, 128, 1})
+    ->Args({1, 512, 0})
+    ->Args({1, 512, 1})
+    ->Args({2, 512, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 std::vector<float> random_floats(size_t n, uint32_t seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <limits>
 #include <cstdio>
 
 #include "common/error.h"
@@ -201,4 +202,24 @@ TEST_CASE(".bitt streamed save: the same bytes as the in-memory image, crash-saf
     specs.push_back(specs[0]);
     CHECK_THROWS_WITH_AS(ttt::BittFileWriter(path, c, specs, {}), doctest::Contains("written twice"), ttt::Error);
     CHECK(read_bytes(path) == before);
+}
+
+TEST_CASE(".bitt: a NaN or Inf float weight is refused also when the weights are used in place") {
+    TempDir tmp;
+    FixtureSpec spec;
+    Model model(write_fixture_model(tmp.path / "m", spec));
+    ttt::LoadedModel lm = ttt::load_model_path((tmp.path / "m").string(), {});
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+        std::vector<float> embed(lm.weights.embed.begin(), lm.weights.embed.end());
+        embed[5] = bad;
+        ttt::ModelWeights w = lm.weights;
+        w.embed = ttt::FloatTensor(embed);
+        const std::vector<uint8_t> bytes = ttt::write_bitt_v2(w, kTinyTokenizer);
+        const std::string path = (tmp.path / "bad.bitt").string();
+        write_bytes(path, bytes);
+        ttt_model* m = nullptr;
+        CHECK(ttt_load_model(path.c_str(), nullptr, &m) == TTT_ERR_FORMAT);  // mapped: the in-place path
+        CHECK(std::string(ttt_last_error()).find("NaN or Inf") != std::string::npos);
+        CHECK(m == nullptr);
+    }
 }

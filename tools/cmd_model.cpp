@@ -35,6 +35,8 @@ void print_config(const ttt::ModelConfig& c) {
                 "  inner_lr %g\n  ttt_chunk %d\n  bitlinear_scale %s\n  act_bits %d\n  norm_eps %g\n  bos_id %d\n  eos_id %d\n",
                 c.vocab_size, c.hidden_dim, c.num_layers, c.intermediate_dim, c.ttt_dim(), double(c.inner_lr), c.ttt_chunk,
                 c.bitlinear_scale ? "true" : "false", c.act_bits, double(c.norm_eps), c.bos_id, c.eos_id);
+    // Only for the delta layer, so the report of every upstream-form model reads as before.
+    if (c.is_delta()) std::printf("  ttt_kind delta\n  ttt_heads %d\n", c.ttt_heads);
 }
 
 void print_tensors(const ttt::SafetensorsView& st) {

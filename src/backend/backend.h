@@ -97,6 +97,7 @@ struct SequenceRows {
 
 // One sequence's TTT state for one layer, in the backend's memory: the applied fast weights W (d×d), the running
 // sum of the open chunk's inner gradients (d×d), and the number of tokens seen since reset (chunk boundaries).
+// The delta kind uses w for its H heads' fast weights (H·dh²) and pending for its token-mixing tail (3·2d).
 struct TttStateRef {
     float* w = nullptr;
     float* pending = nullptr;
@@ -136,6 +137,7 @@ enum class Op {
     rope,            // rotary position embedding (rotate-half) per head, at each row's position
     attention,       // append K/V rows to each sequence's cache; causal grouped-query attention over the cache
     relu2_gated,     // relu(g)² ⊙ u
+    ttt_delta,       // the delta kind's per-token recurrence (kernels/cpu/ttt_delta_ref.h), per sequence
 };
 
 class Buffer {
@@ -188,6 +190,12 @@ public:
     // position) closes. states[s] advances by seqs[s].n_rows.
     virtual void ttt_chunked(const Tensor& fhat, const Tensor& z, const SequenceRows* seqs, TttStateRef* states,
                              size_t n_seqs, size_t chunk, float lr) = 0;
+    // Delta kind (kernels/cpu/ttt_delta_ref.h): for each sequence s, rows seqs[s] of the raw keys, values, raw
+    // queries (d wide) and gate logits (2H wide) run the per-token recurrence on states[s] (w: fast weights,
+    // pending: token-mixing tail) and write out (d wide). conv_k, conv_q [d, 4], gate_bias [1, 2H].
+    virtual void ttt_delta(const Tensor& kr, const Tensor& v, const Tensor& qr, const Tensor& gates, const Tensor& out,
+                           const SequenceRows* seqs, TttStateRef* states, size_t n_seqs, const DenseWeight& conv_k,
+                           const DenseWeight& conv_q, const DenseWeight& gate_bias, size_t heads, float lr) = 0;
     // out row i = x row rows_host[i].
     virtual void gather_rows(const Tensor& x, const size_t* rows_host, size_t n, const Tensor& out) = 0;
 

@@ -15,6 +15,7 @@
 #include "cpu/quantize_kernels.h"
 #include "cpu/swiglu_kernels.h"
 #include "cpu/ttt_kernels.h"
+#include "cpu/ttt_delta_ref.h"
 #include "cpu/ttt_ref.h"
 
 namespace ttt {
@@ -366,6 +367,22 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, co
             attention_group_ref(q.f32() + row * q.cols + kvh * group * hd, group, c, kvh,
                                 size_t(caches[s].position) + i + 1, out.f32() + row * out.cols + kvh * group * hd,
                                 scratch.data());
+        }
+    });
+}
+
+void CpuBackend::ttt_delta(const Tensor& kr, const Tensor& v, const Tensor& qr, const Tensor& gates, const Tensor& out,
+                           const SequenceRows* seqs, TttStateRef* states, size_t n_seqs, const DenseWeight& conv_k,
+                           const DenseWeight& conv_q, const DenseWeight& gate_bias, size_t heads, float lr) {
+    // One work unit per sequence: the oracle itself (the recurrence is d×d per token, like the upstream kind's).
+    const size_t d = kr.cols, g = gates.cols;
+    TttDeltaParams<float> p;
+    p.d = d, p.heads = heads, p.conv_k = conv_k.data, p.conv_q = conv_q.data, p.gate_bias = gate_bias.data, p.lr = lr;
+    parallel(n_seqs, 1, [&](size_t b, size_t e) {
+        for (size_t s = b; s < e; ++s) {
+            const size_t r = seqs[s].row_begin;
+            ttt_delta_rows<float>(p, kr.f32() + r * d, v.f32() + r * d, qr.f32() + r * d, gates.f32() + r * g,
+                                  seqs[s].n_rows, states[s].w, states[s].pending, out.f32() + r * d);
         }
     });
 }

@@ -75,6 +75,9 @@ public:
     void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) override;
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override;
     void l2_normalize(const Tensor& x, const Tensor& y) override;
+    void ttt_delta(const Tensor& kr, const Tensor& v, const Tensor& qr, const Tensor& gates, const Tensor& out,
+                   const SequenceRows* seqs, TttStateRef* states, size_t n_seqs, const DenseWeight& conv_k,
+                   const DenseWeight& conv_q, const DenseWeight& gate_bias, size_t heads, float lr) override;
     void ttt_chunked(const Tensor& fhat, const Tensor& z, const SequenceRows* seqs, TttStateRef* states,
                      size_t n_seqs, size_t chunk, float lr) override;
     void gather_rows(const Tensor& x, const size_t* rows_host, size_t n, const Tensor& out) override;

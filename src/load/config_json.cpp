@@ -70,6 +70,12 @@ ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& wh
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &b)) c.bitlinear_scale = b;
     if (json_get_int_opt(obj, "act_bits", what, &v)) c.act_bits = to_i32(v, "act_bits", what);
     if (json_get_int_opt(obj, "ttt_chunk", what, &v)) c.ttt_chunk = to_i32(v, "ttt_chunk", what);
+    std::string kind;
+    if (json_get_string_opt(obj, "ttt_kind", what, &kind)) {
+        if (kind == "delta") c.ttt_kind = TttKind::delta;
+        else if (kind != "upstream") fail_format(what + ": \"ttt_kind\" is \"" + kind + "\"; known kinds are \"upstream\" and \"delta\"");
+    }
+    if (json_get_int_opt(obj, "ttt_heads", what, &v)) c.ttt_heads = to_i32(v, "ttt_heads", what);
     if (!json_get_float_opt(obj, "norm_eps", what, &c.norm_eps)) json_get_float_opt(obj, "rms_norm_eps", what, &c.norm_eps);
     if (get_int_alias(obj, {"bos_id", "bos_token_id"}, what, &v, &found)) c.bos_id = to_i32(v, found, what);
     if (get_int_alias(obj, {"eos_id", "eos_token_id"}, what, &v, &found)) c.eos_id = to_i32(v, found, what);
@@ -95,6 +101,7 @@ std::string config_to_json(const ModelConfig& c) {
                     ",\"bitlinear_scale\":" + (c.bitlinear_scale ? "true" : "false") +
                     ",\"act_bits\":" + std::to_string(c.act_bits) + ",\"ttt_chunk\":" + std::to_string(c.ttt_chunk) +
                     ",\"norm_eps\":" + eps;
+    if (c.is_delta()) s += ",\"ttt_kind\":\"delta\",\"ttt_heads\":" + std::to_string(c.ttt_heads);
     if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
     if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
     return s + "}";

@@ -40,12 +40,13 @@ struct Reader {
                         shape_string(shape));
         const bool aligned = reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0;
         if (in_place && t->dtype == DType::F32 && aligned) {
-            // Used where it lies, so checked here as tensor_to_f32 checks a copy: no NaN or Inf reaches the model.
-            const float* p = reinterpret_cast<const float*>(t->data);
+            // The same check tensor_to_f32 makes on copies: a NaN or Inf weight is a bad file, never a bad model
+            // (a non-finite latent would also make ternarisation cast NaN to an integer; found by fuzz_bitt).
+            const float* v = reinterpret_cast<const float*>(t->data);
             for (size_t i = 0; i < size_t(t->n_elements); ++i)
-                if (!std::isfinite(p[i]))
+                if (!std::isfinite(v[i]))
                     fail_format(what + ": tensor '" + t->name + "' holds NaN or Inf at element " + std::to_string(i));
-            return FloatTensor::in_place(p, size_t(t->n_elements));
+            return FloatTensor::in_place(v, size_t(t->n_elements));
         }
         return tensor_to_f32(*t, what);
     }
@@ -106,7 +107,18 @@ ModelWeights weights_from_safetensors(const ModelConfig& c, const SafetensorsVie
             }
         LayerWeights L;
         L.norm1 = r.floats({p + ".norm1.weight", p + ".norm1.model.norm.weight", p + ".input_layernorm.weight"}, {D});
-        L.ttt_down = r.ternary(p + ".ttt.down", int32_t(d), int32_t(D));
+        if (c.is_delta()) {  // docs/memory.md
+            const int64_t H2 = 2 * int64_t(c.ttt_heads);
+            L.ttt_key = r.ternary(p + ".ttt.key", int32_t(d), int32_t(D));
+            L.ttt_value = r.ternary(p + ".ttt.value", int32_t(d), int32_t(D));
+            L.ttt_query = r.ternary(p + ".ttt.query", int32_t(d), int32_t(D));
+            L.ttt_conv_k = r.floats({p + ".ttt.conv_k.weight"}, {d, 4});
+            L.ttt_conv_q = r.floats({p + ".ttt.conv_q.weight"}, {d, 4});
+            L.ttt_gate = r.floats({p + ".ttt.gate.weight"}, {H2, D});
+            L.ttt_gate_bias = r.floats({p + ".ttt.gate.bias"}, {H2});
+        } else {
+            L.ttt_down = r.ternary(p + ".ttt.down", int32_t(d), int32_t(D));
+        }
         L.ttt_up = r.ternary(p + ".ttt.up", int32_t(D), int32_t(d));
         L.norm2 = r.floats({p + ".norm2.weight", p + ".norm2.model.norm.weight", p + ".post_attention_layernorm.weight"}, {D});
         L.mlp_gate = r.ternary(p + ".mlp.gate_proj", int32_t(I), int32_t(D));
@@ -141,7 +153,18 @@ std::vector<WeightTensor> weight_tensors(const ModelWeights& w) {
         const LayerWeights& L = w.layers[i];
         const std::string p = "layers." + std::to_string(i);
         floats(p + ".norm1.weight", {D}, L.norm1);
-        ternary(p + ".ttt.down", L.ttt_down);
+        if (w.config.is_delta()) {
+            const int64_t d = w.config.ttt_dim(), H2 = 2 * int64_t(w.config.ttt_heads);
+            ternary(p + ".ttt.key", L.ttt_key);
+            ternary(p + ".ttt.value", L.ttt_value);
+            ternary(p + ".ttt.query", L.ttt_query);
+            floats(p + ".ttt.conv_k.weight", {d, 4}, L.ttt_conv_k);
+            floats(p + ".ttt.conv_q.weight", {d, 4}, L.ttt_conv_q);
+            floats(p + ".ttt.gate.weight", {H2, D}, L.ttt_gate);
+            floats(p + ".ttt.gate.bias", {H2}, L.ttt_gate_bias);
+        } else {
+            ternary(p + ".ttt.down", L.ttt_down);
+        }
         ternary(p + ".ttt.up", L.ttt_up);
         floats(p + ".norm2.weight", {D}, L.norm2);
         ternary(p + ".mlp.gate_proj", L.mlp_gate);

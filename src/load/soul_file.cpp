@@ -80,6 +80,23 @@ std::vector<float> read_matrix(const SafetensorsView& st, const std::string& nam
     return tensor_to_f32(*t, what);
 }
 
+// The delta kind's state tensors (docs/memory.md): w_state.{i} F32 [H, dh, dh], mix_tail.{i} F32 [3, 2d].
+std::vector<float> read_shaped(const SafetensorsView& st, const std::string& name, const std::vector<int64_t>& shape,
+                               const std::string& what) {
+    const TensorView* t = st.find(name);
+    if (!t) fail_format(what + ": missing tensor '" + name + "'");
+    if (t->shape != shape)
+        fail_format(what + ": tensor '" + name + "' has shape " + shape_string(t->shape) + ", expected " + shape_string(shape));
+    if (t->dtype != DType::F32) fail_format(what + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected F32");
+    return tensor_to_f32(*t, what);
+}
+
+std::vector<int64_t> delta_w_shape(const ModelConfig& c) {
+    const int64_t H = c.ttt_heads, dh = c.ttt_dim() / c.ttt_heads;
+    return {H, dh, dh};
+}
+std::vector<int64_t> delta_tail_shape(const ModelConfig& c) { return {3, 2 * int64_t(c.ttt_dim())}; }
+
 }  // namespace
 
 std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, uint64_t fingerprint) {
@@ -87,6 +104,11 @@ std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, 
     SafetensorsWriter out;
     const int64_t d = soul.dim;
     for (int32_t i = 0; i < soul.num_layers; ++i) {
+        if (c.is_delta()) {
+            out.add_f32("w_state." + std::to_string(i), delta_w_shape(c), soul.w[size_t(i)]);
+            out.add_f32("mix_tail." + std::to_string(i), delta_tail_shape(c), soul.pending[size_t(i)]);
+            continue;
+        }
         out.add_f32("w_state." + std::to_string(i), {1, d, d}, soul.w[size_t(i)]);
         out.add_f32("pending." + std::to_string(i), {d, d}, soul.pending[size_t(i)]);
     }
@@ -100,6 +122,10 @@ std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, 
     out.set_metadata("num_layers", std::to_string(c.num_layers));
     out.set_metadata("ttt_dim", std::to_string(c.ttt_dim()));
     out.set_metadata("ttt_chunk", std::to_string(c.ttt_chunk));
+    if (c.is_delta()) {  // upstream-kind souls stay exactly as before (no ttt_kind key)
+        out.set_metadata("ttt_kind", "delta");
+        out.set_metadata("ttt_heads", std::to_string(c.ttt_heads));
+    }
     out.set_metadata("position", std::to_string(soul.position));
     out.set_metadata("soul_level", std::to_string(soul.level));
     out.set_metadata("state_crc32c", hex32(state_crc(soul)));
@@ -186,6 +212,17 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
             fail_incompatible(what + ": the soul is for hidden_dim " + std::to_string(hd) + ", num_layers " + std::to_string(nl) +
                               "; this model has hidden_dim " + std::to_string(c.hidden_dim) + ", num_layers " +
                               std::to_string(c.num_layers));
+        // The layer kind decides what the state means: never applied across kinds, not even with force.
+        auto kind_it = st.metadata.find("ttt_kind");
+        const std::string kind = kind_it == st.metadata.end() ? "upstream" : kind_it->second;
+        if (kind != "upstream" && kind != "delta") fail_format(what + ": metadata ttt_kind \"" + kind + "\" is unknown");
+        const std::string model_kind = c.is_delta() ? "delta" : "upstream";
+        if (kind != model_kind)
+            fail_incompatible(what + ": the soul is for a \"" + kind + "\" TTT layer, this model's layer is \"" +
+                              model_kind + "\"");
+        uint64_t heads = 1;
+        if (c.is_delta() && (!meta_u64(st, "ttt_heads", &heads) || heads != uint64_t(c.ttt_heads)))
+            fail_incompatible(what + ": the soul's ttt_heads does not match this model's " + std::to_string(c.ttt_heads));
         if (fp != fingerprint && !force)
             fail_incompatible(what + ": the soul belongs to another model (fingerprint " + hex64(fp) + ", this model " +
                               hex64(fingerprint) + "); load it with TTT_SOUL_FORCE to apply it anyway");
@@ -194,6 +231,11 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
         soul.position = position;
         soul.level = level;
         for (int32_t i = 0; i < c.num_layers; ++i) {
+            if (c.is_delta()) {
+                soul.w[size_t(i)] = read_shaped(st, "w_state." + std::to_string(i), delta_w_shape(c), what);
+                soul.pending[size_t(i)] = read_shaped(st, "mix_tail." + std::to_string(i), delta_tail_shape(c), what);
+                continue;
+            }
             soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);
             soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, dims_confirmed, what);
         }
@@ -210,6 +252,8 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
             soul.position = 0;
         }
     } else {
+        if (c.is_delta())
+            fail_incompatible(what + ": an upstream soul cannot be applied to a model with the \"delta\" TTT layer");
         // Upstream souls: no pending sums (upstream inference used chunk 1); chunk counting restarts here.
         for (int32_t i = 0; i < c.num_layers; ++i) soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);
         soul.position = 0;

@@ -4,6 +4,9 @@
 // metadata: format "bit_ttt.soul", format_version, fingerprint, dims, ttt_chunk, position, soul_level, state_crc32c,
 // and (v3) meta_crc32c over the metadata, the tensor directory and meta_config.
 // Upstream V030 souls (w_state.{i} [1,d,d] or [d,d] + meta_config) are read too.
+// A model with the delta TTT layer (docs/memory.md) writes metadata ttt_kind "delta" and ttt_heads H, and per layer
+// w_state.{i} F32 [H, dh, dh] and mix_tail.{i} F32 [3, 2d] (the token-mixing tail) instead of pending.{i}. A soul
+// is never applied to a model with another layer kind or head count (TTT_ERR_INCOMPATIBLE, even with force).
 #pragma once
 
 #include <cstdint>

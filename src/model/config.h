@@ -27,6 +27,12 @@ struct AttentionConfig {
     bool tie_embeddings = false;      // LM head = embedding table
 };
 
+// Which TTT layer a model's blocks use (config.json "ttt_kind"; absent = upstream).
+enum class TttKind : int32_t {
+    upstream = 0,  // DESIGN §2: key = value = query = f̂, chunked updates, no gates
+    delta = 1,     // docs/memory.md: separate key/value/query, token mixing, learned η_t and decay α_t, delta rule
+};
+
 struct ModelConfig {
     int32_t vocab_size = 0;        // V
     int32_t hidden_dim = 0;        // D (multiple of 4)
@@ -39,12 +45,15 @@ struct ModelConfig {
     float norm_eps = 1e-5f;        // RMSNorm epsilon (inside the sqrt)
     int32_t bos_id = -1;           // -1: none / take from the tokenizer
     int32_t eos_id = -1;
+    TttKind ttt_kind = TttKind::upstream;
+    int32_t ttt_heads = 1;         // delta kind: fast-weight heads (d divisible by it); upstream: 1
 
     Architecture arch = Architecture::ttt;
     AttentionConfig attn;          // arch llama / bitnet
 
     int32_t ttt_dim() const { return hidden_dim / 4; }  // d
     bool is_attention() const { return arch != Architecture::ttt; }
+    bool is_delta() const { return ttt_kind == TttKind::delta; }
 };
 
 // Check ranges and relations; throws Error(TTT_ERR_FORMAT) naming the field. `what` names the source.

@@ -16,12 +16,14 @@ struct Forward::Workspace {
     Backend* backend = nullptr;
     std::unique_ptr<Buffer> buffer;
     Tensor x, xn, h, branch, f, z, gate, up, act, fq, norm_out, logits;
+    Tensor dk, dv, dq, dgates;  // delta kind: raw keys, values, raw queries, gate logits (empty otherwise)
     QuantTensor q;
     std::unique_ptr<AttentionWorkspace> attention;  // arch llama / bitnet
 
     Workspace(Backend* be, const ModelConfig& c, size_t rows) : backend(be) {
         const size_t D = size_t(c.hidden_dim), d = size_t(c.ttt_dim()), I = size_t(c.intermediate_dim);
         const size_t V = size_t(c.vocab_size), K = std::max(D, I);
+        const size_t dd = c.is_delta() ? d : 0, G = c.is_delta() ? 2 * size_t(c.ttt_heads) : 0;
         struct Slot {
             Tensor* t;
             ElemType type;
@@ -31,7 +33,9 @@ struct Forward::Workspace {
                               {&branch, ElemType::f32, D}, {&f, ElemType::f32, d}, {&z, ElemType::f32, d},
                               {&gate, ElemType::f32, I}, {&up, ElemType::f32, I}, {&act, ElemType::f32, I},
                               {&fq, ElemType::f32, K},  {&norm_out, ElemType::f32, D},
-                              {&q.q, ElemType::i8, K},  {&q.a, ElemType::f32, 1}};
+                              {&q.q, ElemType::i8, K},  {&q.a, ElemType::f32, 1},
+                              {&dk, ElemType::f32, dd}, {&dv, ElemType::f32, dd}, {&dq, ElemType::f32, dd},
+                              {&dgates, ElemType::f32, G}};
         size_t total = 0;
         auto bytes_of = [&](const Slot& s) { return (rows * s.cols * (s.type == ElemType::f32 ? 4 : 1) + 63) / 64 * 64; };
         for (const Slot& s : slots) total += bytes_of(s);
@@ -62,7 +66,7 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
         std::vector<std::pair<Op, ActType>> needed = {
             {Op::embed, ActType::f32},      {Op::rmsnorm, ActType::f32}, {Op::dense_matmul, ActType::f32},
             {Op::swiglu, ActType::f32},     {Op::add, ActType::f32},     {Op::l2_normalize, ActType::f32},
-            {Op::ttt_chunked, ActType::f32}, {Op::gather_rows, ActType::f32}};
+            {config_.is_delta() ? Op::ttt_delta : Op::ttt_chunked, ActType::f32}, {Op::gather_rows, ActType::f32}};
         if (act == ActType::i8) needed.insert(needed.end(), {{Op::quantize_i8, act}, {Op::ternary_i8, act}});
         else if (act == ActType::f32_fake_i8) needed.insert(needed.end(), {{Op::fake_quant_i8, act}, {Op::ternary_f32, act}});
         else needed.push_back({Op::ternary_f32, act});
@@ -155,9 +159,22 @@ void Forward::run_layer(size_t l, Workspace& ws, size_t M, const std::vector<Seq
 
     // TTT core: features, the chunked fast-weight recurrence per sequence, back to the residual stream.
     be.rmsnorm(x, L.norm1, config_.norm_eps, xn);
-    bitlinear(be, ws, L.ttt_down, xn, f, false);
-    be.l2_normalize(f, f);
-    be.ttt_chunked(f, z, rows.data(), states.data(), rows.size(), size_t(config_.ttt_chunk), config_.inner_lr);
+    if (config_.is_delta()) {
+        // Delta kind (docs/memory.md): key, value and query from the same normed rows (quantised once), the gate
+        // logits from the float rows, then the per-token recurrence with its token mixing.
+        const Tensor kr = ws.dk.reshape(M, d), v = ws.dv.reshape(M, d), qr = ws.dq.reshape(M, d);
+        const Tensor g = ws.dgates.reshape(M, 2 * size_t(config_.ttt_heads));
+        bitlinear(be, ws, L.ttt_key, xn, kr, false);
+        bitlinear(be, ws, L.ttt_value, xn, v, true);
+        bitlinear(be, ws, L.ttt_query, xn, qr, true);
+        be.dense_matmul(L.ttt_gate, xn, g);
+        be.ttt_delta(kr, v, qr, g, z, rows.data(), states.data(), rows.size(), L.ttt_conv_k, L.ttt_conv_q,
+                     L.ttt_gate_bias, size_t(config_.ttt_heads), config_.inner_lr);
+    } else {
+        bitlinear(be, ws, L.ttt_down, xn, f, false);
+        be.l2_normalize(f, f);
+        be.ttt_chunked(f, z, rows.data(), states.data(), rows.size(), size_t(config_.ttt_chunk), config_.inner_lr);
+    }
     bitlinear(be, ws, L.ttt_up, z, br, false);
     be.add(x, br, h);
 

@@ -40,7 +40,18 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
         PreparedLayer pl;
         pl.norm1 = be.prepare_dense(L.norm1.data(), 1, D, owner);
         pl.norm2 = be.prepare_dense(L.norm2.data(), 1, D, owner);
-        pl.ttt_down = ternary(L.ttt_down);
+        if (c.is_delta()) {
+            const size_t d = size_t(c.ttt_dim()), H2 = 2 * size_t(c.ttt_heads);
+            pl.ttt_key = ternary(L.ttt_key);
+            pl.ttt_value = ternary(L.ttt_value);
+            pl.ttt_query = ternary(L.ttt_query);
+            pl.ttt_gate = be.prepare_dense(L.ttt_gate.data(), H2, D, owner);
+            pl.ttt_gate_bias = be.prepare_dense(L.ttt_gate_bias.data(), 1, H2, owner);
+            pl.ttt_conv_k = be.prepare_dense(L.ttt_conv_k.data(), d, 4, owner);
+            pl.ttt_conv_q = be.prepare_dense(L.ttt_conv_q.data(), d, 4, owner);
+        } else {
+            pl.ttt_down = ternary(L.ttt_down);
+        }
         pl.ttt_up = ternary(L.ttt_up);
         pl.mlp_gate = ternary(L.mlp_gate);
         pl.mlp_up = ternary(L.mlp_up);

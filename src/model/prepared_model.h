@@ -15,6 +15,9 @@ namespace ttt {
 struct PreparedLayer {
     DenseWeight norm1, norm2;  // [1, D]
     TernaryWeight ttt_down, ttt_up, mlp_gate, mlp_up, mlp_down;
+    // Delta kind only (docs/memory.md): key/value/query projections, gate [2H, D], token mixing [d, 4], gate bias [1, 2H].
+    TernaryWeight ttt_key, ttt_value, ttt_query;
+    DenseWeight ttt_gate, ttt_conv_k, ttt_conv_q, ttt_gate_bias;
 };
 
 struct PreparedModel {

@@ -1,5 +1,7 @@
 // The soul: the TTT fast-weight state of one context. Per layer a d×d matrix W (starts at zero) and the running
 // sum of the open chunk's inner gradients, which is applied when the chunk closes (DESIGN §2).
+// The delta kind (docs/memory.md) keeps its H heads' fast weights (H × dh×dh) in w and its token-mixing tail, the
+// raw key and query rows of the last 3 tokens (3 × 2d), in pending.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +27,10 @@ struct SoulState {
         dim = c.is_attention() ? 0 : c.ttt_dim();
         if (c.is_attention()) kv.configure(c, KvCacheType::f16, 0);
         const size_t n = static_cast<size_t>(dim) * static_cast<size_t>(dim);
-        w.assign(static_cast<size_t>(num_layers), std::vector<float>(n, 0.0f));
-        pending.assign(static_cast<size_t>(num_layers), std::vector<float>(n, 0.0f));
+        const size_t nw = c.is_delta() ? n / static_cast<size_t>(c.ttt_heads) : n;
+        const size_t np = c.is_delta() ? 6 * static_cast<size_t>(dim) : n;  // kernels/cpu/ttt_delta_ref.h
+        w.assign(static_cast<size_t>(num_layers), std::vector<float>(nw, 0.0f));
+        pending.assign(static_cast<size_t>(num_layers), std::vector<float>(np, 0.0f));
         position = 0;
         level = 0;
     }

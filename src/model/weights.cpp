@@ -53,10 +53,19 @@ uint64_t ModelWeights::fingerprint() const {
         h.add_u64(static_cast<uint64_t>(v));
     h.add(&c.inner_lr, sizeof c.inner_lr);
     h.add(&c.norm_eps, sizeof c.norm_eps);
+    if (c.is_delta()) {  // upstream models keep their fingerprints: the kind is hashed only when it is not upstream
+        h.add_u64(uint64_t(c.ttt_kind));
+        h.add_u64(uint64_t(c.ttt_heads));
+    }
     hash_floats(h, embed);
     for (const LayerWeights& l : layers) {
         hash_floats(h, l.norm1);
-        hash_ternary(h, l.ttt_down);
+        if (c.is_delta()) {
+            for (const TernaryMatrix* m : {&l.ttt_key, &l.ttt_value, &l.ttt_query}) hash_ternary(h, *m);
+            for (const FloatTensor* v : {&l.ttt_conv_k, &l.ttt_conv_q, &l.ttt_gate, &l.ttt_gate_bias}) hash_floats(h, *v);
+        } else {
+            hash_ternary(h, l.ttt_down);
+        }
         hash_ternary(h, l.ttt_up);
         hash_floats(h, l.norm2);
         hash_ternary(h, l.mlp_gate);
@@ -73,8 +82,10 @@ uint64_t ModelWeights::parameter_count() const {
     if (config.is_attention()) return n + attention_parameter_count(*this);
     for (const LayerWeights& l : layers) {
         n += l.norm1.size() + l.norm2.size();
-        for (const TernaryMatrix* m : {&l.ttt_down, &l.ttt_up, &l.mlp_gate, &l.mlp_up, &l.mlp_down})
+        for (const TernaryMatrix* m : {&l.ttt_down, &l.ttt_key, &l.ttt_value, &l.ttt_query, &l.ttt_up, &l.mlp_gate,
+                                       &l.mlp_up, &l.mlp_down})
             n += static_cast<uint64_t>(m->rows) * static_cast<uint64_t>(m->cols);
+        n += l.ttt_conv_k.size() + l.ttt_conv_q.size() + l.ttt_gate.size() + l.ttt_gate_bias.size();
     }
     return n;
 }
@@ -97,7 +108,18 @@ void ModelWeights::check_shapes(const std::string& what) const {
         const std::string p = "layers." + std::to_string(i) + ".";
         vec(layers[i].norm1, D, p + "norm1.weight");
         vec(layers[i].norm2, D, p + "norm2.weight");
-        mat(layers[i].ttt_down, d, Di, p + "ttt.down.weight");
+        if (config.is_delta()) {
+            const size_t dd = size_t(d), H2 = 2 * size_t(config.ttt_heads);
+            mat(layers[i].ttt_key, d, Di, p + "ttt.key.weight");
+            mat(layers[i].ttt_value, d, Di, p + "ttt.value.weight");
+            mat(layers[i].ttt_query, d, Di, p + "ttt.query.weight");
+            vec(layers[i].ttt_conv_k, dd * 4, p + "ttt.conv_k.weight");
+            vec(layers[i].ttt_conv_q, dd * 4, p + "ttt.conv_q.weight");
+            vec(layers[i].ttt_gate, H2 * D, p + "ttt.gate.weight");
+            vec(layers[i].ttt_gate_bias, H2, p + "ttt.gate.bias");
+        } else {
+            mat(layers[i].ttt_down, d, Di, p + "ttt.down.weight");
+        }
         mat(layers[i].ttt_up, Di, d, p + "ttt.up.weight");
         mat(layers[i].mlp_gate, I, Di, p + "mlp.gate_proj.weight");
         mat(layers[i].mlp_up, I, Di, p + "mlp.up_proj.weight");

@@ -55,7 +55,15 @@ struct FloatTensor {
 
 struct LayerWeights {
     FloatTensor norm1;             // (D)    RMSNorm gain before the TTT core
-    TernaryMatrix ttt_down;        // (d, D) features for the fast weights
+    TernaryMatrix ttt_down;        // (d, D) features for the fast weights (upstream kind)
+    // The delta kind's TTT core (docs/memory.md) instead of ttt_down; empty in upstream models.
+    TernaryMatrix ttt_key;         // (d, D)
+    TernaryMatrix ttt_value;       // (d, D)
+    TernaryMatrix ttt_query;       // (d, D)
+    FloatTensor ttt_conv_k;        // (d, 4) causal token mixing of the raw keys (tap s: s tokens back)
+    FloatTensor ttt_conv_q;        // (d, 4) and of the raw queries
+    FloatTensor ttt_gate;          // (2H, D) gate logits: rows 0..H−1 inner learning rate, H..2H−1 decay
+    FloatTensor ttt_gate_bias;     // (2H)
     TernaryMatrix ttt_up;          // (D, d) back to the residual stream
     FloatTensor norm2;             // (D)    RMSNorm gain before the MLP
     TernaryMatrix mlp_gate;        // (I, D) w1

@@ -15,6 +15,10 @@
 //   weights, scaled:    ∂L/∂W = ∂L/∂(sQ)      (identity; s gets no gradient)
 //   activations (int8): ∂L/∂x = ∂L/∂x'        (identity)
 // The TTT state is not detached: the backward runs through every chunk update (train_ops.h, ttt_backward).
+//
+// "ttt_kind": "delta" (docs/memory.md) replaces f, f̂, z = TTT(f̂) by
+//   k_r = key(n₁), v = value(n₁), q_r = query(n₁), g = G·n₁ (float, unquantised n₁),  z = Delta(k_r, v, q_r, g)
+// with the recurrence and its backward in kernels/cpu/ttt_delta_ref.h (train/ttt_delta_ops.h).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -25,26 +29,33 @@
 #include "common/error.h"
 #include "train/train_model.h"
 #include "train/train_ops.h"
+#include "train/ttt_delta_ops.h"
 
 namespace ttt {
 
 namespace {
 
-// Index of the BitLinears of a layer, in layout order.
-enum { kDown = 0, kUp = 1, kGate = 2, kMlpUp = 3, kMlpDown = 4, kLinears = 5 };
+// Index of the BitLinears of a layer, in layout order (5 in the upstream kind; the delta kind has its key in
+// slot kDown and two more).
+enum { kDown = 0, kUp = 1, kGate = 2, kMlpUp = 3, kMlpDown = 4, kValue = 5, kQuery = 6, kMaxLinears = 7 };
+constexpr size_t kKey = kDown;
+size_t linears_per_layer(const ModelConfig& c) { return c.is_delta() ? 7 : 5; }
 
 // Offsets of every tensor in the parameter arena, from the layout TrainParams::create makes (checked by name).
 struct ParamIndex {
     size_t embed = 0, norm_f = 0, lm_head = 0;
     struct Layer {
         size_t norm1 = 0, norm2 = 0;
-        size_t lin[kLinears] = {};
+        size_t lin[kMaxLinears] = {};
+        size_t conv_k = 0, conv_q = 0, gate = 0, gate_bias = 0;  // delta kind
     };
     std::vector<Layer> layers;
 
     explicit ParamIndex(const TrainParams& p) {
         const size_t L = size_t(p.config.num_layers);
-        if (p.tensors.size() != 3 + 7 * L) fail_argument("TrainParams layout does not match its config");
+        const bool delta = p.config.is_delta();
+        const size_t per = delta ? 13 : 7;
+        if (p.tensors.size() != 3 + per * L) fail_argument("TrainParams layout does not match its config");
         auto at = [&](size_t k, const std::string& name) {
             if (p.tensors[k].name != name) fail_argument("TrainParams layout: expected '" + name + "' at " + std::to_string(k));
             return p.tensors[k].offset;
@@ -53,17 +64,25 @@ struct ParamIndex {
         layers.resize(L);
         for (size_t l = 0; l < L; ++l) {
             const std::string pre = "layers." + std::to_string(l) + ".";
-            const size_t k = 1 + 7 * l;
+            const size_t k = 1 + per * l;
             layers[l].norm1 = at(k + 0, pre + "norm1.weight");
-            layers[l].lin[kDown] = at(k + 1, pre + "ttt.down.weight");
+            layers[l].lin[kDown] = at(k + 1, pre + (delta ? "ttt.key.weight" : "ttt.down.weight"));
             layers[l].lin[kUp] = at(k + 2, pre + "ttt.up.weight");
             layers[l].norm2 = at(k + 3, pre + "norm2.weight");
             layers[l].lin[kGate] = at(k + 4, pre + "mlp.gate_proj.weight");
             layers[l].lin[kMlpUp] = at(k + 5, pre + "mlp.up_proj.weight");
             layers[l].lin[kMlpDown] = at(k + 6, pre + "mlp.down_proj.weight");
+            if (delta) {
+                layers[l].lin[kValue] = at(k + 7, pre + "ttt.value.weight");
+                layers[l].lin[kQuery] = at(k + 8, pre + "ttt.query.weight");
+                layers[l].conv_k = at(k + 9, pre + "ttt.conv_k.weight");
+                layers[l].conv_q = at(k + 10, pre + "ttt.conv_q.weight");
+                layers[l].gate = at(k + 11, pre + "ttt.gate.weight");
+                layers[l].gate_bias = at(k + 12, pre + "ttt.gate.bias");
+            }
         }
-        norm_f = at(1 + 7 * L, "norm_f.weight");
-        lm_head = at(2 + 7 * L, "lm_head.weight");
+        norm_f = at(1 + per * L, "norm_f.weight");
+        lm_head = at(2 + per * L, "lm_head.weight");
     }
 };
 
@@ -71,7 +90,8 @@ struct ParamIndex {
 template <typename T>
 struct Activations {
     ModelConfig config;
-    size_t B = 0, Tn = 0, N = 0, D = 0, d = 0, I = 0, V = 0, L = 0, C = 0, nC = 0;
+    size_t B = 0, Tn = 0, N = 0, D = 0, d = 0, I = 0, V = 0, L = 0, C = 0, nC = 0, H = 1, nlin = 5;
+    bool delta = false;  // the delta kind's arrays exist (and the upstream kind's f, f̂, states are empty)
     bool quant = false;  // act_bits 8: the fake-quantised copies exist
 
     struct Layer {
@@ -92,7 +112,13 @@ struct Activations {
         T* up;      // (N, I)  W₃·xn2
         T* act;     // (N, I)  silu(gate) ⊙ up
         T* actq;    // (N, I)  fake-quantised act (act_bits 8)
-        T* we[kLinears];  // effective weights W̃ (Q or s·Q), [out, in] of each BitLinear
+        T* we[kMaxLinears];  // effective weights W̃ (Q or s·Q), [out, in] of each BitLinear
+        // Delta kind.
+        T* kr;      // (N, d)  key(n₁), raw
+        T* v;       // (N, d)  value(n₁)
+        T* qr;      // (N, d)  query(n₁), raw
+        T* gates;   // (N, 2H) G·n₁
+        T* saved;   // ttt_delta_saved_size(N, d, H): what the recurrence keeps for its backward
     };
     std::vector<T*> x;         // L+1 × (N, D) residual stream: x[0] = embeddings, x[l+1] = output of layer l
     std::vector<Layer> layers;
@@ -109,14 +135,18 @@ struct Activations {
     T* dsm1;   // (N, d)
     T* dsm2;   // (N, d)
     T* dwe;    // (max out·in) ∂L/∂W̃ of one BitLinear
-    T* tttscr; // ttt_backward_scratch(B, T, d, C)
+    T* tttscr; // ttt_backward_scratch(B, T, d, C), or ttt_delta_train_scratch(B, d, H)
+    T* ddv;    // (N, d)  delta kind: ∂v
+    T* ddq;    // (N, d)  ∂q_r
+    T* ddg;    // (N, 2H) ∂g
 
     std::vector<T> arena;
 
     bool matches(const ModelConfig& c, size_t b, size_t t) const {
         return b == B && t == Tn && c.vocab_size == config.vocab_size && c.hidden_dim == config.hidden_dim &&
                c.num_layers == config.num_layers && c.intermediate_dim == config.intermediate_dim &&
-               c.ttt_chunk == config.ttt_chunk && c.act_bits == config.act_bits;
+               c.ttt_chunk == config.ttt_chunk && c.act_bits == config.act_bits && c.ttt_kind == config.ttt_kind &&
+               c.ttt_heads == config.ttt_heads;
     }
 
     void build(const ModelConfig& c, size_t b, size_t t) {
@@ -125,28 +155,34 @@ struct Activations {
         D = size_t(c.hidden_dim), d = size_t(c.ttt_dim()), I = size_t(c.intermediate_dim), V = size_t(c.vocab_size);
         L = size_t(c.num_layers), C = size_t(c.ttt_chunk), nC = ttt_num_chunks(Tn, C);
         quant = c.act_bits == 8;
+        delta = c.is_delta(), H = size_t(c.ttt_heads), nlin = linears_per_layer(c);
         x.assign(L + 1, nullptr);
         layers.assign(L, Layer{});
-        scale.assign(L * kLinears, 0.0);
+        scale.assign(L * nlin, 0.0);
         losses.assign(N, 0.0);
 
         std::vector<std::pair<T**, size_t>> plan;
         auto take = [&](T*& p, size_t n) { plan.emplace_back(&p, n); };
         const size_t qD = quant ? N * D : 0, qd = quant ? N * d : 0, qI = quant ? N * I : 0;
+        const size_t up = delta ? 0 : 1, dl = delta ? 1 : 0;  // which kind's arrays exist
         for (size_t l = 0; l <= L; ++l) take(x[l], N * D);
         for (Layer& a : layers) {
             take(a.xn1, N * D), take(a.xq1, qD), take(a.rstd1, N);
-            take(a.f, N * d), take(a.fnorm, N), take(a.fhat, N * d), take(a.z, N * d), take(a.zq, qd);
-            take(a.states, B * nC * d * d);
+            take(a.f, up * N * d), take(a.fnorm, up * N), take(a.fhat, up * N * d), take(a.z, N * d), take(a.zq, qd);
+            take(a.states, up * B * nC * d * d);
             take(a.h, N * D), take(a.xn2, N * D), take(a.xq2, qD), take(a.rstd2, N);
             take(a.gate, N * I), take(a.up, N * I), take(a.act, N * I), take(a.actq, qI);
             take(a.we[kDown], d * D), take(a.we[kUp], D * d);
             take(a.we[kGate], I * D), take(a.we[kMlpUp], I * D), take(a.we[kMlpDown], D * I);
+            take(a.we[kValue], dl * d * D), take(a.we[kQuery], dl * d * D);
+            take(a.kr, dl * N * d), take(a.v, dl * N * d), take(a.qr, dl * N * d), take(a.gates, dl * N * 2 * H);
+            take(a.saved, dl * ttt_delta_saved_size(N, d, H));
         }
         take(xnf, N * D), take(rstdf, N), take(logits, N * V);
         take(dx, N * D), take(dtmp, N * D), take(dbig1, N * I), take(dbig2, N * I), take(dsm1, N * d), take(dsm2, N * d);
         take(dwe, I * D);
-        take(tttscr, ttt_backward_scratch(B, Tn, d, C));
+        take(tttscr, delta ? ttt_delta_train_scratch(B, d, H) : ttt_backward_scratch(B, Tn, d, C));
+        take(ddv, dl * N * d), take(ddq, dl * N * d), take(ddg, dl * N * 2 * H);
         size_t total = 0;
         for (auto& p : plan) total += (p.second + 15) / 16 * 16;  // 64-byte steps for float
         arena.assign(total, T(0));
@@ -182,21 +218,28 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
     check_batch(c, batch);
     const ParamIndex ix(params);
     const size_t B = A.B, Tn = A.Tn, N = A.N, D = A.D, d = A.d, I = A.I, V = A.V, L = A.L, C = A.C;
+    const size_t H = A.H, nlin = A.nlin;
     const bool scaled = c.bitlinear_scale;
     const bool relaxed = opt.relaxed;
     const bool quant = A.quant && !relaxed;
     const float eps = c.norm_eps, eta = c.inner_lr;
-    if (relaxed && opt.frozen_scales.size() != L * kLinears)
-        fail_argument("relaxed mode needs one frozen scale per BitLinear (" + std::to_string(L * kLinears) + ")");
+    if (relaxed && opt.frozen_scales.size() != L * nlin)
+        fail_argument("relaxed mode needs one frozen scale per BitLinear (" + std::to_string(L * nlin) + ")");
+    auto delta_params = [&](const ParamIndex::Layer& pl) {
+        TttDeltaParams<T> dp;
+        dp.d = d, dp.heads = H, dp.conv_k = P + pl.conv_k, dp.conv_q = P + pl.conv_q, dp.gate_bias = P + pl.gate_bias;
+        dp.lr = static_cast<T>(eta);
+        return dp;
+    };
 
     // ---- effective weights of this step ------------------------------------------------------------------------
-    const size_t rows_of[kLinears] = {d, D, I, I, D}, cols_of[kLinears] = {D, d, D, D, I};
+    const size_t rows_of[kMaxLinears] = {d, D, I, I, D, d, d}, cols_of[kMaxLinears] = {D, d, D, D, I, D, D};
     for (size_t l = 0; l < L; ++l)
-        for (size_t k = 0; k < kLinears; ++k) {
+        for (size_t k = 0; k < nlin; ++k) {
             const T* w = P + ix.layers[l].lin[k];
             const size_t n = rows_of[k] * cols_of[k];
-            const double s = relaxed ? opt.frozen_scales[l * kLinears + k] : bitlinear_scale(w, n);
-            A.scale[l * kLinears + k] = s;
+            const double s = relaxed ? opt.frozen_scales[l * nlin + k] : bitlinear_scale(w, n);
+            A.scale[l * nlin + k] = s;
             T* we = A.layers[l].we[k];
             pool->parallel_for(n, [&](size_t b, size_t e) {
                 bitlinear_effective_weight(w + b, e - b, s, scaled, relaxed, we + b);
@@ -213,9 +256,18 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
         rmsnorm_forward(x, P + p.norm1, N, D, eps, a.xn1, a.rstd1, pool);
         const T* in1 = a.xn1;
         if (quant) fake_quant_forward(a.xn1, N, D, a.xq1, pool), in1 = a.xq1;
-        linear_forward(in1, a.we[kDown], N, D, d, a.f, pool);                     // f   (N, d)
-        l2norm_forward(a.f, N, d, a.fhat, a.fnorm, pool);
-        ttt_forward(a.fhat, B, Tn, d, C, eta, a.z, a.states, pool);              // z   (N, d)
+        if (A.delta) {
+            linear_forward(in1, a.we[kKey], N, D, d, a.kr, pool);                 // k_r (N, d)
+            linear_forward(in1, a.we[kValue], N, D, d, a.v, pool);                // v   (N, d)
+            linear_forward(in1, a.we[kQuery], N, D, d, a.qr, pool);               // q_r (N, d)
+            matmul(false, true, N, 2 * H, D, a.xn1, P + p.gate, a.gates, false, pool);  // g (N, 2H)
+            ttt_delta_forward(delta_params(p), a.kr, a.v, a.qr, a.gates, B, Tn, a.z,
+                              ttt_delta_saved_at(a.saved, N, d, H), pool);         // z   (N, d)
+        } else {
+            linear_forward(in1, a.we[kDown], N, D, d, a.f, pool);                 // f   (N, d)
+            l2norm_forward(a.f, N, d, a.fhat, a.fnorm, pool);
+            ttt_forward(a.fhat, B, Tn, d, C, eta, a.z, a.states, pool);          // z   (N, d)
+        }
         const T* inz = a.z;
         if (quant) fake_quant_forward(a.z, N, d, a.zq, pool), inz = a.zq;
         linear_forward(inz, a.we[kUp], N, d, D, a.h, pool);                       // up(z) (N, D)
@@ -251,7 +303,7 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
     auto weight_grad = [&](size_t l, size_t k, const T* dy, const T* xin) {
         const size_t out = rows_of[k], in = cols_of[k];
         matmul(true, false, out, in, N, dy, xin, A.dwe, false, pool);
-        bitlinear_weight_backward(A.dwe, out * in, A.scale[l * kLinears + k], scaled, G + ix.layers[l].lin[k]);
+        bitlinear_weight_backward(A.dwe, out * in, A.scale[l * nlin + k], scaled, G + ix.layers[l].lin[k]);
     };
 
     for (size_t l = L; l-- > 0;) {
@@ -274,10 +326,25 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
         // h = x + inz·W̃_upᵀ
         matmul(false, false, N, d, D, A.dx, a.we[kUp], A.dsm1, false, pool);        // ∂z (N, d)
         weight_grad(l, kUp, A.dx, inz);
-        ttt_backward(A.dsm1, a.fhat, a.z, a.states, B, Tn, d, C, eta, A.dsm2, A.tttscr, pool);  // ∂f̂
-        l2norm_backward(A.dsm2, a.f, a.fnorm, N, d, A.dsm1, pool);                   // ∂f
-        weight_grad(l, kDown, A.dsm1, in1);
-        matmul(false, false, N, D, d, A.dsm1, a.we[kDown], A.dtmp, false, pool);     // ∂xn1 (N, D)
+        if (A.delta) {
+            const ParamIndex::Layer& pl = p;
+            ttt_delta_backward(delta_params(pl), a.kr, a.v, a.qr, ttt_delta_saved_at(a.saved, N, d, H), A.dsm1, B, Tn,
+                               A.dsm2, A.ddv, A.ddq, A.ddg, G + pl.conv_k, G + pl.conv_q, G + pl.gate_bias, A.tttscr,
+                               pool);                                                // ∂k_r, ∂v, ∂q_r, ∂g
+            weight_grad(l, kKey, A.dsm2, in1);
+            weight_grad(l, kValue, A.ddv, in1);
+            weight_grad(l, kQuery, A.ddq, in1);
+            matmul(true, false, 2 * H, D, N, A.ddg, a.xn1, G + pl.gate, true, pool);  // ∂G += ∂gᵀ·n₁
+            matmul(false, false, N, D, d, A.dsm2, a.we[kKey], A.dtmp, false, pool);   // ∂xn1 (N, D)
+            matmul(false, false, N, D, d, A.ddv, a.we[kValue], A.dtmp, true, pool);
+            matmul(false, false, N, D, d, A.ddq, a.we[kQuery], A.dtmp, true, pool);
+            matmul(false, false, N, D, 2 * H, A.ddg, P + pl.gate, A.dtmp, true, pool);
+        } else {
+            ttt_backward(A.dsm1, a.fhat, a.z, a.states, B, Tn, d, C, eta, A.dsm2, A.tttscr, pool);  // ∂f̂
+            l2norm_backward(A.dsm2, a.f, a.fnorm, N, d, A.dsm1, pool);               // ∂f
+            weight_grad(l, kDown, A.dsm1, in1);
+            matmul(false, false, N, D, d, A.dsm1, a.we[kDown], A.dtmp, false, pool); // ∂xn1 (N, D)
+        }
         rmsnorm_backward(A.dtmp, A.x[l], P + p.norm1, a.rstd1, N, D, A.dx, G + p.norm1, pool);  // dx = ∂L/∂x[l]
     }
     embedding_backward(batch.inputs, N, A.dx, D, G + ix.embed);

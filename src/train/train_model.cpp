@@ -14,6 +14,12 @@
 //   norm_f.weight                     (D)
 //   lm_head.weight                    (V, D)
 //
+// With "ttt_kind": "delta" (docs/memory.md) each layer is instead, in this order (the BitLinears first in the
+// upstream slots, ttt.key where ttt.down was, so the training core indexes them alike):
+//     norm1, ttt.key (d, D) ternary, ttt.up, norm2, mlp.gate_proj, mlp.up_proj, mlp.down_proj,
+//     ttt.value (d, D) ternary, ttt.query (d, D) ternary, ttt.conv_k (d, 4), ttt.conv_q (d, 4),
+//     ttt.gate.weight (2H, D), ttt.gate.bias (2H)
+//
 // Initialisation (init_random), chosen for straight-through training of ternary weights:
 //   BitLinear latents  N(0, 1/fan_in). With bitlinear_scale the layer multiplies by s·Q ≈ W, so this is the
 //                      variance-preserving (LeCun) init of the effective weight. Without it the forward does not
@@ -28,6 +34,9 @@
 //                      layer 0's input; on the residual stream unit-RMS token vectors sit at the same scale as
 //                      RMSNorm outputs and as the residual branches of a scaled model, so token identity is neither
 //                      drowned nor dominant at the start.
+//   delta layer        token mixing N(0, 0.5²) per tap; gate weight N(0, (0.1/√D)²); gate bias 0 for the inner
+//                      learning rate (η = inner_lr/2) and 4 for the decay (α ≈ 0.98: a memory of ~50 tokens that
+//                      training may lengthen)
 //   LM head            N(0, (0.1/√D)²): the final RMSNorm gives unit-RMS inputs, so the initial logits have a
 //                      standard deviation of ~0.1 and the first loss is within ~0.01 of ln V, while the head's
 //                      rows are still distinct (a zero head would give the body no gradient on the first step).
@@ -98,12 +107,21 @@ TrainParams TrainParams::create(const ModelConfig& config_in) {
     for (int32_t i = 0; i < c.num_layers; ++i) {
         const std::string pre = "layers." + std::to_string(i) + ".";
         add(pre + "norm1.weight", {D}, false, false);
-        add(pre + "ttt.down.weight", {d, D}, true, true);
+        add(pre + (c.is_delta() ? "ttt.key.weight" : "ttt.down.weight"), {d, D}, true, true);
         add(pre + "ttt.up.weight", {D, d}, true, true);
         add(pre + "norm2.weight", {D}, false, false);
         add(pre + "mlp.gate_proj.weight", {I, D}, true, true);
         add(pre + "mlp.up_proj.weight", {I, D}, true, true);
         add(pre + "mlp.down_proj.weight", {D, I}, true, true);
+        if (c.is_delta()) {
+            const int64_t H2 = 2 * int64_t(c.ttt_heads);
+            add(pre + "ttt.value.weight", {d, D}, true, true);
+            add(pre + "ttt.query.weight", {d, D}, true, true);
+            add(pre + "ttt.conv_k.weight", {d, 4}, false, false);
+            add(pre + "ttt.conv_q.weight", {d, 4}, false, false);
+            add(pre + "ttt.gate.weight", {H2, D}, false, false);
+            add(pre + "ttt.gate.bias", {H2}, false, false);
+        }
     }
     add("norm_f.weight", {D}, false, false);
     add("lm_head.weight", {V, D}, false, true);
@@ -116,6 +134,12 @@ void TrainParams::init_random(uint64_t seed) {
     const double D = double(config.hidden_dim);
     for (const ParamTensor& t : tensors) {
         float* v = values.data() + t.offset;
+        const bool ends_with_bias = t.name.size() > 5 && t.name.compare(t.name.size() - 5, 5, ".bias") == 0;
+        if (ends_with_bias) {  // the delta layer's gate bias: η half open, α ≈ 0.98
+            const size_t H = t.size / 2;
+            for (size_t i = 0; i < t.size; ++i) v[i] = i < H ? 0.0f : 4.0f;
+            continue;
+        }
         const bool is_norm = t.shape.size() == 1;
         if (is_norm) {
             std::fill(v, v + t.size, 1.0f);
@@ -124,6 +148,7 @@ void TrainParams::init_random(uint64_t seed) {
         double stddev;
         if (t.ternary) stddev = 1.0 / std::sqrt(double(t.shape[1]));  // 1/√fan_in
         else if (t.name == "embed.weight") stddev = 1.0;
+        else if (t.name.find(".ttt.conv_") != std::string::npos) stddev = 0.5;
         else stddev = 0.1 / std::sqrt(D);                             // lm_head
         for (size_t i = 0; i < t.size; ++i) v[i] = static_cast<float>(normal.next() * stddev);
     }

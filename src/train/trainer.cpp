@@ -130,6 +130,9 @@ ModelConfig model_config_from_options(const TrainOptions& o, int32_t vocab_size,
     c.bitlinear_scale = o.bitlinear_scale;
     c.act_bits = o.act_bits;
     c.ttt_chunk = o.ttt_chunk;
+    if (o.ttt_kind == "delta") c.ttt_kind = TttKind::delta;
+    else if (o.ttt_kind != "upstream") fail_format("model config: \"ttt_kind\" must be \"upstream\" or \"delta\", is \"" + o.ttt_kind + "\"");
+    c.ttt_heads = o.ttt_heads;
     c.norm_eps = o.norm_eps;
     c.bos_id = bos_id;
     c.eos_id = eos_id;
@@ -145,6 +148,8 @@ void apply_model_config(const ModelConfig& c, TrainOptions* o) {
     o->intermediate_dim = c.intermediate_dim;
     o->inner_lr = c.inner_lr;
     o->ttt_chunk = c.ttt_chunk;
+    o->ttt_kind = c.is_delta() ? "delta" : "upstream";
+    o->ttt_heads = c.ttt_heads;
     o->bitlinear_scale = c.bitlinear_scale;
     o->act_bits = c.act_bits;
     o->norm_eps = c.norm_eps;
@@ -162,6 +167,10 @@ std::string train_options_to_json(const TrainOptions& o) {
     i("intermediate_dim", o.intermediate_dim);
     d("inner_lr", o.inner_lr);
     i("ttt_chunk", o.ttt_chunk);
+    if (o.ttt_kind != "upstream") {  // upstream runs keep their option files as before
+        s += ",\"ttt_kind\":\"" + o.ttt_kind + "\"";
+        i("ttt_heads", o.ttt_heads);
+    }
     b("bitlinear_scale", o.bitlinear_scale);
     i("act_bits", o.act_bits);
     d("norm_eps", o.norm_eps);
@@ -263,6 +272,8 @@ void train_options_from_json(const std::string& json, TrainOptions* out, const s
     i32("intermediate_dim", &o->intermediate_dim);
     f32("inner_lr", &o->inner_lr);
     i32("ttt_chunk", &o->ttt_chunk);
+    json_get_string_opt(obj, "ttt_kind", what, &o->ttt_kind);
+    i32("ttt_heads", &o->ttt_heads);
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
     if (json_get_bool_opt(obj, "float_weights", what, &bv)) o->float_weights = bv;
     i32("act_bits", &o->act_bits);
@@ -318,7 +329,18 @@ ModelWeights weights_from_train_params(const TrainParams& p) {
         const std::string pre = "layers." + std::to_string(i);
         LayerWeights L;
         L.norm1 = vec(pre + ".norm1.weight", size_t(D));
-        L.ttt_down = tern(pre + ".ttt.down.weight", d, D);
+        if (c.is_delta()) {
+            const size_t H2 = 2 * size_t(c.ttt_heads);
+            L.ttt_key = tern(pre + ".ttt.key.weight", d, D);
+            L.ttt_value = tern(pre + ".ttt.value.weight", d, D);
+            L.ttt_query = tern(pre + ".ttt.query.weight", d, D);
+            L.ttt_conv_k = vec(pre + ".ttt.conv_k.weight", size_t(d) * 4);
+            L.ttt_conv_q = vec(pre + ".ttt.conv_q.weight", size_t(d) * 4);
+            L.ttt_gate = vec(pre + ".ttt.gate.weight", H2 * size_t(D));
+            L.ttt_gate_bias = vec(pre + ".ttt.gate.bias", H2);
+        } else {
+            L.ttt_down = tern(pre + ".ttt.down.weight", d, D);
+        }
         L.ttt_up = tern(pre + ".ttt.up.weight", D, d);
         L.norm2 = vec(pre + ".norm2.weight", size_t(D));
         L.mlp_gate = tern(pre + ".mlp.gate_proj.weight", I, D);

@@ -36,6 +36,8 @@ struct TrainOptions {
     int32_t intermediate_dim = 0;  // 0 = 4·dim
     float inner_lr = 0.1f;         // η (upstream's trainer fixes 0.1)
     int32_t ttt_chunk = 1;         // DESIGN §2: the same chunk is used in training and inference
+    std::string ttt_kind = "upstream";  // "upstream" or "delta" (docs/memory.md: the layer with associative recall)
+    int32_t ttt_heads = 1;         // delta kind: fast-weight heads
     bool bitlinear_scale = false;
     int32_t act_bits = 0;
     float norm_eps = 1e-5f;

@@ -100,6 +100,8 @@ class Config:
     act_bits: int = 0
     ttt_chunk: int = 1
     norm_eps: float = 1e-5
+    ttt_kind: str = "upstream"   # "delta": the layer with associative recall (docs/memory.md)
+    ttt_heads: int = 1
 
     @property
     def d(self) -> int:
@@ -128,6 +130,8 @@ class Config:
             act_bits=int(c.get("act_bits", 0)),
             ttt_chunk=int(c.get("ttt_chunk", 1)),
             norm_eps=float(c.get("norm_eps", 1e-5)),
+            ttt_kind=str(c.get("ttt_kind", "upstream")),
+            ttt_heads=int(c.get("ttt_heads", 1)),
         )
 
 
@@ -135,11 +139,16 @@ class Config:
 # Tensor names (upstream legacy names are canonical; HEAD variants accepted, HEAD name preferred like upstream)
 # --------------------------------------------------------------------------------------------------------------
 
-def canonical_names(num_layers: int) -> List[str]:
+DELTA_TTT_TENSORS = ["ttt.key.weight", "ttt.value.weight", "ttt.query.weight", "ttt.conv_k.weight",
+                     "ttt.conv_q.weight", "ttt.gate.weight", "ttt.gate.bias"]
+
+
+def canonical_names(num_layers: int, ttt_kind: str = "upstream") -> List[str]:
     names = ["embed.weight"]
     for i in range(num_layers):
         p = f"layers.{i}."
-        names += [p + "norm1.weight", p + "ttt.down.weight", p + "ttt.up.weight", p + "norm2.weight",
+        core = [p + n for n in DELTA_TTT_TENSORS] if ttt_kind == "delta" else [p + "ttt.down.weight"]
+        names += [p + "norm1.weight"] + core + [p + "ttt.up.weight", p + "norm2.weight",
                   p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight"]
     names += ["norm_f.weight", "lm_head.weight"]
     return names
@@ -165,6 +174,13 @@ def expected_shapes(cfg: Config) -> Dict[str, tuple]:
         shapes.update({p + "norm1.weight": (D,), p + "ttt.down.weight": (d, D), p + "ttt.up.weight": (D, d),
                        p + "norm2.weight": (D,), p + "mlp.gate_proj.weight": (I, D),
                        p + "mlp.up_proj.weight": (I, D), p + "mlp.down_proj.weight": (D, I)})
+        if cfg.ttt_kind == "delta":
+            H2 = 2 * cfg.ttt_heads
+            del shapes[p + "ttt.down.weight"]
+            shapes.update({p + "ttt.key.weight": (d, D), p + "ttt.value.weight": (d, D),
+                           p + "ttt.query.weight": (d, D), p + "ttt.conv_k.weight": (d, 4),
+                           p + "ttt.conv_q.weight": (d, 4), p + "ttt.gate.weight": (H2, D),
+                           p + "ttt.gate.bias": (H2,)})
     return shapes
 
 
@@ -172,7 +188,7 @@ def resolve_weights(tensors: Dict[str, np.ndarray], cfg: Config) -> Dict[str, np
     """Map file tensors (legacy or HEAD names) to canonical names; checks presence and shape only."""
     out = {}
     shapes = expected_shapes(cfg)
-    for name in canonical_names(cfg.num_layers):
+    for name in canonical_names(cfg.num_layers, cfg.ttt_kind):
         hv = head_variant(name)
         src = hv if (hv is not None and hv in tensors) else name
         if src not in tensors:
@@ -257,6 +273,18 @@ class TTTState:
         self.pos = 0
 
 
+class DeltaState:
+    """Delta kind: fast weights per head W[h] (dh x dh) and the raw key/query rows of the last 3 tokens."""
+
+    def __init__(self, d, heads, dtype):
+        self.w = np.zeros((heads, d // heads, d // heads), dtype=dtype)
+        self.tail = np.zeros((3, 2 * d), dtype=dtype)   # oldest first: [k_raw | q_raw]
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
 class BitLlamaRef:
     def __init__(self, cfg: Config, weights: Dict[str, np.ndarray], dtype=np.float64):
         """weights: canonical name -> array (any float dtype; values are taken exactly as stored)."""
@@ -273,18 +301,28 @@ class BitLlamaRef:
         self.layers = []
         for i in range(cfg.num_layers):
             p = f"layers.{i}."
-            self.layers.append(dict(
-                norm1=f(w[p + "norm1.weight"]), norm2=f(w[p + "norm2.weight"]),
-                down=bl(w[p + "ttt.down.weight"]), up=bl(w[p + "ttt.up.weight"]),
+            layer = dict(
+                norm1=f(w[p + "norm1.weight"]), norm2=f(w[p + "norm2.weight"]), up=bl(w[p + "ttt.up.weight"]),
                 gate_proj=bl(w[p + "mlp.gate_proj.weight"]), up_proj=bl(w[p + "mlp.up_proj.weight"]),
-                down_proj=bl(w[p + "mlp.down_proj.weight"])))
+                down_proj=bl(w[p + "mlp.down_proj.weight"]))
+            if cfg.ttt_kind == "delta":
+                layer.update(key=bl(w[p + "ttt.key.weight"]), value=bl(w[p + "ttt.value.weight"]),
+                             query=bl(w[p + "ttt.query.weight"]), conv_k=f(w[p + "ttt.conv_k.weight"]),
+                             conv_q=f(w[p + "ttt.conv_q.weight"]), gate=f(w[p + "ttt.gate.weight"]),
+                             gate_bias=f(w[p + "ttt.gate.bias"]))
+            else:
+                layer["down"] = bl(w[p + "ttt.down.weight"])
+            self.layers.append(layer)
         self.reset()
 
     def _probe(self, x):
         self.min_act_margin = min(self.min_act_margin, act_quant8_margin(x))
 
     def reset(self):
-        self.states = [TTTState(self.cfg.d, self.dtype) for _ in range(self.cfg.num_layers)]
+        if self.cfg.ttt_kind == "delta":
+            self.states = [DeltaState(self.cfg.d, self.cfg.ttt_heads, self.dtype) for _ in range(self.cfg.num_layers)]
+        else:
+            self.states = [TTTState(self.cfg.d, self.dtype) for _ in range(self.cfg.num_layers)]
 
     # one TTT step for one token
     def ttt(self, i, x):
@@ -303,10 +341,39 @@ class BitLlamaRef:
             st.pos = 0
         return out
 
+    # one delta-rule step for one token (docs/memory.md): written from the math, not from the C++
+    def ttt_delta(self, i, x):
+        L = self.layers[i]
+        st = self.states[i]
+        t = self.dtype
+        d, H = self.cfg.d, self.cfg.ttt_heads
+        dh = d // H
+        kr, v, qr = L["key"](x), L["value"](x), L["query"](x)
+        g = L["gate"] @ x + L["gate_bias"]
+        # causal depthwise convolution of width 4: tap s multiplies the raw row of the token s steps back
+        hist_k = [st.tail[2, :d], st.tail[1, :d], st.tail[0, :d]]   # 1, 2, 3 tokens back
+        hist_q = [st.tail[2, d:], st.tail[1, d:], st.tail[0, d:]]
+        kc = L["conv_k"][:, 0] * kr + sum(L["conv_k"][:, s] * hist_k[s - 1] for s in range(1, 4))
+        qc = L["conv_q"][:, 0] * qr + sum(L["conv_q"][:, s] * hist_q[s - 1] for s in range(1, 4))
+        st.tail = np.concatenate([st.tail[1:], np.concatenate([kr, qr])[None, :]])
+        o = np.zeros(d, dtype=t)
+        for h in range(H):
+            sl = slice(h * dh, (h + 1) * dh)
+            k = kc[sl] / (t(np.sqrt(np.sum(kc[sl] * kc[sl]))) + t(TTT_NORM_EPS))
+            q = qc[sl] / (t(np.sqrt(np.sum(qc[sl] * qc[sl]))) + t(TTT_NORM_EPS))
+            eta = t(self.cfg.inner_lr) * sigmoid(g[h])
+            alpha = sigmoid(g[H + h])
+            W = st.w[h]
+            e = W @ k - v[sl]
+            st.w[h] = alpha * W - eta * np.outer(e, k)
+            o[sl] = st.w[h] @ q          # read after the update
+        return L["up"](o)
+
     def block(self, i, x):
         L = self.layers[i]
         eps = self.cfg.norm_eps
-        h = x + self.ttt(i, rmsnorm(x, L["norm1"], eps))
+        core = self.ttt_delta if self.cfg.ttt_kind == "delta" else self.ttt
+        h = x + core(i, rmsnorm(x, L["norm1"], eps))
         n = rmsnorm(h, L["norm2"], eps)
         return h + L["down_proj"](silu(L["gate_proj"](n)) * L["up_proj"](n))
 
@@ -324,7 +391,9 @@ class BitLlamaRef:
         return self.states[i].w.copy()
 
     def pending(self, i):
-        return self.states[i].pending.copy()
+        """Upstream kind: the open chunk's sum. Delta kind: the token-mixing tail (the soul's mix_tail.{i})."""
+        st = self.states[i]
+        return st.tail.copy() if self.cfg.ttt_kind == "delta" else st.pending.copy()
 
 
 def load_model_dir(path: str, dtype=np.float64) -> BitLlamaRef:

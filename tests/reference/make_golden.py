@@ -44,7 +44,7 @@ TOL_LOGITS_ACT8_LOOSE = 5e-2  # act_bits 8, only if the activation rounding may 
 TOL_STATE_ACT8_LOOSE = 1e-2
 
 BITLINEAR_KEYS = ("ttt.down.weight", "ttt.up.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
-                  "mlp.down_proj.weight")
+                  "mlp.down_proj.weight", "ttt.key.weight", "ttt.value.weight", "ttt.query.weight")
 CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -115,11 +115,31 @@ def init_weights(seed: int, D: int, V: int, L: int, I: int) -> dict:
     return w
 
 
+def delta_weights(w: dict, seed: int, D: int, L: int, H: int) -> dict:
+    """The delta kind's TTT core (docs/memory.md) instead of ttt.down, from its own generator (so the upstream
+    models' draws are unchanged): key/value/query N(0,0.5); token mixing N(0,0.5); gate N(0,0.3); gate bias
+    N(0,0.5) for the inner learning rate and 2+N(0,0.5) for the decay."""
+    rng = np.random.default_rng(seed + 77)
+    d = D // 4
+    w = dict(w)
+    for i in range(L):
+        p = f"layers.{i}."
+        del w[p + "ttt.down.weight"]
+        for n in ("key", "value", "query"):
+            w[p + f"ttt.{n}.weight"] = rng.normal(0.0, 0.5, (d, D))
+        w[p + "ttt.conv_k.weight"] = rng.normal(0.0, 0.5, (d, 4))
+        w[p + "ttt.conv_q.weight"] = rng.normal(0.0, 0.5, (d, 4))
+        w[p + "ttt.gate.weight"] = rng.normal(0.0, 0.3, (2 * H, D))
+        w[p + "ttt.gate.bias"] = np.concatenate([rng.normal(0.0, 0.5, H), 2.0 + rng.normal(0.0, 0.5, H)])
+    return w
+
+
 MODELS = {
     # key: (seed, D, V, L, intermediate_dim or None)
     "d12": (1234, 12, 37, 3, None),
     "d8": (99, 8, 23, 2, None),
     "d16": (7, 16, 50, 2, 30),
+    "d16d": (15, 16, 23, 2, 24),
 }
 
 
@@ -201,6 +221,16 @@ CASES = [
          covers="D=16 (d=4), V=50, explicit odd intermediate_dim 30, all bit_ttt fields written explicitly "
                 "with their default values",
          extra_config=dict(bitlinear_scale=False, act_bits=0, ttt_chunk=1, norm_eps=1e-5)),
+    dict(name="d16_v23_l2_delta_h2", model="d16d", storage=all_f32, names=legacy_names,
+         config=dict(vocab_size=23, hidden_dim=16, num_layers=2, inner_lr=1.0, intermediate_dim=24,
+                     bitlinear_scale=True, ttt_kind="delta", ttt_heads=2),
+         covers="ttt_kind delta (docs/memory.md): key/value/query projections, width-4 causal token mixing, "
+                "2 heads of 2x2 fast weights, learned inner lr and decay, delta rule read after the update; "
+                "w_state.{i} [2, 2, 2] and mix_tail.{i} [3, 8] (the last 3 raw key/query rows)"),
+    dict(name="d16_v23_l2_delta_act8", model="d16d", storage=all_f32, names=legacy_names, act_search=True,
+         config=dict(vocab_size=23, hidden_dim=16, num_layers=2, inner_lr=1.0, intermediate_dim=24,
+                     bitlinear_scale=True, act_bits=8, ttt_kind="delta", ttt_heads=1),
+         covers="ttt_kind delta with act_bits 8 and one head of 4x4 fast weights"),
 ]
 
 
@@ -293,6 +323,8 @@ def build_case(case: dict, outdir: str) -> dict:
     seed, D, V, L, I = MODELS[case["model"]]
     Ieff = I if I is not None else 4 * D
     draws = init_weights(seed, D, V, L, Ieff)
+    if case["config"].get("ttt_kind") == "delta":
+        draws = delta_weights(draws, seed, D, L, case["config"].get("ttt_heads", 1))
     storage = case["storage"]
     stored = {}
     for n, v in draws.items():
@@ -383,9 +415,10 @@ def build_case(case: dict, outdir: str) -> dict:
         flip_state = max(float(np.max(np.abs(mf.w_state(i) - w_states[i]))) for i in range(L)) / wden
 
     golden = {"tokens": tokens.astype(np.int32), "logits": logits.astype(np.float32)}
+    second = "mix_tail" if cfg.ttt_kind == "delta" else "pending"   # the soul file's names
     for i in range(L):
         golden[f"w_state.{i}"] = w_states[i].astype(np.float32)
-        golden[f"pending.{i}"] = pendings[i].astype(np.float32)
+        golden[f"{second}.{i}"] = pendings[i].astype(np.float32)
     act8 = cfg.act_bits == 8
     meta = {"case": case["name"], "T": str(T), "ttt_chunk": str(cfg.ttt_chunk),
             "pending_tokens": str(T % cfg.ttt_chunk), "generator": "tests/reference/make_golden.py",

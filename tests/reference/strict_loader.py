@@ -184,12 +184,20 @@ def validate_config(c) -> Config:
     if not (isinstance(act, int) and not isinstance(act, bool) and act in (0, 8)):
         raise LoadError(FORMAT_ERROR, f"config field 'act_bits' must be 0 or 8, got {json.dumps(act)}")
     chunk = _positive_int(c, "ttt_chunk") if "ttt_chunk" in c else 1
+    kind = c.get("ttt_kind", "upstream")
+    if kind not in ("upstream", "delta"):
+        raise LoadError(FORMAT_ERROR, f"config field 'ttt_kind' must be \"upstream\" or \"delta\", got {json.dumps(kind)}")
+    heads = _positive_int(c, "ttt_heads") if "ttt_heads" in c else 1
+    if (vals["hidden_dim"] // 4) % heads != 0 or (kind == "upstream" and heads != 1):
+        raise LoadError(FORMAT_ERROR, f"config field 'ttt_heads' = {heads} must divide hidden_dim/4 (delta kind only)")
+    if kind == "delta" and chunk != 1:
+        raise LoadError(FORMAT_ERROR, "config field 'ttt_chunk' must be 1 for ttt_kind delta")
     eps = c.get("norm_eps", 1e-5)
     if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and math.isfinite(eps) and eps > 0):
         raise LoadError(FORMAT_ERROR, f"config field 'norm_eps' must be a positive number, got {json.dumps(eps)}")
     return Config(vocab_size=vals["vocab_size"], hidden_dim=vals["hidden_dim"], num_layers=vals["num_layers"],
                   inner_lr=float(lr), intermediate_dim=inter, bitlinear_scale=scale, act_bits=act,
-                  ttt_chunk=chunk, norm_eps=float(eps))
+                  ttt_chunk=chunk, norm_eps=float(eps), ttt_kind=kind, ttt_heads=heads)
 
 
 def parse_json_bytes(raw: bytes, what: str):
@@ -214,7 +222,7 @@ class LoadedModel:
 def validate_weights(st: SafeTensors, cfg: Config) -> LoadedModel:
     shapes = expected_shapes(cfg)
     weights = {}
-    for name in canonical_names(cfg.num_layers):
+    for name in canonical_names(cfg.num_layers, cfg.ttt_kind):
         hv = head_variant(name)
         src = hv if (hv is not None and hv in st.entries) else name
         if src not in st.entries:

@@ -251,11 +251,15 @@ def test_golden_case(name):
     assert np.max(np.abs(logits - g["logits"])) <= 1e-6 * max(1.0, float(np.max(np.abs(g["logits"]))))
     assert info["tolerance"]["logits_rel"] == 1e-3 and info["tolerance"]["state_rel"] == 1e-4
     for i in range(cfg.num_layers):
-        for key, val in (("w_state", m.w_state(i)), ("pending", m.pending(i))):
+        delta = cfg.ttt_kind == "delta"   # docs/memory.md: w_state [H, dh, dh], mix_tail [3, 2d]
+        dh = cfg.d // cfg.ttt_heads
+        for key, val, shape in (("w_state", m.w_state(i), (cfg.ttt_heads, dh, dh) if delta else (cfg.d, cfg.d)),
+                                ("mix_tail" if delta else "pending", m.pending(i), (3, 2 * cfg.d) if delta else (cfg.d, cfg.d))):
             a = g[f"{key}.{i}"]
-            assert a.dtype == np.float32 and a.shape == (cfg.d, cfg.d)
+            assert a.dtype == np.float32 and a.shape == shape
             assert np.max(np.abs(val - a)) < 1e-6
-        assert (T % cfg.ttt_chunk == 0) == (not g[f"pending.{i}"].any())
+        if not delta:
+            assert (T % cfg.ttt_chunk == 0) == (not g[f"pending.{i}"].any())
     assert int(meta["pending_tokens"]) == T % cfg.ttt_chunk
     # every golden directory is a valid model directory for the strict reader too
     sl.load_model_dir(cdir)
