@@ -1,0 +1,79 @@
+// Golden test: our chat-template interpreter against transformers' apply_chat_template renderer, byte for byte,
+// on the real templates of tests/data/chat_templates (Llama 2/3/3.1/3.2, ChatML/Qwen2/2.5, Mistral v0.1/v0.3/Nemo,
+// Gemma 1/3, Phi-3/3.5, TinyLlama, StableLM-Zephyr, BitNet b1.58 2B4T) over several conversations, with and
+// without the generation prompt, plus tool calling. The goldens come from tests/reference/make_chat_golden.py.
+#include <doctest/doctest.h>
+#include <simdjson.h>
+
+#include <map>
+#include <string>
+
+#include "chat/chat_template.h"
+#include "common/error.h"
+#include "io/json.h"
+#include "test_util.h"
+
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+    const auto bytes = ttt_test::read_bytes(p);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+TEST_CASE("chat templates render exactly as transformers' apply_chat_template") {
+    const auto dir = ttt_test::test_data_dir();
+    const std::string golden_text = read_text(dir / "golden" / "chat_templates.json");
+    REQUIRE(!golden_text.empty());
+    auto golden = ttt::parse_json(golden_text, "chat_templates.json");
+    simdjson::dom::object root = golden->root.get_object().value();
+    simdjson::dom::object conversations = root["conversations"].get_object().value();
+
+    std::map<std::string, std::unique_ptr<ttt::chat::ChatTemplate>> templates;
+    std::map<std::string, ttt::chat::ChatConfig> configs;
+    size_t compared = 0, refused = 0;
+    std::map<std::string, size_t> per_template;
+    for (simdjson::dom::element c : root["cases"].get_array().value()) {
+        const std::string name(c["template"].get_string().value());
+        if (!templates.count(name)) {
+            const std::string cfg_text = read_text(dir / "chat_templates" / (name + ".json"));
+            configs[name] = ttt::chat::read_chat_config(cfg_text, name);
+            templates[name] = std::make_unique<ttt::chat::ChatTemplate>(configs[name].chat_template);
+        }
+        const std::string conv(c["conversation"].get_string().value());
+        const std::string messages = ttt::json_minify(conversations[conv].value());
+        const std::string extra = ttt::json_minify(c["extra"].value());
+        ttt::chat::ChatRequest r;
+        r.messages_json = messages;
+        r.add_generation_prompt = c["add_generation_prompt"].get_bool().value();
+        r.bos_token = configs[name].bos_token;
+        r.eos_token = configs[name].eos_token;
+        r.extra_json = extra;
+        CAPTURE(name);
+        CAPTURE(conv);
+        CAPTURE(r.add_generation_prompt);
+        std::string_view expected;
+        if (!c["output"].get(expected)) {
+            std::string got;
+            CHECK_NOTHROW(got = templates[name]->apply(r));
+            CHECK(got == std::string(expected));
+            ++compared;
+            ++per_template[name];
+        } else {
+            const std::string error(c["error"].get_string().value());
+            try {
+                templates[name]->apply(r);
+                FAIL("the template should refuse the conversation: " << error);
+            } catch (const ttt::Error& e) {
+                CHECK(e.status() == TTT_ERR_INVALID_ARGUMENT);
+                CHECK(std::string(e.what()).find(error) != std::string::npos);
+            }
+            ++refused;
+        }
+    }
+    MESSAGE("compared " << compared << " prompts and " << refused << " refusals over " << templates.size() << " templates");
+    CHECK(templates.size() >= 19);
+    CHECK(compared >= 200);
+    for (const auto& kv : per_template) CHECK_MESSAGE(kv.second > 0, kv.first);
+}
