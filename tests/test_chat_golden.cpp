@@ -77,3 +77,36 @@ TEST_CASE("chat templates render exactly as transformers' apply_chat_template") 
     CHECK(compared >= 200);
     for (const auto& kv : per_template) CHECK_MESSAGE(kv.second > 0, kv.first);
 }
+
+TEST_CASE("chat template semantics match Jinja's as transformers configures it (one feature per snippet)") {
+    const auto dir = ttt_test::test_data_dir();
+    const std::string golden_text = read_text(dir / "golden" / "chat_templates.json");
+    auto golden = ttt::parse_json(golden_text, "chat_templates.json");
+    simdjson::dom::object root = golden->root.get_object().value();
+    const std::string messages = ttt::json_minify(root["snippet_messages"].value());
+    size_t rendered = 0, failed = 0;
+    for (simdjson::dom::element c : root["snippets"].get_array().value()) {
+        const std::string text(c["template"].get_string().value());
+        CAPTURE(text);
+        ttt::chat::ChatRequest r;
+        r.messages_json = messages;
+        r.bos_token = "<s>";
+        r.eos_token = "</s>";
+        std::string_view expected;
+        if (!c["output"].get(expected)) {
+            std::string got;
+            CHECK_NOTHROW(got = ttt::chat::ChatTemplate(text).apply(r));
+            CHECK(got == std::string(expected));
+            ++rendered;
+        } else {
+            // Jinja failed (a type error, an undefined used, a division by zero, raise_exception ...): so must we,
+            // with our own message; raise_exception's message is passed through.
+            const std::string error(c["error"].get_string().value());
+            CHECK_THROWS_AS(ttt::chat::ChatTemplate(text).apply(r), ttt::Error);
+            if (error == "custom refusal") CHECK_THROWS_WITH(ttt::chat::ChatTemplate(text).apply(r), doctest::Contains(error.c_str()));
+            ++failed;
+        }
+    }
+    CHECK(rendered >= 30);
+    CHECK(failed >= 5);
+}

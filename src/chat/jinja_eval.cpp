@@ -63,7 +63,8 @@ private:
             const Value* m = a.get(0, "message");
             throw Error(TTT_ERR_INVALID_ARGUMENT, "the chat template refused the conversation: " + (m ? to_str(*m) : std::string()));
         });
-        g["namespace"] = Value::function([](Args& a) {
+        g["namespace"] = Value::function([this](Args& a) {
+            for (const auto& kv : a.named) check_namespace_name(kv.first);
             Value ns = Value::object();
             ns.is_namespace = true;
             if (!a.positional.empty() && a.positional[0].is_object())
@@ -115,6 +116,12 @@ private:
         });
     }
 
+    // transformers refuses underscore names on a namespace (they could reach Python internals there).
+    void check_namespace_name(const std::string& name) {
+        if (!name.empty() && name[0] == '_')
+            fail("chat templates cannot store underscore-prefixed attributes on a namespace, but got '" + name + "'");
+    }
+
     // --- scopes ---
 
     Value lookup(const std::string& name) {
@@ -136,6 +143,7 @@ private:
             fail_at(pos, "can only set attributes of a namespace() ('" + target.substr(0, dot) + "' is " +
                              (ns.is_undefined() ? std::string("undefined") : std::string("a ") + type_name(ns)) + ")");
         const std::string attr = target.substr(dot + 1);
+        check_namespace_name(attr);
         if (Value* old = ns.find_mut(attr)) *old = std::move(v);
         else ns.obj->emplace_back(attr, std::move(v));
     }
@@ -309,7 +317,7 @@ private:
             case Expr::Kind::Tuple: {
                 Array a;
                 for (const auto& it : e.items) a.push_back(eval(*it));
-                return Value::array(std::move(a));
+                return e.kind == Expr::Kind::Tuple ? Value::tuple(std::move(a)) : Value::array(std::move(a));
             }
             case Expr::Kind::Dict: {
                 Value d = Value::object();

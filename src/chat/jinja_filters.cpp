@@ -216,7 +216,7 @@ Value dict_method(Host& h, const Value& obj, const std::string& name) {
     if (name == "items")
         return Value::function([obj](Args&) {
             Array out;
-            for (const auto& kv : *obj.obj) out.push_back(Value::array({Value::string(kv.first), kv.second}));
+            for (const auto& kv : *obj.obj) out.push_back(Value::tuple({Value::string(kv.first), kv.second}));
             return Value::array(std::move(out));
         });
     if (name == "keys")
@@ -525,7 +525,7 @@ Value slice(Host& h, const Value& obj, const Value& start_v, const Value& stop_v
     }
     Array out;
     for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back((*obj.arr)[static_cast<size_t>(k)]);
-    return Value::array(std::move(out));
+    return obj.is_tuple ? Value::tuple(std::move(out)) : Value::array(std::move(out));
 }
 
 Value binary_op(Host& h, const std::string& op, const Value& a, const Value& b) {
@@ -645,7 +645,7 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
         if (v.is_undefined()) return Value::array();
         if (!v.is_object()) h.fail(std::string("the items filter takes a mapping, not '") + type_name(v) + "'");
         Array out;
-        for (const auto& kv : *v.obj) out.push_back(Value::array({Value::string(kv.first), kv.second}));
+        for (const auto& kv : *v.obj) out.push_back(Value::tuple({Value::string(kv.first), kv.second}));
         return Value::array(std::move(out));
     }
     if (name == "list") return Value::array(to_list(h, v));
@@ -776,7 +776,7 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
         if (name == "dictsort") {
             if (!v.is_object()) h.fail("dictsort takes a mapping");
             Array items;
-            for (const auto& kv : *v.obj) items.push_back(Value::array({Value::string(kv.first), kv.second}));
+            for (const auto& kv : *v.obj) items.push_back(Value::tuple({Value::string(kv.first), kv.second}));
             std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
                 return sort_less((*x.arr)[0], (*y.arr)[0], case_sensitive);
             });

@@ -788,10 +788,19 @@ private:
         while (true) {
             const size_t pos = cur().pos;
             if (accept_op(".")) {
+                if (cur().type == Token::Type::Int) {  // x.0 is x[0]
+                    auto index = make(Expr::Kind::Literal, cur().pos);
+                    index->value = Value::integer(cur().i);
+                    ++tok_;
+                    auto item = make(Expr::Kind::Item, pos);
+                    item->items.push_back(std::move(e));
+                    item->items.push_back(std::move(index));
+                    e = std::move(item);
+                    continue;
+                }
                 auto a = make(Expr::Kind::Attr, pos);
-                if (cur().type == Token::Type::Name) a->name = cur().text;
-                else if (cur().type == Token::Type::Int) a->name = std::to_string(cur().i);
-                else fail(cur().pos, "an attribute name is expected after '.'");
+                if (cur().type != Token::Type::Name) fail(cur().pos, "an attribute name is expected after '.'");
+                a->name = cur().text;
                 ++tok_;
                 a->items.push_back(std::move(e));
                 e = std::move(a);

@@ -49,6 +49,11 @@ Value Value::array(Array a) {
     v.arr = std::make_shared<Array>(std::move(a));
     return v;
 }
+Value Value::tuple(Array a) {
+    Value v = array(std::move(a));
+    v.is_tuple = true;
+    return v;
+}
 Value Value::object(Object o) {
     Value v;
     v.kind = Kind::Object;
@@ -242,9 +247,10 @@ std::string to_repr(const Value& v) {
     switch (v.kind) {
         case Value::Kind::String: return quote_python(v.s);
         case Value::Kind::Array: {
-            std::string out = "[";
+            std::string out = v.is_tuple ? "(" : "[";
             for (size_t k = 0; k < v.arr->size(); ++k) out += (k ? ", " : "") + to_repr((*v.arr)[k]);
-            return out + "]";
+            if (v.is_tuple && v.arr->size() == 1) out += ",";
+            return out + (v.is_tuple ? ")" : "]");
         }
         case Value::Kind::Object: {
             if (v.is_namespace) return "<Namespace>";
@@ -285,7 +291,7 @@ bool equals(const Value& a, const Value& b) {
         case Value::Kind::None: return true;
         case Value::Kind::String: return a.s == b.s;
         case Value::Kind::Array:
-            if (a.arr->size() != b.arr->size()) return false;
+            if (a.is_tuple != b.is_tuple || a.arr->size() != b.arr->size()) return false;
             for (size_t k = 0; k < a.arr->size(); ++k)
                 if (!equals((*a.arr)[k], (*b.arr)[k])) return false;
             return true;

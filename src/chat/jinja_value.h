@@ -31,6 +31,7 @@ struct Value {
     std::shared_ptr<Array> arr;      // Array (shared like Python lists; templates cannot mutate them)
     std::shared_ptr<Object> obj;     // Object
     bool is_namespace = false;       // an Object made by namespace(): the only thing `set x.y = ...` may change
+    bool is_tuple = false;           // an Array that prints as (a, b) and differs from a list, as in Python
     std::shared_ptr<Function> fn;    // Function (a global, or a bound method such as "abc".upper)
 
     static Value undefined(std::string name = {});
@@ -40,6 +41,7 @@ struct Value {
     static Value number(double v);
     static Value string(std::string v);
     static Value array(Array v = {});
+    static Value tuple(Array v);
     static Value object(Object v = {});
     static Value function(Function f);
 
