@@ -11,9 +11,9 @@
 
 #include "backend/cpu_backend.h"
 #include "cpu/ternary_ref.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "model/forward.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bit_ttt.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "test_util.h"

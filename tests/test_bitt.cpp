@@ -5,10 +5,10 @@
 #include <array>
 #include <cstdio>
 
-#include "io/bitt.h"
-#include "io/config_json.h"
+#include "load/bitt_model.h"
+#include "load/config_json.h"
 #include "io/json.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include <sys/wait.h>
 #include "cli_util.h"
 #include "model_fixture.h"

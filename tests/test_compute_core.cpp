@@ -13,7 +13,7 @@
 #include "cpu/ttt_ref.h"
 #include "common/error.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "model/forward.h"
 #include "model_fixture.h"
 
@@ -262,7 +262,7 @@ TEST_CASE("compute core: the TTT recurrence split by fast-weight rows equals one
     }
 }
 
-TEST_CASE("compute core: a .bitt v2 is memory-mapped and its packed weights are used in place") {
+TEST_CASE("compute core: a .bitt v2 is memory-mapped and its weights, packed and float, are used in place") {
     using namespace ttt;
     const std::string demo = std::string(TTT_TEST_DATA_DIR) + "/../../models/shakespeare-demo.bitt";
     LoadedModel m = load_model_bitt(demo, LoadOptions{});
@@ -276,6 +276,13 @@ TEST_CASE("compute core: a .bitt v2 is memory-mapped and its packed weights are 
     auto prepared = PreparedModel::create(m.weights, nullptr, *be);
     CHECK(prepared->layers[0].ttt_down.in_place);
     CHECK(prepared->layers[0].ttt_down.data == down.view);
+    // Float tensors too: the embedding, the norms and the LM head are views into the mapped file.
+    for (const FloatTensor* t : {&m.weights.embed, &m.weights.lm_head, &m.weights.norm_f, &m.weights.layers[0].norm1}) {
+        CHECK(t->view != nullptr);
+        CHECK(t->owned.empty());
+    }
+    CHECK(prepared->lm_head.data == m.weights.lm_head.view);
+    CHECK(prepared->embed.data == m.weights.embed.view);
     // The same file from a memory buffer gives the same weights (views into the owned buffer).
     std::vector<uint8_t> bytes = read_file(demo);
     LoadedModel b = load_model_bitt_bytes(bytes, "buffer", LoadOptions{});

@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "common/error.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "memory/memories.h"
 #include "model_fixture.h"
 #include "train/adamw.h"

@@ -13,9 +13,9 @@
 #include <cstring>
 #include <map>
 
-#include "io/bitt.h"
-#include "io/config_json.h"
-#include "io/model_files.h"
+#include "load/bitt_model.h"
+#include "load/config_json.h"
+#include "load/model_files.h"
 #include "io/safetensors.h"
 #include "model_fixture.h"
 

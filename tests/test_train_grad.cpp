@@ -27,7 +27,7 @@
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
 #include "cpu/ternary_ref.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/safetensors.h"
 #include "model/weights.h"
 #include "model_fixture.h"

@@ -18,7 +18,7 @@
 
 #include "bit_ttt.h"
 #include "common/error.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/safetensors.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"

@@ -9,11 +9,11 @@
 
 #include "bit_ttt.h"
 #include "common/error.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/checksum.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "io/safetensors.h"
 
 namespace {
@@ -84,7 +84,7 @@ int cmd_info(int argc, char** argv) {
             const size_t file_size = bytes.size();
             ttt::BittFile f = ttt::parse_bitt(ttt::own_bytes(std::move(bytes)), path, /*verify_checksum=*/true);
             std::printf("format: .bitt v%d, %zu bytes\n", f.format_version, file_size);
-            print_config(f.config);
+            print_config(ttt::bitt_model_config(f, path));
             print_tensors(f.body);
             std::printf("tokenizer: %s\n", f.tokenizer_json.empty() ? "absent" : ("embedded, " + std::to_string(f.tokenizer_json.size()) + " bytes of JSON").c_str());
             if (f.format_version >= 2)

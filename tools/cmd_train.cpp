@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/file.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"

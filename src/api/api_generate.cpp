@@ -6,7 +6,7 @@
 #include "api/handles.h"
 #include "api/params.h"
 #include "io/file.h"
-#include "io/soul_file.h"
+#include "load/soul_file.h"
 #include "memory/memories.h"
 
 using namespace ttt;

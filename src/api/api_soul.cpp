@@ -4,7 +4,7 @@
 #include "api/guard.h"
 #include "api/handles.h"
 #include "io/file.h"
-#include "io/soul_file.h"
+#include "load/soul_file.h"
 
 using namespace ttt;
 

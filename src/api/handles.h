@@ -13,7 +13,7 @@
 #include "backend/backend.h"
 #include "model/prepared_model.h"
 #include "generate/session.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "model/legacy_ttt_layer.h"
 #include "tokenizer/tokenizer.h"
 

@@ -4,9 +4,7 @@
 
 #include "common/error.h"
 #include "io/checksum.h"
-#include "io/config_json.h"
 #include "io/json.h"
-#include "io/model_tensors.h"
 
 namespace ttt {
 
@@ -105,9 +103,8 @@ BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checks
 
     simdjson::dom::element cfg;
     if (!json_find(header, "config", &cfg)) fail_format(what + ": the header has no \"config\"");
-    simdjson::dom::object cfg_obj;
-    if (cfg.get_object().get(cfg_obj)) fail_format(what + ": \"config\" must be an object");
-    f.config = parse_config_object(cfg_obj, what + " config");
+    if (!cfg.is_object()) fail_format(what + ": \"config\" must be an object");
+    f.config_json = json_minify(cfg);
 
     simdjson::dom::element tok;
     if (json_find(header, "tokenizer", &tok)) f.tokenizer_json = tokenizer_text(tok, what);
@@ -128,9 +125,7 @@ BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checks
         f.body_crc32c = static_cast<uint32_t>(v);
         if (json_get_string_opt(header, "fingerprint", what, &fp_hex) && !parse_hex64(fp_hex, &f.stored_fingerprint))
             fail_format(what + ": \"fingerprint\" must be 16 hex digits");
-        std::string layout;
-        if (json_get_string_opt(header, "weights_layout", what, &layout) && layout != kTernaryLayoutName)
-            fail_unsupported(what + ": unknown weights_layout \"" + layout + "\"");
+        json_get_string_opt(header, "weights_layout", what, &f.weights_layout);
         if (verify_checksum) {
             uint32_t actual = crc32c(body, body_size);
             if (actual != f.body_crc32c)
@@ -143,27 +138,27 @@ BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checks
     return f;
 }
 
-std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json) {
-    // The header is padded to make the body start at a multiple of 64, so the body can be built at offset 0.
-    std::vector<uint8_t> body = weights_to_safetensors(weights, 0);
+std::vector<uint8_t> write_bitt(const BittContents& c, const std::vector<uint8_t>& body) {
     std::string tok = "null";
-    if (!tokenizer_json.empty()) {
-        auto doc = parse_json(tokenizer_json, "the tokenizer JSON");
+    if (!c.tokenizer_json.empty()) {
+        auto doc = parse_json(c.tokenizer_json, "the tokenizer JSON");
         if (!doc->root.is_object()) fail_format("the tokenizer JSON must be an object (a tokenizer.json)");
         tok = json_minify(doc->root);
     }
+    auto cfg = parse_json(c.config_json, "the model config JSON");  // checked, then written as given
+    if (!cfg->root.is_object()) fail_format("the model config JSON must be an object");
     std::string header = "{\"format\":\"bitt\",\"format_version\":3,\"min_reader_version\":2,\"config\":" +
-                         config_to_json(weights.config) + ",\"weights_layout\":\"" + kTernaryLayoutName +
-                         "\",\"alignment\":64,\"body_bytes\":" + std::to_string(body.size()) +
+                         c.config_json + ",\"weights_layout\":" + json_quote(c.weights_layout) +
+                         ",\"alignment\":64,\"body_bytes\":" + std::to_string(body.size()) +
                          ",\"body_crc32c\":\"" + hex32(crc32c(body.data(), body.size())) + "\",\"fingerprint\":\"" +
-                         hex64(weights.fingerprint()) + "\",\"tokenizer\":" + tok;
+                         hex64(c.fingerprint) + "\",\"tokenizer\":" + tok;
     // The header checksum covers everything before its own field, so the padded length must be known first.
     const size_t covered = header.size();
     header += std::string(kHeaderCrcKey) + "00000000\"}";
     while ((kPrefix + header.size()) % 64 != 0) header += ' ';
     std::vector<uint8_t> out;
     out.reserve(kPrefix + header.size() + body.size());
-    for (char c : {'B', 'I', 'T', 'T'}) out.push_back(static_cast<uint8_t>(c));
+    for (char m : {'B', 'I', 'T', 'T'}) out.push_back(static_cast<uint8_t>(m));
     uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
     out.insert(out.end(), header.begin(), header.begin() + covered);

@@ -1,4 +1,5 @@
-// The .bitt single-file model container (docs/formats.md).
+// The .bitt single-file model container (docs/formats.md). The container only: what the config and the tensors mean
+// is the loader's business (load/bitt_model.h).
 //   "BITT" | u64 LE N | N bytes of JSON header | a complete safetensors image (the body) until end of file.
 // v1 (upstream): header {"config", "tokenizer"}, body = latent float weights.
 // v2 (ours):     header adds format_version, min_reader_version, the weight layout, body_bytes, body_crc32c and the
@@ -14,14 +15,13 @@
 
 #include "io/mapped_file.h"
 #include "io/safetensors.h"
-#include "model/config.h"
-#include "model/weights.h"
 
 namespace ttt {
 
 struct BittFile {
     int32_t format_version = 1;
-    ModelConfig config;
+    std::string config_json;      // the header's "config" object, minified (its meaning: load/config_json.h)
+    std::string weights_layout;   // v2: the packed layout the body uses, as named in the header (empty in v1)
     std::string tokenizer_json;   // empty if the file carries no tokenizer
     bool checksum_verified = false;
     uint32_t body_crc32c = 0;     // v2: as stored
@@ -35,8 +35,16 @@ constexpr int32_t kBittLatestVersion = 3;
 // Parse a .bitt image (keeps a reference to the bytes). Throws Error(TTT_ERR_FORMAT / TTT_ERR_UNSUPPORTED).
 BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checksum);
 
-// Serialise weights (+ optional tokenizer JSON text) as a .bitt v3 image (the v2 layout plus the header checksum).
-std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json);
+// What a .bitt header records besides the format fields; the body is a safetensors image built for file offset 0.
+struct BittContents {
+    std::string config_json;     // a JSON object
+    std::string weights_layout;  // the packed layout's name
+    uint64_t fingerprint = 0;    // of the model, checked by readers against the weights
+    std::string tokenizer_json;  // a tokenizer.json object, or empty
+};
+
+// A .bitt v3 image (the v2 layout plus the header checksum): header padded so the body starts at a multiple of 64.
+std::vector<uint8_t> write_bitt(const BittContents& contents, const std::vector<uint8_t>& body);
 
 bool looks_like_bitt(const uint8_t* data, size_t size);
 

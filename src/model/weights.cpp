@@ -26,7 +26,7 @@ size_t TernaryMatrix::bytes() const {
 
 namespace {
 
-void hash_floats(Fnv64& h, const std::vector<float>& v) {
+void hash_floats(Fnv64& h, const FloatTensor& v) {
     h.add_u64(v.size());
     h.add(v.data(), v.size() * sizeof(float));
 }
@@ -76,7 +76,7 @@ uint64_t ModelWeights::parameter_count() const {
 void ModelWeights::check_shapes(const std::string& what) const {
     const size_t V = static_cast<size_t>(config.vocab_size), D = static_cast<size_t>(config.hidden_dim);
     const int32_t d = config.ttt_dim(), I = config.intermediate_dim, Di = config.hidden_dim;
-    auto vec = [&](const std::vector<float>& v, size_t n, const std::string& name) {
+    auto vec = [&](const FloatTensor& v, size_t n, const std::string& name) {
         if (v.size() != n) fail_format(what + ": tensor '" + name + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
     };
     auto mat = [&](const TernaryMatrix& m, int32_t rows, int32_t cols, const std::string& name) {

@@ -27,11 +27,37 @@ struct TernaryMatrix {
     static TernaryMatrix from_latent(const float* w, int32_t rows, int32_t cols);
 };
 
+// Float weights (embedding, norms, LM head): owned, or, when `view` is set, in place inside the model file's bytes
+// (kept alive by ModelWeights::storage), so a mapped model shares these pages between processes too.
+struct FloatTensor {
+    std::vector<float> owned;
+    const float* view = nullptr;
+    size_t count = 0;  // elements of the view (owned.size() otherwise)
+
+    FloatTensor() = default;
+    FloatTensor(std::vector<float> v) : owned(std::move(v)) {}  // NOLINT: a vector is a float tensor
+    static FloatTensor in_place(const float* data, size_t n) {
+        FloatTensor t;
+        t.view = data;
+        t.count = n;
+        return t;
+    }
+    const float* data() const { return view ? view : owned.data(); }
+    size_t size() const { return view ? count : owned.size(); }
+    float operator[](size_t i) const { return data()[i]; }
+    const float* begin() const { return data(); }
+    const float* end() const { return data() + size(); }
+    void assign(size_t n, float v) {
+        view = nullptr;
+        owned.assign(n, v);
+    }
+};
+
 struct LayerWeights {
-    std::vector<float> norm1;      // (D)    RMSNorm gain before the TTT core
+    FloatTensor norm1;             // (D)    RMSNorm gain before the TTT core
     TernaryMatrix ttt_down;        // (d, D) features for the fast weights
     TernaryMatrix ttt_up;          // (D, d) back to the residual stream
-    std::vector<float> norm2;      // (D)    RMSNorm gain before the MLP
+    FloatTensor norm2;             // (D)    RMSNorm gain before the MLP
     TernaryMatrix mlp_gate;        // (I, D) w1
     TernaryMatrix mlp_up;          // (I, D) w3
     TernaryMatrix mlp_down;        // (D, I) w2
@@ -39,11 +65,11 @@ struct LayerWeights {
 
 struct ModelWeights {
     ModelConfig config;
-    std::shared_ptr<const void> storage;  // the file bytes that in-place ternary matrices point into (or null)
-    std::vector<float> embed;      // (V, D)
+    std::shared_ptr<const void> storage;  // the file bytes that in-place matrices and tensors point into (or null)
+    FloatTensor embed;             // (V, D)
     std::vector<LayerWeights> layers;
-    std::vector<float> norm_f;     // (D)
-    std::vector<float> lm_head;    // (V, D)
+    FloatTensor norm_f;            // (D)
+    FloatTensor lm_head;           // (V, D)
 
     // Hash of the config fields that change the computed function and of every weight. Souls carry it so that a
     // soul is never silently applied to another model.

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "io/checksum.h"
-#include "io/config_json.h"
+#include "load/config_json.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "train/data.h"

@@ -13,7 +13,7 @@
 //     data_position   batches the window sampler has drawn; with `seed` the sampler's complete RNG state
 //     sampler         "random-windows-v1" (train/data.h)
 //     best_val_loss   lowest validation loss so far ("none" before the first validation)
-//     config          model config JSON (io/config_json.h)
+//     config          model config JSON (load/config_json.h)
 //     train_options   training options JSON (train/trainer.h), adamw: {beta1, beta2, eps, weight_decay} JSON
 //     train_tokens, tokenizer_fingerprint           identity of the training data (train.u32 size, tokenizer hash)
 //     n_params        parameter count

@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "io/file.h"
 #include "io/json.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "model/forward.h"
 #include "tokenizer/tokenizer.h"
 #include "train/data.h"

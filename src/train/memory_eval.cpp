@@ -8,7 +8,7 @@
 #include "backend/cpu_backend.h"
 #include "common/error.h"
 #include "io/json.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "memory/memories.h"
 #include "model/forward.h"
 #include "tokenizer/tokenizer.h"

@@ -5,8 +5,8 @@
 
 #include "common/error.h"
 #include "fuzz_common.h"
-#include "io/config_json.h"
-#include "io/model_tensors.h"
+#include "load/config_json.h"
+#include "load/model_tensors.h"
 #include "io/safetensors.h"
 #include "tokenizer/tokenizer.h"
 

@@ -7,9 +7,9 @@
 
 #include "abi_error.h"
 #include "http_error.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/file.h"
-#include "io/model_files.h"
+#include "load/model_files.h"
 #include "memory/memories.h"
 #include "json_body.h"
 #include "studio.h"

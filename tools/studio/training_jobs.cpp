@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "http_error.h"
-#include "io/bitt.h"
+#include "load/bitt_model.h"
 #include "io/file.h"
 #include "json_body.h"
 #include "tokenizer/tokenizer.h"

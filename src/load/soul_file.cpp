@@ -1,4 +1,4 @@
-#include "io/soul_file.h"
+#include "load/soul_file.h"
 
 #include <cmath>
 #include <cstring>

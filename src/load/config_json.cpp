@@ -1,4 +1,4 @@
-#include "io/config_json.h"
+#include "load/config_json.h"
 
 #include <algorithm>
 #include <cstdint>

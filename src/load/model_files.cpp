@@ -1,14 +1,14 @@
-#include "io/model_files.h"
+#include "load/model_files.h"
 
 #include <cerrno>
 #include <cstring>
 
 #include "common/error.h"
-#include "io/bitt.h"
-#include "io/config_json.h"
+#include "load/bitt_model.h"
+#include "load/config_json.h"
 #include "io/file.h"
 #include "io/mapped_file.h"
-#include "io/model_tensors.h"
+#include "load/model_tensors.h"
 #include "io/safetensors.h"
 
 namespace ttt {
@@ -57,7 +57,7 @@ namespace {
 LoadedModel load_bitt(FileBytes bytes, const std::string& what, const LoadOptions& opt) {
     BittFile f = parse_bitt(std::move(bytes), what, opt.verify_checksum);
     LoadedModel m;
-    m.weights = weights_from_safetensors(f.config, f.body, what, opt.progress, f.bytes.owner);
+    m.weights = weights_from_safetensors(bitt_model_config(f, what), f.body, what, opt.progress, f.bytes.owner);
     m.mapped = f.bytes.mapped;
     m.fingerprint = m.weights.fingerprint();
     if (f.format_version >= 2 && f.stored_fingerprint != 0 && f.stored_fingerprint != m.fingerprint)

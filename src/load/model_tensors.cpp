@@ -1,4 +1,4 @@
-#include "io/model_tensors.h"
+#include "load/model_tensors.h"
 
 #include <cmath>
 #include <set>
@@ -28,12 +28,17 @@ struct Reader {
         return nullptr;
     }
 
-    std::vector<float> floats(std::initializer_list<std::string> names, std::vector<int64_t> shape) {
+    // F32 tensors stored aligned are used where they lie (in place); others are converted (hosts are little-endian,
+    // as the format).
+    FloatTensor floats(std::initializer_list<std::string> names, std::vector<int64_t> shape) {
         const TensorView* t = find_first(names);
         if (!t) fail_format(what + ": missing tensor '" + *names.begin() + "'");
         if (t->shape != shape)
             fail_format(what + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected " +
                         shape_string(shape));
+        const bool aligned = reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0;
+        if (in_place && t->dtype == DType::F32 && aligned)
+            return FloatTensor::in_place(reinterpret_cast<const float*>(t->data), size_t(t->n_elements));
         return tensor_to_f32(*t, what);
     }
 
@@ -62,7 +67,7 @@ struct Reader {
             else m.packed.assign(p->data, p->data + p->n_bytes);
             return m;
         }
-        std::vector<float> w = floats({latent}, {rows, cols});
+        const FloatTensor w = floats({latent}, {rows, cols});
         return TernaryMatrix::from_latent(w.data(), rows, cols);
     }
 };
@@ -117,20 +122,23 @@ std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_o
                 m.bytes());
         out.add(base + ".weight_scale", DType::F32, {1}, &m.scale, sizeof m.scale);
     };
-    out.add_f32("embed.weight", {V, D}, w.embed);
+    auto floats = [&](const std::string& name, std::vector<int64_t> shape, const FloatTensor& t) {
+        out.add(name, DType::F32, std::move(shape), t.data(), t.size() * sizeof(float));
+    };
+    floats("embed.weight", {V, D}, w.embed);
     for (size_t i = 0; i < w.layers.size(); ++i) {
         const LayerWeights& L = w.layers[i];
         const std::string p = "layers." + std::to_string(i);
-        out.add_f32(p + ".norm1.weight", {D}, L.norm1);
+        floats(p + ".norm1.weight", {D}, L.norm1);
         ternary(p + ".ttt.down", L.ttt_down);
         ternary(p + ".ttt.up", L.ttt_up);
-        out.add_f32(p + ".norm2.weight", {D}, L.norm2);
+        floats(p + ".norm2.weight", {D}, L.norm2);
         ternary(p + ".mlp.gate_proj", L.mlp_gate);
         ternary(p + ".mlp.up_proj", L.mlp_up);
         ternary(p + ".mlp.down_proj", L.mlp_down);
     }
-    out.add_f32("norm_f.weight", {D}, w.norm_f);
-    out.add_f32("lm_head.weight", {V, D}, w.lm_head);
+    floats("norm_f.weight", {D}, w.norm_f);
+    floats("lm_head.weight", {V, D}, w.lm_head);
     out.set_metadata("format", "bit_ttt.weights");
     out.set_metadata("ternary_layout", kTernaryLayoutName);
     return out.finish(file_offset);
