@@ -34,7 +34,8 @@ TEST_CASE("chat templates render exactly as transformers' apply_chat_template") 
     std::map<std::string, ttt::chat::ChatConfig> configs;
     size_t compared = 0, refused = 0;
     std::map<std::string, size_t> per_template;
-    for (simdjson::dom::element c : root["cases"].get_array().value()) {
+    simdjson::dom::array cases = root["cases"].get_array().value();  // named: the range must outlive the loop
+    for (simdjson::dom::element c : cases) {
         const std::string name(c["template"].get_string().value());
         if (!templates.count(name)) {
             const std::string cfg_text = read_text(dir / "chat_templates" / (name + ".json"));
@@ -85,7 +86,8 @@ TEST_CASE("chat template semantics match Jinja's as transformers configures it (
     simdjson::dom::object root = golden->root.get_object().value();
     const std::string messages = ttt::json_minify(root["snippet_messages"].value());
     size_t rendered = 0, failed = 0;
-    for (simdjson::dom::element c : root["snippets"].get_array().value()) {
+    simdjson::dom::array snippets = root["snippets"].get_array().value();
+    for (simdjson::dom::element c : snippets) {
         const std::string text(c["template"].get_string().value());
         CAPTURE(text);
         ttt::chat::ChatRequest r;

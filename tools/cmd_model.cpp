@@ -107,6 +107,10 @@ int cmd_info(int argc, char** argv) {
     ttt_model_get_info(model, &info);
     std::printf("parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\nsoul size: %d layers x %d x %d floats\n",
                 info.n_params, info.fingerprint, info.num_layers, info.ttt_dim, info.ttt_dim);
+    size_t template_len = 0;  // the chat template from tokenizer_config.json (used by `bit-ttt chat`)
+    ttt_model_chat_template(model, nullptr, 0, &template_len);
+    if (template_len) std::printf("chat template: %zu bytes (tokenizer_config.json)\n", template_len);
+    else std::printf("chat template: none\n");
     ttt_model_free(model);
     return 0;
 }
@@ -119,11 +123,11 @@ int cmd_convert(int argc, char** argv) {
         ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
         const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
         if (to_bitt) {
-            std::vector<uint8_t> bytes = ttt::write_bitt_v2(m.weights, m.tokenizer_json);
+            std::vector<uint8_t> bytes = ttt::write_bitt_v2(m.weights, m.tokenizer_json, m.tokenizer_config_json);
             ttt::write_file_atomic(out, bytes);
             std::printf("wrote %s (.bitt v3, %zu bytes)\n", out.c_str(), bytes.size());
         } else {
-            ttt::write_model_directory(out, m.weights, m.tokenizer_json);
+            ttt::write_model_directory(out, m.weights, m.tokenizer_json, m.tokenizer_config_json);
             std::printf("wrote model directory %s\n", out.c_str());
         }
     } catch (const ttt::Error& e) {

@@ -34,7 +34,8 @@ ChatConfig read_chat_config(std::string_view tokenizer_config_json, const std::s
             c.chat_template = std::string(t.get_string().value_unsafe());
         } else if (t.is_array()) {  // named templates: "default" (else the first), as transformers picks
             bool found = false;
-            for (simdjson::dom::element item : t.get_array().value_unsafe()) {
+            simdjson::dom::array entries = t.get_array().value_unsafe();
+            for (simdjson::dom::element item : entries) {
                 if (!item.is_object()) fail_format(what + ": \"chat_template\" list entries must be objects");
                 std::string name, text;
                 json_get_string_opt(item.get_object().value_unsafe(), "name", what + " chat_template", &name);
@@ -59,7 +60,8 @@ std::string ChatTemplate::apply(const ChatRequest& r) const {
     auto messages_doc = parse_json(r.messages_json, "the chat messages");
     if (!messages_doc->root.is_array()) fail_format("the chat messages must be a JSON array of message objects");
     size_t index = 0;
-    for (simdjson::dom::element m : messages_doc->root.get_array().value_unsafe()) {
+    simdjson::dom::array messages = messages_doc->root.get_array().value_unsafe();
+    for (simdjson::dom::element m : messages) {
         if (!m.is_object()) fail_format("chat message " + std::to_string(index) + " must be a JSON object");
         simdjson::dom::element role;
         if (!json_find(m.get_object().value_unsafe(), "role", &role) || !role.is_string())

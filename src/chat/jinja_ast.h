@@ -33,6 +33,7 @@ struct Expr {
     std::string name;  // Name, Attr, Call/Filter/Test name, operator of Unary/Binary
     Value value;       // Literal
     bool negated = false;
+    int depth = 1;  // of the tree under this node (bounded by the parser: evaluating and freeing it recurse)
     std::vector<std::unique_ptr<Expr>> items;
     std::vector<std::string> names;  // argument names of Call/Filter/Test ("" for positional)
 };

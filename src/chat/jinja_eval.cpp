@@ -41,11 +41,13 @@ public:
                                                       ": a string would exceed the limit of " +
                                                       std::to_string(limits_.max_output_bytes) + " bytes");
     }
-    void step() override {
-        if (++steps_ > limits_.max_steps)
+    void step() override { charge(1); }
+    void charge(uint64_t units) override {
+        steps_ += units;
+        if (steps_ > limits_.max_steps)
             throw Error(TTT_ERR_INVALID_ARGUMENT, "chat template, " + describe_position(t_.source, pos_) +
                                                       ": more than " + std::to_string(limits_.max_steps) +
-                                                      " loop iterations and macro calls");
+                                                      " loop iterations and macro calls (or as much other work)");
     }
     Value call(const Value& f, Args& args) override {
         if (f.kind != Value::Kind::Function) fail(std::string("'") + type_name(f) + "' object is not callable");
@@ -64,11 +66,18 @@ private:
             throw Error(TTT_ERR_INVALID_ARGUMENT, "the chat template refused the conversation: " + (m ? to_str(*m) : std::string()));
         });
         g["namespace"] = Value::function([this](Args& a) {
-            for (const auto& kv : a.named) check_namespace_name(kv.first);
+            for (const auto& kv : a.named) {
+                check_namespace_name(kv.first);
+                store_check(kv.second, kv.first);
+            }
             Value ns = Value::object();
             ns.is_namespace = true;
             if (!a.positional.empty() && a.positional[0].is_object())
-                for (const auto& kv : *a.positional[0].obj) ns.obj->push_back(kv);
+                for (const auto& kv : *a.positional[0].obj) {
+                    check_namespace_name(kv.first);
+                    store_check(kv.second, kv.first);
+                    ns.obj->push_back(kv);
+                }
             for (auto& kv : a.named) {
                 if (Value* old = ns.find_mut(kv.first)) *old = kv.second;
                 else ns.obj->push_back(kv);
@@ -122,6 +131,14 @@ private:
             fail("chat templates cannot store underscore-prefixed attributes on a namespace, but got '" + name + "'");
     }
 
+    void store_check(const Value& v, const std::string& name) {
+        try {
+            check_storable_in_namespace(v, name);
+        } catch (const Error& e) {
+            fail(e.what());
+        }
+    }
+
     // --- scopes ---
 
     Value lookup(const std::string& name) {
@@ -144,6 +161,7 @@ private:
                              (ns.is_undefined() ? std::string("undefined") : std::string("a ") + type_name(ns)) + ")");
         const std::string attr = target.substr(dot + 1);
         check_namespace_name(attr);
+        store_check(v, attr);
         if (Value* old = ns.find_mut(attr)) *old = std::move(v);
         else ns.obj->emplace_back(attr, std::move(v));
     }
@@ -167,6 +185,7 @@ private:
                                                       ": the output would exceed the limit of " +
                                                       std::to_string(limits_.max_output_bytes) + " bytes");
         out += text;
+        charge(text.size() >> 10);
     }
 
     Flow exec(const Body& body, std::string& out) {
@@ -184,7 +203,14 @@ private:
             case Node::Kind::Output: {
                 Value v = eval(*n.expr);
                 pos_ = n.pos;
-                emit(out, to_str(v));
+                charge_size(v);
+                std::string text;
+                try {
+                    text = to_str(v, limits_.max_output_bytes);
+                } catch (const Error& e) {
+                    throw Error(e.status(), "chat template, " + describe_position(t_.source, n.pos) + ": " + e.what());
+                }
+                emit(out, text);
                 return Flow::Normal;
             }
             case Node::Kind::If:
@@ -215,6 +241,7 @@ private:
         if (n.condition) {  // the loop's filter runs first: loop.length counts what remains
             Array kept;
             for (const auto& it : items) {
+                step();
                 scopes_.emplace_back();
                 assign_all(n.targets, it, n.pos);
                 const bool keep = eval(*n.condition).truthy();
@@ -301,6 +328,7 @@ private:
             case Value::Kind::String: {
                 Array chars;
                 const auto cps = code_point_offsets(v.s);
+                charge(cps.size());
                 for (size_t k = 0; k + 1 < cps.size(); ++k) chars.push_back(Value::string(v.s.substr(cps[k], cps[k + 1] - cps[k])));
                 return chars;
             }
@@ -309,6 +337,17 @@ private:
     }
 
     Value eval(const Expr& e) {
+        try {
+            return eval_unpositioned(e);
+        } catch (const Error& err) {
+            // Value-level refusals (nesting, printing size) get the template position like every other error.
+            const std::string what = err.what();
+            if (what.rfind("chat template", 0) == 0 || what.rfind("the chat template", 0) == 0) throw;
+            throw Error(err.status(), "chat template, " + describe_position(t_.source, e.pos) + ": " + what);
+        }
+    }
+
+    Value eval_unpositioned(const Expr& e) {
         pos_ = e.pos;
         switch (e.kind) {
             case Expr::Kind::Literal: return e.value;

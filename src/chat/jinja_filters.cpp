@@ -72,6 +72,7 @@ Value split(Host& h, const std::string& s, const Value* sep, int64_t maxsplit) {
             }
             size_t e = k;
             while (e < s.size() && !py_space_at(s, e, &len)) ++e;
+            h.step();
             out.push_back(Value::string(s.substr(k, e - k)));
             k = e;
         }
@@ -86,6 +87,7 @@ Value split(Host& h, const std::string& s, const Value* sep, int64_t maxsplit) {
             out.push_back(Value::string(s.substr(k)));
             break;
         }
+        h.step();
         out.push_back(Value::string(s.substr(k, f - k)));
         k = f + d.size();
     }
@@ -140,6 +142,7 @@ bool starts_or_ends(Host& h, const std::string& s, const Value* arg, bool start)
 
 Value string_method(Host& h, const std::string& s, const std::string& name) {
     auto bind = [](Function f) { return Value::function(std::move(f)); };
+    h.charge(s.size() >> 10);
     Host* hp = &h;
     if (name == "upper") return bind([s](Args&) { return Value::string(ascii_upper(s)); });
     if (name == "lower") return bind([s](Args&) { return Value::string(ascii_lower(s)); });
@@ -269,6 +272,7 @@ Array to_list(Host& h, const Value& v) {
         case Value::Kind::String: {
             Array chars;
             const auto cps = code_point_offsets(v.s);
+            h.charge(cps.size());
             for (size_t k = 0; k + 1 < cps.size(); ++k) chars.push_back(Value::string(v.s.substr(cps[k], cps[k + 1] - cps[k])));
             return chars;
         }
@@ -287,6 +291,7 @@ int64_t length_of(Host& h, const Value& v) {
 }
 
 bool contains(Host& h, const Value& container, const Value& item) {
+    h.charge_size(container);
     switch (container.kind) {
         case Value::Kind::Undefined: return false;
         case Value::Kind::String:
@@ -314,6 +319,7 @@ Value repeat(Host& h, const Value& seq, int64_t n) {
     if (n <= 0) return seq.is_string() ? Value::string("") : Value::array();
     if (seq.is_string()) {
         h.check_size(seq.s.size() * static_cast<size_t>(std::min<int64_t>(n, int64_t{1} << 40)));
+        h.charge((seq.s.size() * static_cast<size_t>(n)) >> 10);
         std::string out;
         for (int64_t k = 0; k < n; ++k) out += seq.s;
         return Value::string(std::move(out));
@@ -321,10 +327,10 @@ Value repeat(Host& h, const Value& seq, int64_t n) {
     h.check_size(seq.arr->size() * static_cast<size_t>(std::min<int64_t>(n, int64_t{1} << 40)));
     Array out;
     for (int64_t k = 0; k < n; ++k) {
-        h.step();
+        h.charge(seq.arr->size() + 1);
         out.insert(out.end(), seq.arr->begin(), seq.arr->end());
     }
-    return Value::array(std::move(out));
+    return seq.is_tuple ? Value::tuple(std::move(out)) : Value::array(std::move(out));
 }
 
 Value arithmetic(Host& h, const std::string& op, const Value& a, const Value& b) {
@@ -394,6 +400,7 @@ Value filter_tojson(Host& h, const Value& v, Args& a) {
     try {
         std::string out = to_json(v, indent, sk && sk->truthy(), custom ? &item_sep : nullptr, custom ? &key_sep : nullptr);
         h.check_size(out.size());
+        h.charge(out.size() >> 10);
         return Value::string(std::move(out));
     } catch (const Error& e) {
         h.fail(e.what());
@@ -528,9 +535,18 @@ Value slice(Host& h, const Value& obj, const Value& start_v, const Value& stop_v
     return obj.is_tuple ? Value::tuple(std::move(out)) : Value::array(std::move(out));
 }
 
+namespace {
+
+bool equals_charged(Host& h, const Value& a, const Value& b) {
+    h.charge_size(a);
+    return equals(a, b);  // too much work throws Error(TTT_ERR_INVALID_ARGUMENT), positioned by the evaluator
+}
+
+}  // namespace
+
 Value binary_op(Host& h, const std::string& op, const Value& a, const Value& b) {
-    if (op == "==") return Value::boolean(equals(a, b));
-    if (op == "!=") return Value::boolean(!equals(a, b));
+    if (op == "==") return Value::boolean(equals_charged(h, a, b));
+    if (op == "!=") return Value::boolean(!equals_charged(h, a, b));
     if (op == "<" || op == ">" || op == "<=" || op == ">=") {
         try {
             if (op == "<") return Value::boolean(less_than(a, b));
@@ -544,17 +560,22 @@ Value binary_op(Host& h, const std::string& op, const Value& a, const Value& b) 
     if (op == "in") return Value::boolean(contains(h, b, a));
     if (op == "not in") return Value::boolean(!contains(h, b, a));
     if (op == "~") {
-        std::string s = to_str(a);
-        h.check_size(s.size() + to_str(b).size());
-        return Value::string(s + to_str(b));
+        // A value too large to print throws Error(TTT_ERR_INVALID_ARGUMENT); the evaluator adds the position.
+        std::string s = to_str(a, 64u << 20);
+        const std::string t = to_str(b, 64u << 20);
+        h.check_size(s.size() + t.size());
+        s += t;
+        h.charge(s.size() >> 10);
+        return Value::string(std::move(s));
     }
     if (op == "+") {
         if (a.is_string() && b.is_string()) {
             h.check_size(a.s.size() + b.s.size());
+            h.charge((a.s.size() + b.s.size()) >> 10);
             return Value::string(a.s + b.s);
         }
         if (a.is_array() && b.is_array()) {
-            h.check_size(a.arr->size() + b.arr->size());
+            h.charge(a.arr->size() + b.arr->size());
             Array out = *a.arr;
             out.insert(out.end(), b.arr->begin(), b.arr->end());
             return Value::array(std::move(out));
@@ -627,6 +648,7 @@ bool apply_test(Host& h, const std::string& name, const Value& v, Args& a) {
 
 Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
     using K = Value::Kind;
+    h.charge_size(v);
     if (name == "trim") {
         const Value* c = a.get(0, "chars");
         if (c && !c->is_none()) return Value::string(py_strip(to_str(v), true, true, &require_string(h, c, "trim").s));
@@ -791,6 +813,8 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
             return total;
         }
         const auto key = [&](const Value& x) { return attribute.empty() ? x : attribute_path(h, x, attribute); };
+        const uint64_t n = items.size();
+        h.charge(name == "unique" ? n * n / 2 : n * (64 - static_cast<uint64_t>(__builtin_clzll(n | 1))));
         try {
             if (name == "unique") {
                 Array out;

@@ -18,6 +18,13 @@ public:
     virtual Error error(const std::string& why) = 0;
     virtual void check_size(size_t bytes) = 0;                    // a string about to be built
     virtual void step() = 0;                                      // one unit of iteration work
+    virtual void charge(uint64_t units) = 0;                      // several (e.g. elements copied, KiB built)
+    // Work proportional to a value's size: its elements, or its text in KiB.
+    void charge_size(const Value& v) {
+        if (v.is_array()) charge(v.arr->size());
+        else if (v.is_object()) charge(v.obj->size());
+        else if (v.is_string()) charge(v.s.size() >> 10);
+    }
     virtual Value call(const Value& f, Args& args) = 0;
     virtual bool test(const std::string& name, const Value& v, Args& args) = 0;
 };

@@ -559,11 +559,22 @@ private:
         return e;
     }
 
+    // A finished node: its depth from its children's, refused past the limit. Chains that the grammar builds in a
+    // loop (a.b.c..., x|f|g..., 1+1+1...) would otherwise nest without bound.
+    ExprPtr sealed(ExprPtr e) {
+        int d = 0;
+        for (const auto& it : e->items)
+            if (it) d = std::max(d, it->depth);
+        e->depth = d + 1;
+        if (e->depth > kMaxExprDepth) fail(e->pos, "the expression is nested too deeply");
+        return e;
+    }
+
     ExprPtr binary(const std::string& op, ExprPtr a, ExprPtr b, size_t pos) {
         auto e = make(Expr::Kind::Binary, pos, op);
         e->items.push_back(std::move(a));
         e->items.push_back(std::move(b));
-        return e;
+        return sealed(std::move(e));
     }
 
     ExprPtr parse_expression(bool with_conditional = true) {
@@ -577,7 +588,7 @@ private:
             c->items.push_back(parse_or());
             c->items.push_back(std::move(e));
             c->items.push_back(accept_name("else") ? parse_expression() : nullptr);
-            e = std::move(c);
+            e = sealed(std::move(c));
         }
         return e;
     }
@@ -608,7 +619,7 @@ private:
             auto e = make(Expr::Kind::Unary, cur().pos, "not");
             ++tok_;
             e->items.push_back(parse_not());
-            return e;
+            return sealed(std::move(e));
         }
         return parse_compare();
     }
@@ -649,6 +660,7 @@ private:
         e->negated = x.negated;
         e->names = x.names;
         for (const auto& it : x.items) e->items.push_back(it ? clone(*it) : nullptr);
+        e->depth = x.depth;
         return e;
     }
 
@@ -701,6 +713,7 @@ private:
             e = make(Expr::Kind::Unary, cur().pos, cur().text);
             ++tok_;
             e->items.push_back(parse_unary(false));
+            e = sealed(std::move(e));
         } else {
             e = parse_postfix(parse_primary());
         }
@@ -759,7 +772,7 @@ private:
                 tuple->items.push_back(parse_expression());
             }
             expect_op(")");
-            return tuple;
+            return sealed(std::move(tuple));
         }
         if (accept_op("[")) {
             auto list = make(Expr::Kind::List, pos);
@@ -768,7 +781,7 @@ private:
                 if (accept_op("]")) break;
                 list->items.push_back(parse_expression());
             }
-            return list;
+            return sealed(std::move(list));
         }
         if (accept_op("{")) {
             auto dict = make(Expr::Kind::Dict, pos);
@@ -779,7 +792,7 @@ private:
                 expect_op(":");
                 dict->items.push_back(parse_expression());
             }
-            return dict;
+            return sealed(std::move(dict));
         }
         fail(pos, "an expression is expected" + found());
     }
@@ -795,7 +808,7 @@ private:
                     auto item = make(Expr::Kind::Item, pos);
                     item->items.push_back(std::move(e));
                     item->items.push_back(std::move(index));
-                    e = std::move(item);
+                    e = sealed(std::move(item));
                     continue;
                 }
                 auto a = make(Expr::Kind::Attr, pos);
@@ -803,7 +816,7 @@ private:
                 a->name = cur().text;
                 ++tok_;
                 a->items.push_back(std::move(e));
-                e = std::move(a);
+                e = sealed(std::move(a));
             } else if (accept_op("[")) {
                 e = parse_subscript(std::move(e), pos);
             } else if (is_op("(")) {
@@ -835,12 +848,12 @@ private:
             auto e = make(Expr::Kind::Item, pos);
             e->items.push_back(std::move(target));
             e->items.push_back(std::move(parts[0]));
-            return e;
+            return sealed(std::move(e));
         }
         auto e = make(Expr::Kind::Slice, pos);
         e->items.push_back(std::move(target));
         for (auto& p : parts) e->items.push_back(std::move(p));
-        return e;
+        return sealed(std::move(e));
     }
 
     // Arguments in parentheses: call->items[0] is the callee (or the filtered value), then the arguments.
@@ -863,7 +876,7 @@ private:
             }
             call->items.push_back(parse_expression());
         }
-        return call;
+        return sealed(std::move(call));
     }
 
     ExprPtr parse_filters(ExprPtr e) {
@@ -877,6 +890,7 @@ private:
                     f = parse_call(std::move(f), std::move(e));
                 } else {
                     f->items.push_back(std::move(e));
+                    f = sealed(std::move(f));
                 }
                 e = std::move(f);
             } else if (accept_name("is")) {
@@ -897,6 +911,7 @@ private:
                         t->names.push_back("");
                         t->items.push_back(parse_postfix(parse_primary()));
                     }
+                    t = sealed(std::move(t));
                 }
                 e = std::move(t);
             } else if (is_op("(")) {

@@ -18,6 +18,8 @@ struct ParsedTemplate {
 
 // Nesting of blocks and expressions deeper than this is refused (bounds the parser's and evaluator's recursion).
 constexpr int kMaxNesting = 64;
+// Expression trees deeper than this are refused (a chain such as a.b.c... or 1+1+1... counts each link).
+constexpr int kMaxExprDepth = 256;
 
 ParsedTemplate parse_template(std::string_view text);
 

@@ -43,9 +43,30 @@ Value Value::string(std::string s) {
     v.s = std::move(s);
     return v;
 }
+namespace {
+
+// Depth and namespace content of a list or dict made of `items`.
+template <class Items, class Get>
+void measure(Value& v, const Items& items, Get get) {
+    int depth = 0;
+    bool ns = false;
+    for (const auto& it : items) {
+        const Value& x = get(it);
+        depth = std::max(depth, x.depth);
+        ns = ns || x.holds_namespace || x.is_namespace;
+    }
+    if (depth + 1 > kMaxValueDepth)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "a list or dict would nest more than " + std::to_string(kMaxValueDepth) + " levels deep");
+    v.depth = depth + 1;
+    v.holds_namespace = ns;
+}
+
+}  // namespace
+
 Value Value::array(Array a) {
     Value v;
     v.kind = Kind::Array;
+    measure(v, a, [](const Value& x) -> const Value& { return x; });
     v.arr = std::make_shared<Array>(std::move(a));
     return v;
 }
@@ -57,8 +78,16 @@ Value Value::tuple(Array a) {
 Value Value::object(Object o) {
     Value v;
     v.kind = Kind::Object;
+    measure(v, o, [](const std::pair<std::string, Value>& x) -> const Value& { return x.second; });
     v.obj = std::make_shared<Object>(std::move(o));
     return v;
+}
+
+void check_storable_in_namespace(const Value& v, const std::string& name) {
+    if (v.is_namespace || v.holds_namespace)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "a namespace cannot hold a namespace (attribute '" + name + "')");
+    if (v.depth + 1 > kMaxValueDepth)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "a value nested more than " + std::to_string(kMaxValueDepth) + " levels deep");
 }
 Value Value::function(Function f) {
     Value v;
@@ -243,43 +272,77 @@ std::string quote_python(const std::string& s) {
 
 }  // namespace
 
-std::string to_repr(const Value& v) {
+namespace {
+
+void repr_into(const Value& v, size_t max_bytes, std::string& out);
+
+void str_into(const Value& v, size_t max_bytes, std::string& out) {
     switch (v.kind) {
-        case Value::Kind::String: return quote_python(v.s);
-        case Value::Kind::Array: {
-            std::string out = v.is_tuple ? "(" : "[";
-            for (size_t k = 0; k < v.arr->size(); ++k) out += (k ? ", " : "") + to_repr((*v.arr)[k]);
+        case Value::Kind::Undefined: break;
+        case Value::Kind::None: out += "None"; break;
+        case Value::Kind::Bool: out += v.b ? "True" : "False"; break;
+        case Value::Kind::Int: out += std::to_string(v.i); break;
+        case Value::Kind::Float: out += float_repr(v.f); break;
+        case Value::Kind::String: out += v.s; break;
+        case Value::Kind::Function: out += "<function>"; break;
+        default: repr_into(v, max_bytes, out); return;
+    }
+    if (out.size() > max_bytes)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "printing a value would exceed the limit of " + std::to_string(max_bytes) + " bytes");
+}
+
+void repr_into(const Value& v, size_t max_bytes, std::string& out) {
+    switch (v.kind) {
+        case Value::Kind::String: out += quote_python(v.s); break;
+        case Value::Kind::Array:
+            out += v.is_tuple ? "(" : "[";
+            for (size_t k = 0; k < v.arr->size(); ++k) {
+                if (k) out += ", ";
+                repr_into((*v.arr)[k], max_bytes, out);
+            }
             if (v.is_tuple && v.arr->size() == 1) out += ",";
-            return out + (v.is_tuple ? ")" : "]");
-        }
+            out += v.is_tuple ? ")" : "]";
+            break;
         case Value::Kind::Object: {
-            if (v.is_namespace) return "<Namespace>";
-            std::string out = "{";
+            if (v.is_namespace) {
+                out += "<Namespace>";
+                break;
+            }
+            out += "{";
             bool first = true;
             for (const auto& kv : *v.obj) {
-                out += (first ? "" : ", ") + quote_python(kv.first) + ": " + to_repr(kv.second);
+                out += (first ? "" : ", ") + quote_python(kv.first) + ": ";
+                repr_into(kv.second, max_bytes, out);
                 first = false;
             }
-            return out + "}";
+            out += "}";
+            break;
         }
-        default: return to_str(v);
+        default: str_into(v, max_bytes, out); return;
     }
+    if (out.size() > max_bytes)
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "printing a value would exceed the limit of " + std::to_string(max_bytes) + " bytes");
 }
 
-std::string to_str(const Value& v) {
-    switch (v.kind) {
-        case Value::Kind::Undefined: return "";
-        case Value::Kind::None: return "None";
-        case Value::Kind::Bool: return v.b ? "True" : "False";
-        case Value::Kind::Int: return std::to_string(v.i);
-        case Value::Kind::Float: return float_repr(v.f);
-        case Value::Kind::String: return v.s;
-        case Value::Kind::Function: return "<function>";
-        default: return to_repr(v);
-    }
+}  // namespace
+
+std::string to_repr(const Value& v, size_t max_bytes) {
+    std::string out;
+    repr_into(v, max_bytes, out);
+    return out;
 }
 
-bool equals(const Value& a, const Value& b) {
+std::string to_str(const Value& v, size_t max_bytes) {
+    if (v.kind == Value::Kind::String) return v.s;
+    std::string out;
+    str_into(v, max_bytes, out);
+    return out;
+}
+
+namespace {
+
+bool equals_bounded(const Value& a, const Value& b, uint64_t& budget) {
+    if (budget-- == 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "comparing these values is too much work (millions of elements)");
     if (a.is_number() && b.is_number()) {
         if (a.kind != Value::Kind::Float && b.kind != Value::Kind::Float)
             return (a.kind == Value::Kind::Int ? a.i : a.b) == (b.kind == Value::Kind::Int ? b.i : b.b);
@@ -292,20 +355,29 @@ bool equals(const Value& a, const Value& b) {
         case Value::Kind::String: return a.s == b.s;
         case Value::Kind::Array:
             if (a.is_tuple != b.is_tuple || a.arr->size() != b.arr->size()) return false;
+            if (a.arr == b.arr) return true;  // the same list (Python compares elements by identity first)
             for (size_t k = 0; k < a.arr->size(); ++k)
-                if (!equals((*a.arr)[k], (*b.arr)[k])) return false;
+                if (!equals_bounded((*a.arr)[k], (*b.arr)[k], budget)) return false;
             return true;
         case Value::Kind::Object:
             if (a.is_namespace || b.is_namespace) return a.obj == b.obj;
             if (a.obj->size() != b.obj->size()) return false;
+            if (a.obj == b.obj) return true;
             for (const auto& kv : *a.obj) {
                 const Value* other = b.find(kv.first);
-                if (!other || !equals(kv.second, *other)) return false;
+                if (!other || !equals_bounded(kv.second, *other, budget)) return false;
             }
             return true;
         case Value::Kind::Function: return a.fn == b.fn;
         default: return false;
     }
+}
+
+}  // namespace
+
+bool equals(const Value& a, const Value& b) {
+    uint64_t budget = 4000000;
+    return equals_bounded(a, b, budget);
 }
 
 bool less_than(const Value& a, const Value& b) {
@@ -435,12 +507,14 @@ Value from_json(simdjson::dom::element e) {
         case T::STRING: return Value::string(std::string(e.get_string().value_unsafe()));
         case T::ARRAY: {
             Array a;
-            for (simdjson::dom::element x : e.get_array().value_unsafe()) a.push_back(from_json(x));
+            simdjson::dom::array items = e.get_array().value_unsafe();  // named: the range must outlive the loop
+            for (simdjson::dom::element x : items) a.push_back(from_json(x));
             return Value::array(std::move(a));
         }
         case T::OBJECT: {
             Object o;
-            for (auto field : e.get_object().value_unsafe()) {
+            simdjson::dom::object fields = e.get_object().value_unsafe();
+            for (auto field : fields) {
                 std::string key(field.key);
                 bool replaced = false;  // a repeated key keeps its first place and takes the last value, as Python
                 for (auto& kv : o)

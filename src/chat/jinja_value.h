@@ -19,6 +19,7 @@ struct Value;
 using Array = std::vector<Value>;
 using Object = std::vector<std::pair<std::string, Value>>;  // insertion order, as Python dicts
 struct Args;
+constexpr int kMaxValueDepth = 256;
 using Function = std::function<Value(Args&)>;
 
 struct Value {
@@ -32,6 +33,10 @@ struct Value {
     std::shared_ptr<Object> obj;     // Object
     bool is_namespace = false;       // an Object made by namespace(): the only thing `set x.y = ...` may change
     bool is_tuple = false;           // an Array that prints as (a, b) and differs from a list, as in Python
+    // Lists and dicts know how deep they nest and whether a namespace is inside: values nest at most kMaxValueDepth
+    // levels (printing, comparing and freeing them recurse), and a namespace never holds one (so no cycles).
+    int depth = 0;
+    bool holds_namespace = false;
     std::shared_ptr<Function> fn;    // Function (a global, or a bound method such as "abc".upper)
 
     static Value undefined(std::string name = {});
@@ -68,14 +73,18 @@ struct Args {
 
 // Python's type name of a value ("str", "int", "list", "dict", "NoneType", ...), for error messages.
 const char* type_name(const Value& v);
-// str(v) as Python prints it: the text Jinja outputs for {{ v }} (undefined prints as "").
-std::string to_str(const Value& v);
+// str(v) as Python prints it: the text Jinja outputs for {{ v }} (undefined prints as ""). Printing more than
+// max_bytes throws Error(TTT_ERR_INVALID_ARGUMENT) (a list printed inside itself many times over can be huge).
+std::string to_str(const Value& v, size_t max_bytes = size_t{16} << 20);
 // repr(v): strings quoted the way Python quotes them.
-std::string to_repr(const Value& v);
-// Python's ==.
+std::string to_repr(const Value& v, size_t max_bytes = size_t{16} << 20);
+// Python's == (a shared list or dict equals itself without a walk). Bounded work: comparing structures of more
+// than a few million elements throws Error(TTT_ERR_INVALID_ARGUMENT).
 bool equals(const Value& a, const Value& b);
 // Python's <; throws a message naming both types when they do not compare.
 bool less_than(const Value& a, const Value& b);
+// Throws Error(TTT_ERR_INVALID_ARGUMENT) when `v` could not be stored in a namespace attribute (it is or holds one).
+void check_storable_in_namespace(const Value& v, const std::string& name);
 // json.dumps(v, ensure_ascii=False, indent=indent, separators=..., sort_keys=...) as transformers' tojson does;
 // indent < 0 means none; separators default as json.dumps's. Throws for values JSON cannot hold (undefined, functions).
 std::string to_json(const Value& v, int indent, bool sort_keys, const std::string* item_sep = nullptr,

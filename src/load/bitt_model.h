@@ -15,7 +15,9 @@ namespace ttt {
 // The model config a .bitt header holds, checked; and the packed layout it names must be ours (v2 and later).
 ModelConfig bitt_model_config(const BittFile& f, const std::string& what);
 
-// Serialise weights (+ optional tokenizer JSON text) as a .bitt v3 image.
-std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json);
+// Serialise weights (+ optional tokenizer JSON text, + optional tokenizer_config.json text: the chat template) as a
+// .bitt v3 image.
+std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json,
+                                   const std::string& tokenizer_config_json = {});
 
 }  // namespace ttt
