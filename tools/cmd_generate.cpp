@@ -531,7 +531,10 @@ int cmd_chat(int argc, char** argv) {
     LineReader input;
     Chat chat{s, o, interrupts, input, soul_path, {}, {}};
     size_t template_len = 0;
-    if (!o.no_template && ttt_model_chat_template(s.model, nullptr, 0, &template_len) != TTT_OK) template_len = 0;
+    if (!o.no_template) {  // a size query: TTT_ERR_BUFFER_TOO_SMALL with the length when there is a template
+        const ttt_status st = ttt_model_chat_template(s.model, nullptr, 0, &template_len);
+        if (st != TTT_OK && st != TTT_ERR_BUFFER_TOO_SMALL) template_len = 0;
+    }
     if (template_len > 0) {
         // The template's control tokens are real special tokens (and it writes BOS itself where the model wants one);
         // the turn ends at the model's end-of-turn token, not at a "User:" line.
