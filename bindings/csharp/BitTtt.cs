@@ -1393,7 +1393,7 @@ namespace BitTtt
         /// as Hugging Face's apply_chat_template(tokenize=False). <paramref name="extraJson"/>: null or a JSON object
         /// of further template variables, e.g. {"tools": [...]}. Tokenize the result with TokenizeFlags.ParseSpecial.
         /// Throws BitTttFormatException for a bad template (its line and column in the message),
-        /// BitTttInvalidArgumentException when the template refuses the conversation, BitTttUnsupportedException when
+        /// BitTttArgumentException when the template refuses the conversation, BitTttUnsupportedException when
         /// the model has no template and none is given.</summary>
         public string ApplyChatTemplate(IList<ChatMessage> messages, bool addGenerationPrompt = true,
                                         string chatTemplate = null, string extraJson = null,
@@ -1402,8 +1402,6 @@ namespace BitTtt
             ThrowIfDisposed();
             return ChatTemplates.Render(this, messages, addGenerationPrompt, chatTemplate, extraJson, bosToken, eosToken);
         }
-
-        internal ModelHandle Handle { get { return _handle; } }
 
         /// <summary>Releases the model. Contexts created on it keep working (they hold it alive until disposed).
         /// Safe to call twice.</summary>
