@@ -24,7 +24,7 @@ std::string read_text(const std::filesystem::path& p) {
 
 TEST_CASE("chat templates render exactly as transformers' apply_chat_template") {
     const auto dir = ttt_test::test_data_dir();
-    const std::string golden_text = read_text(dir / "golden" / "chat_templates.json");
+    const std::string golden_text = read_text(dir / "chat_golden" / "chat_templates.json");
     REQUIRE(!golden_text.empty());
     auto golden = ttt::parse_json(golden_text, "chat_templates.json");
     simdjson::dom::object root = golden->root.get_object().value();
@@ -81,7 +81,7 @@ TEST_CASE("chat templates render exactly as transformers' apply_chat_template") 
 
 TEST_CASE("chat template semantics match Jinja's as transformers configures it (one feature per snippet)") {
     const auto dir = ttt_test::test_data_dir();
-    const std::string golden_text = read_text(dir / "golden" / "chat_templates.json");
+    const std::string golden_text = read_text(dir / "chat_golden" / "chat_templates.json");
     auto golden = ttt::parse_json(golden_text, "chat_templates.json");
     simdjson::dom::object root = golden->root.get_object().value();
     const std::string messages = ttt::json_minify(root["snippet_messages"].value());

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Renders the committed chat templates (tests/data/chat_templates/*.json) with transformers' own
-apply_chat_template renderer and writes the prompts to tests/data/golden/chat_templates.json, which the C++
+apply_chat_template renderer and writes the prompts to tests/data/chat_golden/chat_templates.json, which the C++
 test (tests/test_chat_golden.cpp) compares byte for byte with ours.
 
 Run once when a template or a conversation changes (the test command does not need transformers):
@@ -17,7 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TEMPLATES = os.path.join(ROOT, "tests", "data", "chat_templates")
-OUT = os.path.join(ROOT, "tests", "data", "golden", "chat_templates.json")
+OUT = os.path.join(ROOT, "tests", "data", "chat_golden", "chat_templates.json")
 
 CONVERSATIONS = {
     "user": [{"role": "user", "content": "Hello!"}],

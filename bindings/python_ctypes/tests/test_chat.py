@@ -12,7 +12,7 @@ import bit_ttt
 from conftest import TEST_DATA, write_model
 
 TEMPLATES = TEST_DATA / "chat_templates"
-GOLDEN = json.loads((TEST_DATA / "golden" / "chat_templates.json").read_text(encoding="utf-8"))
+GOLDEN = json.loads((TEST_DATA / "chat_golden" / "chat_templates.json").read_text(encoding="utf-8"))
 CONVERSATION = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi!"}]
 
 
