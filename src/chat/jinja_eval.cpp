@@ -61,7 +61,7 @@ private:
     }
 
     void install_globals(Scope& g) {
-        g["raise_exception"] = Value::function([this](Args& a) -> Value {
+        g["raise_exception"] = Value::function([](Args& a) -> Value {
             const Value* m = a.get(0, "message");
             throw Error(TTT_ERR_INVALID_ARGUMENT, "the chat template refused the conversation: " + (m ? to_str(*m) : std::string()));
         });
