@@ -5,7 +5,10 @@
 #include <array>
 #include <cstdio>
 
+#include "common/error.h"
+#include "io/bitt_file_writer.h"
 #include "load/bitt_model.h"
+#include "load/model_tensors.h"
 #include "load/config_json.h"
 #include "io/json.h"
 #include "load/model_files.h"
@@ -159,4 +162,43 @@ TEST_CASE("bit-ttt info prints config, tensors and checksum state") {
     out = run_cli("info " + (tmp.path / "nope.bitt").string(), &rc);
     CHECK(rc == 1);
     CHECK(out.find("nope.bitt") != std::string::npos);
+}
+
+TEST_CASE(".bitt streamed save: the same bytes as the in-memory image, crash-safe, checked") {
+    TempDir tmp;
+    FixtureSpec spec;
+    Model model(write_fixture_model(tmp.path / "m", spec));
+    ttt::LoadedModel lm = ttt::load_model_path((tmp.path / "m").string(), {});
+    const std::string path = (tmp.path / "streamed.bitt").string();
+    ttt::save_model_bitt(path, lm.weights, kTinyTokenizer);
+    CHECK(read_bytes(path) == ttt::write_bitt_v2(lm.weights, kTinyTokenizer));
+    CHECK(ttt::load_model_path(path, {}).fingerprint == lm.fingerprint);
+
+    // The writer refuses what would make a wrong file, and a writer dropped before commit leaves the old file.
+    const std::vector<uint8_t> before = read_bytes(path);
+    const std::vector<ttt::WeightTensor> tensors = ttt::weight_tensors(lm.weights);
+    std::vector<ttt::TensorSpec> specs;
+    for (const auto& t : tensors) specs.push_back(t.spec);
+    ttt::BittContents c;
+    c.config_json = ttt::config_to_json(lm.weights.config);
+    c.weights_layout = ttt::kTernaryLayoutName;
+    {
+        ttt::BittFileWriter w(path, c, specs, ttt::weights_metadata());
+        const size_t k = w.next_index();
+        REQUIRE(k != ttt::BittFileWriter::kDone);
+        std::vector<uint8_t> too_many(tensors[k].spec.n_bytes + 1, 0);
+        CHECK_THROWS_WITH_AS(w.write(too_many.data(), too_many.size()), doctest::Contains("overrun"), ttt::Error);
+        w.write(tensors[k].data, 4);  // a partial tensor
+        CHECK_THROWS_WITH_AS(w.commit(lm.fingerprint), doctest::Contains("was not written"), ttt::Error);
+    }
+    CHECK(read_bytes(path) == before);
+    for (const auto& e : std::filesystem::directory_iterator(tmp.path))
+        CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);  // no temp file left behind
+
+    specs[0].n_bytes += 1;  // a directory whose sizes disagree with the shapes is refused before any byte
+    CHECK_THROWS_WITH_AS(ttt::BittFileWriter(path, c, specs, {}), doctest::Contains("cannot hold"), ttt::Error);
+    specs[0].n_bytes -= 1;
+    specs.push_back(specs[0]);
+    CHECK_THROWS_WITH_AS(ttt::BittFileWriter(path, c, specs, {}), doctest::Contains("written twice"), ttt::Error);
+    CHECK(read_bytes(path) == before);
 }

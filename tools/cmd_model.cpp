@@ -123,9 +123,8 @@ int cmd_convert(int argc, char** argv) {
         ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
         const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
         if (to_bitt) {
-            std::vector<uint8_t> bytes = ttt::write_bitt_v2(m.weights, m.tokenizer_json, m.tokenizer_config_json);
-            ttt::write_file_atomic(out, bytes);
-            std::printf("wrote %s (.bitt v3, %zu bytes)\n", out.c_str(), bytes.size());
+            ttt::save_model_bitt(out, m.weights, m.tokenizer_json, m.tokenizer_config_json);  // streamed: no second copy
+            std::printf("wrote %s (.bitt v3)\n", out.c_str());
         } else {
             ttt::write_model_directory(out, m.weights, m.tokenizer_json, m.tokenizer_config_json);
             std::printf("wrote model directory %s\n", out.c_str());

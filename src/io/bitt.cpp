@@ -143,7 +143,7 @@ BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checks
     return f;
 }
 
-std::vector<uint8_t> write_bitt(const BittContents& c, const std::vector<uint8_t>& body) {
+std::vector<uint8_t> bitt_prefix(const BittContents& c, uint64_t body_bytes, uint32_t body_crc) {
     std::string tok = "null";
     if (!c.tokenizer_json.empty()) {
         auto doc = parse_json(c.tokenizer_json, "the tokenizer JSON");
@@ -160,22 +160,26 @@ std::vector<uint8_t> write_bitt(const BittContents& c, const std::vector<uint8_t
     if (!cfg->root.is_object()) fail_format("the model config JSON must be an object");
     std::string header = "{\"format\":\"bitt\",\"format_version\":3,\"min_reader_version\":2,\"config\":" +
                          c.config_json + ",\"weights_layout\":" + json_quote(c.weights_layout) +
-                         ",\"alignment\":64,\"body_bytes\":" + std::to_string(body.size()) +
-                         ",\"body_crc32c\":\"" + hex32(crc32c(body.data(), body.size())) + "\",\"fingerprint\":\"" +
-                         hex64(c.fingerprint) + "\",\"tokenizer\":" + tok + tok_config;
+                         ",\"alignment\":64,\"body_bytes\":" + std::to_string(body_bytes) + ",\"body_crc32c\":\"" +
+                         hex32(body_crc) + "\",\"fingerprint\":\"" + hex64(c.fingerprint) + "\",\"tokenizer\":" + tok + tok_config;
     // The header checksum covers everything before its own field, so the padded length must be known first.
     const size_t covered = header.size();
     header += std::string(kHeaderCrcKey) + "00000000\"}";
     while ((kPrefix + header.size()) % 64 != 0) header += ' ';
     std::vector<uint8_t> out;
-    out.reserve(kPrefix + header.size() + body.size());
+    out.reserve(kPrefix + header.size());
     for (char m : {'B', 'I', 'T', 'T'}) out.push_back(static_cast<uint8_t>(m));
-    uint64_t n = header.size();
+    const uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
     out.insert(out.end(), header.begin(), header.begin() + covered);
     const std::string crc = hex32(crc32c(out.data(), out.size()));
     header.replace(covered + sizeof kHeaderCrcKey - 1, 8, crc);
     out.insert(out.end(), header.begin() + covered, header.end());
+    return out;
+}
+
+std::vector<uint8_t> write_bitt(const BittContents& c, const std::vector<uint8_t>& body) {
+    std::vector<uint8_t> out = bitt_prefix(c, body.size(), crc32c(body.data(), body.size()));
     out.insert(out.end(), body.begin(), body.end());
     return out;
 }

@@ -47,6 +47,10 @@ struct BittContents {
 
 // A .bitt v3 image (the v2 layout plus the header checksum): header padded so the body starts at a multiple of 64.
 std::vector<uint8_t> write_bitt(const BittContents& contents, const std::vector<uint8_t>& body);
+// The bytes before the body ("BITT", header length, padded header) for a body of body_bytes bytes with CRC-32C
+// body_crc. Its length depends on body_bytes but not on the checksums or the fingerprint (fixed-width hex), so a
+// streamed writer can reserve it first and rewrite it last (io/bitt_file_writer.h).
+std::vector<uint8_t> bitt_prefix(const BittContents& contents, uint64_t body_bytes, uint32_t body_crc);
 
 bool looks_like_bitt(const uint8_t* data, size_t size);
 

@@ -254,11 +254,58 @@ std::vector<float> tensor_to_f32(const TensorView& t, const std::string& what) {
     return out;
 }
 
+SafetensorsLayout safetensors_layout(const std::vector<TensorSpec>& tensors,
+                                     const std::map<std::string, std::string>& metadata, size_t file_offset) {
+    SafetensorsLayout out;
+    std::set<std::string> names;
+    for (size_t k = 0; k < tensors.size(); ++k) {
+        const TensorSpec& t = tensors[k];
+        uint64_t elements = 1;
+        for (int64_t d : t.shape) {
+            if (d < 0) fail_argument("tensor '" + t.name + "' has a negative dimension");
+            elements *= uint64_t(d);
+        }
+        if (elements * dtype_size(t.dtype) != t.n_bytes)
+            fail_argument("tensor '" + t.name + "' of shape " + shape_string(t.shape) + " and dtype " +
+                          dtype_name(t.dtype) + " cannot hold " + std::to_string(t.n_bytes) + " bytes");
+        if (!names.insert(t.name).second) fail_argument("tensor '" + t.name + "' is written twice");
+        out.order.push_back(k);
+    }
+    std::stable_sort(out.order.begin(), out.order.end(),
+                     [&](size_t a, size_t b) { return dtype_size(tensors[a].dtype) > dtype_size(tensors[b].dtype); });
+    std::string header = "{";
+    bool first = true;
+    if (!metadata.empty()) {
+        header += "\"__metadata__\":{";
+        bool mfirst = true;
+        for (const auto& [k, v] : metadata) {
+            header += (mfirst ? "" : ",") + json_quote(k) + ":" + json_quote(v);
+            mfirst = false;
+        }
+        header += "}";
+        first = false;
+    }
+    for (size_t k : out.order) {
+        const TensorSpec& t = tensors[k];
+        header += (first ? "" : ",") + json_quote(t.name) + ":{\"dtype\":\"" + dtype_name(t.dtype) +
+                  "\",\"shape\":" + shape_string(t.shape) + ",\"data_offsets\":[" + std::to_string(out.data_bytes) +
+                  "," + std::to_string(out.data_bytes + t.n_bytes) + "]}";
+        out.data_bytes += t.n_bytes;
+        first = false;
+    }
+    header += "}";
+    // Pad with spaces so that file_offset + 8 + header length is a multiple of 64.
+    while ((file_offset + 8 + header.size()) % 64 != 0) header += ' ';
+    const uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) out.prefix.push_back(static_cast<uint8_t>(n >> (8 * i)));
+    out.prefix.insert(out.prefix.end(), header.begin(), header.end());
+    return out;
+}
+
 void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<int64_t> shape, const void* data,
                             size_t n_bytes) {
-    Entry e{name, dtype, std::move(shape), {}};
-    e.bytes.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + n_bytes);
-    entries_.push_back(std::move(e));
+    specs_.push_back(TensorSpec{name, dtype, std::move(shape), n_bytes});
+    bytes_.emplace_back(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + n_bytes);
 }
 
 void SafetensorsWriter::add_f32(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values) {
@@ -266,39 +313,11 @@ void SafetensorsWriter::add_f32(const std::string& name, std::vector<int64_t> sh
 }
 
 std::vector<uint8_t> SafetensorsWriter::finish(size_t file_offset) const {
-    std::vector<const Entry*> order;
-    for (const auto& e : entries_) order.push_back(&e);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const Entry* a, const Entry* b) { return dtype_size(a->dtype) > dtype_size(b->dtype); });
-    std::string header = "{";
-    bool first = true;
-    if (!metadata_.empty()) {
-        header += "\"__metadata__\":{";
-        bool mfirst = true;
-        for (const auto& [k, v] : metadata_) {
-            header += (mfirst ? "" : ",") + json_quote(k) + ":" + json_quote(v);
-            mfirst = false;
-        }
-        header += "}";
-        first = false;
-    }
-    size_t offset = 0;
-    for (const Entry* e : order) {
-        header += (first ? "" : ",") + json_quote(e->name) + ":{\"dtype\":\"" + dtype_name(e->dtype) +
-                  "\",\"shape\":" + shape_string(e->shape) + ",\"data_offsets\":[" + std::to_string(offset) + "," +
-                  std::to_string(offset + e->bytes.size()) + "]}";
-        offset += e->bytes.size();
-        first = false;
-    }
-    header += "}";
-    // Pad with spaces so that file_offset + 8 + header length is a multiple of 64.
-    while ((file_offset + 8 + header.size()) % 64 != 0) header += ' ';
+    const SafetensorsLayout layout = safetensors_layout(specs_, metadata_, file_offset);
     std::vector<uint8_t> out;
-    out.reserve(8 + header.size() + offset);
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
-    out.insert(out.end(), header.begin(), header.end());
-    for (const Entry* e : order) out.insert(out.end(), e->bytes.begin(), e->bytes.end());
+    out.reserve(layout.total_bytes());
+    out.insert(out.end(), layout.prefix.begin(), layout.prefix.end());
+    for (size_t k : layout.order) out.insert(out.end(), bytes_[k].begin(), bytes_[k].end());
     return out;
 }
 

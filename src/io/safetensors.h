@@ -40,7 +40,28 @@ std::vector<float> tensor_to_f32(const TensorView& t, const std::string& what);
 
 std::string shape_string(const std::vector<int64_t>& shape);  // "[3, 12]"
 
-// Builds a safetensors image. Tensors are laid out widest element type first so that every tensor starts at a
+// One tensor of an image to write; its bytes come with it (SafetensorsWriter) or later (a streamed writer).
+struct TensorSpec {
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<int64_t> shape;
+    size_t n_bytes = 0;  // must equal the elements of `shape` times the element size
+};
+
+// Where everything goes in a safetensors image: tensors widest element type first (stable otherwise), so every
+// tensor starts at a multiple of its element size, and the header padded with spaces (allowed by the format) so
+// the data region starts at a multiple of 64 counted from `file_offset`. Throws Error(TTT_ERR_INVALID_ARGUMENT) on a
+// spec whose byte count does not match its shape, or on a repeated name.
+struct SafetensorsLayout {
+    std::vector<uint8_t> prefix;  // the 8-byte header length and the padded header JSON
+    std::vector<size_t> order;    // indices of the specs, in the order their bytes follow the prefix
+    uint64_t data_bytes = 0;
+    uint64_t total_bytes() const { return prefix.size() + data_bytes; }
+};
+SafetensorsLayout safetensors_layout(const std::vector<TensorSpec>& tensors,
+                                     const std::map<std::string, std::string>& metadata, size_t file_offset);
+
+// Builds a safetensors image in memory (the layout above). Tensors are laid out widest element type first so that every tensor starts at a
 // multiple of its element size, and the header is padded with spaces (allowed by the format) so the data region
 // starts at a multiple of 64 counted from `file_offset` (the image's position inside an enclosing file).
 class SafetensorsWriter {
@@ -51,13 +72,8 @@ public:
     std::vector<uint8_t> finish(size_t file_offset = 0) const;
 
 private:
-    struct Entry {
-        std::string name;
-        DType dtype;
-        std::vector<int64_t> shape;
-        std::vector<uint8_t> bytes;
-    };
-    std::vector<Entry> entries_;
+    std::vector<TensorSpec> specs_;
+    std::vector<std::vector<uint8_t>> bytes_;
     std::map<std::string, std::string> metadata_;
 };
 

@@ -20,4 +20,9 @@ ModelConfig bitt_model_config(const BittFile& f, const std::string& what);
 std::vector<uint8_t> write_bitt_v2(const ModelWeights& weights, const std::string& tokenizer_json,
                                    const std::string& tokenizer_config_json = {});
 
+// The same bytes written to `path` tensor by tensor (no second copy of the model in memory), crash-safely.
+// POSIX only (load/bitt_model_posix.cpp; the bit-ttt program).
+void save_model_bitt(const std::string& path, const ModelWeights& weights, const std::string& tokenizer_json,
+                     const std::string& tokenizer_config_json = {});
+
 }  // namespace ttt

@@ -114,16 +114,17 @@ ModelWeights weights_from_safetensors(const ModelConfig& c, const SafetensorsVie
     return w;
 }
 
-std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_offset) {
+std::vector<WeightTensor> weight_tensors(const ModelWeights& w) {
     const int64_t V = w.config.vocab_size, D = w.config.hidden_dim;
-    SafetensorsWriter out;
-    auto ternary = [&](const std::string& base, const TernaryMatrix& m) {
-        out.add(base + ".weight_ternary", DType::U8, {m.rows, int64_t(ternary_row_bytes(size_t(m.cols)))}, m.data(),
-                m.bytes());
-        out.add(base + ".weight_scale", DType::F32, {1}, &m.scale, sizeof m.scale);
-    };
+    std::vector<WeightTensor> out;
     auto floats = [&](const std::string& name, std::vector<int64_t> shape, const FloatTensor& t) {
-        out.add(name, DType::F32, std::move(shape), t.data(), t.size() * sizeof(float));
+        out.push_back({TensorSpec{name, DType::F32, std::move(shape), t.size() * sizeof(float)}, t.data()});
+    };
+    auto ternary = [&](const std::string& base, const TernaryMatrix& m) {
+        out.push_back({TensorSpec{base + ".weight_ternary", DType::U8,
+                                  {m.rows, int64_t(ternary_row_bytes(size_t(m.cols)))}, m.bytes()},
+                       m.data()});
+        out.push_back({TensorSpec{base + ".weight_scale", DType::F32, {1}, sizeof m.scale}, &m.scale});
     };
     floats("embed.weight", {V, D}, w.embed);
     for (size_t i = 0; i < w.layers.size(); ++i) {
@@ -139,8 +140,17 @@ std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_o
     }
     floats("norm_f.weight", {D}, w.norm_f);
     floats("lm_head.weight", {V, D}, w.lm_head);
-    out.set_metadata("format", "bit_ttt.weights");
-    out.set_metadata("ternary_layout", kTernaryLayoutName);
+    return out;
+}
+
+std::map<std::string, std::string> weights_metadata() {
+    return {{"format", "bit_ttt.weights"}, {"ternary_layout", kTernaryLayoutName}};
+}
+
+std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_offset) {
+    SafetensorsWriter out;
+    for (const WeightTensor& t : weight_tensors(w)) out.add(t.spec.name, t.spec.dtype, t.spec.shape, t.data, t.spec.n_bytes);
+    for (const auto& [k, v] : weights_metadata()) out.set_metadata(k, v);
     return out.finish(file_offset);
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,14 @@ namespace ttt {
 ModelWeights weights_from_safetensors(const ModelConfig& config, const SafetensorsView& st, const std::string& what,
                                       const std::function<bool(float)>& progress = {},
                                       std::shared_ptr<const void> storage = nullptr);
+
+// The tensors of the weights in packed form, with upstream's names, pointing into `w` (valid while it lives).
+struct WeightTensor {
+    TensorSpec spec;
+    const void* data;
+};
+std::vector<WeightTensor> weight_tensors(const ModelWeights& w);
+std::map<std::string, std::string> weights_metadata();  // the safetensors metadata our weight files carry
 
 // A safetensors image of the weights in packed form. file_offset: where the image starts in its file (alignment).
 std::vector<uint8_t> weights_to_safetensors(const ModelWeights& w, size_t file_offset = 0);

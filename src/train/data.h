@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "io/atomic_file_writer.h"
+
 namespace ttt {
 
 class Tokenizer;
@@ -120,29 +122,5 @@ struct PrepareDataResult {
 PrepareDataResult prepare_data(const Tokenizer& tokenizer, const std::vector<std::string>& inputs,
                                const std::string& out_dir, const PrepareDataOptions& options);
 
-// A file written as a stream and committed crash-safely: <path>.tmp.<pid> opened exclusively, buffered writes,
-// commit() = flush + fsync + rename onto path + fsync of the directory. Destroyed without commit (or after any
-// failure) the temp file is removed and `path` is untouched. Failures throw Error(TTT_ERR_IO) naming the path.
-class AtomicFileWriter {
-public:
-    explicit AtomicFileWriter(const std::string& path);
-    ~AtomicFileWriter();
-    AtomicFileWriter(const AtomicFileWriter&) = delete;
-    AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
-
-    void write(const void* data, size_t size);
-    void commit();
-    uint64_t bytes_written() const { return written_; }
-    const std::string& path() const { return path_; }
-
-private:
-    void flush_buffer();
-    void fail(const std::string& what);
-    std::string path_, tmp_;
-    int fd_ = -1;
-    bool committed_ = false;
-    uint64_t written_ = 0;
-    std::vector<uint8_t> buffer_;
-};
 
 }  // namespace ttt

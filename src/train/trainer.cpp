@@ -697,10 +697,9 @@ void TrainingRun::finish() {
         run_.say("float-weights run: no model exported (the runtime is ternary); the validation loss is the result");
     if (!stopped_ && opt_.export_model && !opt_.float_weights) {
         const ModelWeights w = weights_from_train_params(params_);
-        const std::vector<uint8_t> image = write_bitt_v2(w, data_.tokenizer_json);
         result_.model_path = opt_.out_dir + "/model.bitt";
-        write_file_atomic(result_.model_path, image);
-        run_.say("wrote '" + result_.model_path + "' (" + std::to_string(image.size()) + " bytes)");
+        save_model_bitt(result_.model_path, w, data_.tokenizer_json);
+        run_.say("wrote '" + result_.model_path + "'");
     }
 }
 

@@ -138,7 +138,7 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             std::string out;
             if (to_bitt) {
                 out = st.folders.writable(out_text);
-                ttt::write_file_atomic(out, ttt::write_bitt_v2(m.weights, m.tokenizer_json));
+                ttt::save_model_bitt(out, m.weights, m.tokenizer_json);
             } else {
                 out = st.folders.make_folder(out_text);
                 ttt::write_model_directory(out, m.weights, m.tokenizer_json);

@@ -176,10 +176,8 @@ std::string TrainingJobs::export_checkpoint(const std::string& out_dir, const st
         ttt::train_options_from_json(ck.info.options_json, &run);
         if (run.float_weights)
             throw bad_request("a float-weights run has no .bitt form (the runtime is ternary)");
-        const std::vector<uint8_t> image =
-            ttt::write_bitt_v2(ttt::weights_from_train_params(params), read_text(data_dir + "/tokenizer.json"));
         const std::string path = out_dir + "/model-step-" + std::to_string(ck.info.step) + ".bitt";
-        ttt::write_file_atomic(path, image);
+        ttt::save_model_bitt(path, ttt::weights_from_train_params(params), read_text(data_dir + "/tokenizer.json"));
         return path;
     } catch (const ttt::Error& e) {
         throw HttpError(422, "export", e.what());
