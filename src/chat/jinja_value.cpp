@@ -426,11 +426,14 @@ struct JsonStyle {
     int indent;
     bool sort_keys;
     std::string item_sep, key_sep;
+    size_t max_bytes;
 };
 
 void json_write(const Value& v, const JsonStyle& st, int level, std::string& out) {
     const int indent = st.indent;
     if (level > 512) throw Error(TTT_ERR_INVALID_ARGUMENT, "tojson: the value is nested too deeply");
+    if (out.size() > st.max_bytes)  // a list holding itself many times over prints exponentially
+        throw Error(TTT_ERR_INVALID_ARGUMENT, "tojson: the text would exceed the limit of " + std::to_string(st.max_bytes) + " bytes");
     const auto newline = [&](int lv) {
         out += '\n';
         out.append(static_cast<size_t>(indent) * static_cast<size_t>(lv), ' ');
@@ -490,7 +493,7 @@ void json_write(const Value& v, const JsonStyle& st, int level, std::string& out
 }  // namespace
 
 std::string to_json(const Value& v, int indent, bool sort_keys, const std::string* item_sep, const std::string* key_sep) {
-    JsonStyle st{indent, sort_keys, item_sep ? *item_sep : (indent >= 0 ? "," : ", "), key_sep ? *key_sep : ": "};
+    JsonStyle st{indent, sort_keys, item_sep ? *item_sep : (indent >= 0 ? "," : ", "), key_sep ? *key_sep : ": ", size_t{16} << 20};
     std::string out;
     json_write(v, st, 0, out);
     return out;
