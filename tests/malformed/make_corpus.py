@@ -495,7 +495,7 @@ def build_chat(c: Corpus):
         raw=json_bytes({"chat_template": 7}))
     add("config_bad_utf8", None, F, "utf-8", "the tokenizer_config.json text is not valid UTF-8", stage="config",
         raw=b'{"chat_template": "{{ \xff\xfe }}"}\n')
-    c.files["chat_manifest.json"] = (json.dumps({"messages": CHAT_MESSAGES, "entries": entries}, indent=0) + "\n").encode()
+    c.files["chat_manifest.json"] = (json.dumps({"messages": CHAT_MESSAGES, "entries": entries}) + "\n").encode()
 
 
 def main():
