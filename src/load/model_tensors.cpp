@@ -37,8 +37,15 @@ struct Reader {
             fail_format(what + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected " +
                         shape_string(shape));
         const bool aligned = reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0;
-        if (in_place && t->dtype == DType::F32 && aligned)
-            return FloatTensor::in_place(reinterpret_cast<const float*>(t->data), size_t(t->n_elements));
+        if (in_place && t->dtype == DType::F32 && aligned) {
+            // Used in place, so not converted: the finiteness check of tensor_to_f32 is done here (a NaN would reach
+            // the ternarizer's float-to-int conversion, undefined behaviour).
+            const float* f = reinterpret_cast<const float*>(t->data);
+            for (int64_t i = 0; i < t->n_elements; ++i)
+                if (!std::isfinite(f[i]))
+                    fail_format(what + ": tensor '" + t->name + "' holds NaN or Inf at element " + std::to_string(i));
+            return FloatTensor::in_place(f, size_t(t->n_elements));
+        }
         return tensor_to_f32(*t, what);
     }
 
