@@ -379,6 +379,7 @@ internal static class Tests
     {
         var conversation = new List<ChatMessage> { new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi \"there\" ✓") };
         string dir = Path.Combine(Work, "chat_model");
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);  // a previous run left its tokenizer_config.json
         CopyDir(ModelDir, dir);
         using (Model plain = Model.Load(dir))
         {
