@@ -11,6 +11,7 @@
 
 #include "backend/cpu_backend.h"
 #include "cpu/ternary_ref.h"
+#include "ternary_format.h"
 #include "load/bitt_model.h"
 #include "io/file.h"
 #include "load/model_files.h"
@@ -73,6 +74,68 @@ ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits
     return w;
 }
 
+// Large shapes (hidden ≥ 1024): random codes and uniform floats straight from a fast generator (ternarising a
+// billion latent floats takes minutes); a decode step's speed does not depend on the values. A code 3 (not a
+// ternary code) becomes 1 (weight 0), so about half the weights are zero.
+ttt::ModelWeights synthetic_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
+    ttt::ModelWeights w;
+    w.config.vocab_size = V;
+    w.config.hidden_dim = D;
+    w.config.num_layers = L;
+    w.config.intermediate_dim = 4 * D;
+    w.config.inner_lr = 0.1f;
+    w.config.act_bits = act_bits;
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    auto next = [&] {  // xorshift64
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        return state;
+    };
+    auto floats = [&](size_t n) {
+        std::vector<float> v(n);
+        for (float& x : v) x = float(int64_t(next() >> 40) - (int64_t(1) << 23)) * (1.0f / float(1 << 23));
+        return v;
+    };
+    auto mat = [&](int32_t rows, int32_t cols) {
+        ttt::TernaryMatrix m;
+        m.rows = rows, m.cols = cols, m.scale = 1.0f;
+        m.packed.resize(ttt::ternary_file_bytes(size_t(rows), size_t(cols)));
+        for (uint8_t& b : m.packed) {
+            uint8_t v = uint8_t(next() >> 56);
+            for (int k = 0; k < 8; k += 2)
+                if (((v >> k) & 3) == 3) v = uint8_t(v & ~(2 << k));  // 3 → 1
+            b = v;
+        }
+        return m;
+    };
+    const int32_t d = D / 4, I = 4 * D;
+    w.embed = floats(size_t(V) * size_t(D));
+    w.lm_head = floats(size_t(V) * size_t(D));
+    w.norm_f.assign(size_t(D), 1.0f);
+    for (int32_t l = 0; l < L; ++l) {
+        ttt::LayerWeights layer;
+        layer.norm1.assign(size_t(D), 1.0f);
+        layer.norm2.assign(size_t(D), 1.0f);
+        layer.ttt_down = mat(d, D);
+        layer.ttt_up = mat(D, d);
+        layer.mlp_gate = mat(I, D);
+        layer.mlp_up = mat(I, D);
+        layer.mlp_down = mat(D, I);
+        w.layers.push_back(std::move(layer));
+    }
+    return w;
+}
+
+// The bytes one decode step must read: every packed ternary matrix, the LM head in its storage, one embedding row.
+double weight_bytes_per_token(const ttt::ModelWeights& w, ttt::DenseStorage head) {
+    double bytes = 0;
+    for (const auto& l : w.layers)
+        for (const auto* m : {&l.ttt_down, &l.ttt_up, &l.mlp_gate, &l.mlp_up, &l.mlp_down})
+            bytes += double(ttt::ternary_file_bytes(size_t(m->rows), size_t(m->cols)));
+    const double V = w.config.vocab_size, D = w.config.hidden_dim;
+    bytes += head == ttt::DenseStorage::f32 ? 4 * V * D : head == ttt::DenseStorage::bf16 ? 2 * V * D : V * D + 4 * V;
+    return bytes + 4 * D;
+}
+
 // A model, a backend and a forward, as a context has them.
 struct Rig {
     ttt::ModelWeights weights;
@@ -80,11 +143,18 @@ struct Rig {
     std::shared_ptr<const ttt::PreparedModel> prepared;
     std::unique_ptr<ttt::Forward> forward;
 
-    Rig(const benchmark::State& state, size_t max_rows) {
-        weights = random_model(int32_t(state.range(0)), int32_t(state.range(1)), int32_t(state.range(2)),
-                               int32_t(state.range(5)));
+    // head: the LM head's storage at the best level (the reference backend keeps f32).
+    Rig(const benchmark::State& state, size_t max_rows, ttt::DenseStorage head = ttt::DenseStorage::f32) {
+        const int32_t V = int32_t(state.range(0)), D = int32_t(state.range(1)), L = int32_t(state.range(2));
+        weights = D >= 1024 ? synthetic_model(V, D, L, int32_t(state.range(5))) : random_model(V, D, L, int32_t(state.range(5)));
         const int threads = int(state.range(3));
-        backend = state.range(4) ? ttt::CpuBackend::best(threads) : ttt::CpuBackend::reference(threads);
+        if (state.range(4)) {
+            ttt::CpuBackendOptions options{threads, ttt::cpu_active_level()};
+            options.lm_head = head;
+            backend = std::make_unique<ttt::CpuBackend>(options);
+        } else {
+            backend = ttt::CpuBackend::reference(threads);
+        }
         prepared = ttt::PreparedModel::create(weights, nullptr, *backend);
         std::vector<ttt::LayerPlacement> placement(weights.layers.size(), {backend.get(), prepared});
         forward = std::make_unique<ttt::Forward>(weights.config, placement, max_rows);
@@ -94,8 +164,8 @@ struct Rig {
 void label(benchmark::State& state, const Rig& rig) { state.SetLabel(rig.backend->name()); }
 
 // Args: V, D, L, threads, level (0 scalar reference, 1 best), act_bits.
-void BM_Decode(benchmark::State& state) {
-    Rig rig(state, 1);
+void decode(benchmark::State& state, ttt::DenseStorage head) {
+    Rig rig(state, 1, head);
     ttt::SoulState soul(rig.weights.config);
     std::vector<float> logits(size_t(rig.weights.config.vocab_size));
     int32_t token = 1;
@@ -106,7 +176,14 @@ void BM_Decode(benchmark::State& state) {
     }
     label(state, rig);
     state.counters["tokens/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+    // Weight bytes read per second: divided by the same run's probe, the fraction of the bandwidth ceiling.
+    state.counters["weight GB/s"] = benchmark::Counter(weight_bytes_per_token(rig.weights, head),
+                                                       benchmark::Counter::kIsIterationInvariantRate,
+                                                       benchmark::Counter::kIs1000);
 }
+void BM_Decode(benchmark::State& state) { decode(state, ttt::DenseStorage::f32); }
+// Args as BM_Decode, then the LM head storage (0 f32, 1 bf16, 2 i8).
+void BM_DecodeHead(benchmark::State& state) { decode(state, ttt::DenseStorage(state.range(6))); }
 
 // Prefill of a 1,000-token prompt, logits of the last token. Args as BM_Decode.
 void BM_Prefill(benchmark::State& state) {
@@ -125,11 +202,11 @@ void BM_Prefill(benchmark::State& state) {
 }
 
 // N contexts stepped by one token each: together in one batch (range 6 = 1) or one after the other (0).
-// Args: V, D, L, threads, level, act_bits, together, N.
+// Args: V, D, L, threads, level, act_bits, together, N, LM head storage (0 f32, 1 bf16, 2 i8).
 void BM_BatchedDecode(benchmark::State& state) {
     const size_t N = size_t(state.range(7));
     const bool together = state.range(6) != 0;
-    Rig rig(state, N);
+    Rig rig(state, N, ttt::DenseStorage(state.range(8)));
     std::vector<ttt::SoulState> souls(N, ttt::SoulState(rig.weights.config));
     const size_t V = size_t(rig.weights.config.vocab_size);
     std::vector<float> logits(N * V);
@@ -161,11 +238,31 @@ void decode_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Decode)->Apply(decode_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Prefill)->Apply(decode_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+void decode_head_args(benchmark::internal::Benchmark* b) {
+    for (int head : {0, 1, 2})
+        for (int threads : {1, 2}) {
+            b->Args({16384, 256, 8, threads, 1, 8, head});
+            b->Args({1024, 256, 4, threads, 1, 0, head});
+        }
+}
+BENCHMARK(BM_DecodeHead)->Apply(decode_head_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The hidden 2048 / 24-layer model (synthetic weights, V 16384, act_bits 8; 315 MB of packed ternary weights, a
+// 128 MiB f32 head) at 2 threads: decode is a stream of ~450 MB per token, so "weight GB/s" ÷ the 2-thread probe
+// is the fraction of the bandwidth ceiling (issue 14: ≥ 70 %). Also 1 thread and the int8 head (~335 MB).
+void large_args(benchmark::internal::Benchmark* b) {
+    for (int head : {0, 2})
+        for (int threads : {2, 1}) b->Args({16384, 2048, 24, threads, 1, 8, head});
+}
+BENCHMARK(BM_DecodeHead)->Name("BM_DecodeLarge")->Apply(large_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 void batched_args(benchmark::internal::Benchmark* b) {
-    for (int together : {0, 1})
-        for (int n : {1, 4, 16, 64}) b->Args({16384, 256, 8, 1, 1, 8, together, n});
-    b->Args({16384, 256, 8, 2, 1, 8, 1, 16});
-    b->Args({16384, 256, 8, 2, 1, 8, 1, 64});
+    for (int head : {0, 1, 2}) {
+        for (int together : {0, 1})
+            for (int n : {1, 4, 16, 64}) b->Args({16384, 256, 8, 1, 1, 8, together, n, head});
+        b->Args({16384, 256, 8, 2, 1, 8, 1, 16, head});
+        b->Args({16384, 256, 8, 2, 1, 8, 1, 64, head});
+    }
 }
 BENCHMARK(BM_BatchedDecode)->Apply(batched_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 

@@ -183,7 +183,17 @@ typedef struct ttt_context_params {
     int32_t n_batch;           /* tokens per forward pass (layer-major prefill), 0 = default (128). Cancel and the
                                   abort callback are honoured between passes: 1 stops at any token, larger
                                   prefills faster */
+    int32_t lm_head;           /* how the CPU backend stores the LM head: TTT_LM_HEAD_DEFAULT (0: f32, or what the
+                                  environment variable TTT_LM_HEAD says), TTT_LM_HEAD_F32, TTT_LM_HEAD_BF16 (half the
+                                  bytes) or TTT_LM_HEAD_I8 (a quarter: per-row absmax int8). Smaller heads decode
+                                  faster where the head is read from memory; their logits differ from f32 by the
+                                  rounding of the weights (docs/performance.md has the measured quality cost) */
 } ttt_context_params;
+
+#define TTT_LM_HEAD_DEFAULT 0
+#define TTT_LM_HEAD_F32     1
+#define TTT_LM_HEAD_BF16    2
+#define TTT_LM_HEAD_I8      3
 
 TTT_API ttt_status TTT_CALL ttt_context_params_init(ttt_context_params* params, uint32_t struct_size);
 

@@ -3,12 +3,15 @@
 
 #include <cstring>
 #include <random>
+#include <string>
 
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu_backend.h"
 #include "cpu/dense_kernels.h"
 #include "cpu/quantize_kernels.h"
+#include "cpu/swiglu_kernels.h"
 #include "cpu/ttt_kernels.h"
 #include "cpu/ops_ref.h"
 #include "cpu/ttt_ref.h"
@@ -220,6 +223,183 @@ TEST_CASE("dense LM-head kernels: within the stated bound of the oracle, and a r
                     CHECK(std::fabs(double(y[m * N + r]) - ref[r]) <= bound);
                 }
             }
+        }
+    }
+}
+
+TEST_CASE("bf16 and int8 storage of a dense matrix: rounding and quantisation by hand") {
+    CHECK(to_bf16(1.0f) == 0x3F80);
+    CHECK(to_bf16(std::ldexp(1.0f, -8) + 1.0f) == 0x3F80);                  // a tie: to the even neighbour (down)
+    CHECK(to_bf16(3.0f * std::ldexp(1.0f, -8) + 1.0f) == 0x3F82);           // a tie: to the even neighbour (up)
+    CHECK(to_bf16(-(1.0f + std::ldexp(1.0f, -7))) == 0xBF81);              // exact
+    CHECK(from_bf16(to_bf16(INFINITY)) == INFINITY);
+    CHECK(std::isnan(from_bf16(to_bf16(std::nanf("")))));
+    CHECK(std::fabs(from_bf16(to_bf16(3.0e38f)) / 3.0e38 - 1.0) <= std::ldexp(1.0, -8));  // large, still finite
+    CHECK(from_bf16(to_bf16(3.4028235e38f)) == INFINITY);                    // FLT_MAX: above bf16's largest finite
+    const float w[6] = {0.5f, -1.27f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int8_t q[6];
+    float s[2];
+    quantize_dense_rows_i8(w, 2, 3, q, s);
+    CHECK(s[0] == doctest::Approx(0.01f));
+    CHECK(q[0] == 50);
+    CHECK(q[1] == -127);
+    CHECK(q[2] == 0);
+    CHECK(s[1] == 0.0f);  // a row of zeros
+    CHECK(q[3] == 0);
+}
+
+TEST_CASE("dense LM head in f32, bf16 and int8 storage: the f32 product's bits on the decoded matrix, the same bits "
+          "for any M and row range, within the stated bound of the oracle") {
+    std::mt19937 rng(29);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    const double eps = std::ldexp(1.0, -24);
+    for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+        const DenseStoredMatmulFn product = dense_stored_matmul_kernel(level);
+        const DenseMatmulFn f32_product = dense_matmul_kernel(level);
+        for (DenseFormat format : {DenseFormat::f32, DenseFormat::bf16, DenseFormat::i8}) {
+            for (size_t K : {size_t(1), size_t(5), size_t(8), size_t(9), size_t(31), size_t(64), size_t(257)}) {
+                for (size_t N : {size_t(1), size_t(3), size_t(13)}) {
+                    for (size_t M : {size_t(1), size_t(2), size_t(3), size_t(4), size_t(7), size_t(9), size_t(13), size_t(17)}) {
+                        const std::string level_name = cpu_level_name(level), format_name = dense_format_name(format);
+                        CAPTURE(level_name);
+                        CAPTURE(format_name);
+                        CAPTURE(K);
+                        CAPTURE(N);
+                        CAPTURE(M);
+                        std::vector<float> w(N * K), x(M * K), decoded(N * K), scales(N, 1.0f);
+                        for (float& v : w) v = dist(rng);
+                        for (float& v : x) v = dist(rng);
+                        std::vector<uint16_t> b16(N * K);
+                        std::vector<int8_t> q(N * K);
+                        DenseMatrixView view{format, w.data(), nullptr, K};
+                        if (format == DenseFormat::f32) decoded = w;
+                        if (format == DenseFormat::bf16) {
+                            convert_rows_bf16(w.data(), N * K, b16.data());
+                            for (size_t i = 0; i < N * K; ++i) decoded[i] = from_bf16(b16[i]);
+                            view.data = b16.data();
+                        }
+                        if (format == DenseFormat::i8) {
+                            quantize_dense_rows_i8(w.data(), N, K, q.data(), scales.data());
+                            for (size_t i = 0; i < N * K; ++i) decoded[i] = float(q[i]);
+                            view.data = q.data();
+                            view.scales = scales.data();
+                        }
+                        // Rows [r0, r1) only: a range that starts off the kernels' blocks; the rest stays untouched.
+                        const size_t r0 = N > 2 ? 1 : 0, r1 = N;
+                        std::vector<float> y(M * N, -7.0f), one(N), expect(M * N), ref(N);
+                        product(view, x.data(), M, y.data(), N, r0, r1);
+                        f32_product(decoded.data(), K, x.data(), M, expect.data(), N, 0, N);
+                        for (size_t m = 0; m < M; ++m) {
+                            product(view, x.data() + m * K, 1, one.data(), N, 0, N);  // the row alone
+                            matvec_f32_ref(w.data(), N, K, x.data() + m * K, ref.data());
+                            for (size_t r = 0; r < N; ++r) {
+                                const float got = y[m * N + r];
+                                if (r < r0) {
+                                    CHECK(got == -7.0f);
+                                    continue;
+                                }
+                                CHECK(got == one[r]);
+                                if (format == DenseFormat::i8) CHECK(got == expect[m * N + r] * scales[r]);
+                                else CHECK(got == expect[m * N + r]);
+                                // Bound against the float oracle on the original weights: the stored weights'
+                                // error (bf16: 2⁻⁸ relative, half a unit in its 8-bit significand; i8: half a step s/2, plus the float division's
+                                // rounding) times |x|, the float sums' 2·K·2⁻²⁴·Σ|w·x|, one rounding of the factor.
+                                double stored_err = 0, mass = 0;
+                                for (size_t c = 0; c < K; ++c) {
+                                    const double ax = std::fabs(double(x[m * K + c]));
+                                    const double wi = double(w[r * K + c]);
+                                    if (format == DenseFormat::bf16) stored_err += std::ldexp(std::fabs(wi), -8) * ax;
+                                    if (format == DenseFormat::i8) stored_err += (0.5 + 1e-3) * double(scales[r]) * ax;
+                                    mass += (std::fabs(wi) + std::fabs(double(decoded[r * K + c]) * scales[r])) * ax;
+                                }
+                                const double bound = stored_err + 2.0 * double(K) * eps * mass + 4 * eps * std::fabs(ref[r]);
+                                CHECK(std::fabs(double(got) - ref[r]) <= bound);
+                                if (format != DenseFormat::f32 && m == 0) {
+                                    for (size_t c = 0; c < K; ++c) {  // the storage's own per-weight bound
+                                        const double err = std::fabs(double(decoded[r * K + c]) * scales[r] - w[r * K + c]);
+                                        if (format == DenseFormat::bf16) CHECK(err <= std::ldexp(std::fabs(double(w[r * K + c])), -8));
+                                        else CHECK(err <= (0.5 + 1e-3) * double(scales[r]));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the CPU backend's LM head in each storage: prepare_lm_head + dense_matmul equal the kernel, any thread count") {
+    std::mt19937 rng(31);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    const size_t N = 203, K = 67, M = 16;
+    std::vector<float> w(N * K), x(M * K);
+    for (float& v : w) v = dist(rng);
+    for (float& v : x) v = dist(rng);
+    for (DenseStorage storage : {DenseStorage::f32, DenseStorage::bf16, DenseStorage::i8}) {
+        std::vector<float> first;
+        for (int threads : {1, 2, 3}) {
+            CpuBackendOptions options{threads, cpu_active_level()};
+            options.lm_head = storage;
+            CpuBackend be(options);
+            CHECK(be.lm_head_storage() == storage);
+            const DenseWeight head = be.prepare_lm_head(w.data(), N, K, nullptr);
+            CHECK(head.storage == storage);
+            std::vector<float> y(M * N);
+            be.dense_matmul(head, Tensor(x.data(), ElemType::f32, M, K), Tensor(y.data(), ElemType::f32, M, N));
+            if (first.empty()) {
+                first = y;
+                // The kernel called directly on the format the backend stored.
+                std::vector<uint16_t> b16(N * K);
+                std::vector<int8_t> q(N * K);
+                std::vector<float> scales(N);
+                DenseMatrixView view{DenseFormat::f32, w.data(), nullptr, K};
+                if (storage == DenseStorage::bf16) convert_rows_bf16(w.data(), N * K, b16.data()), view = {DenseFormat::bf16, b16.data(), nullptr, K};
+                if (storage == DenseStorage::i8) quantize_dense_rows_i8(w.data(), N, K, q.data(), scales.data()), view = {DenseFormat::i8, q.data(), scales.data(), K};
+                std::vector<float> direct(M * N);
+                dense_stored_matmul_kernel(be.level())(view, x.data(), M, direct.data(), N, 0, N);
+                CHECK(std::memcmp(direct.data(), y.data(), y.size() * 4) == 0);
+            } else {
+                CHECK(std::memcmp(first.data(), y.data(), y.size() * 4) == 0);
+            }
+        }
+    }
+}
+
+TEST_CASE("SwiGLU kernels: within the stated bound of the oracle at every level, specials as the oracle, and an "
+          "element's bits never depend on its place in the span") {
+    std::mt19937 rng(37);
+    std::normal_distribution<float> dist(0.0f, 4.0f);
+    const size_t n = 203;
+    std::vector<float> g(n), u(n), ref(n), out(n), part(n);
+    for (size_t i = 0; i < n; ++i) g[i] = dist(rng), u[i] = dist(rng);
+    const float specials[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 20.0f, -20.0f, 86.0f, -86.0f, 87.5f, -87.5f, 88.7f,
+                              -88.7f, 89.0f, -89.0f, 100.0f, -100.0f, 1e30f, -1e30f, INFINITY, -INFINITY, std::nanf("")};
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; ++i) g[3 * i] = specials[i];
+    swiglu_ref(g.data(), u.data(), n, ref.data());
+    for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+        const SwigluFn kernel = swiglu_kernel(level);
+        kernel(g.data(), u.data(), n, out.data());
+        for (size_t i = 0; i < n; ++i) {
+            CAPTURE(i);
+            CAPTURE(g[i]);
+            if (std::isnan(ref[i])) {
+                CHECK(std::isnan(out[i]));
+                continue;
+            }
+            if (std::isinf(ref[i])) {
+                CHECK(out[i] == ref[i]);
+                continue;
+            }
+            // e^x within 2 ulp, one rounding each for 1 + e, the division and the product: 8 units of 2⁻²⁴ relative.
+            CHECK(std::fabs(double(out[i]) - ref[i]) <= 8.0 * std::ldexp(std::fabs(double(ref[i])), -24) + 1e-30);
+        }
+        // Any split of the span (as the backend's threads make) gives the same bits.
+        for (size_t cut : {size_t(1), size_t(5), size_t(8), size_t(100)}) {
+            kernel(g.data(), u.data(), cut, part.data());
+            kernel(g.data() + cut, u.data() + cut, n - cut, part.data() + cut);
+            CHECK(std::memcmp(part.data(), out.data(), n * 4) == 0);
         }
     }
 }

@@ -5,7 +5,9 @@
 // output-row sub-ranges [r0, r1) as the backend's threads cut them, activations at the int8 extremes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -277,4 +279,65 @@ TEST_CASE("quantize_rows_i8: Q/a is the fake-quantised activation bit for bit") 
             }
         }
     }
+}
+
+// ---- the LM head storage through the C API ----------------------------------------------------------------------
+
+#include "bit_ttt.h"
+
+TEST_CASE("ttt_context_params.lm_head: each storage runs the demo model; logits near f32's; bad values refused") {
+    const std::string demo = std::string(TTT_TEST_DATA_DIR) + "/../../models/shakespeare-demo.bitt";
+    ttt_model* model = nullptr;
+    REQUIRE(ttt_load_model(demo.c_str(), nullptr, &model) == TTT_OK);
+    ttt_model_info info{};
+    info.struct_size = sizeof info;
+    REQUIRE(ttt_model_get_info(model, &info) == TTT_OK);
+    const size_t V = size_t(info.vocab_size);
+    const int32_t tokens[6] = {5, 17, 200, 3, 99, 42};
+    std::vector<std::vector<float>> logits;
+    for (int32_t head : {TTT_LM_HEAD_F32, TTT_LM_HEAD_BF16, TTT_LM_HEAD_I8, TTT_LM_HEAD_DEFAULT}) {
+        ttt_context_params p;
+        REQUIRE(ttt_context_params_init(&p, sizeof p) == TTT_OK);
+        CHECK(p.lm_head == TTT_LM_HEAD_DEFAULT);
+        p.n_threads = 1;
+        p.lm_head = head;
+        ttt_context* ctx = nullptr;
+        REQUIRE(ttt_create(model, &p, &ctx) == TTT_OK);
+        std::vector<float> out(V);
+        REQUIRE(ttt_forward(ctx, tokens, 6, out.data()) == TTT_OK);
+        logits.push_back(out);
+        ttt_destroy(ctx);
+    }
+    // The stored heads change each logit by at most Σ_c |ΔW[r,c]|·|h[c]| for the final hidden state h; with
+    // RMS-normalised h (‖h‖₁ ≤ √D·‖h‖₂ ≈ D·g) and the demo's head (|W| < 1) that is far below 0.05 for bf16
+    // (2⁻⁸ relative) and 0.5 for int8 (half a step of max|W|/127); the greedy choice must agree.
+    auto argmax = [](const std::vector<float>& v) { return size_t(std::max_element(v.begin(), v.end()) - v.begin()); };
+    double max_bf16 = 0, max_i8 = 0;
+    for (size_t i = 0; i < V; ++i) {
+        max_bf16 = std::max(max_bf16, std::fabs(double(logits[1][i]) - logits[0][i]));
+        max_i8 = std::max(max_i8, std::fabs(double(logits[2][i]) - logits[0][i]));
+    }
+    CHECK(max_bf16 > 0.0);  // the formats really ran
+    CHECK(max_i8 > 0.0);
+    CHECK(max_bf16 < 0.05);
+    CHECK(max_i8 < 0.5);
+    CHECK(argmax(logits[1]) == argmax(logits[0]));
+    CHECK(argmax(logits[2]) == argmax(logits[0]));
+    if (!std::getenv("TTT_LM_HEAD")) CHECK(std::memcmp(logits[3].data(), logits[0].data(), V * 4) == 0);  // default f32
+
+    ttt_context_params bad;
+    REQUIRE(ttt_context_params_init(&bad, sizeof bad) == TTT_OK);
+    for (int32_t v : {-1, 4}) {
+        bad.lm_head = v;
+        ttt_context* ctx = nullptr;
+        CHECK(ttt_create(model, &bad, &ctx) == TTT_ERR_INVALID_ARGUMENT);
+        CHECK(ctx == nullptr);
+    }
+    // A caller compiled before the field existed (a shorter struct) gets the default.
+    ttt_context_params old;
+    REQUIRE(ttt_context_params_init(&old, uint32_t(offsetof(ttt_context_params, lm_head))) == TTT_OK);
+    ttt_context* ctx = nullptr;
+    CHECK(ttt_create(model, &old, &ctx) == TTT_OK);
+    ttt_destroy(ctx);
+    ttt_model_free(model);
 }

@@ -167,6 +167,7 @@ namespace BitTtt
             public int n_threads;
             public int backend;
             public int n_batch;
+            public int lm_head;
         }
 
         [StructLayout(LayoutKind.Sequential)]

@@ -174,7 +174,7 @@ TTT_AVX512 void avx512_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, 
 
 const TernaryKernels* ternary_kernels_avx512() {
     static const TernaryKernels k = {"avx512", CpuLevel::avx512, kIlvRows, false, ilv_packed_bytes, ilv_repack,
-                                     ilv_gemm_f32_avx2, avx512_gemm_i8};
+                                     ilv_gemm_f32_avx512, avx512_gemm_i8};
     return &k;
 }
 

@@ -14,6 +14,9 @@ const TernaryKernels* ternary_kernels_avx512();  // nullptr likewise
 // The f32 product of the avx2 level, shared by the avx512 level (same layout). Needs AVX2 + FMA.
 void ilv_gemm_f32_avx2(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M, float* y,
                        size_t ldy, size_t r0, size_t r1);
+// The same product with AVX-512 VL's 32 registers (wider passes, identical bits). Needs AVX-512 F + VL.
+void ilv_gemm_f32_avx512(const uint8_t* packed, size_t rows, size_t cols, const float* x, size_t ldx, size_t M,
+                         float* y, size_t ldy, size_t r0, size_t r1);
 
 // Shared by the SIMD levels: the activation rows' sums (Σ_c Q[m, c], the offset-form correction) and their last
 // partial 128-column block copied into zero-padded buffers, so the kernels' loops read whole blocks only.

@@ -32,6 +32,14 @@ std::shared_ptr<const PreparedModel> prepared_weights(ttt_model* m, Backend& bac
 
 namespace {
 
+// TTT_LM_HEAD_* → the storage; DEFAULT leaves the choice to CpuBackend::best (f32 unless TTT_LM_HEAD says).
+std::optional<DenseStorage> lm_head_storage_of(int32_t v) {
+    if (v == TTT_LM_HEAD_F32) return DenseStorage::f32;
+    if (v == TTT_LM_HEAD_BF16) return DenseStorage::bf16;
+    if (v == TTT_LM_HEAD_I8) return DenseStorage::i8;
+    return std::nullopt;
+}
+
 void context_defaults(ttt_context_params* p) {
     std::memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
@@ -63,7 +71,9 @@ TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_param
             throw Error(TTT_ERR_UNSUPPORTED, "the CUDA backend is not available in this version; use TTT_BACKEND_CPU");
         if (p.backend != TTT_BACKEND_CPU) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.backend is unknown");
         if (p.n_batch < 0 || p.n_batch > 65536) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_batch must be in 0..65536");
-        std::unique_ptr<Backend> backend = CpuBackend::best(p.n_threads);
+        if (p.lm_head < TTT_LM_HEAD_DEFAULT || p.lm_head > TTT_LM_HEAD_I8)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "params.lm_head must be one of the TTT_LM_HEAD_* values (0..3)");
+        std::unique_ptr<Backend> backend = CpuBackend::best(p.n_threads, lm_head_storage_of(p.lm_head));
         auto prepared = prepared_weights(model, *backend);
         const size_t rows_per_pass = p.n_batch == 0 ? Session::kDefaultRowsPerPass : size_t(p.n_batch);
         auto* ctx = new ttt_context(model, std::move(backend), std::move(prepared), rows_per_pass);

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 namespace ttt {
 
@@ -74,11 +75,19 @@ struct TernaryWeight {
     bool in_place = false;               // data points into the file view (zero copy)
 };
 
+// How a backend stores a dense product weight (the LM head; prepare_lm_head). f32: the floats as loaded; bf16:
+// rounded to bfloat16 (half the bytes); i8: per-row absmax int8 with one float factor per row (a quarter).
+// docs/performance.md "Ternary kernels" has their speed and their cost in held-out bits/byte.
+enum class DenseStorage : uint8_t { f32, bf16, i8 };
+
 // A dense float matrix [rows, cols] (embedding, LM head, norm gains as [1, n]) prepared by a backend.
 struct DenseWeight {
     size_t rows = 0, cols = 0;
-    const float* data = nullptr;
+    const float* data = nullptr;  // the floats (storage f32); nullptr when only `stored` holds the matrix
     std::shared_ptr<const void> owner;
+    DenseStorage storage = DenseStorage::f32;
+    const void* stored = nullptr;         // storage bf16 / i8: the backend's copy in that format
+    const float* row_scales = nullptr;    // storage i8: one factor per row
 };
 
 // Rows [row_begin, row_begin + n_rows) of a batch belong to one sequence, in order.
@@ -134,6 +143,11 @@ public:
     virtual TernaryWeight prepare_ternary(const TernaryFileView& w, bool apply_scale, int act_bits) = 0;
     virtual DenseWeight prepare_dense(const float* host, size_t rows, size_t cols,
                                       std::shared_ptr<const void> owner) = 0;
+    // The LM head, the one dense weight only dense_matmul reads: a backend may store it in a smaller format
+    // (DenseStorage) it was configured for. By default it is prepared like any dense weight.
+    virtual DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
+        return prepare_dense(host, rows, cols, std::move(owner));
+    }
     // Whether two backends can use each other's prepared weights and tensors directly (same memory space and
     // weight layout); if not, the model moves activations through download/upload at a layer boundary.
     virtual bool same_memory_as(const Backend& other) const = 0;

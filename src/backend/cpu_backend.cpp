@@ -12,6 +12,7 @@
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
 #include "cpu/quantize_kernels.h"
+#include "cpu/swiglu_kernels.h"
 #include "cpu/ttt_kernels.h"
 #include "cpu/ttt_ref.h"
 
@@ -61,17 +62,30 @@ CpuBackend::CpuBackend(const CpuBackendOptions& options)
     : kernels_(ternary_kernels(options.level)),
       int8_(options.int8 == Int8Activations::on ||
             (options.int8 == Int8Activations::automatic && kernels_.level != CpuLevel::scalar)),
+      lm_head_(options.lm_head),
       pool_holder_(shared_pool(options.n_threads)),
       pool_(*pool_holder_) {
-    std::snprintf(name_, sizeof name_, "cpu-%s%s", kernels_.name, int8_ ? "-i8" : "");
+    const char* head = lm_head_ == DenseStorage::bf16 ? "-head-bf16" : lm_head_ == DenseStorage::i8 ? "-head-i8" : "";
+    std::snprintf(name_, sizeof name_, "cpu-%s%s%s", kernels_.name, int8_ ? "-i8" : "", head);
+}
+
+DenseStorage lm_head_storage_from_env() {
+    const char* env = std::getenv("TTT_LM_HEAD");
+    if (env && std::strcmp(env, "bf16") == 0) return DenseStorage::bf16;
+    if (env && std::strcmp(env, "i8") == 0) return DenseStorage::i8;
+    return DenseStorage::f32;
 }
 
 std::unique_ptr<CpuBackend> CpuBackend::reference(int n_threads) {
     return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, CpuLevel::scalar});
 }
 
-std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) {
-    return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, cpu_active_level()});
+std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) { return best(n_threads, std::nullopt); }
+
+std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads, std::optional<DenseStorage> lm_head) {
+    CpuBackendOptions options{n_threads, cpu_active_level()};
+    options.lm_head = lm_head ? *lm_head : lm_head_storage_from_env();
+    return std::make_unique<CpuBackend>(options);
 }
 
 bool CpuBackend::supports(Op, ActType) const { return true; }  // the CPU runs every op (it is the reference)
@@ -91,7 +105,7 @@ void CpuBackend::download(const Tensor& src, void* host) { std::memcpy(host, src
 
 bool CpuBackend::same_memory_as(const Backend& other) const {
     const auto* cpu = dynamic_cast<const CpuBackend*>(&other);
-    return cpu && cpu->kernels_.level == kernels_.level && cpu->int8_ == int8_;
+    return cpu && cpu->kernels_.level == kernels_.level && cpu->int8_ == int8_ && cpu->lm_head_ == lm_head_;
 }
 
 // ---- weights ---------------------------------------------------------------------------------------------------
@@ -121,6 +135,32 @@ TernaryWeight CpuBackend::prepare_ternary(const TernaryFileView& v, bool apply_s
 
 DenseWeight CpuBackend::prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
     return DenseWeight{rows, cols, host, std::move(owner)};  // host memory is CPU memory: used in place
+}
+
+DenseWeight CpuBackend::prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
+    if (lm_head_ == DenseStorage::f32) return prepare_dense(host, rows, cols, std::move(owner));
+    DenseWeight w;
+    w.rows = rows;
+    w.cols = cols;
+    w.storage = lm_head_;
+    const size_t n = rows * cols;
+    if (lm_head_ == DenseStorage::bf16) {
+        auto buffer = std::make_shared<HostBuffer>(n * sizeof(uint16_t));
+        convert_rows_bf16(host, n, static_cast<uint16_t*>(buffer->data()));
+        w.stored = buffer->data();
+        w.owner = std::move(buffer);
+        return w;
+    }
+    // i8: the factors after the int8 rows, 64-byte aligned.
+    const size_t q_bytes = (n + 63) / 64 * 64;
+    auto buffer = std::make_shared<HostBuffer>(q_bytes + rows * sizeof(float));
+    auto* q = static_cast<int8_t*>(buffer->data());
+    auto* scales = reinterpret_cast<float*>(static_cast<char*>(buffer->data()) + q_bytes);
+    quantize_dense_rows_i8(host, rows, cols, q, scales);
+    w.stored = q;
+    w.row_scales = scales;
+    w.owner = std::move(buffer);
+    return w;
 }
 
 // ---- row-wise ops ----------------------------------------------------------------------------------------------
@@ -153,7 +193,8 @@ void CpuBackend::quantize_i8(const Tensor& x, const QuantTensor& out) {
 
 void CpuBackend::swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) {
     const size_t n = gate.rows * gate.cols;
-    parallel(n, kMinWorkPerChunk, [&](size_t b, size_t e) { swiglu_ref(gate.f32() + b, up.f32() + b, e - b, out.f32() + b); });
+    const SwigluFn kernel = swiglu_kernel(kernels_.level);
+    parallel(n, kMinWorkPerChunk, [&](size_t b, size_t e) { kernel(gate.f32() + b, up.f32() + b, e - b, out.f32() + b); });
 }
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -206,15 +247,23 @@ void CpuBackend::ternary_matmul(const TernaryWeight& w, const QuantTensor& x, co
 }
 
 void CpuBackend::dense_matmul(const DenseWeight& w, const Tensor& x, const Tensor& y) {
-    // Output columns (weight rows) split between threads; every element summed in the oracle's order whatever M,
-    // so a row of a batch gets the bits it gets alone (kernels/cpu/ops_ref.h, matmul_rows).
+    // Output columns (weight rows) split between threads; every element summed in the level's one order whatever M,
+    // so a row of a batch gets the bits it gets alone (kernels/cpu/dense_kernels.h), in any storage format.
     const size_t M = x.rows, K = w.cols, N = w.rows;
-    const DenseMatmulFn product = dense_matmul_kernel(kernels_.level);
+    const DenseStoredMatmulFn product = dense_stored_matmul_kernel(kernels_.level);
+    DenseMatrixView view;
+    view.K = K;
+    view.scales = w.row_scales;
+    switch (w.storage) {
+        case DenseStorage::f32: view.format = DenseFormat::f32, view.data = w.data; break;
+        case DenseStorage::bf16: view.format = DenseFormat::bf16, view.data = w.stored; break;
+        case DenseStorage::i8: view.format = DenseFormat::i8, view.data = w.stored; break;
+    }
     // Chunks of whole 4-row blocks, so the split never changes which rows a kernel groups (it does not matter for
     // the bits, which depend only on K, but keeps the fast path on every thread).
     const size_t units = (N + 3) / 4;
     parallel(units, grain_for(4 * K * M), [&](size_t b, size_t e) {
-        product(w.data, K, x.f32(), M, y.f32(), N, b * 4, std::min(N, e * 4));
+        product(view, x.f32(), M, y.f32(), N, b * 4, std::min(N, e * 4));
     });
 }
 

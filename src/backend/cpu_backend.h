@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "backend/backend.h"
 #include "backend/thread_pool.h"
@@ -27,7 +28,13 @@ struct CpuBackendOptions {
     // one division) or through the float reference path (fake quantisation + gemm_f32). automatic: integer above
     // the scalar level, float at the scalar level (the oracle, bit-identical to the goldens' reference path).
     Int8Activations int8 = Int8Activations::automatic;
+    // How prepare_lm_head stores the LM head (backend.h, DenseStorage); f32 keeps the loaded floats in place.
+    DenseStorage lm_head = DenseStorage::f32;
 };
+
+// The LM head storage the environment variable TTT_LM_HEAD asks for (f32|bf16|i8; unset or anything else: f32),
+// read by CpuBackend::best like TTT_CPU_LEVEL, for measurements and tests.
+DenseStorage lm_head_storage_from_env();
 
 // The process's pool of n threads (0 = all hardware threads), made on first use and freed with its last user.
 std::shared_ptr<ThreadPool> shared_pool(int n_threads);
@@ -37,8 +44,10 @@ public:
     explicit CpuBackend(const CpuBackendOptions& options);
     // The reference backend: scalar level, one thread unless asked.
     static std::unique_ptr<CpuBackend> reference(int n_threads = 1);
-    // The fastest level this CPU has (or TTT_CPU_LEVEL says).
+    // The fastest level this CPU has (or TTT_CPU_LEVEL says), the LM head as TTT_LM_HEAD says (f32 by default).
     static std::unique_ptr<CpuBackend> best(int n_threads);
+    // The same with the LM head stored as `lm_head` when given.
+    static std::unique_ptr<CpuBackend> best(int n_threads, std::optional<DenseStorage> lm_head);
 
     const char* name() const override { return name_; }
     bool supports(Op op, ActType act) const override;
@@ -52,6 +61,8 @@ public:
 
     TernaryWeight prepare_ternary(const TernaryFileView& w, bool apply_scale, int act_bits) override;
     DenseWeight prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
+    DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
+    DenseStorage lm_head_storage() const { return lm_head_; }
     bool same_memory_as(const Backend& other) const override;
 
     void embed(const int32_t* tokens_host, const DenseWeight& table, const Tensor& out) override;
@@ -76,6 +87,7 @@ private:
 
     const TernaryKernels& kernels_;
     bool int8_;
+    DenseStorage lm_head_;
     std::shared_ptr<ThreadPool> pool_holder_;
     ThreadPool& pool_;
     char name_[40];

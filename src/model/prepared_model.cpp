@@ -26,7 +26,7 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
     const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_dim);
     p->embed = be.prepare_dense(w.embed.data(), V, D, owner);
     p->norm_f = be.prepare_dense(w.norm_f.data(), 1, D, owner);
-    p->lm_head = be.prepare_dense(w.lm_head.data(), V, D, owner);
+    p->lm_head = be.prepare_lm_head(w.lm_head.data(), V, D, owner);
     auto ternary = [&](const TernaryMatrix& m) { return be.prepare_ternary(view_of(m, owner), c.bitlinear_scale, c.act_bits); };
     for (const LayerWeights& L : w.layers) {
         PreparedLayer pl;

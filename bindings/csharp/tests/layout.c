@@ -41,6 +41,8 @@ int main(void) {
     FIELD(ttt_context_params, struct_size);
     FIELD(ttt_context_params, n_threads);
     FIELD(ttt_context_params, backend);
+    FIELD(ttt_context_params, n_batch);
+    FIELD(ttt_context_params, lm_head);
 
     SIZE(ttt_logit_bias);
     FIELD(ttt_logit_bias, token);

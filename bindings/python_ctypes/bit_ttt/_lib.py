@@ -74,6 +74,11 @@ TTT_LOG_ERROR = 3
 TTT_BACKEND_CPU = 0
 TTT_BACKEND_CUDA = 1
 
+TTT_LM_HEAD_DEFAULT = 0
+TTT_LM_HEAD_F32 = 1
+TTT_LM_HEAD_BF16 = 2
+TTT_LM_HEAD_I8 = 3
+
 TTT_SOUL_FORCE = 1
 
 TTT_TOKENIZE_ADD_SPECIAL = 1
@@ -155,6 +160,7 @@ class ttt_context_params(Structure):
         ("n_threads", c_int32),
         ("backend", c_int32),
         ("n_batch", c_int32),
+        ("lm_head", c_int32),
     ]
 
 
