@@ -312,6 +312,40 @@ TTT_API ttt_status TTT_CALL ttt_token_to_piece(const ttt_model* model, int32_t t
 TTT_API ttt_status TTT_CALL ttt_token_is_eog(const ttt_model* model, int32_t token, int32_t* out_is_eog);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Chat templates: a conversation as the prompt text the model was trained on (thread-safe, model-level)
+ * ------------------------------------------------------------------------------------------------------- */
+
+typedef struct ttt_chat_params {
+    uint32_t struct_size;          /* sizeof(ttt_chat_params), set by ttt_chat_params_init */
+    const char* chat_template;     /* NULL (default): the model's own, from its tokenizer_config.json; else a Jinja
+                                      chat template (NUL-terminated UTF-8), e.g. one read from a tokenizer_config.json */
+    const char* bos_token;         /* NULL (default): the model's (tokenizer_config.json, else its tokenizer's) */
+    const char* eos_token;         /* NULL (default): likewise */
+    const char* extra_json;        /* NULL (default) or a JSON object of further template variables, e.g.
+                                      {"tools": [...], "date_string": "26 Jul 2024"} */
+    int32_t add_generation_prompt; /* 1 (default): end with the assistant's turn header, ready to generate */
+} ttt_chat_params;
+
+TTT_API ttt_status TTT_CALL ttt_chat_params_init(ttt_chat_params* params, uint32_t struct_size);
+
+/* Render a conversation with a chat template, as Hugging Face's apply_chat_template(tokenize=False) does.
+ * messages_json (messages_len bytes of UTF-8): a JSON array of {"role": "system"|"user"|"assistant"|...,
+ * "content": "..."} objects (other keys, e.g. "tool_calls", reach the template as they are). model may be NULL when
+ * params->chat_template is given. params may be NULL (defaults). Size-query protocol on text (bytes, not counting a
+ * terminator; a NUL is written when capacity > *out_len). Tokenize the result with TTT_TOKENIZE_PARSE_SPECIAL so
+ * its control tokens become token ids.
+ * Errors: TTT_ERR_UNSUPPORTED when no template is given and the model has none; TTT_ERR_FORMAT for malformed
+ * messages or extra JSON, and for a template that does not parse or fails (the message names its line and
+ * column); TTT_ERR_INVALID_ARGUMENT when the template refuses the conversation (its raise_exception, e.g. roles
+ * that do not alternate) or when rendering passes a limit (16 MiB of text, 1,000,000 loop iterations). */
+TTT_API ttt_status TTT_CALL ttt_chat_apply_template(const ttt_model* model, const char* messages_json,
+                                                    size_t messages_len, const ttt_chat_params* params, char* text,
+                                                    size_t capacity, size_t* out_len);
+/* The model's own chat template (size-query protocol as ttt_detokenize); *out_len = 0 when it has none. */
+TTT_API ttt_status TTT_CALL ttt_model_chat_template(const ttt_model* model, char* text, size_t capacity,
+                                                    size_t* out_len);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Generation: sampling, pull-style and streaming
  * ------------------------------------------------------------------------------------------------------- */
 

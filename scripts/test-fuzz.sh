@@ -12,11 +12,11 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 # The seed script needs a bit-ttt (to write a .bitt v3 and a soul): the release build's when there is one.
 cli=build/bit-ttt
 [ -x "$cli" ] || { cli=build-fuzz/bit-ttt; extra=bit-ttt; }
-cmake --build build-fuzz -j2 --target ${extra:-} fuzz_bitt fuzz_model_dir fuzz_soul fuzz_tokenizer fuzz_memories fuzz_sampler
+cmake --build build-fuzz -j2 --target ${extra:-} fuzz_bitt fuzz_model_dir fuzz_soul fuzz_tokenizer fuzz_memories fuzz_sampler fuzz_chat_template
 rm -rf build-fuzz/seeds build-fuzz/artifacts
 mkdir -p build-fuzz/artifacts
 tests/fuzz/seeds.sh build-fuzz/seeds "$cli"
-for t in fuzz_bitt fuzz_model_dir fuzz_soul fuzz_tokenizer fuzz_memories fuzz_sampler; do
+for t in fuzz_bitt fuzz_model_dir fuzz_soul fuzz_tokenizer fuzz_memories fuzz_sampler fuzz_chat_template; do
   corpus=build-fuzz/corpus/$t
   mkdir -p "$corpus"
   dirs=("$corpus" "build-fuzz/seeds/$t")

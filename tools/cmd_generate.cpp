@@ -27,6 +27,8 @@ namespace {
 struct Options {
     std::string model, prompt, soul, memories = "memories";
     bool save_soul = false, no_save_soul = false, ignore_eos = false;
+    bool no_template = false;  // chat: the plain "User: ... Assistant:" format even when the model has a template
+    std::string system;        // chat: a system message for the model's chat template
     std::vector<std::string> stops;
     ttt_generate_params gen;
     ttt_context_params ctx;
@@ -92,6 +94,8 @@ bool parse_option(int argc, char** argv, int& i, Options& o) {
     if (a == "--no-save-soul") return o.no_save_soul = true;
     if (a == "--ignore-eos") return o.ignore_eos = true;
     if (a == "--memories") return text(&o.memories);
+    if (a == "--no-template") return o.no_template = true;
+    if (a == "--system") return text(&o.system);
     if (a == "--threads") {
         std::string value;
         long long n = 0;
@@ -154,6 +158,10 @@ const char* kChatHelp =
     "  --no-save-soul          with --soul FILE: never write FILE (by default chat saves the soul to FILE at the\n"
     "                          end, after /sleep and after /wake; it says so when it starts)\n"
     "  --memories DIR          where turns are logged and /sleep learns from (memories)\n"
+    "  --system TEXT           a system message (with the model's chat template)\n"
+    "  --no-template           the plain \"User: ... Assistant:\" format, even when the model has a chat template\n"
+    "When the model has a chat template (tokenizer_config.json), each turn is written in it: the conversation is\n"
+    "rendered with the template and what the model has not read yet is fed to it, special tokens included.\n"
     "Commands: /reset /save [FILE] /load [FILE] /temp T /len N /sleep /wake /quit\n"
     "Ctrl-C stops the reply (or the sleep); at the prompt it ends the chat like /quit, saving the soul. SIGTERM ends\n"
     "the chat, saving. A third Ctrl-C exits at once without saving. Every finished line is logged to the memories\n"
@@ -306,6 +314,75 @@ int32_t TTT_CALL sleep_progress(float, void*) {
     return 1;
 }
 
+// JSON string literal of UTF-8 text (the chat messages handed to ttt_chat_apply_template).
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+// The conversation in the model's chat template. Each turn renders the whole conversation and feeds the model only
+// what it has not read: the text after the longest common prefix with what it read so far (the previous prompts and
+// replies), which for the usual templates is the end of the last reply's turn plus the new user turn.
+struct TemplateChat {
+    bool active = false;
+    std::vector<std::pair<std::string, std::string>> messages;  // role, content
+    std::string consumed;  // everything the model has read in this conversation, as text
+
+    std::string messages_json(const std::string& system) const {
+        std::string j = "[";
+        if (!system.empty()) j += "{\"role\":\"system\",\"content\":" + json_string(system) + "}";
+        for (const auto& m : messages)
+            j += std::string(j.size() > 1 ? "," : "") + "{\"role\":" + json_string(m.first) + ",\"content\":" + json_string(m.second) + "}";
+        return j + "]";
+    }
+
+    // The text to feed for a new user line, or false (message printed) when the template refuses.
+    bool prompt_for(const ttt_model* model, const std::string& system, const std::string& line, std::string* prompt) {
+        messages.emplace_back("user", line);
+        const std::string j = messages_json(system);
+        size_t n = 0;
+        std::string full;
+        ttt_status st = ttt_chat_apply_template(model, j.data(), j.size(), nullptr, nullptr, 0, &n);
+        if (st == TTT_ERR_BUFFER_TOO_SMALL) {
+            full.resize(n + 1);
+            st = ttt_chat_apply_template(model, j.data(), j.size(), nullptr, &full[0], full.size(), &n);
+            full.resize(n);
+        }
+        if (st != TTT_OK) {
+            std::fprintf(stderr, "bit-ttt: %s\n", ttt_last_error());
+            messages.pop_back();
+            return false;
+        }
+        size_t common = 0;
+        while (common < consumed.size() && common < full.size() && consumed[common] == full[common]) ++common;
+        *prompt = full.substr(common);
+        consumed = full;
+        return true;
+    }
+
+    void replied(const std::string& reply) {
+        messages.emplace_back("assistant", reply);
+        consumed += reply;
+    }
+
+    void reset() {
+        messages.clear();
+        consumed.clear();
+    }
+};
+
 struct Chat {
     Session& s;
     Options& o;
@@ -313,6 +390,7 @@ struct Chat {
     LineReader& input;
     std::string soul_path;  // "" when chat saves nothing by itself
     std::deque<std::string> pending;  // lines typed while sleeping
+    TemplateChat tmpl;
     // Signals already acted upon (each stopped one reply or woke one sleep). A signal beyond these, whenever it
     // came, ends the chat at the next prompt: counting, not sampling the count at some moment, so a Ctrl-C that
     // lands between the end of a reply and the prompt is never lost.
@@ -383,6 +461,7 @@ struct Chat {
         if (cmd == "/quit" || cmd == "/exit") return false;
         if (cmd == "/reset") {
             ttt_reset(s.ctx);
+            tmpl.reset();
             std::fprintf(stderr, "soul reset\n");
         } else if (cmd == "/save") {
             const std::string path = !arg.empty() ? arg : (!o.soul.empty() ? o.soul : "chat.soul");
@@ -411,9 +490,12 @@ struct Chat {
     }
 
     void turn(const std::string& line) {
+        std::string prompt = "User: " + line + "\nAssistant:";
+        if (tmpl.active && !tmpl.prompt_for(s.model, o.system, line, &prompt)) return;
         remember("user", line);
         ttt_status status = TTT_OK;
-        const std::string reply = stream_reply(s, o, "User: " + line + "\nAssistant:", &status);
+        const std::string reply = stream_reply(s, o, prompt, &status);
+        if (tmpl.active) tmpl.replied(reply);
         std::printf("\n");
         std::fflush(stdout);
         std::fprintf(stderr, "(Soul Level: %" PRIu64 ")\n", s.level());
@@ -447,7 +529,23 @@ int cmd_chat(int argc, char** argv) {
     if (!s.open(o)) return 1;
     interrupts.watch(s.ctx);
     LineReader input;
-    Chat chat{s, o, interrupts, input, soul_path, {}};
+    Chat chat{s, o, interrupts, input, soul_path, {}, {}};
+    size_t template_len = 0;
+    if (!o.no_template) {  // a size query: TTT_ERR_BUFFER_TOO_SMALL with the length when there is a template
+        const ttt_status st = ttt_model_chat_template(s.model, nullptr, 0, &template_len);
+        if (st != TTT_OK && st != TTT_ERR_BUFFER_TOO_SMALL) template_len = 0;
+    }
+    if (template_len > 0) {
+        // The template's control tokens are real special tokens (and it writes BOS itself where the model wants one);
+        // the turn ends at the model's end-of-turn token, not at a "User:" line.
+        chat.tmpl.active = true;
+        o.gen.tokenize_flags = TTT_TOKENIZE_PARSE_SPECIAL;
+        if (!o.stops.empty() && o.stops.front() == "\nUser:") o.stops.erase(o.stops.begin());
+        std::fprintf(stderr, "chat template: the model's own (tokenizer_config.json)%s\n", o.system.empty() ? "" : ", with your system message");
+    } else if (!o.system.empty()) {
+        std::fprintf(stderr, "bit-ttt: --system needs a model with a chat template (tokenizer_config.json)\n");
+        return 2;
+    }
     std::fprintf(stderr, "bit-ttt chat: /reset /save [FILE] /load [FILE] /temp T /len N /sleep /wake /quit\n");
     if (soul_path.empty())
         std::fprintf(stderr, "soul: %s; not saved unless you type /save FILE\n",

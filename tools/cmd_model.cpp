@@ -142,6 +142,10 @@ int cmd_info(int argc, char** argv) {
         std::printf("attention: %d query heads, %d key/value heads, head width %d, context %d tokens by default\n"
                     "parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\n",
                     info.n_heads, info.n_kv_heads, info.head_dim, info.max_position, info.n_params, info.fingerprint);
+    size_t template_len = 0;  // the chat template from tokenizer_config.json (used by `bit-ttt chat`)
+    ttt_model_chat_template(model, nullptr, 0, &template_len);
+    if (template_len) std::printf("chat template: %zu bytes (tokenizer_config.json)\n", template_len);
+    else std::printf("chat template: none\n");
     ttt_model_free(model);
     return 0;
 }
@@ -161,10 +165,10 @@ int cmd_convert(int argc, char** argv) {
         }
         ttt::LoadedModel m = ttt::load_model_path(in, ttt::LoadOptions{});
         if (to_bitt) {
-            ttt::save_model_bitt(out, m.weights, m.tokenizer_json);  // streamed: no second copy in memory
+            ttt::save_model_bitt(out, m.weights, m.tokenizer_json, m.tokenizer_config_json);  // streamed: no second copy
             std::printf("wrote %s (.bitt v3)\n", out.c_str());
         } else {
-            ttt::write_model_directory(out, m.weights, m.tokenizer_json);
+            ttt::write_model_directory(out, m.weights, m.tokenizer_json, m.tokenizer_config_json);
             std::printf("wrote model directory %s\n", out.c_str());
         }
     } catch (const ttt::Error& e) {

@@ -220,6 +220,17 @@ namespace BitTtt
         }
 
         [StructLayout(LayoutKind.Sequential)]
+        public struct ttt_chat_params
+        {
+            public uint struct_size;
+            public IntPtr chat_template;  // const char*, UTF-8, optional (NULL: the model's own)
+            public IntPtr bos_token;      // const char*, UTF-8, optional
+            public IntPtr eos_token;      // const char*, UTF-8, optional
+            public IntPtr extra_json;     // const char*, UTF-8, optional: a JSON object of more template variables
+            public int add_generation_prompt;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
         public struct ttt_perf
         {
             public uint struct_size;
@@ -341,6 +352,26 @@ namespace BitTtt
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         public static extern int ttt_token_is_eog(ModelHandle model, int token, out int isEog);
+
+        // ---- chat templates ----
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ttt_chat_params_init(ref ttt_chat_params p, uint structSize);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ttt_chat_apply_template(ModelHandle model, byte[] messagesUtf8, UIntPtr messagesLen,
+                                                         ref ttt_chat_params p, [Out] byte[] text, UIntPtr capacity,
+                                                         out UIntPtr len);
+
+        /// <summary>ttt_chat_apply_template without a model (model = NULL; the params must name a template).</summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "ttt_chat_apply_template")]
+        public static extern int ttt_chat_apply_template_no_model(IntPtr model, byte[] messagesUtf8, UIntPtr messagesLen,
+                                                                  ref ttt_chat_params p, [Out] byte[] text,
+                                                                  UIntPtr capacity, out UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ttt_model_chat_template(ModelHandle model, [Out] byte[] text, UIntPtr capacity,
+                                                         out UIntPtr len);
 
         // ---- generation ----
 
@@ -1083,6 +1114,104 @@ namespace BitTtt
     // Model
     // =================================================================================================================
 
+    /// <summary>One message of a conversation for ApplyChatTemplate: a role ("system", "user", "assistant" ...) and
+    /// its text.</summary>
+    public sealed class ChatMessage
+    {
+        public string Role { get; private set; }
+        public string Content { get; private set; }
+
+        public ChatMessage(string role, string content)
+        {
+            if (role == null) throw new ArgumentNullException("role");
+            if (content == null) throw new ArgumentNullException("content");
+            Role = role;
+            Content = content;
+        }
+    }
+
+    /// <summary>Chat templates (the Jinja templates of Hugging Face tokenizer_config.json files), rendered by the
+    /// library's interpreter.</summary>
+    public static class ChatTemplates
+    {
+        /// <summary>Render a conversation with an explicit template, without a model.</summary>
+        public static string Apply(string chatTemplate, IList<ChatMessage> messages, bool addGenerationPrompt = true,
+                                   string extraJson = null, string bosToken = "", string eosToken = "")
+        {
+            if (chatTemplate == null) throw new ArgumentNullException("chatTemplate");
+            return Render(null, messages, addGenerationPrompt, chatTemplate, extraJson, bosToken, eosToken);
+        }
+
+        /// <summary>The messages as the JSON array the C function takes.</summary>
+        public static string MessagesJson(IList<ChatMessage> messages)
+        {
+            if (messages == null) throw new ArgumentNullException("messages");
+            var sb = new StringBuilder("[");
+            for (int i = 0; i < messages.Count; ++i)
+            {
+                if (messages[i] == null) throw new ArgumentException("messages[" + i + "] is null", "messages");
+                if (i > 0) sb.Append(',');
+                sb.Append("{\"role\":").Append(JsonString(messages[i].Role)).Append(",\"content\":")
+                  .Append(JsonString(messages[i].Content)).Append('}');
+            }
+            return sb.Append(']').ToString();
+        }
+
+        private static string JsonString(string s)
+        {
+            var sb = new StringBuilder("\"");
+            foreach (char c in s)
+            {
+                if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+                else if (c < 0x20) sb.Append("\\u").Append(((int)c).ToString("x4"));
+                else sb.Append(c);  // other characters (surrogate pairs too) are UTF-8 encoded with the whole text
+            }
+            return sb.Append('"').ToString();
+        }
+
+        internal static string Render(Model model, IList<ChatMessage> messages, bool addGenerationPrompt,
+                                      string chatTemplate, string extraJson, string bosToken, string eosToken)
+        {
+            byte[] json = Utf8.Bytes(MessagesJson(messages));
+            foreach (string s in new[] { chatTemplate, extraJson, bosToken, eosToken })
+                if (s != null && s.IndexOf('\0') >= 0) throw new ArgumentException("chat template arguments cannot contain NUL characters");
+            var p = new NativeMethods.ttt_chat_params();
+            Native.Check(NativeMethods.ttt_chat_params_init(ref p, (uint)Marshal.SizeOf(typeof(NativeMethods.ttt_chat_params))));
+            var owned = new List<IntPtr>();
+            try
+            {
+                if (chatTemplate != null) owned.Add(p.chat_template = Utf8.AllocZ(chatTemplate));
+                if (bosToken != null) owned.Add(p.bos_token = Utf8.AllocZ(bosToken));
+                if (eosToken != null) owned.Add(p.eos_token = Utf8.AllocZ(eosToken));
+                if (extraJson != null) owned.Add(p.extra_json = Utf8.AllocZ(extraJson));
+                p.add_generation_prompt = addGenerationPrompt ? 1 : 0;
+                byte[] text = new byte[json.Length * 2 + 256];
+                UIntPtr len;
+                int status = Call(model, json, ref p, text, out len);
+                if (status == (int)Status.BufferTooSmall)
+                {
+                    text = new byte[Native.ToInt(len)];
+                    status = Call(model, json, ref p, text, out len);
+                }
+                Native.Check(status);
+                return Utf8.Decode(text, Native.ToInt(len));
+            }
+            finally
+            {
+                foreach (IntPtr ptr in owned) Marshal.FreeHGlobal(ptr);
+            }
+        }
+
+        private static int Call(Model model, byte[] json, ref NativeMethods.ttt_chat_params p, byte[] text, out UIntPtr len)
+        {
+            if (model == null)
+                return NativeMethods.ttt_chat_apply_template_no_model(IntPtr.Zero, json, Native.Size(json.Length), ref p,
+                                                                      text, Native.Size(text.Length), out len);
+            return NativeMethods.ttt_chat_apply_template(model.Handle, json, Native.Size(json.Length), ref p, text,
+                                                         Native.Size(text.Length), out len);
+        }
+    }
+
     /// <summary>Weights and tokenizer: immutable, shared by any number of threads and contexts.</summary>
     public sealed class Model : IDisposable
     {
@@ -1262,6 +1391,40 @@ namespace BitTtt
             int eog;
             Native.Check(NativeMethods.ttt_token_is_eog(_handle, token, out eog));
             return eog != 0;
+        }
+
+        /// <summary>The model's own chat template (from its tokenizer_config.json), or null when it has none.</summary>
+        public string ChatTemplate
+        {
+            get
+            {
+                ThrowIfDisposed();
+                byte[] buf = new byte[4096];
+                UIntPtr len;
+                int status = NativeMethods.ttt_model_chat_template(_handle, buf, Native.Size(buf.Length), out len);
+                if (status == (int)Status.BufferTooSmall)
+                {
+                    buf = new byte[Native.ToInt(len)];
+                    status = NativeMethods.ttt_model_chat_template(_handle, buf, Native.Size(buf.Length), out len);
+                }
+                Native.Check(status);
+                int count = Native.ToInt(len);
+                return count == 0 ? null : Utf8.Decode(buf, count);
+            }
+        }
+
+        /// <summary>A conversation as prompt text in the model's chat template (or <paramref name="chatTemplate"/>),
+        /// as Hugging Face's apply_chat_template(tokenize=False). <paramref name="extraJson"/>: null or a JSON object
+        /// of further template variables, e.g. {"tools": [...]}. Tokenize the result with TokenizeFlags.ParseSpecial.
+        /// Throws BitTttFormatException for a bad template (its line and column in the message),
+        /// BitTttArgumentException when the template refuses the conversation, BitTttUnsupportedException when
+        /// the model has no template and none is given.</summary>
+        public string ApplyChatTemplate(IList<ChatMessage> messages, bool addGenerationPrompt = true,
+                                        string chatTemplate = null, string extraJson = null,
+                                        string bosToken = null, string eosToken = null)
+        {
+            ThrowIfDisposed();
+            return ChatTemplates.Render(this, messages, addGenerationPrompt, chatTemplate, extraJson, bosToken, eosToken);
         }
 
         /// <summary>Releases the model. Contexts created on it keep working (they hold it alive until disposed).

@@ -47,6 +47,20 @@ LoadOptions load_options(const ttt_model_params& p) {
     return opt;
 }
 
+// The chat template and special tokens of tokenizer_config.json. Its eos_token is the model's end of turn (as in
+// Hugging Face, e.g. <|eot_id|> for Llama 3 Instruct) unless the model config names an eos; special tokens it does
+// not name come from the tokenizer.
+void attach_chat_config(ttt_model& m, const LoadedModel& loaded) {
+    if (!loaded.tokenizer_config_json.empty())
+        m.chat = chat::read_chat_config(loaded.tokenizer_config_json, loaded.source + ": tokenizer_config.json");
+    Tokenizer* tok = m.tokenizer.get();
+    if (!tok) return;
+    const int32_t eos = m.chat.eos_token.empty() ? -1 : tok->token_id(m.chat.eos_token);
+    if (eos >= 0 && loaded.weights.config.eos_id < 0 && eos < loaded.weights.config.vocab_size) tok->set_bos_eos(tok->bos_id(), eos);
+    if (m.chat.bos_token.empty() && tok->bos_id() >= 0) m.chat.bos_token = tok->token_text(tok->bos_id());
+    if (m.chat.eos_token.empty() && tok->eos_id() >= 0) m.chat.eos_token = tok->token_text(tok->eos_id());
+}
+
 ttt_model* wrap(LoadedModel&& loaded) {
     auto m = std::make_unique<ttt_model>();
     m->fingerprint = loaded.fingerprint;
@@ -54,6 +68,7 @@ ttt_model* wrap(LoadedModel&& loaded) {
         const ModelConfig& c = loaded.weights.config;
         m->tokenizer = Tokenizer::for_model(loaded.tokenizer_json, c.vocab_size, c.bos_id, c.eos_id, loaded.source);
     }
+    attach_chat_config(*m, loaded);
     m->loaded = std::move(loaded);
     return m.release();
 }

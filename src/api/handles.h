@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "backend/backend.h"
+#include "chat/chat_template.h"
 #include "model/prepared_model.h"
 #include "generate/session.h"
 #include "load/model_files.h"
@@ -27,6 +28,7 @@ struct ttt_model {
     uint32_t magic = kModelMagic;
     ttt::LoadedModel loaded;
     std::unique_ptr<ttt::Tokenizer> tokenizer;  // null when the model has none
+    ttt::chat::ChatConfig chat;                 // tokenizer_config.json's chat template and special tokens
     uint64_t fingerprint = 0;
     // The user's reference plus one per context: the model lives until the last of them is released.
     std::atomic<int64_t> refs{1};

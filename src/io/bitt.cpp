@@ -108,6 +108,11 @@ BittFile parse_bitt(FileBytes bytes, const std::string& what, bool verify_checks
 
     simdjson::dom::element tok;
     if (json_find(header, "tokenizer", &tok)) f.tokenizer_json = tokenizer_text(tok, what);
+    simdjson::dom::element tok_config;  // optional: a tokenizer_config.json object (its chat template)
+    if (json_find(header, "tokenizer_config", &tok_config)) {
+        if (!tok_config.is_object()) fail_format(what + ": \"tokenizer_config\" must be an object");
+        f.tokenizer_config_json = json_minify(tok_config);
+    }
 
     const uint8_t* body = p + kPrefix + n;
     const size_t body_size = size - kPrefix - static_cast<size_t>(n);
@@ -145,12 +150,18 @@ std::vector<uint8_t> bitt_prefix(const BittContents& c, uint64_t body_bytes, uin
         if (!doc->root.is_object()) fail_format("the tokenizer JSON must be an object (a tokenizer.json)");
         tok = json_minify(doc->root);
     }
+    std::string tok_config;
+    if (!c.tokenizer_config_json.empty()) {
+        auto doc = parse_json(c.tokenizer_config_json, "the tokenizer_config JSON");
+        if (!doc->root.is_object()) fail_format("the tokenizer_config JSON must be an object (a tokenizer_config.json)");
+        tok_config = ",\"tokenizer_config\":" + json_minify(doc->root);
+    }
     auto cfg = parse_json(c.config_json, "the model config JSON");  // checked, then written as given
     if (!cfg->root.is_object()) fail_format("the model config JSON must be an object");
     std::string header = "{\"format\":\"bitt\",\"format_version\":3,\"min_reader_version\":2,\"config\":" +
                          c.config_json + ",\"weights_layout\":" + json_quote(c.weights_layout) +
                          ",\"alignment\":64,\"body_bytes\":" + std::to_string(body_bytes) + ",\"body_crc32c\":\"" +
-                         hex32(body_crc) + "\",\"fingerprint\":\"" + hex64(c.fingerprint) + "\",\"tokenizer\":" + tok;
+                         hex32(body_crc) + "\",\"fingerprint\":\"" + hex64(c.fingerprint) + "\",\"tokenizer\":" + tok + tok_config;
     // The header checksum covers everything before its own field, so the padded length must be known first.
     const size_t covered = header.size();
     header += std::string(kHeaderCrcKey) + "00000000\"}";

@@ -23,6 +23,7 @@ struct BittFile {
     std::string config_json;      // the header's "config" object, minified (its meaning: load/config_json.h)
     std::string weights_layout;   // v2: the packed layout the body uses, as named in the header (empty in v1)
     std::string tokenizer_json;   // empty if the file carries no tokenizer
+    std::string tokenizer_config_json;  // the header's "tokenizer_config" (chat template, special tokens), or empty
     bool checksum_verified = false;
     uint32_t body_crc32c = 0;     // v2: as stored
     uint64_t stored_fingerprint = 0;  // v2: as stored
@@ -41,6 +42,7 @@ struct BittContents {
     std::string weights_layout;  // the packed layout's name
     uint64_t fingerprint = 0;    // of the model, checked by readers against the weights
     std::string tokenizer_json;  // a tokenizer.json object, or empty
+    std::string tokenizer_config_json;  // a tokenizer_config.json object, or empty (then not written)
 };
 
 // A .bitt v3 image (the v2 layout plus the header checksum): header padded so the body starts at a multiple of 64.

@@ -415,6 +415,7 @@ LoadedModel load_model_hf(const std::string& dir) {
     LoadedModel m;
     m.weights = std::move(ck.weights);
     m.tokenizer_json = std::move(ck.tokenizer_json);
+    m.tokenizer_config_json = std::move(ck.tokenizer_config_json);  // the chat template and special tokens
     m.fingerprint = m.weights.fingerprint();
     m.source = dir;
     return m;

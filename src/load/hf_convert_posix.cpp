@@ -50,6 +50,10 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path)
         const std::vector<uint8_t> t = read_file(dir + "/tokenizer.json");
         contents.tokenizer_json.assign(t.begin(), t.end());
     }
+    if (file_exists(dir + "/tokenizer_config.json")) {  // the chat template travels with the model
+        const std::vector<uint8_t> t = read_file(dir + "/tokenizer_config.json");
+        contents.tokenizer_config_json.assign(t.begin(), t.end());
+    }
     const std::vector<TensorSpec> specs = attention_tensor_specs(c);
     BittFileWriter out(out_path, contents, specs, weights_metadata());
     ModelWeights w;  // holds at most one layer and the tensor being written

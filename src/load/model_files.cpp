@@ -46,6 +46,11 @@ LoadedModel load_from_parts(const std::string& dir, const std::string& weights_p
         std::vector<uint8_t> t = read_file(tok);
         m.tokenizer_json.assign(t.begin(), t.end());
     }
+    const std::string tok_config = join(dir, "tokenizer_config.json");  // the chat template, as Hugging Face ships it
+    if (file_exists(tok_config)) {
+        std::vector<uint8_t> t = read_file(tok_config);
+        m.tokenizer_config_json.assign(t.begin(), t.end());
+    }
     m.source = dir;
     return m;
 }
@@ -64,6 +69,7 @@ LoadedModel load_bitt(FileBytes bytes, const std::string& what, const LoadOption
     if (f.format_version >= 2 && f.stored_fingerprint != 0 && f.stored_fingerprint != m.fingerprint)
         fail_format(what + ": the stored fingerprint does not match the weights (the file is corrupted)");
     m.tokenizer_json = std::move(f.tokenizer_json);
+    m.tokenizer_config_json = std::move(f.tokenizer_config_json);
     m.source = what;
     m.bitt_version = f.format_version;
     m.checksum_verified = f.checksum_verified;
@@ -95,11 +101,13 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
     fail_format("'" + path + "' is neither a model directory, a .bitt file nor a .safetensors file");
 }
 
-void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json) {
+void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json,
+                           const std::string& tokenizer_config_json) {
     make_directory(dir);
     write_file_atomic(join(dir, "model.safetensors"), weights_to_safetensors(w));
     write_file_atomic(join(dir, "config.json"), config_to_json(w.config) + "\n");
     if (!tokenizer_json.empty()) write_file_atomic(join(dir, "tokenizer.json"), tokenizer_json);
+    if (!tokenizer_config_json.empty()) write_file_atomic(join(dir, "tokenizer_config.json"), tokenizer_config_json);
 }
 
 }  // namespace ttt

@@ -13,6 +13,7 @@ namespace ttt {
 struct LoadedModel {
     ModelWeights weights;
     std::string tokenizer_json;  // empty when the source has none
+    std::string tokenizer_config_json;  // tokenizer_config.json (chat template, special tokens); empty when none
     uint64_t fingerprint = 0;    // weights.fingerprint(), computed once at load
     std::string source;          // what was loaded, for messages
     int32_t bitt_version = 0;    // 0: not a .bitt
@@ -29,8 +30,9 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt);
 LoadedModel load_model_bitt(const std::string& path, const LoadOptions& opt);
 LoadedModel load_model_bitt_bytes(std::vector<uint8_t> bytes, const std::string& what, const LoadOptions& opt);
 
-// Write config.json, model.safetensors (packed form) and tokenizer.json (if any) into dir (created if needed),
-// each crash-safely.
-void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json);
+// Write config.json, model.safetensors (packed form), tokenizer.json and tokenizer_config.json (if any) into dir
+// (created if needed), each crash-safely.
+void write_model_directory(const std::string& dir, const ModelWeights& w, const std::string& tokenizer_json,
+                           const std::string& tokenizer_config_json = {});
 
 }  // namespace ttt

@@ -8,7 +8,7 @@ cli=$2
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 mal="$root/tests/data/malformed"
 gold="$root/tests/data/golden/d12_v37_l3"
-mkdir -p "$out"/{fuzz_bitt,fuzz_model_dir,fuzz_soul,fuzz_tokenizer,fuzz_memories,fuzz_sampler}
+mkdir -p "$out"/{fuzz_bitt,fuzz_model_dir,fuzz_soul,fuzz_tokenizer,fuzz_memories,fuzz_sampler,fuzz_chat_template}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -59,3 +59,10 @@ done
 # Sampler: any bytes make parameters; a few starting points.
 printf '\x10\x00\x00\x00\x3f\x80\x00\x00Hello' > "$out/fuzz_sampler/a"
 head -c 200 "$gold/tokenizer.json" > "$out/fuzz_sampler/b"
+
+# Chat templates: the real ones (their "chat_template" text) and the malformed ones of the corpus.
+for f in "$root"/tests/data/chat_templates/*.json "$mal"/chat_templates/*.json; do
+  [ -f "$f" ] || continue
+  python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1], encoding="utf-8", errors="surrogateescape")).get("chat_template") or "")' "$f" \
+    > "$out/fuzz_chat_template/$(basename "$f" .json)" 2>/dev/null || cp "$f" "$out/fuzz_chat_template/$(basename "$f" .json)_raw"
+done

@@ -129,7 +129,7 @@ class Corpus:
         self.files = {}  # relative path -> bytes
 
     def model_dir(self, name, status, keyword, why, config=None, model=None, tokenizer=True,
-                  drop_config=False, drop_model=False):
+                  drop_config=False, drop_model=False, tokenizer_config=None):
         cfg = json_bytes(CONFIG) if config is None else (config if isinstance(config, bytes) else json_bytes(config))
         if not drop_config:
             self.files[f"{name}/config.json"] = cfg
@@ -137,6 +137,8 @@ class Corpus:
             self.files[f"{name}/model.safetensors"] = VALID_ST if model is None else model
         if tokenizer:
             self.files[f"{name}/tokenizer.json"] = json.dumps(TOKENIZER, separators=(",", ":")).encode() + b"\n"
+        if tokenizer_config is not None:
+            self.files[f"{name}/tokenizer_config.json"] = tokenizer_config
         self.add(name, name, "model_dir", status, keyword, why)
 
     def file(self, name, path, load, status, keyword, why, data, model=None):
@@ -196,6 +198,12 @@ def build(c: Corpus):
            "[8, 2, 0, 7]", soul_bytes(soul_states()), model="valid_model")
     c.file("valid_soul_dd", "valid_dd.soul", "soul", S, None, "valid soul with [d,d] states (DESIGN 3 accepts "
            "[1,d,d] or [d,d])", soul_bytes(soul_states(lead=False)), model="valid_model")
+
+    # ---------------------------------------------------------------- tokenizer_config.json (chat template)
+    c.model_dir("tokcfg_not_json", F, "tokenizer_config", "tokenizer_config.json is not JSON",
+                tokenizer_config=b'{"chat_template": "{{ x }}"')
+    c.model_dir("tokcfg_template_number", F, "chat_template", "tokenizer_config.json's chat_template is a number",
+                tokenizer_config=json_bytes({"chat_template": 12}))
 
     # ---------------------------------------------------------------- safetensors framing
     c.model_dir("st_empty_file", F, "truncated", "model.safetensors has 0 bytes", model=b"")
@@ -436,12 +444,67 @@ def build(c: Corpus):
           model=M)
 
 
+# ------------------------------------------------------------------------------------------------ chat templates
+
+CHAT_MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                 {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"}]
+
+
+def build_chat(c: Corpus):
+    """Bad chat templates, each a tokenizer_config.json-shaped file in chat_templates/, listed in chat_manifest.json:
+    stage "config" fails when the file is read, "render" when the template is parsed or rendered over
+    CHAT_MESSAGES (with the C ABI's default limits). tests/test_chat_api.cpp and the binding tests check them."""
+    F, A = 51, 10
+    entries = []
+
+    def add(name, template, status, keyword, why, stage="render", raw=None):
+        path = f"chat_templates/{name}.json"
+        c.files[path] = raw if raw is not None else json.dumps({"chat_template": template, "eos_token": "</s>"}).encode()
+        entries.append({"name": name, "path": path, "stage": stage, "expect_status": status,
+                        "expect_in_message": keyword, "why": why})
+
+    add("unclosed_if", "{% if messages %}yes", F, "endif", "an if block without {% endif %}")
+    add("unclosed_for", "{% for m in messages %}{{ m.content }}", F, "endfor", "a for loop without {% endfor %}")
+    add("unclosed_output", "{{ messages[0].content ", F, "not closed", "{{ without }}")
+    add("unclosed_string", "{{ 'abc }}", F, "string is not closed", "a string literal without its closing quote")
+    add("unclosed_comment", "{# note", F, "comment is not closed", "{# without #}")
+    add("stray_endfor", "text{% endfor %}", F, "without the block", "{% endfor %} with no loop open")
+    add("include", "{% include 'other.jinja' %}", F, "not supported", "{% include %}: templates cannot load files")
+    add("unknown_filter", "{{ messages | shuffle }}", F, "no filter named", "a filter Jinja does not have")
+    add("unknown_test", "{% if messages is tasty %}x{% endif %}", F, "no test named", "a test Jinja does not have")
+    add("bad_operator", "{{ 1 +* 2 }}", F, "expression is expected", "an operator where an operand belongs")
+    add("undefined_attribute", "{{ messages[0].meta.source }}", F, "undefined", "an attribute of an undefined value")
+    add("type_error", "{{ messages[0].content + 1 }}", F, "unsupported operand", "str + int")
+    add("divide_by_zero", "{{ messages | length / 0 }}", F, "division by zero", "division by zero")
+    add("bad_escape", "{{ '\\u12' }}", F, "escape", "a \\u escape with too few hex digits")
+    add("huge_integer", "{{ 123456789012345678901234567890 }}", F, "too large", "an integer beyond 64 bits")
+    add("deep_parentheses", "{{ " + "(" * 150 + "1" + ")" * 150 + " }}", F, "nested too deeply",
+        "150 nested parentheses (bounded recursion, not a stack overflow)")
+    add("deep_blocks", "{% if true %}" * 80, F, "nested too deeply", "80 nested if blocks")
+    add("macro_recursion", "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", A, "levels deep",
+        "a macro calling itself without end")
+    add("output_bomb", "{% set ns = namespace(s='0123456789') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+        "{% endfor %}{{ ns.s }}", A, "limit", "a string doubled 40 times (10 TB): stopped at the output limit")
+    add("loop_bomb", "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
+        "{% endfor %}{% endfor %}{% endfor %}", A, "loop iterations", "10^9 iterations: stopped at the limit")
+    add("repeat_bomb", "{{ 'x' * 9000000000000000000 }}", A, "limit", "a string repeated 9e18 times")
+    add("refuses_roles", "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not "
+        "supported') }}{% endif %}{% endfor %}", A, "system role not supported",
+        "raise_exception: the template refuses the conversation (as Gemma's does)")
+    add("template_not_string", None, F, "chat_template", "chat_template is a number", stage="config",
+        raw=json_bytes({"chat_template": 7}))
+    add("config_bad_utf8", None, F, "utf-8", "the tokenizer_config.json text is not valid UTF-8", stage="config",
+        raw=b'{"chat_template": "{{ \xff\xfe }}"}\n')
+    c.files["chat_manifest.json"] = (json.dumps({"messages": CHAT_MESSAGES, "entries": entries}) + "\n").encode()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=DEFAULT_OUT)
     args = ap.parse_args()
     c = Corpus(args.out)
     build(c)
+    build_chat(c)
     c.files["manifest.json"] = json_bytes(c.entries)
     # write exactly the corpus: remove stale files, rewrite only what changed
     keep = set(c.files) | {"README.md"}

@@ -259,9 +259,34 @@ def load_model_dir(path: str) -> LoadedModel:
         raise _fmt(e, cpath)
     mpath = os.path.join(path, "model.safetensors")
     try:
-        return validate_weights(parse_safetensors(_read(mpath)), cfg)
+        model = validate_weights(parse_safetensors(_read(mpath)), cfg)
     except LoadError as e:
         raise _fmt(e, mpath)
+    tpath = os.path.join(path, "tokenizer_config.json")
+    if os.path.exists(tpath):
+        try:
+            validate_tokenizer_config(parse_json_bytes(_read(tpath), "tokenizer_config.json"))
+        except LoadError as e:
+            raise _fmt(e, tpath)
+    return model
+
+
+def validate_tokenizer_config(cfg) -> None:
+    """What a loader needs of tokenizer_config.json: its chat template (a string, or a list of {name, template}) and
+    special tokens (a string or an object with "content")."""
+    if not isinstance(cfg, dict):
+        raise LoadError(FORMAT_ERROR, "tokenizer_config.json must be a JSON object")
+    t = cfg.get("chat_template")
+    if isinstance(t, list):
+        for entry in t:
+            if not isinstance(entry, dict) or not isinstance(entry.get("template"), str):
+                raise LoadError(FORMAT_ERROR, "a chat_template list entry has no template string")
+    elif t is not None and not isinstance(t, str):
+        raise LoadError(FORMAT_ERROR, f"chat_template must be a string or a list, not {type(t).__name__}")
+    for key in ("bos_token", "eos_token"):
+        v = cfg.get(key)
+        if v is not None and not isinstance(v, (str, dict)):
+            raise LoadError(FORMAT_ERROR, f"{key} must be a string or an object with content")
 
 
 def load_bitt(path: str) -> LoadedModel:

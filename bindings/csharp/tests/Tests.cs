@@ -156,6 +156,7 @@ internal static class Tests
             Test("UTF-8 round trip of non-ASCII text (CJK, emoji, Cyrillic) through Tokenize/Detokenize", () => Utf8RoundTrip(model));
             Test("invalid UTF-8 bytes survive tokenize/detokenize; TokenToPiece pieces add up", () => RawBytes(model));
             Test("special tokens in user text are not parsed unless asked", () => ParseSpecial(model));
+            Test("chat templates: the model's tokenizer_config.json, an explicit template, goldens, errors", ChatTemplateTest);
             Test("non-ASCII paths for models and souls", NonAsciiPaths);
             Test("errors carry the C message and map to exception classes", () => Errors(model));
             Test("the malformed-file corpus: every entry gives its status as the right exception", MalformedCorpus);
@@ -292,7 +293,7 @@ internal static class Tests
             Equal(string.Join(",", fields), string.Join(",", mine), name + " fields");
             ++structs;
         }
-        Equal(7, structs, "structs in the header");
+        Equal(8, structs, "structs in the header");
         // Sizes and offsets as the C compiler lays them out.
         int checkedLines = 0;
         foreach (string line in File.ReadAllLines(LayoutFile))
@@ -373,6 +374,40 @@ internal static class Tests
         Equal(1, parsed.Length, "parsed special token count");
         True(plain.Length > 1, "user text is not turned into a control token");
         Equal("", model.Detokenize(parsed, DetokenizeFlags.SkipSpecial), "SkipSpecial drops it");
+    }
+
+    private static void ChatTemplateTest()
+    {
+        var conversation = new List<ChatMessage> { new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi \"there\" ✓") };
+        string dir = Path.Combine(Work, "chat_model");
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);  // a previous run left its tokenizer_config.json
+        CopyDir(ModelDir, dir);
+        using (Model plain = Model.Load(dir))
+        {
+            Equal(null, plain.ChatTemplate, "a model without tokenizer_config.json has no template");
+            Throws<BitTttUnsupportedException>(() => plain.ApplyChatTemplate(conversation), "no template, none given");
+        }
+        // The real Qwen2.5 template beside the model; the expected text is transformers' render of it (the goldens).
+        File.Copy(Path.Combine(Root, "tests", "data", "chat_templates", "qwen2.5-3b-instruct.json"), Path.Combine(dir, "tokenizer_config.json"), true);
+        using (Model m = Model.Load(dir))
+        {
+            True(m.ChatTemplate != null && m.ChatTemplate.Contains("<|im_start|>"), "the model's template is read");
+            Equal("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi \"there\" ✓<|im_end|>\n<|im_start|>assistant\n",
+                  m.ApplyChatTemplate(conversation), "Qwen2.5 render");
+            Equal("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi \"there\" ✓<|im_end|>\n",
+                  m.ApplyChatTemplate(conversation, addGenerationPrompt: false), "without the generation prompt");
+            string withTools = m.ApplyChatTemplate(conversation, extraJson: "{\"tools\": [{\"name\": \"f\"}]}");
+            True(withTools.Contains("<tools>\n{\"name\": \"f\"}\n</tools>"), "extra variables reach the template: " + withTools);
+            var e = Throws<BitTttFormatException>(() => m.ApplyChatTemplate(conversation, chatTemplate: "{% if %}"), "bad template");
+            True(e.Message.Contains("line 1, column"), "the error names the position: " + e.Message);
+        }
+        // Without a model: Gemma refuses a system message (its raise_exception), and renders a plain conversation.
+        string gemma = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}{{ '<start_of_turn>' + message['role'] + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}";
+        var refused = Throws<BitTttArgumentException>(() => ChatTemplates.Apply(gemma, conversation), "Gemma refuses system");
+        True(refused.Message.Contains("System role not supported"), refused.Message);
+        Equal("<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n",
+              ChatTemplates.Apply(gemma, new List<ChatMessage> { new ChatMessage("user", " Hi ") }, bosToken: "<bos>"), "Gemma render");
+        Throws<ArgumentException>(() => ChatTemplates.Apply("x\0y", conversation), "NUL in a template");
     }
 
     private static void CopyDir(string from, string to)

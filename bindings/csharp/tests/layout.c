@@ -77,6 +77,14 @@ int main(void) {
     FIELD(ttt_sleep_params, progress_user_data);
     FIELD(ttt_sleep_params, autosave_path);
 
+    SIZE(ttt_chat_params);
+    FIELD(ttt_chat_params, struct_size);
+    FIELD(ttt_chat_params, chat_template);
+    FIELD(ttt_chat_params, bos_token);
+    FIELD(ttt_chat_params, eos_token);
+    FIELD(ttt_chat_params, extra_json);
+    FIELD(ttt_chat_params, add_generation_prompt);
+
     SIZE(ttt_perf);
     FIELD(ttt_perf, struct_size);
     FIELD(ttt_perf, prompt_tokens);

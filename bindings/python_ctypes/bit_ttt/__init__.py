@@ -44,7 +44,7 @@ from .errors import (
     UnsupportedError,
 )
 from .layer import Layer
-from .model import Model, ModelInfo
+from .model import Model, ModelInfo, apply_chat_template
 
 __version__ = "0.1.0"
 
@@ -95,6 +95,7 @@ __all__ = [
     "Layer",
     "LibraryLoadError",
     "Model",
+    "apply_chat_template",
     "ModelInfo",
     "NullPointerError",
     "OutOfMemoryError",

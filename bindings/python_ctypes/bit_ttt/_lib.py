@@ -221,6 +221,17 @@ class ttt_sleep_params(Structure):
     ]
 
 
+class ttt_chat_params(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("chat_template", c_char_p),
+        ("bos_token", c_char_p),
+        ("eos_token", c_char_p),
+        ("extra_json", c_char_p),
+        ("add_generation_prompt", c_int32),
+    ]
+
+
 class ttt_perf(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -274,6 +285,14 @@ FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("ttt_detokenize", ttt_status, [ModelHandle, _P(c_int32), c_size_t, c_uint32, c_void_p, c_size_t, _P(c_size_t)]),
     ("ttt_token_to_piece", ttt_status, [ModelHandle, c_int32, c_void_p, c_size_t, _P(c_size_t)]),
     ("ttt_token_is_eog", ttt_status, [ModelHandle, c_int32, _P(c_int32)]),
+    # chat templates (model may be NULL with an explicit template)
+    ("ttt_chat_params_init", ttt_status, [_P(ttt_chat_params), c_uint32]),
+    (
+        "ttt_chat_apply_template",
+        ttt_status,
+        [ModelHandle, c_char_p, c_size_t, _P(ttt_chat_params), c_void_p, c_size_t, _P(c_size_t)],
+    ),
+    ("ttt_model_chat_template", ttt_status, [ModelHandle, c_void_p, c_size_t, _P(c_size_t)]),
     # generation
     ("ttt_generate_params_init", ttt_status, [_P(ttt_generate_params), c_uint32]),
     ("ttt_generate_begin", ttt_status, [ContextHandle, c_char_p, c_size_t, _P(ttt_generate_params)]),

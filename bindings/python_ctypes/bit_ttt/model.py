@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 from ctypes import byref, c_char, c_int32, c_size_t
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from ._lib import (
     fspath_bytes,
     params_init,
     text_bytes,
+    ttt_chat_params,
     ttt_model_info,
     ttt_model_params,
     ttt_progress_callback,
@@ -27,7 +29,7 @@ from .errors import AbortedError, BufferTooSmallError, IoError
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
 
-__all__ = ["Model", "ModelInfo", "ProgressCallback"]
+__all__ = ["Model", "ModelInfo", "ProgressCallback", "apply_chat_template"]
 
 #: progress(fraction in [0, 1]) -> return False to stop (anything else, None included, continues).
 ProgressCallback = Callable[[float], Optional[bool]]
@@ -259,6 +261,36 @@ class Model(Closable):
             LIB.ttt_token_is_eog(self._handle, token, byref(out))
         return bool(out.value)
 
+    # -- chat templates ---------------------------------------------------------------------------------------
+
+    @property
+    def chat_template(self) -> Optional[str]:
+        """The model's own chat template (from its tokenizer_config.json), or None when it has none."""
+        with self._guard.shared:
+            text = self._fill_bytes(lambda buf, cap, out: LIB.ttt_model_chat_template(self._handle, buf, cap, out), 4096)
+        return text.decode("utf-8") if text else None
+
+    def apply_chat_template(
+        self,
+        messages: Sequence[dict],
+        add_generation_prompt: bool = True,
+        chat_template: Optional[str] = None,
+        bos_token: Optional[str] = None,
+        eos_token: Optional[str] = None,
+        **variables: Any,
+    ) -> str:
+        """A conversation as prompt text, as Hugging Face's ``apply_chat_template(..., tokenize=False)``.
+
+        ``messages`` is a list of ``{"role": ..., "content": ...}`` dicts (other keys, e.g. ``tool_calls``, reach the
+        template too); the template is the model's own unless ``chat_template`` is given; ``variables`` are further
+        template variables (``tools=[...]``, ``date_string="26 Jul 2024"`` ...), JSON-serialisable. Tokenize the
+        result with ``parse_special=True``. Raises FormatError for a bad template (its line and column in the
+        message), InvalidArgumentError when the template refuses the conversation, UnsupportedError when the model
+        has no template and none is given.
+        """
+        return apply_chat_template(messages, chat_template, add_generation_prompt, bos_token, eos_token,
+                                   _model=self, **variables)
+
     @staticmethod
     def _fill_bytes(call: Callable[[Any, int, Any], Any], guess: int) -> bytes:
         """Run a size-query function: try a buffer of ``guess`` bytes, then one of the size the library asked for."""
@@ -282,3 +314,56 @@ class Model(Closable):
         from .context import Context
 
         return Context(self, n_threads=n_threads, n_batch=n_batch, n_ctx=n_ctx, kv_cache_type=kv_cache_type)
+
+
+def apply_chat_template(
+    messages: Sequence[dict],
+    chat_template: Optional[str] = None,
+    add_generation_prompt: bool = True,
+    bos_token: Optional[str] = None,
+    eos_token: Optional[str] = None,
+    _model: Optional[Model] = None,
+    **variables: Any,
+) -> str:
+    """Render a conversation with a chat template without a model (``chat_template`` is then required).
+
+    Same rules as :meth:`Model.apply_chat_template`; bos_token/eos_token default to "".
+    """
+    if _model is None and chat_template is None:
+        raise TypeError("apply_chat_template needs a chat_template (or use Model.apply_chat_template)")
+    messages_json = json.dumps(list(messages), ensure_ascii=False).encode("utf-8")
+    params = params_init(ttt_chat_params, "ttt_chat_params_init")
+    keep = []
+
+    def text_arg(value: Optional[str]) -> Optional[bytes]:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError("chat_template, bos_token and eos_token must be str")
+        if "\0" in value:
+            raise ValueError("chat_template, bos_token and eos_token cannot contain NUL characters")
+        b = value.encode("utf-8")
+        keep.append(b)
+        return b
+
+    params.chat_template = text_arg(chat_template)
+    params.bos_token = text_arg(bos_token)
+    params.eos_token = text_arg(eos_token)
+    params.extra_json = text_arg(json.dumps(variables, ensure_ascii=False)) if variables else None
+    params.add_generation_prompt = 1 if add_generation_prompt else 0
+    if _model is not None:
+        with _model._guard.shared:
+            out = Model._fill_bytes(
+                lambda buf, cap, n: LIB.ttt_chat_apply_template(
+                    _model._handle, messages_json, len(messages_json), byref(params), buf, cap, n
+                ),
+                4096,
+            )
+    else:
+        out = Model._fill_bytes(
+            lambda buf, cap, n: LIB.ttt_chat_apply_template(
+                None, messages_json, len(messages_json), byref(params), buf, cap, n
+            ),
+            4096,
+        )
+    return out.decode("utf-8")

@@ -100,6 +100,7 @@ def test_struct_fields_match_header():
         "ttt_generate_params": _lib.ttt_generate_params,
         "ttt_sleep_params": _lib.ttt_sleep_params,
         "ttt_perf": _lib.ttt_perf,
+        "ttt_chat_params": _lib.ttt_chat_params,
     }
     assert set(structs) == set(mirrors)
     for name, cls in mirrors.items():
@@ -113,6 +114,7 @@ def test_struct_sizes_match_the_library(model, ctx):
         (_lib.ttt_context_params, "ttt_context_params_init"),
         (_lib.ttt_generate_params, "ttt_generate_params_init"),
         (_lib.ttt_sleep_params, "ttt_sleep_params_init"),
+        (_lib.ttt_chat_params, "ttt_chat_params_init"),
     ]:
         assert _lib.library_struct_size(cls, init) == ctypes.sizeof(cls), cls.__name__
     size = _lib.library_struct_size(_lib.ttt_model_info, lambda p: _lib.LIB.ttt_model_get_info(model._handle, p))
