@@ -3,20 +3,11 @@
 #include <algorithm>
 
 #include "cpu/attention_ref.h"
+#include "model/prepared_model.h"
 
 namespace ttt {
 
 namespace {
-
-TernaryFileView view_of(const TernaryMatrix& m, const std::shared_ptr<const void>& owner) {
-    TernaryFileView v;
-    v.packed = m.data();
-    v.rows = size_t(m.rows);
-    v.cols = size_t(m.cols);
-    v.scale = m.scale;
-    v.owner = owner;
-    return v;
-}
 
 size_t q_width(const ModelConfig& c) { return size_t(c.attn.num_heads) * size_t(c.attn.head_dim); }
 size_t kv_width(const ModelConfig& c) { return size_t(c.attn.num_kv_heads) * size_t(c.attn.head_dim); }
@@ -57,7 +48,7 @@ PreparedAttentionLayer prepare_attention_layer(const AttentionLayerWeights& w, c
     auto proj = [&](const Projection& p) {
         PreparedProjection r;
         r.is_ternary = p.is_ternary;
-        if (p.is_ternary) r.ternary = be.prepare_ternary(view_of(p.ternary, owner), c.bitlinear_scale, c.act_bits);
+        if (p.is_ternary) r.ternary = be.prepare_ternary(ternary_file_view(p.ternary, owner), c.bitlinear_scale, c.act_bits);
         else r.dense = be.prepare_dense(p.dense.data(), size_t(p.rows), size_t(p.cols), owner);
         return r;
     };

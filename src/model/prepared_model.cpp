@@ -4,9 +4,7 @@
 
 namespace ttt {
 
-namespace {
-
-TernaryFileView view_of(const TernaryMatrix& m, const std::shared_ptr<const void>& owner) {
+TernaryFileView ternary_file_view(const TernaryMatrix& m, const std::shared_ptr<const void>& owner) {
     TernaryFileView v;
     v.packed = m.data();
     v.rows = size_t(m.rows);
@@ -15,8 +13,6 @@ TernaryFileView view_of(const TernaryMatrix& m, const std::shared_ptr<const void
     v.owner = owner;
     return v;
 }
-
-}  // namespace
 
 std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w, std::shared_ptr<const void> owner,
                                                            Backend& be) {
@@ -35,7 +31,7 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
             p->attn_layers.push_back(prepare_attention_layer(L, c, owner, be));
         return p;
     }
-    auto ternary = [&](const TernaryMatrix& m) { return be.prepare_ternary(view_of(m, owner), c.bitlinear_scale, c.act_bits); };
+    auto ternary = [&](const TernaryMatrix& m) { return be.prepare_ternary(ternary_file_view(m, owner), c.bitlinear_scale, c.act_bits); };
     for (const LayerWeights& L : w.layers) {
         PreparedLayer pl;
         pl.norm1 = be.prepare_dense(L.norm1.data(), 1, D, owner);

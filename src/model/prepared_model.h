@@ -20,6 +20,9 @@ struct PreparedLayer {
     DenseWeight ttt_gate, ttt_conv_k, ttt_conv_q, ttt_gate_bias;
 };
 
+// A packed matrix as a backend's prepare_ternary takes it (owner keeps in-place bytes alive).
+TernaryFileView ternary_file_view(const TernaryMatrix& m, const std::shared_ptr<const void>& owner);
+
 struct PreparedModel {
     ModelConfig config;
     DenseWeight embed;    // [V, D]
