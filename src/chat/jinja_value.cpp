@@ -1,5 +1,7 @@
 #include "chat/jinja_value.h"
 
+#include "io/json.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -400,27 +402,8 @@ bool less_than(const Value& a, const Value& b) {
 
 namespace {
 
-void json_string(const std::string& s, std::string& out) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else out += static_cast<char>(c);
-        }
-    }
-    out += '"';
-}
+// tojson writes strings as transformers' does (ensure_ascii off): the same escaping as io/json.h's json_quote.
+void json_string(const std::string& s, std::string& out) { out += json_quote(s); }
 
 struct JsonStyle {
     int indent;
