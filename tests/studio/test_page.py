@@ -163,14 +163,16 @@ def test_sleep_progress_and_wake(page, studio, root):
     status = studio.ok("GET", "/api/status")
     folder = status["lab"]["characters"][0]["memories_dir"]
     with open(os.path.join(folder, "2026-01-01.jsonl"), "w") as f:
-        for i in range(400):
+        # Enough to keep a fast machine asleep for seconds (the batched prefill learns 400 lines in well under the
+        # status poll interval); the test wakes it early anyway.
+        for i in range(20000):
             f.write(json.dumps({"role": "user", "text": f"Dream {i}: now is the winter of our discontent.",
                                 "timestamp": "2026-01-01T00:00:00"}) + "\n")
     page.eval("showTab('sleep')")
     page.set("sleep-days", "0")
     page.click("sleep-start")
-    page.wait("document.getElementById('sleep-progress').value > 0.02", what="sleep progress")
-    assert page.eval("!document.getElementById('asleep-badge').hidden")
+    page.wait("document.getElementById('sleep-progress').value > 0.02 && !document.getElementById('asleep-badge').hidden",
+              what="sleep progress with the asleep badge shown")
     assert page.eval("document.getElementById('chat-send').disabled && document.getElementById('model-load').disabled")
     shot(page, "sleep", "sleep")
     page.eval("showTab('sleep')")
