@@ -171,11 +171,18 @@ typedef struct ttt_model_info {
     int32_t n_kv_heads;
     int32_t head_dim;
     int32_t max_position;
+    int32_t ttt_kind;          /* TTT layer of BitLlama models: TTT_KIND_UPSTREAM or TTT_KIND_DELTA (docs/memory.md);
+                                  TTT_KIND_UPSTREAM for attention models */
+    int32_t ttt_heads;         /* fast-weight heads per TTT layer (delta: H blocks of (d/H) x (d/H)); 1 for upstream,
+                                  0 for attention models */
 } ttt_model_info;
 
 #define TTT_ARCH_TTT     0  /* BitLlama: TTT layers whose fast weights (the soul) learn while the model runs */
 #define TTT_ARCH_LLAMA   1  /* Llama (Hugging Face LlamaForCausalLM): attention with RoPE and a KV cache, float weights */
 #define TTT_ARCH_BITNET  2  /* BitNet b1.58 (BitNetForCausalLM): attention, ternary weights, int8 activations */
+
+#define TTT_KIND_UPSTREAM 0  /* upstream's TTT layer: the fast weights reconstruct the feature from itself */
+#define TTT_KIND_DELTA    1  /* the delta layer: key/value/query, token mixing, learned inner lr and decay */
 
 /* Describe a model. info->struct_size must be set by the caller. */
 TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model_info* info);

@@ -72,6 +72,10 @@ TEST_CASE("golden logits and souls from the independent numpy reference") {
         ttt_model_info info;
         info.struct_size = sizeof info;
         ttt_model_get_info(model.m, &info);
+        // The model info names the layer kind and head count (the golden soul's w_state is [H, dh, dh]).
+        const bool delta = golden.find("mix_tail.0") != nullptr;
+        CHECK(info.ttt_kind == (delta ? TTT_KIND_DELTA : TTT_KIND_UPSTREAM));
+        CHECK(info.ttt_heads == (delta ? int32_t(golden.find("w_state.0")->shape[0]) : 1));
         for (int l = 0; l < info.num_layers; ++l) {
             // The delta kind (docs/memory.md) keeps its token-mixing tail where the upstream kind has pending sums.
             const char* second = golden.find("mix_tail." + std::to_string(l)) ? "mix_tail." : "pending.";

@@ -314,6 +314,8 @@ TEST_CASE("HF checkpoints through the C ABI: ttt_load_model of the directory, co
     CHECK(info.n_kv_heads == 3);
     CHECK(info.head_dim == 8);
     CHECK(info.ttt_dim == 0);
+    CHECK(info.ttt_kind == TTT_KIND_UPSTREAM);  // no TTT layer: no heads
+    CHECK(info.ttt_heads == 0);
     const size_t V = size_t(info.vocab_size), T = g.tokens.size();
 
     ttt_context_params p;

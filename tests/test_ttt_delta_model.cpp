@@ -389,3 +389,40 @@ TEST_CASE("ttt delta model: bad config values are refused with the reason") {
     CHECK(ok.is_delta());
     CHECK(ok.ttt_heads == 2);
 }
+
+TEST_CASE("ttt delta model: the decay's starting bias is a training option (ttt_decay_bias)") {
+    // init_random sets every layer's gate bias to 0 for the inner learning rate and to the option for the decay.
+    const ModelConfig c = delta_config(10, 32, 2, 2, true, 0);
+    for (float b : {4.0f, 7.0f, -1.5f}) {
+        TrainParams p = TrainParams::create(c);
+        p.init_random(3, b);
+        int biases = 0;
+        for (const ParamTensor& t : p.tensors) {
+            if (t.name.find("ttt.gate.bias") == std::string::npos) continue;
+            ++biases;
+            REQUIRE(t.size == 4);
+            CHECK(p.values[t.offset + 0] == 0.0f);
+            CHECK(p.values[t.offset + 1] == 0.0f);
+            CHECK(p.values[t.offset + 2] == b);
+            CHECK(p.values[t.offset + 3] == b);
+        }
+        CHECK(biases == 2);
+    }
+    // The default is the trainer's first choice (4: α ≈ 0.982), so earlier runs initialise as before.
+    TrainParams d = TrainParams::create(c), e = TrainParams::create(c);
+    d.init_random(3);
+    e.init_random(3, TrainOptions{}.ttt_decay_bias);
+    CHECK(d.values == e.values);
+    // The option survives the options JSON of a checkpoint, and is checked.
+    TrainOptions o;
+    o.ttt_kind = "delta", o.ttt_heads = 2, o.ttt_decay_bias = 6.5f;
+    TrainOptions back;
+    train_options_from_json(train_options_to_json(o), &back);
+    CHECK(back.ttt_decay_bias == 6.5f);
+    o.data_dir = "d", o.out_dir = "o";
+    validate_train_options(o);
+    o.ttt_decay_bias = std::nanf("");
+    CHECK_THROWS_WITH_AS(validate_train_options(o), doctest::Contains("ttt_decay_bias"), Error);
+    o.ttt_decay_bias = 40.0f;
+    CHECK_THROWS_WITH_AS(validate_train_options(o), doctest::Contains("ttt_decay_bias"), Error);
+}

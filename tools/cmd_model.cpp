@@ -135,8 +135,15 @@ int cmd_info(int argc, char** argv) {
                                              "bitnet (BitNet b1.58: attention, ternary weights, int8 activations)"};
     const bool known_arch = info.architecture >= 0 && info.architecture <= 2;
     std::printf("architecture: %s\n", known_arch ? kArchNames[info.architecture] : "?");
-    if (info.architecture == TTT_ARCH_TTT)
-        std::printf("parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\nsoul size: %d layers x %d x %d floats\n",
+    if (info.architecture == TTT_ARCH_TTT && info.ttt_kind == TTT_KIND_DELTA) {
+        const int heads = info.ttt_heads > 0 ? info.ttt_heads : 1, dh = info.ttt_dim / heads;
+        std::printf("ttt layer: delta (key/value/query, token mixing, learned inner lr and decay), %d heads\n"
+                    "parameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\n"
+                    "soul size: %d layers x %d heads x %d x %d floats (+ the token-mixing tail)\n",
+                    heads, info.n_params, info.fingerprint, info.num_layers, heads, dh, dh);
+    } else if (info.architecture == TTT_ARCH_TTT)
+        std::printf("ttt layer: upstream\nparameters: %" PRIu64 "\nfingerprint (weights): %016" PRIx64 "\n"
+                    "soul size: %d layers x %d x %d floats\n",
                     info.n_params, info.fingerprint, info.num_layers, info.ttt_dim, info.ttt_dim);
     else
         std::printf("attention: %d query heads, %d key/value heads, head width %d, context %d tokens by default\n"

@@ -163,6 +163,8 @@ namespace BitTtt
             public int n_kv_heads;
             public int head_dim;
             public int max_position;
+            public int ttt_kind;
+            public int ttt_heads;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -930,6 +932,9 @@ namespace BitTtt
     /// <summary>A model's architecture (TTT_ARCH_*).</summary>
     public enum ModelArchitecture { Ttt = 0, Llama = 1, BitNet = 2 }
 
+    /// <summary>The TTT layer of a BitLlama model (TTT_KIND_*, docs/memory.md).</summary>
+    public enum TttKind { Upstream = 0, Delta = 1 }
+
     /// <summary>How to create a context. Unset fields keep the library's defaults.</summary>
     public sealed class ContextParams
     {
@@ -1090,6 +1095,11 @@ namespace BitTtt
         public bool HasTokenizer { get; internal set; }
         /// <summary>Ttt, or Llama / BitNet (attention models from Hugging Face checkpoints, docs/models.md).</summary>
         public ModelArchitecture Architecture { get; internal set; }
+        /// <summary>Upstream's TTT layer or the delta layer (Upstream for attention models).</summary>
+        public TttKind TttKind { get; internal set; }
+        /// <summary>Fast-weight heads per TTT layer (delta: H blocks of (d/H) x (d/H)); 1 for upstream, 0 for
+        /// attention models.</summary>
+        public int TttHeads { get; internal set; }
     }
 
     /// <summary>Per-context performance counters (ttt_perf).</summary>
@@ -1235,6 +1245,7 @@ namespace BitTtt
                     NormEps = ni.norm_eps, BosId = ni.bos_id, EosId = ni.eos_id, Fingerprint = ni.fingerprint,
                     NParams = ni.n_params, HasTokenizer = ni.has_tokenizer != 0,
                     Architecture = (ModelArchitecture)ni.architecture,
+                    TttKind = (TttKind)ni.ttt_kind, TttHeads = ni.ttt_heads,
                 };
             }
             catch

@@ -160,6 +160,8 @@ TTT_API ttt_status TTT_CALL ttt_model_get_info(const ttt_model* model, ttt_model
             out.head_dim = c.attn.head_dim;
             out.max_position = c.attn.max_position;
         }
+        out.ttt_kind = c.is_delta() ? TTT_KIND_DELTA : TTT_KIND_UPSTREAM;
+        out.ttt_heads = c.is_attention() ? 0 : c.ttt_heads;
         std::memcpy(info, &out, out.struct_size);
     });
 }

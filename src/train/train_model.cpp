@@ -36,7 +36,7 @@
 //                      drowned nor dominant at the start.
 //   delta layer        token mixing N(0, 0.5²) per tap; gate weight N(0, (0.1/√D)²); gate bias 0 for the inner
 //                      learning rate (η = inner_lr/2) and 4 for the decay (α ≈ 0.98: a memory of ~50 tokens that
-//                      training may lengthen)
+//                      training may lengthen; the option ttt_decay_bias sets another start, e.g. 7: α ≈ 0.999)
 //   LM head            N(0, (0.1/√D)²): the final RMSNorm gives unit-RMS inputs, so the initial logits have a
 //                      standard deviation of ~0.1 and the first loss is within ~0.01 of ln V, while the head's
 //                      rows are still distinct (a zero head would give the body no gradient on the first step).
@@ -129,15 +129,15 @@ TrainParams TrainParams::create(const ModelConfig& config_in) {
     return p;
 }
 
-void TrainParams::init_random(uint64_t seed) {
+void TrainParams::init_random(uint64_t seed, float decay_bias) {
     NormalSource normal(seed);
     const double D = double(config.hidden_dim);
     for (const ParamTensor& t : tensors) {
         float* v = values.data() + t.offset;
         const bool ends_with_bias = t.name.size() > 5 && t.name.compare(t.name.size() - 5, 5, ".bias") == 0;
-        if (ends_with_bias) {  // the delta layer's gate bias: η half open, α ≈ 0.98
+        if (ends_with_bias) {  // the delta layer's gate bias: η half open, α = σ(decay_bias) (4: α ≈ 0.98)
             const size_t H = t.size / 2;
-            for (size_t i = 0; i < t.size; ++i) v[i] = i < H ? 0.0f : 4.0f;
+            for (size_t i = 0; i < t.size; ++i) v[i] = i < H ? 0.0f : decay_bias;
             continue;
         }
         const bool is_norm = t.shape.size() == 1;

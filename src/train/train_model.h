@@ -33,7 +33,7 @@ struct TrainParams {
     std::vector<float> values;         // the arena
 
     static TrainParams create(const ModelConfig& config);  // layout, all zeros
-    void init_random(uint64_t seed);                       // deterministic initialisation (documented in the .cpp)
+    void init_random(uint64_t seed, float decay_bias = 4.0f);                       // deterministic initialisation (documented in the .cpp)
     const ParamTensor* find(const std::string& name) const;
     float* data(const std::string& name);
     const float* data(const std::string& name) const;

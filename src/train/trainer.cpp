@@ -115,6 +115,8 @@ void validate_train_options(const TrainOptions& o) {
     if (o.eval_batches < 0 || o.eval_batches > 1 << 20) bad_option("eval_batches", "must be in 0..1048576");
     if (o.save_interval < 0) bad_option("save_interval", "must be >= 0");
     if (o.keep_last < 0) bad_option("keep_last", "must be >= 0 (0 = keep all)");
+    if (!std::isfinite(o.ttt_decay_bias) || std::fabs(o.ttt_decay_bias) > 30.0f)
+        bad_option("ttt_decay_bias", "must be a number in -30..30, is " + fmt(o.ttt_decay_bias, "%g"));
     LrSchedule s{o.lr, o.min_lr, o.warmup_steps, o.steps};
     validate_schedule(s);
     validate_adamw(AdamWOptions{o.beta1, o.beta2, o.eps, o.weight_decay});
@@ -170,6 +172,7 @@ std::string train_options_to_json(const TrainOptions& o) {
     if (o.ttt_kind != "upstream") {  // upstream runs keep their option files as before
         s += ",\"ttt_kind\":\"" + o.ttt_kind + "\"";
         i("ttt_heads", o.ttt_heads);
+        d("ttt_decay_bias", o.ttt_decay_bias);
     }
     b("bitlinear_scale", o.bitlinear_scale);
     i("act_bits", o.act_bits);
@@ -274,6 +277,7 @@ void train_options_from_json(const std::string& json, TrainOptions* out, const s
     i32("ttt_chunk", &o->ttt_chunk);
     json_get_string_opt(obj, "ttt_kind", what, &o->ttt_kind);
     i32("ttt_heads", &o->ttt_heads);
+    f32("ttt_decay_bias", &o->ttt_decay_bias);
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
     if (json_get_bool_opt(obj, "float_weights", what, &bv)) o->float_weights = bv;
     i32("act_bits", &o->act_bits);
@@ -539,7 +543,7 @@ void TrainingRun::resume_or_start() {
         fail_argument("'" + ckpt_dir_ + "' already holds checkpoints; pass --resume to continue that run, or choose "
                       "another output directory");
     }
-    if (!resumed_) params_.init_random(seed_);
+    if (!resumed_) params_.init_random(seed_, opt_.ttt_decay_bias);
     result_.resumed = resumed_;
     last_saved_step_ = resumed_ ? step_ : -1;
     opt_.seed = seed_;

@@ -12,10 +12,11 @@ mkdir -p "$out"/{fuzz_bitt,fuzz_model_dir,fuzz_soul,fuzz_tokenizer,fuzz_memories
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# .bitt: the malformed ones, a v3 of the golden model, and the committed demo model's header (its first 64 KiB).
+# .bitt: the malformed ones, a v3 of the golden model, and the committed demo models' headers (their first 64 KiB: delta and upstream layer).
 cp "$mal"/*.bitt "$out/fuzz_bitt/"
 "$cli" convert "$gold" "$out/fuzz_bitt/golden_v3.bitt" >/dev/null
 head -c 65536 "$root/models/shakespeare-demo.bitt" > "$out/fuzz_bitt/demo_head.bitt"
+head -c 65536 "$root/tests/data/models/shakespeare-upstream.bitt" > "$out/fuzz_bitt/upstream_demo_head.bitt"
 
 # Model directory pieces, prefixed by the selector byte: 0 config.json, 1 safetensors, 2 tokenizer.json.
 n=0

@@ -28,6 +28,8 @@ std::string info_json(const std::string& path, const ttt_model_info& i) {
         .integer("intermediate_dim", i.intermediate_dim)
         .integer("ttt_dim", i.ttt_dim)
         .integer("ttt_chunk", i.ttt_chunk)
+        .str("ttt_kind", i.ttt_kind == TTT_KIND_DELTA ? "delta" : "upstream")
+        .integer("ttt_heads", i.ttt_heads)
         .integer("bitlinear_scale", i.bitlinear_scale)
         .integer("act_bits", i.act_bits)
         .num("inner_lr", i.inner_lr)

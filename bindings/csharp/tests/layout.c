@@ -36,6 +36,13 @@ int main(void) {
     FIELD(ttt_model_info, fingerprint);
     FIELD(ttt_model_info, n_params);
     FIELD(ttt_model_info, has_tokenizer);
+    FIELD(ttt_model_info, architecture);
+    FIELD(ttt_model_info, n_heads);
+    FIELD(ttt_model_info, n_kv_heads);
+    FIELD(ttt_model_info, head_dim);
+    FIELD(ttt_model_info, max_position);
+    FIELD(ttt_model_info, ttt_kind);
+    FIELD(ttt_model_info, ttt_heads);
 
     SIZE(ttt_context_params);
     FIELD(ttt_context_params, struct_size);

@@ -84,6 +84,8 @@ TTT_SOUL_FORCE = 1
 TTT_ARCH_TTT = 0
 TTT_ARCH_LLAMA = 1
 TTT_ARCH_BITNET = 2
+TTT_KIND_UPSTREAM = 0
+TTT_KIND_DELTA = 1
 
 TTT_KV_F16 = 0
 TTT_KV_INT8 = 1
@@ -164,6 +166,8 @@ class ttt_model_info(Structure):
         ("n_kv_heads", c_int32),
         ("head_dim", c_int32),
         ("max_position", c_int32),
+        ("ttt_kind", c_int32),
+        ("ttt_heads", c_int32),
     ]
 
 

@@ -58,6 +58,10 @@ class ModelInfo:
     has_tokenizer: bool
     #: "ttt" (BitLlama), "llama" or "bitnet" (attention models from Hugging Face checkpoints, docs/models.md)
     architecture: str = "ttt"
+    #: the TTT layer of BitLlama models: "upstream" or "delta" (docs/memory.md); "upstream" for attention models
+    ttt_kind: str = "upstream"
+    #: fast-weight heads per TTT layer (delta: H blocks of (d/H) x (d/H)); 1 for upstream, 0 for attention models
+    ttt_heads: int = 1
 
 
 class _ProgressTrampoline:
@@ -182,6 +186,11 @@ class Model(Closable):
             architecture=("ttt", "llama", "bitnet")[raw.architecture]
             if raw.struct_size >= ttt_model_info.architecture.offset + 4 and 0 <= raw.architecture <= 2
             else "ttt",
+            # A library older than these fields leaves them out of struct_size: it only knows upstream's layer.
+            ttt_kind=("upstream", "delta")[raw.ttt_kind]
+            if raw.struct_size >= ttt_model_info.ttt_kind.offset + 4 and 0 <= raw.ttt_kind <= 1
+            else "upstream",
+            ttt_heads=raw.ttt_heads if raw.struct_size >= ttt_model_info.ttt_heads.offset + 4 else 1,
         )
 
     @property
