@@ -70,8 +70,6 @@ private:
                    std::vector<TttStateRef>& states);
     void run_attention(size_t l, Workspace& ws, size_t M, const SequenceInput* seqs, const std::vector<Part>& parts,
                        const std::vector<SequenceRows>& rows);  // arch llama / bitnet (model/attention_block.h)
-    void bitlinear(Backend& be, Workspace& ws, const TernaryWeight& w, const Tensor& x, const Tensor& y,
-                   bool x_already_quantised);
     struct LogitTargets {
         std::vector<size_t> rows;  // rows of the pass
         std::vector<float*> dst;   // host destination of each
