@@ -99,6 +99,20 @@ void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
     std::sort(souls.begin(), souls.end());
     if (std::adjacent_find(souls.begin(), souls.end()) != souls.end())
         throw Error(TTT_ERR_INVALID_ARGUMENT, "a batch holds two sequences on the same soul");
+    // Every soul's state must be where its layer runs (a context places its soul on its backends; a soul in host
+    // memory serves backends whose memory is the host's).
+    for (size_t i = 0; i < n_seqs; ++i)
+        for (size_t l = 0; l < placement_.size(); ++l) {
+            const SoulState& soul = *seqs[i].soul;
+            const bool ok = config_.is_attention()
+                                ? l >= soul.kv.k.size() || block_usable_by(soul.kv.k[l], *placement_[l].backend)
+                                : l < soul.w.size() && block_usable_by(soul.w[l], *placement_[l].backend) &&
+                                      block_usable_by(soul.pending[l], *placement_[l].backend);
+            if (!ok)
+                throw Error(TTT_ERR_INVALID_STATE, "the soul of sequence " + std::to_string(i) + " is not in the memory of "
+                                                   "backend " + placement_[l].backend->name() + ", which runs layer " +
+                                                   std::to_string(l) + " (place the soul on the forward's backends)");
+        }
     // Attention models: every sequence's KV cache must have room for all its tokens, checked before anything runs.
     if (config_.is_attention())
         for (size_t i = 0; i < n_seqs; ++i) {
@@ -310,7 +324,7 @@ void Forward::run_pass(const SequenceInput* seqs, const std::vector<Part>& parts
         }
         for (size_t i = 0; i < parts.size(); ++i) {
             SoulState& soul = *seqs[parts[i].seq].soul;
-            states[i] = {soul.w[l].data(), soul.pending[l].data(), soul.position};
+            states[i] = {soul.w[l].floats(), soul.pending[l].floats(), soul.position};
         }
         run_layer(l, *ws, M, rows, states);
     }

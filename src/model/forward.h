@@ -57,6 +57,12 @@ public:
     // have distinct souls. Bit-identical to running them one at a time, token by token.
     void run(const SequenceInput* seqs, size_t n_seqs);
     size_t max_rows() const { return max_rows_; }
+    // The backend of every layer (where a soul run by this forward is placed: SoulState::place).
+    std::vector<Backend*> layer_backends() const {
+        std::vector<Backend*> b;
+        for (const LayerPlacement& p : placement_) b.push_back(p.backend);
+        return b;
+    }
     const ModelConfig& config() const { return config_; }
 
 private:
