@@ -1,7 +1,6 @@
 #include "model/forward.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/error.h"
 #include "model/layer_program.h"
@@ -78,8 +77,8 @@ Forward::Forward(const ModelConfig& config, std::vector<LayerPlacement> placemen
                                                      std::to_string(int(op)) + " that layer " + std::to_string(l) + " needs");
         workspace_for(p.backend);
     }
-    // Host staging for residual rows crossing backends and for logits tiles, sized once.
-    host_rows_.resize(std::max(max_rows_ * size_t(config_.hidden_dim), kLogitRows * size_t(config_.vocab_size)));
+    // Host staging for residual rows crossing backends, sized once.
+    host_rows_.resize(max_rows_ * size_t(config_.hidden_dim));
     if (config_.is_attention()) rope_inv_freq_ = rope_frequencies(config_);
 }
 
@@ -373,8 +372,8 @@ void Forward::compute_logits(const LogitTargets& t, Workspace& ws, size_t M) {
         be.gather_rows(ws.x.reshape(M, D), rows.data() + b, k, g);
         be.rmsnorm(g, w.norm_f, config_.norm_eps, g);
         be.dense_matmul(w.lm_head, g, out);
-        be.download(out, host_rows_.data());
-        for (size_t i = 0; i < k; ++i) std::memcpy(dst[b + i], host_rows_.data() + i * V, V * sizeof(float));
+        // Straight to each row's destination (one copy; a CUDA backend makes these k row copies async).
+        for (size_t i = 0; i < k; ++i) be.download(out.slice_rows(i, 1), dst[b + i]);
     }
 }
 

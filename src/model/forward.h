@@ -87,7 +87,7 @@ private:
     std::vector<LayerPlacement> placement_;
     size_t max_rows_;
     std::vector<std::unique_ptr<Workspace>> workspaces_;  // one per distinct backend
-    std::vector<float> host_rows_;                        // residual rows crossing between backends; logits
+    std::vector<float> host_rows_;                        // residual rows crossing between backends
     std::vector<float> rope_inv_freq_;                    // attention models: RoPE frequencies
 };
 
