@@ -1,4 +1,5 @@
-// Training operations: forward + hand-written backward per op. Math and conventions in train_ops.h.
+// Training operations over N rows: the row math (forward and backward) of kernels/cpu/ops_ref.h and ttt_ref.h,
+// split between threads; the reductions over rows (gains, embedding rows) in row order. Conventions in train_ops.h.
 #include "train/train_ops.h"
 
 #include <algorithm>
@@ -78,24 +79,10 @@ template <typename T>
 void rmsnorm_backward(const T* dy, const T* x, const T* g, const T* rstd, size_t N, size_t D, T* dx, T* dg,
                       ThreadPool* pool) {
     for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* dyr = dy + n * D;
-            const T* xr = x + n * D;
-            T* dxr = dx + n * D;
-            const T r = rstd[n];
-            double dot = 0.0;  // Σ dy⊙g⊙x̂
-            for (size_t i = 0; i < D; ++i) dot += static_cast<double>(dyr[i] * g[i]) * static_cast<double>(xr[i] * r);
-            const T m = static_cast<T>(dot / static_cast<double>(D));
-            for (size_t i = 0; i < D; ++i) dxr[i] += r * (dyr[i] * g[i] - xr[i] * r * m);
-        }
+        for (size_t n = b; n < e; ++n) rmsnorm_row_backward<T>(dy + n * D, x + n * D, g, rstd[n], D, dx + n * D);
     });
     // The gain gradient sums over rows: sequential, in row order.
-    for (size_t n = 0; n < N; ++n) {
-        const T* dyr = dy + n * D;
-        const T* xr = x + n * D;
-        const T r = rstd[n];
-        for (size_t i = 0; i < D; ++i) dg[i] += dyr[i] * (xr[i] * r);
-    }
+    for (size_t n = 0; n < N; ++n) rmsnorm_gain_grad_row<T>(dy + n * D, x + n * D, rstd[n], D, dg);
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -155,15 +142,7 @@ void swiglu_forward(const T* g, const T* u, size_t n, T* out, ThreadPool* pool) 
 
 template <typename T>
 void swiglu_backward(const T* dout, const T* g, const T* u, size_t n, T* dg, T* du, ThreadPool* pool) {
-    for_rows(pool, n, 16384, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) {
-            const T d = dout[i];
-            const T sig = T(1) / (T(1) + std::exp(-g[i]));
-            const T silu = g[i] * sig;
-            du[i] = d * silu;
-            dg[i] = d * u[i] * (sig * (T(1) + g[i] * (T(1) - sig)));
-        }
-    });
+    for_rows(pool, n, 16384, [&](size_t b, size_t e) { swiglu_span_backward<T>(dout + b, g + b, u + b, e - b, dg + b, du + b); });
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -179,18 +158,7 @@ void l2norm_forward(const T* f, size_t N, size_t d, T* fhat, T* norm, ThreadPool
 template <typename T>
 void l2norm_backward(const T* dfhat, const T* f, const T* norm, size_t N, size_t d, T* df, ThreadPool* pool) {
     for_rows(pool, N, grain_for(d), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* gr = dfhat + n * d;
-            const T* fr = f + n * d;
-            T* dr = df + n * d;
-            const double nrm = static_cast<double>(norm[n]);
-            const double q = 1.0 / (nrm + 1e-6);
-            double dot = 0.0;
-            for (size_t i = 0; i < d; ++i) dot += static_cast<double>(gr[i]) * fr[i];
-            const T a = static_cast<T>(q);
-            const T c = nrm > 0.0 ? static_cast<T>(q * q / nrm * dot) : T(0);
-            for (size_t i = 0; i < d; ++i) dr[i] = a * gr[i] - c * fr[i];
-        }
+        for (size_t n = b; n < e; ++n) l2_normalize_row_backward<T>(dfhat + n * d, f + n * d, norm[n], d, df + n * d);
     });
 }
 
