@@ -178,6 +178,20 @@ void BM_Decode(benchmark::State& state) { decode(state, ttt::DenseStorage::f32);
 // Args as BM_Decode, then the LM head storage (0 f32, 1 bf16, 2 i8).
 void BM_DecodeHead(benchmark::State& state) { decode(state, ttt::DenseStorage(state.range(6))); }
 
+// Workload B3: the latency of one whole layer (norms, five ternary products, the TTT step, SwiGLU, residuals) on
+// the tiny shape D 256 / d 64 / I 1024: a decode step of 8 such layers with a 32-token vocabulary (a negligible
+// head), divided by 8. Target (issue 14): ≤ 10 µs per layer on 1 thread. Args as BM_Decode.
+void BM_LayerLatency(benchmark::State& state) {
+    decode(state, ttt::DenseStorage::f32);
+    state.counters["us/layer"] = benchmark::Counter(double(state.range(2)) * 1e-6,
+                                                    benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_LayerLatency)
+    ->Args({32, 256, 8, 1, 0, 0})
+    ->Args({32, 256, 8, 1, 1, 0})
+    ->Args({32, 256, 8, 1, 1, 8})
+    ->Unit(benchmark::kMicrosecond);
+
 // Prefill of a 1,000-token prompt, logits of the last token. Args as BM_Decode.
 void BM_Prefill(benchmark::State& state) {
     constexpr size_t kPrompt = 1000;

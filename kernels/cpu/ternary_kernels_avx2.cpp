@@ -15,11 +15,14 @@
 #include <algorithm>
 #include <vector>
 
-#include "cpu/ternary_i8_driver.h"
 #include "cpu/ternary_interleaved.h"
 
 #define TTT_AVX2 __attribute__((target("avx2,fma")))
 #define TTT_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+
+// The shared int8 walk, compiled for this level (ternary_i8_driver.h).
+#define TTT_I8_DRIVER_TARGET TTT_AVX2
+#include "cpu/ternary_i8_driver.h"
 
 namespace ttt {
 
@@ -119,7 +122,7 @@ TTT_AVX2 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& x
 
 // The group kernels of this level, for the shared walk (ternary_i8_driver.h).
 struct Avx2Groups {
-    TTT_AVX2 static void run(size_t mb, const uint8_t* grp, size_t full, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
+    TTT_AVX2_INLINE static void run(size_t mb, const uint8_t* grp, size_t full, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
         switch (mb) {
             case 1: group_gemv(grp, full, xr, out); break;
             case 2: group_i8<2>(grp, full, xr, out); break;

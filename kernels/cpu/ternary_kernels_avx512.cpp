@@ -21,11 +21,14 @@
 #include <algorithm>
 #include <vector>
 
-#include "cpu/ternary_i8_driver.h"
 #include "cpu/ternary_interleaved.h"
 
 #define TTT_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define TTT_AVX512_INLINE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) inline
+
+// The shared int8 walk, compiled for this level (ternary_i8_driver.h).
+#define TTT_I8_DRIVER_TARGET TTT_AVX512
+#include "cpu/ternary_i8_driver.h"
 
 namespace ttt {
 
@@ -123,7 +126,7 @@ TTT_AVX512 void group_gemm(const uint8_t* grp, size_t full_blocks, const I8Rows&
 
 // The group kernels of this level, for the shared walk (ternary_i8_driver.h).
 struct Avx512Groups {
-    TTT_AVX512 static void run(size_t mb, const uint8_t* grp, size_t full, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
+    TTT_AVX512_INLINE static void run(size_t mb, const uint8_t* grp, size_t full, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
         switch (mb) {
             case 1: group_gemv(grp, full, xr, out); break;
             case 2: group_gemm<2>(grp, full, xr, out); break;
