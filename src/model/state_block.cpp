@@ -71,7 +71,12 @@ StateBlock StateBlock::moved_to(Backend* where, size_t bytes, size_t keep) const
     StateBlock out(where, bytes);
     keep = std::min({keep, bytes, bytes_});
     if (!keep) return out;
-    // Through the host: simple and rare (placing, copying or growing a soul, never per token). A CUDA backend may
+    auto host = [](const StateBlock& b) { return !b.backend_ || b.backend_->memory_is_host(); };
+    if (host(*this) && host(out)) {  // both in host memory: one copy
+        std::memcpy(out.data(), const_cast<StateBlock*>(this)->data(), keep);
+        return out;
+    }
+    // Through the host otherwise: rare (placing, copying or growing a soul, never per token). A CUDA backend may
     // add a device-to-device path here.
     std::vector<uint8_t> staging(keep);
     read(staging.data(), 0, keep);
