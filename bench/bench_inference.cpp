@@ -338,4 +338,32 @@ BENCHMARK(BM_LoadModel)
     ->Args({16384, 1024, 8, 1})
     ->Unit(benchmark::kMillisecond);
 
+// The shipped demo model itself (models/shakespeare-demo.bitt, whatever its TTT kind), as issue 13 states its
+// target: prefill of a 1,000-token prompt (one call, logits of the last token) against decode, 1 thread.
+// Args: prefill (1) or decode (0), level (0 scalar reference, 1 best).
+void BM_DemoModel(benchmark::State& state) {
+    const std::string path = std::string(TTT_SOURCE_DIR) + "/models/shakespeare-demo.bitt";
+    if (FILE* f = std::fopen(path.c_str(), "rb")) std::fclose(f);
+    else return state.SkipWithError(("no demo model at " + path).c_str());
+    const ttt::LoadedModel m = ttt::load_model_path(path, ttt::LoadOptions{});
+    auto backend = state.range(1) ? ttt::CpuBackend::best(1) : ttt::CpuBackend::reference(1);
+    auto prepared = ttt::PreparedModel::create(m.weights, nullptr, *backend);
+    ttt::Forward forward(m.weights.config, ttt::all_layers_on(backend.get(), prepared), 128);
+    const size_t V = size_t(m.weights.config.vocab_size), n = state.range(0) ? 1000 : 1;
+    std::vector<int32_t> tokens(1000);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int32_t((i * 31 + 7) % V);
+    std::vector<float> logits(V);
+    ttt::SoulState soul(m.weights.config);
+    size_t t = 0;
+    for (auto _ : state) {
+        if (n > 1) soul = ttt::SoulState(m.weights.config);  // each prompt from a fresh soul
+        ttt::SequenceInput in{tokens.data() + (n > 1 ? 0 : t++ % tokens.size()), n, &soul, ttt::LogitRows::last,
+                              logits.data()};
+        forward.run(&in, 1);
+    }
+    state.SetLabel(std::string(backend->name()) + (m.weights.config.is_delta() ? " delta" : " upstream"));
+    state.counters["tokens/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_DemoModel)->ArgNames({"prefill", "level"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+
 }  // namespace
