@@ -94,3 +94,17 @@ TEST_CASE("bit-ttt memory: usage errors name the option and its range") {
     CHECK(run_cli("memory -m /nonexistent --data y", &rc).find("/nonexistent") != std::string::npos);
     CHECK(rc == 1);
 }
+
+TEST_CASE("bit-ttt info names the TTT layer kind and the soul's shape") {
+    int rc = 0;
+    const std::string golden = std::string(TTT_TEST_DATA_DIR) + "/golden/";
+    const std::string delta = run_cli("info " + golden + "d16_v23_l2_delta_h2", &rc);
+    CHECK(rc == 0);
+    CHECK(delta.find("ttt layer: delta") != std::string::npos);
+    CHECK(delta.find("2 heads") != std::string::npos);
+    CHECK(delta.find("soul size: 2 layers x 2 heads x 2 x 2 floats") != std::string::npos);
+    const std::string upstream = run_cli("info " + golden + "d12_v37_l3", &rc);
+    CHECK(rc == 0);
+    CHECK(upstream.find("ttt layer: upstream") != std::string::npos);
+    CHECK(upstream.find("soul size: 3 layers x 3 x 3 floats") != std::string::npos);
+}
