@@ -325,6 +325,8 @@ internal static class Tests
         True(Math.Abs(i.InnerLr - 0.1f) < 1e-6, "inner lr " + i.InnerLr);
         True(i.HasTokenizer, "has tokenizer");
         True(i.NParams > 0 && i.Fingerprint != 0, "params and fingerprint");
+        Equal(TttKind.Upstream, i.TttKind, "ttt kind");
+        Equal(1, i.TttHeads, "ttt heads");
     }
 
     private static readonly string[] Texts =
@@ -1028,6 +1030,8 @@ internal static class Tests
         using (Model model = Model.Load(path))
         {
             True(model.Info.HasTokenizer, "the demo model carries its tokenizer");
+            Equal(TttKind.Delta, model.Info.TttKind, "the demo model has the delta TTT layer (docs/memory.md)");
+            True(model.Info.TttHeads >= 1 && model.Info.TttDim % model.Info.TttHeads == 0, "heads " + model.Info.TttHeads);
             List<GeneratedToken> steps, again;
             using (var a = new Context(model)) steps = a.GenerateTokens(prompt, options).ToList();
             using (var b = new Context(model)) again = b.GenerateTokens(prompt, options).ToList();

@@ -104,3 +104,16 @@ def test_demo_model_text_equals_the_c_program(demo):
     text, tokens = pull(demo)
     # bit-ttt generate prints prompt + generated text + newline; the text is what these token ids spell.
     assert r.stdout.decode("utf-8") == PROMPT + demo.detokenize(spoken(demo, tokens)) + "\n" == PROMPT + text + "\n"
+
+
+UPSTREAM = Path(__file__).resolve().parent / ".." / ".." / ".." / "tests" / "data" / "models" / "shakespeare-upstream.bitt"
+
+
+def test_model_info_names_the_ttt_layer_kind_and_heads(demo):
+    # The demo model has the delta layer (docs/memory.md); the first demo model, kept as a fixture, upstream's.
+    assert demo.info.ttt_kind == "delta"
+    assert demo.info.ttt_heads >= 1 and demo.info.ttt_dim % demo.info.ttt_heads == 0
+    if not UPSTREAM.is_file():
+        pytest.skip("no upstream-form fixture at %s" % UPSTREAM.resolve())
+    with bit_ttt.Model(UPSTREAM) as up:
+        assert up.info.ttt_kind == "upstream" and up.info.ttt_heads == 1
