@@ -57,7 +57,7 @@ void attention_chunk_scalar(const float* q, size_t n_q, const KvCacheView& c, si
 
 }  // namespace
 
-size_t attention_scratch_floats(size_t n_q, size_t hd) { return n_q * kAttentionChunk + hd + n_q + 16; }
+size_t attention_scratch_floats(size_t n_q, size_t hd) { return n_q * kAttentionChunk + kAttentionSubBlock * hd + 16; }
 
 AttentionChunkFn attention_chunk_kernel(CpuLevel level) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -32,6 +32,7 @@
 namespace ttt {
 
 constexpr size_t kAttentionChunk = 256;  // positions per partial (fixed boundaries: results never depend on threads)
+constexpr size_t kAttentionSubBlock = 16;  // V rows decoded together in a chunk (accumulators stay in registers)
 
 // One chunk's (or a merged run of chunks') unnormalised result for n_q heads: acc [n_q·hd], m [n_q], l [n_q].
 struct AttentionPartial {

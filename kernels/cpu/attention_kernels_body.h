@@ -82,20 +82,48 @@ void dots(const float* q, size_t hd, const float* k, float* dot) {
     }
 }
 
-// acc_h += p[h]·v for HB heads (acc_h at acc + h·hd): each block of v loaded once for all heads.
+// acc_h[i] += Σ_t p_h[t]·v_t[i] over the nb ≤ kAttentionSubBlock rows v_t of a sub-block, for HB heads (acc_h at
+// acc + h·hd, p_h at p + h·kAttentionChunk): accumulators stay in registers across the rows (two vectors per head),
+// each element still summed in row order.
 template <class V, int HB>
-void axpys(const float* p, const float* v, size_t hd, float* acc) {
+void weighted_rows(const float* p, const float* const* v, size_t nb, size_t hd, float* acc) {
     using F = typename V::F;
     const size_t W = V::W;
-    F ph[HB];
-    for (int h = 0; h < HB; ++h) ph[h] = V::set1(p[h]);
     size_t i = 0;
+    for (; i + 2 * W <= hd; i += 2 * W) {
+        F a0[HB], a1[HB];
+        for (int h = 0; h < HB; ++h) {
+            a0[h] = V::load(acc + h * hd + i);
+            a1[h] = V::load(acc + h * hd + i + W);
+        }
+        for (size_t t = 0; t < nb; ++t) {
+            const F x0 = V::load(v[t] + i), x1 = V::load(v[t] + i + W);
+            for (int h = 0; h < HB; ++h) {
+                const F w = V::set1(p[h * kAttentionChunk + t]);
+                a0[h] = V::fmadd(w, x0, a0[h]);
+                a1[h] = V::fmadd(w, x1, a1[h]);
+            }
+        }
+        for (int h = 0; h < HB; ++h) {
+            V::store(acc + h * hd + i, a0[h]);
+            V::store(acc + h * hd + i + W, a1[h]);
+        }
+    }
     for (; i + W <= hd; i += W) {
-        const F x = V::load(v + i);
-        for (int h = 0; h < HB; ++h) V::store(acc + h * hd + i, V::fmadd(ph[h], x, V::load(acc + h * hd + i)));
+        F a0[HB];
+        for (int h = 0; h < HB; ++h) a0[h] = V::load(acc + h * hd + i);
+        for (size_t t = 0; t < nb; ++t) {
+            const F x0 = V::load(v[t] + i);
+            for (int h = 0; h < HB; ++h) a0[h] = V::fmadd(V::set1(p[h * kAttentionChunk + t]), x0, a0[h]);
+        }
+        for (int h = 0; h < HB; ++h) V::store(acc + h * hd + i, a0[h]);
     }
     for (; i < hd; ++i)
-        for (int h = 0; h < HB; ++h) acc[h * hd + i] += p[h] * v[i];
+        for (int h = 0; h < HB; ++h) {
+            float a = acc[h * hd + i];
+            for (size_t t = 0; t < nb; ++t) a += p[h * kAttentionChunk + t] * v[t][i];
+            acc[h * hd + i] = a;
+        }
 }
 
 // Heads in groups of 4, then 2, then 1.
@@ -114,8 +142,7 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
     const size_t hd = c.head_dim, n = j1 - j0, W = V::W;
     const float scale = 1.0f / std::sqrt(float(hd));
     float* s = scratch;                              // s[h·kAttentionChunk + j]: scores, then weights
-    float* row = scratch + n_q * kAttentionChunk;    // a decoded row
-    float* p = row + hd;                             // one key's weights for every head
+    float* row = scratch + n_q * kAttentionChunk;    // decoded rows: one K row, or a sub-block of V rows
     float dot[4];
 
     // Scores: each K row decoded once, dotted with every head's query.
@@ -157,14 +184,16 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
         out.l[h] = l;
     }
 
-    // Values: each V row decoded once, added to every head's accumulator with its weight.
+    // Values: sub-blocks of V rows decoded once (f32 rows read in place), added to every head's accumulator with
+    // its weights.
     for (size_t i = 0; i < n_q * hd; ++i) out.acc[i] = 0.0f;
-    for (size_t j = 0; j < n; ++j) {
-        const float* v = cache_row<V>(c, c.v, c.v_scale, j0 + j, kvh, row);
-        for (size_t h = 0; h < n_q; ++h) p[h] = s[h * kAttentionChunk + j];
+    const float* rows[kAttentionSubBlock];
+    for (size_t b = 0; b < n; b += kAttentionSubBlock) {
+        const size_t nb = n - b < kAttentionSubBlock ? n - b : kAttentionSubBlock;
+        for (size_t t = 0; t < nb; ++t) rows[t] = cache_row<V>(c, c.v, c.v_scale, j0 + b + t, kvh, row + t * hd);
         by_head_groups<V>(
-            n_q, [&](size_t h) { axpys<V, 4>(p + h, v, hd, out.acc + h * hd); },
-            [&](size_t h) { axpys<V, 2>(p + h, v, hd, out.acc + h * hd); },
-            [&](size_t h) { axpys<V, 1>(p + h, v, hd, out.acc + h * hd); });
+            n_q, [&](size_t h) { weighted_rows<V, 4>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
+            [&](size_t h) { weighted_rows<V, 2>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
+            [&](size_t h) { weighted_rows<V, 1>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); });
     }
 }
