@@ -9,7 +9,7 @@ import random
 import shutil
 import struct
 
-from studio_server import REPO
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}<|endoftext|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
