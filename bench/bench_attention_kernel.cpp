@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/cpu_backend.h"
+#include "cpu/attention_ref.h"
 
 namespace {
 
@@ -43,13 +44,14 @@ void BM_AttentionDecode(benchmark::State& state) {
         ref.v_scale = vs.data();
     }
     const ttt::AttentionShape shape{kHeads, kKvHeads, kHeadDim, type};
-    // Fill the cache with n − 1 positions (one prefill pass), then time the last row again and again.
-    {
-        const ttt::SequenceRows rows{0, n - 1};
-        ttt::Tensor tq(q.data(), ttt::ElemType::f32, n - 1, Q), tk(k.data(), ttt::ElemType::f32, n - 1, KV),
-            tv(v.data(), ttt::ElemType::f32, n - 1, KV), to(out.data(), ttt::ElemType::f32, n - 1, Q);
-        if (n > 1) be.attention(tq, tk, tv, &rows, &ref, 1, shape, to);
-    }
+    // The cache holds n − 1 positions (stored directly: the timed call appends the last and attends over all n).
+    const ttt::KvType kt = type == ttt::KvCacheType::f32 ? ttt::KvType::f32 : type == ttt::KvCacheType::f16 ? ttt::KvType::f16 : ttt::KvType::i8;
+    for (size_t j = 0; j + 1 < n; ++j)
+        for (size_t h = 0; h < kKvHeads; ++h) {
+            const size_t slot = j * kKvHeads + h;
+            ttt::kv_store_row_ref(k.data() + slot * kHeadDim, kHeadDim, kt, kc.data() + slot * kHeadDim * eb, &ks[slot]);
+            ttt::kv_store_row_ref(v.data() + slot * kHeadDim, kHeadDim, kt, vc.data() + slot * kHeadDim * eb, &vs[slot]);
+        }
     ref.position = n - 1;
     const ttt::SequenceRows row{0, 1};
     ttt::Tensor tq(q.data() + (n - 1) * Q, ttt::ElemType::f32, 1, Q), tk(k.data() + (n - 1) * KV, ttt::ElemType::f32, 1, KV),

@@ -54,6 +54,13 @@ const float* cache_row(const KvCacheView& c, const uint8_t* base, const float* s
     return tmp;
 }
 
+// Asks for the cache lines of row `pos` of kv head kvh ahead of use: a kv head's rows are strided in the cache
+// (positions × kv heads), which the hardware prefetchers follow poorly once the cache outgrows the last-level cache.
+inline void prefetch_row(const KvCacheView& c, const uint8_t* base, size_t pos, size_t kvh) {
+    const char* p = reinterpret_cast<const char*>(base + c.offset(pos, kvh));
+    for (size_t b = 0; b < c.row_bytes(); b += 64) __builtin_prefetch(p + b, 0, 3);
+}
+
 // dot[h] = q_h · k for HB heads (q_h at q + h·hd): two chains per head (even and odd vector blocks), added at the
 // end, then the < W tail in order.
 template <class V, int HB>
@@ -146,7 +153,10 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
     float dot[4];
 
     // Scores: each K row decoded once, dotted with every head's query.
+    constexpr size_t kAhead = 8;  // rows prefetched ahead
     for (size_t j = 0; j < n; ++j) {
+        if (j + kAhead < n) prefetch_row(c, c.k, j0 + j + kAhead, kvh);
+        else if (j + kAhead - n < kAttentionSubBlock) prefetch_row(c, c.v, j0 + j + kAhead - n, kvh);  // V's first rows
         const float* k = cache_row<V>(c, c.k, c.k_scale, j0 + j, kvh, row);
         by_head_groups<V>(
             n_q,
@@ -190,7 +200,10 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
     const float* rows[kAttentionSubBlock];
     for (size_t b = 0; b < n; b += kAttentionSubBlock) {
         const size_t nb = n - b < kAttentionSubBlock ? n - b : kAttentionSubBlock;
-        for (size_t t = 0; t < nb; ++t) rows[t] = cache_row<V>(c, c.v, c.v_scale, j0 + b + t, kvh, row + t * hd);
+        for (size_t t = 0; t < nb; ++t) {
+            if (b + t + kAttentionSubBlock < n) prefetch_row(c, c.v, j0 + b + t + kAttentionSubBlock, kvh);
+            rows[t] = cache_row<V>(c, c.v, c.v_scale, j0 + b + t, kvh, row + t * hd);
+        }
         by_head_groups<V>(
             n_q, [&](size_t h) { weighted_rows<V, 4>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
             [&](size_t h) { weighted_rows<V, 2>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
