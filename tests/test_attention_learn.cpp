@@ -90,6 +90,10 @@ TEST_CASE("attention models: ttt_learn reads text into the context, ttt_sleep re
         CHECK(why.find("n_ctx") != std::string::npos);
         CHECK(n == 0);
         CHECK(small.position() == ids.size());
+        // A prompt likewise: generation does not begin on half of it.
+        CHECK(ttt_generate_begin(small.c, text.data(), text.size(), nullptr) == TTT_ERR_INVALID_STATE);
+        CHECK(std::string(ttt_last_error()).find("prompt") != std::string::npos);
+        CHECK(small.position() == ids.size());
         CHECK(ttt_reset(small.c) == TTT_OK);
         CHECK(ttt_learn(small.c, text.data(), text.size(), 0, nullptr) == TTT_OK);  // room again after a reset
     }

@@ -152,6 +152,7 @@ void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
         ids.push_back(tok.bos_id());
     }
     const size_t n = ids.size();
+    check_context_room(n, "the prompt");  // an attention model's prompt is read whole or not at all
     run(ids.data(), n, LogitRows::last, logits_.data());
     for (int32_t id : ids)
         if (id < sample_vocab) sampler->accept(id);  // penalties see the prompt too

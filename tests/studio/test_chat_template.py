@@ -47,3 +47,16 @@ def test_turns_are_written_in_the_models_template(studio):
     assert raw["format"] == "raw" and raw["prompt"] == "<|user|>\nhello"
     for cid in (c["id"], c2["id"]):
         studio.ok("POST", "/api/characters/delete", {"character": cid})
+
+
+def test_a_turn_that_does_not_fit_the_context_is_not_half_read(studio):
+    c = studio.ok("POST", "/api/characters", {"name": "Overflow"})
+    # Far more tokens than the model's 512 positions: refused before the model reads any of it.
+    status, text = studio.post("/api/chat", {"character": c["id"], "message": "lighthouse " * 1200})
+    assert status == 200 and "event: error" in text and "does not fit" in text
+    soul = studio.ok("GET", "/api/status")["lab"]["characters"]
+    assert [x for x in soul if x["id"] == c["id"]][0]["position"] == 0
+    # The conversation forgot the refused turn: the next one is rendered from the start.
+    _, done = studio.chat(c["id"], "Who keeps the light?", temperature=0, max_tokens=4)
+    assert done["prompt"] == render([("user", "Who keeps the light?")])
+    studio.ok("POST", "/api/characters/delete", {"character": c["id"]})

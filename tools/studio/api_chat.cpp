@@ -66,6 +66,8 @@ void stream_reply(Lab& lab, ChatTurn& t, httplib::DataSink& sink) {
     int32_t reason = TTT_STOP_NONE, token = -1;
     bool client_gone = false, stopped = false;
     ttt_status s = ttt_generate_begin(ctx, t.prompt.data(), t.prompt.size(), &t.params);
+    const bool template_turn = std::string(t.format) == "chat_template", began = s == TTT_OK;
+    if (!began && template_turn) (*t.character)->conversation.unread(t.prompt);  // e.g. a full KV cache
     while (s == TTT_OK && reason == TTT_STOP_NONE) {
         const char* text = nullptr;
         size_t len = 0;
@@ -82,7 +84,7 @@ void stream_reply(Lab& lab, ChatTurn& t, httplib::DataSink& sink) {
     if (s == TTT_ERR_ABORTED) stopped = true;
     else if (s != TTT_OK) error = ttt_last_error();
     remember(t, "assistant", reply);
-    if (std::string(t.format) == "chat_template") (*t.character)->conversation.replied(reply);
+    if (template_turn && began) (*t.character)->conversation.replied(reply);  // what it generated, it has read
     lab.add_history(**t.character, "user", t.message);
     lab.add_history(**t.character, "assistant", reply);
     if (client_gone) return;

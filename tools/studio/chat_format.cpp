@@ -40,6 +40,11 @@ void TemplateConversation::replied(const std::string& reply) {
     consumed += reply;
 }
 
+void TemplateConversation::unread(const std::string& prompt) {
+    if (!messages.empty()) messages.pop_back();
+    consumed.resize(consumed.size() >= prompt.size() ? consumed.size() - prompt.size() : 0);
+}
+
 void TemplateConversation::reset() {
     messages.clear();
     consumed.clear();

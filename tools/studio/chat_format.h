@@ -25,6 +25,8 @@ struct TemplateConversation {
     // refuses the conversation, leaving the conversation as it was.
     std::string prompt_for(const ttt_model* model, const std::string& message);
     void replied(const std::string& reply);
+    // The turn given by the last prompt_for was not read after all (the generation could not begin): forget it.
+    void unread(const std::string& prompt);
     void reset();
 };
 
