@@ -16,20 +16,15 @@
 #include "io/file.h"
 #include "load/model_files.h"
 #include "model/forward.h"
+#include "random_data.h"
 
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
+using ttt_bench::normal_floats;
 
 void BM_TernaryMatvecRef(benchmark::State& state) {
     const size_t rows = size_t(state.range(0)), cols = size_t(state.range(1));
-    const std::vector<float> w = random_vector(rows * cols, 1), x = random_vector(cols, 2);
+    const std::vector<float> w = normal_floats(rows * cols, 1), x = normal_floats(cols, 2);
     ttt::TernaryMatrix m = ttt::TernaryMatrix::from_latent(w.data(), int32_t(rows), int32_t(cols));
     std::vector<float> y(rows);
     for (auto _ : state) {
@@ -76,10 +71,10 @@ void fill_layers(ttt::ModelWeights& w, MakeMatrix mat) {
 ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
     ttt::ModelWeights w;
     w.config = bench_config(V, D, L, act_bits);
-    w.embed = random_vector(size_t(V) * size_t(D), 3);
-    w.lm_head = random_vector(size_t(V) * size_t(D), 4);
+    w.embed = normal_floats(size_t(V) * size_t(D), 3);
+    w.lm_head = normal_floats(size_t(V) * size_t(D), 4);
     fill_layers(w, [](int32_t rows, int32_t cols, uint32_t seed) {
-        auto v = random_vector(size_t(rows) * size_t(cols), seed);
+        auto v = normal_floats(size_t(rows) * size_t(cols), seed);
         return ttt::TernaryMatrix::from_latent(v.data(), rows, cols);
     });
     return w;
@@ -356,7 +351,8 @@ void BM_DemoModel(benchmark::State& state) {
     ttt::SoulState soul(m.weights.config);
     size_t t = 0;
     for (auto _ : state) {
-        if (n > 1) soul = ttt::SoulState(m.weights.config);  // each prompt from a fresh soul
+        // Each prompt from a fresh soul; decode restarts every 1,000 tokens (an attention model's cache is finite).
+        if (n > 1 || (t > 0 && t % tokens.size() == 0)) soul.reset();
         ttt::SequenceInput in{tokens.data() + (n > 1 ? 0 : t++ % tokens.size()), n, &soul, ttt::LogitRows::last,
                               logits.data()};
         forward.run(&in, 1);
