@@ -11,6 +11,7 @@
 #include "io/mapped_file.h"
 #include "io/safetensors.h"
 #include "model/attention_weights.h"
+#include "model/ternarise.h"
 
 namespace ttt {
 
@@ -73,27 +74,6 @@ void parse_rope(simdjson::dom::object o, const std::string& what, AttentionConfi
     json_get_float_opt(scaling, "low_freq_factor", what, &a->rope_low_freq_factor);
     json_get_float_opt(scaling, "high_freq_factor", what, &a->rope_high_freq_factor);
     a->rope_original_max_position = get_int(scaling, "original_max_position_embeddings", what, true, 0);
-}
-
-// BitNet b1.58's weight quantisation as transformers computes it (integrations/bitnet.py, WeightQuant):
-// s = max(mean|W|, 1e-5) in float, Q = clamp(round_half_even(W · (1/s)), −1, 1), W ≈ Q / (1/s).
-TernaryMatrix ternarise_absmean(const std::vector<float>& w, int32_t rows, int32_t cols) {
-    double sum = 0.0;
-    for (float x : w) sum += std::fabs(double(x));
-    const float mean = std::max(float(sum / double(w.size())), 1e-5f);
-    const float inv = 1.0f / mean;
-    std::vector<int8_t> q(w.size());
-    for (size_t i = 0; i < w.size(); ++i) {
-        const float r = std::nearbyint(w[i] * inv);  // the default rounding mode: half to even, as torch.round
-        q[i] = int8_t(r > 1.0f ? 1 : r < -1.0f ? -1 : r);
-    }
-    TernaryMatrix m;
-    m.rows = rows;
-    m.cols = cols;
-    m.scale = 1.0f / inv;
-    m.packed.resize(size_t(rows) * ternary_row_bytes(size_t(cols)));
-    pack_ternary_ref(q.data(), size_t(rows), size_t(cols), m.packed.data());
-    return m;
 }
 
 // The tensors of every file of the checkpoint, by name.
@@ -329,15 +309,27 @@ struct HfReader::Impl {
     ModelConfig config;
     std::string architecture;
     BitNetWeights form = BitNetWeights::master;
+    Ternarise ternarise;
     std::unique_ptr<TensorSource> src;
 };
 
-HfReader::HfReader(const std::string& dir) : impl_(std::make_unique<Impl>()) {
+HfReader::HfReader(const std::string& dir, const Ternarise& ternarise) : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.dir = dir;
+    m.ternarise = ternarise;
     const std::string config_path = dir + "/config.json";
     if (!file_exists(config_path)) fail_io(dir + ": config.json is missing");
     m.config = parse_hf_config(read_text(config_path), config_path, &m.architecture, &m.form);
+    if (ternarise.method != Ternarise::Method::none) {
+        if (m.config.arch != Architecture::llama)
+            fail_argument(dir + ": ternarising applies to float LlamaForCausalLM checkpoints; this is " + m.architecture +
+                          (m.config.arch == Architecture::bitnet ? " (already ternary)" : ""));
+        if (ternarise.method == Ternarise::Method::multibase && (ternarise.bases < 1 || ternarise.bases > kMaxTernaryBases))
+            fail_argument("multibase ternarisation takes 1.." + std::to_string(kMaxTernaryBases) + " bases, not " +
+                          std::to_string(ternarise.bases));
+        m.config.attn.ternary_bases = ternarise.method == Ternarise::Method::absmean ? 1 : ternarise.bases;
+        m.config.bitlinear_scale = true;  // y = Σ_b s_b·Q_b·x, float activations (act_bits 0)
+    }
     m.src = std::make_unique<TensorSource>(dir);
     // Tied per config; an untied config without lm_head.weight is refused (a tied one that still ships it uses it).
     if (m.src->has("lm_head.weight")) m.config.attn.tie_embeddings = false;
@@ -369,10 +361,15 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
         const std::string full = p + name + ".weight";
-        if (!bitnet) return Projection::from_dense(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols));
-        if (form != BitNetWeights::master)
+        if (bitnet && form != BitNetWeights::master)
             return Projection::from_ternary(read_packed(src, full, int32_t(rows), int32_t(cols), form));
-        return Projection::from_ternary(ternarise_absmean(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols)));
+        std::vector<float> w = src.floats(full, {rows, cols});
+        const Ternarise& t = impl_->ternarise;
+        if (bitnet || t.method == Ternarise::Method::absmean)
+            return Projection::from_ternary(ternarise_absmean(w.data(), int32_t(rows), int32_t(cols)));
+        if (t.method == Ternarise::Method::multibase)
+            return Projection::from_bases(ternarise_multibase(w.data(), int32_t(rows), int32_t(cols), t.bases));
+        return Projection::from_dense(std::move(w), int32_t(rows), int32_t(cols));
     };
     AttentionLayerWeights L;
     L.input_norm = src.floats(p + "input_layernorm.weight", {D});

@@ -42,11 +42,20 @@ bool is_hf_checkpoint_dir(const std::string& dir);
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& what, std::string* architecture,
                             BitNetWeights* bitnet_weights);
 
+// Ternarising a float LlamaForCausalLM's projections (bit-ttt convert --ternary; model/ternarise.h): none keeps
+// them float; absmean gives one base (BitNet b1.58's rule); multibase `bases` least-squares bases.
+struct Ternarise {
+    enum class Method { none, absmean, multibase } method = Method::none;
+    int32_t bases = 3;  // multibase only, 1..kMaxTernaryBases
+};
+
 // A checkpoint opened (config parsed, files mapped, the index checked) whose tensors are converted on demand, one
 // at a time: the loader takes them all, the streaming converter one layer at a time.
 class HfReader {
 public:
-    explicit HfReader(const std::string& dir);
+    // A Ternarise other than none applies to Llama checkpoints only (else Error TTT_ERR_INVALID_ARGUMENT); the
+    // config then says ternary_bases and the projections come ternary.
+    explicit HfReader(const std::string& dir, const Ternarise& ternarise = {});
     ~HfReader();
     HfReader(const HfReader&) = delete;
     HfReader& operator=(const HfReader&) = delete;

@@ -1,6 +1,7 @@
 // The weights of an attention model (arch llama or bitnet) in memory. A projection is either ternary (BitNet
-// b1.58: packed 2-bit with its absmean scale, y = s·Q·x on int8 activations) or dense float (Llama). Shapes are
-// [out, in] row-major (y = W·x), as in Hugging Face checkpoints.
+// b1.58: packed 2-bit with its absmean scale, y = s·Q·x on int8 activations; a ternarised Llama: one or more bases,
+// y = Σ_b s_b·Q_b·x on float activations) or dense float (Llama). Shapes are [out, in] row-major (y = W·x), as in
+// Hugging Face checkpoints.
 #pragma once
 
 #include <functional>
@@ -13,13 +14,19 @@
 namespace ttt {
 
 struct Projection {
-    TernaryMatrix ternary;     // used when is_ternary
+    TernaryMatrix ternary;     // used when is_ternary: the first (or only) base
+    // Multi-base projections (ModelConfig::projection_bases() > 1): bases 2..k, each with its own scale, so that
+    // W ≈ ternary + Σ residual_bases (as s·Q). Empty for single-base and float projections.
+    std::vector<TernaryMatrix> residual_bases;
     std::vector<float> dense;  // [rows·cols] otherwise
     int32_t rows = 0, cols = 0;
     bool is_ternary = false;
 
     static Projection from_dense(std::vector<float> w, int32_t rows, int32_t cols);
     static Projection from_ternary(TernaryMatrix m);
+    static Projection from_bases(std::vector<TernaryMatrix> bases);  // at least one, all of one shape
+    size_t bases() const { return is_ternary ? 1 + residual_bases.size() : 0; }
+    const TernaryMatrix& base(size_t b) const { return b == 0 ? ternary : residual_bases[b - 1]; }
 };
 
 struct AttentionLayerWeights {
