@@ -388,9 +388,9 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     return L;
 }
 
-HfCheckpoint load_hf_checkpoint(const std::string& dir) {
+HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternarise) {
     HfCheckpoint out;
-    const HfReader reader(dir);
+    const HfReader reader(dir, ternarise);
     out.architecture = reader.architecture();
     out.bitnet_weights = reader.bitnet_weights();
     ModelWeights& w = out.weights;

@@ -73,7 +73,8 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-HfCheckpoint load_hf_checkpoint(const std::string& dir);
+// `ternarise`: as the converter does (the whole model in memory; tests, measurements).
+HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternarise = {});
 
 // The checkpoint as a loaded model (the model-loading path of ttt_model_load on a directory).
 LoadedModel load_model_hf(const std::string& dir);
