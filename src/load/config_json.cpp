@@ -44,7 +44,8 @@ int32_t required_int(simdjson::dom::object obj, std::initializer_list<const char
 ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& what) {
     std::string arch;
     // Our attention models (load/attention_tensors.h) carry num_attention_heads; upstream HEAD's "llama" configs
-    // (its adaptive multi-base files) do not, and stay unsupported below.
+    // (its adaptive multi-base files) do not: a directory of those loads through load/upstream_adaptive.h, and
+    // such a config anywhere else (a .bitt) is refused below.
     simdjson::dom::element heads;
     if (json_get_string_opt(obj, "arch", what, &arch) && (arch == "llama" || arch == "bitnet") &&
         json_find(obj, "num_attention_heads", &heads))
