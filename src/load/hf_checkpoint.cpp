@@ -1,5 +1,6 @@
 #include "load/hf_checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -46,6 +47,32 @@ int32_t get_token_id(simdjson::dom::object o, const char* key, const std::string
         return -1;
     }
     return get_int(o, key, what, false, -1);
+}
+
+// Token ids given as a number or a list of numbers (generation_config.json lists several end tokens); ids outside
+// the vocabulary are dropped with nothing else changed (a checkpoint may name a token its vocab lacks).
+std::vector<int32_t> get_token_ids(simdjson::dom::object o, const char* key, const std::string& what, int32_t vocab) {
+    simdjson::dom::element e;
+    std::vector<int32_t> ids;
+    if (!json_find(o, key, &e) || e.is_null()) return ids;
+    auto take = [&](simdjson::dom::element item) {
+        int64_t v = 0;
+        if (item.get_int64().get(v) != simdjson::SUCCESS) fail_format(what + ": \"" + key + "\" must be a token id or a list of them");
+        if (v >= 0 && v < vocab && std::find(ids.begin(), ids.end(), int32_t(v)) == ids.end()) ids.push_back(int32_t(v));
+    };
+    simdjson::dom::array list;
+    if (e.get_array().get(list) == simdjson::SUCCESS) {
+        for (simdjson::dom::element item : list) take(item);
+    } else {
+        take(e);
+    }
+    return ids;
+}
+
+// End tokens: the first id is eos_id, the others end_ids.
+void set_end_tokens(ModelConfig& c, const std::vector<int32_t>& ids) {
+    c.eos_id = ids.empty() ? -1 : ids[0];
+    c.end_ids.assign(ids.begin() + (ids.empty() ? 0 : 1), ids.end());
 }
 
 // rope_theta and rope_scaling (transformers < 5) or rope_parameters (transformers 5).
@@ -281,9 +308,8 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& what, st
     c.act_bits = bitnet ? 8 : 0;
     c.inner_lr = 0.0f;
     c.bos_id = get_token_id(o, "bos_token_id", what);
-    c.eos_id = get_token_id(o, "eos_token_id", what);
     if (c.bos_id >= c.vocab_size) c.bos_id = -1;
-    if (c.eos_id >= c.vocab_size) c.eos_id = -1;
+    set_end_tokens(c, get_token_ids(o, "eos_token_id", what, c.vocab_size));
 
     *bitnet_weights = BitNetWeights::master;
     simdjson::dom::element qe;
@@ -329,6 +355,18 @@ HfReader::HfReader(const std::string& dir, const Ternarise& ternarise) : impl_(s
                           std::to_string(ternarise.bases));
         m.config.attn.ternary_bases = ternarise.method == Ternarise::Method::absmean ? 1 : ternarise.bases;
         m.config.bitlinear_scale = true;  // y = Σ_b s_b·Q_b·x, float activations (act_bits 0)
+    }
+    // generation_config.json (what transformers' generate uses): its bos and end tokens win where present.
+    const std::string gen_path = dir + "/generation_config.json";
+    if (file_exists(gen_path)) {
+        auto doc = parse_json(read_text(gen_path), gen_path);
+        simdjson::dom::object o;
+        if (doc->root.get_object().get(o) != simdjson::SUCCESS) fail_format(gen_path + ": must be a JSON object");
+        simdjson::dom::element e;
+        if (json_find(o, "eos_token_id", &e) && !e.is_null())
+            set_end_tokens(m.config, get_token_ids(o, "eos_token_id", gen_path, m.config.vocab_size));
+        const std::vector<int32_t> bos = get_token_ids(o, "bos_token_id", gen_path, m.config.vocab_size);
+        if (!bos.empty()) m.config.bos_id = bos[0];
     }
     m.src = std::make_unique<TensorSource>(dir);
     // Tied per config; an untied config without lm_head.weight is refused (a tied one that still ships it uses it).
