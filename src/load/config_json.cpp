@@ -51,7 +51,8 @@ ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& wh
         json_find(obj, "num_attention_heads", &heads))
         return parse_attention_config_object(obj, what);
     if (!arch.empty() && arch != "ttt")
-        fail_unsupported(what + ": \"arch\" is \"" + arch + "\" without our attention fields (upstream's format, not supported); "
+        fail_unsupported(what + ": \"arch\" is \"" + arch + "\" without our attention fields (num_attention_heads ...; "
+                         "upstream's converted Llama directories, with n_heads, load as directories only); "
                          "this version runs TTT models (arch \"ttt\") and Llama / BitNet models from Hugging Face "
                          "directories or their .bitt conversions");
 

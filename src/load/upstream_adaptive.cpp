@@ -167,7 +167,7 @@ bool is_upstream_adaptive_dir(const std::string& dir) {
         simdjson::dom::element unused;
         std::string arch;
         return doc->root.get_object().get(o) == simdjson::SUCCESS && json_get_string_opt(o, "arch", path, &arch) &&
-               arch == "llama" && !json_find(o, "num_attention_heads", &unused);
+               arch == "llama" && json_find(o, "n_heads", &unused) && !json_find(o, "num_attention_heads", &unused);
     } catch (const Error&) {
         return false;
     }

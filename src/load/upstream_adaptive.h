@@ -13,7 +13,8 @@
 
 namespace ttt {
 
-// Whether `dir/config.json` is upstream's llama config (arch "llama" without our "num_attention_heads").
+// Whether `dir/config.json` is upstream's llama config (arch "llama" with upstream's "n_heads", without our
+// "num_attention_heads"); anything else with arch "llama" stays the config parser's to refuse.
 bool is_upstream_adaptive_dir(const std::string& dir);
 
 LoadedModel load_upstream_adaptive(const std::string& dir);
