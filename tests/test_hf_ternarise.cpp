@@ -16,6 +16,7 @@
 #include "backend/cpu_backend.h"
 #include "common/error.h"
 #include "cpu/ternary_ref.h"
+#include "io/safetensors.h"
 #include "load/bitt_model.h"
 #include "load/hf_checkpoint.h"
 #include "load/hf_convert.h"
@@ -86,6 +87,14 @@ ModelWeights reconstructed(const ModelWeights& ternary) {
         p = Projection::from_dense(reconstruct_ternary(bases), p.rows, p.cols);
     });
     return w;
+}
+
+// A float projection's values (f32, or bf16 widened).
+std::vector<float> values(const Projection& p) {
+    if (!p.is_bf16()) return p.dense;
+    std::vector<float> v(size_t(p.rows) * size_t(p.cols));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(p.bf16_data()[i]);
+    return v;
 }
 
 double sq_error(const std::vector<float>& w, const std::vector<float>& approx) {
@@ -256,16 +265,16 @@ TEST_CASE("ternarised Llama: malformed multi-base files and options are refused 
 TEST_CASE("ternarised Llama: quality cost against the float model (figures with -s)") {
     struct Method {
         const char* name;
-        std::function<std::vector<TernaryMatrix>(const Projection&)> fit;
+        std::function<std::vector<TernaryMatrix>(const std::vector<float>&, const Projection&)> fit;
     };
     const Method methods[] = {
-        {"absmean (BitNet)", [](const Projection& p) { return std::vector<TernaryMatrix>{ternarise_absmean(p.dense.data(), p.rows, p.cols)}; }},
-        {"upstream rule, 1 base", [](const Projection& p) { return ternarise_multibase(p.dense.data(), p.rows, p.cols, 1, MultiBaseFit::upstream); }},
-        {"upstream rule, 2 bases", [](const Projection& p) { return ternarise_multibase(p.dense.data(), p.rows, p.cols, 2, MultiBaseFit::upstream); }},
-        {"upstream rule, 3 bases", [](const Projection& p) { return ternarise_multibase(p.dense.data(), p.rows, p.cols, 3, MultiBaseFit::upstream); }},
-        {"multibase:1", [](const Projection& p) { return ternarise_multibase(p.dense.data(), p.rows, p.cols, 1); }},
-        {"multibase:2", [](const Projection& p) { return ternarise_multibase(p.dense.data(), p.rows, p.cols, 2); }},
-        {"multibase:3", [](const Projection& p) { return ternarise_multibase(p.dense.data(), p.rows, p.cols, 3); }},
+        {"absmean (BitNet)", [](const std::vector<float>& v, const Projection& p) { return std::vector<TernaryMatrix>{ternarise_absmean(v.data(), p.rows, p.cols)}; }},
+        {"upstream rule, 1 base", [](const std::vector<float>& v, const Projection& p) { return ternarise_multibase(v.data(), p.rows, p.cols, 1, MultiBaseFit::upstream); }},
+        {"upstream rule, 2 bases", [](const std::vector<float>& v, const Projection& p) { return ternarise_multibase(v.data(), p.rows, p.cols, 2, MultiBaseFit::upstream); }},
+        {"upstream rule, 3 bases", [](const std::vector<float>& v, const Projection& p) { return ternarise_multibase(v.data(), p.rows, p.cols, 3, MultiBaseFit::upstream); }},
+        {"multibase:1", [](const std::vector<float>& v, const Projection& p) { return ternarise_multibase(v.data(), p.rows, p.cols, 1); }},
+        {"multibase:2", [](const std::vector<float>& v, const Projection& p) { return ternarise_multibase(v.data(), p.rows, p.cols, 2); }},
+        {"multibase:3", [](const std::vector<float>& v, const Projection& p) { return ternarise_multibase(v.data(), p.rows, p.cols, 3); }},
     };
     auto be = CpuBackend::reference(1);
     for (const char* name : kLlamaCases) {
@@ -277,11 +286,13 @@ TEST_CASE("ternarised Llama: quality cost against the float model (figures with 
             ModelWeights w = f.weights;
             w.attention = std::make_shared<AttentionWeights>(*f.weights.attention);
             double err = 0.0, norm = 0.0;
+            w.config.attn.bf16_projections = false;
             for_each_projection(w, [&](Projection& p) {
-                const std::vector<float> approx = reconstruct_ternary(m.fit(p));
-                err += sq_error(p.dense, approx);
-                norm += sq_error(p.dense, std::vector<float>(p.dense.size(), 0.0f));
-                p.dense = approx;
+                const std::vector<float> v = values(p);
+                std::vector<float> approx = reconstruct_ternary(m.fit(v, p));
+                err += sq_error(v, approx);
+                norm += sq_error(v, std::vector<float>(v.size(), 0.0f));
+                p = Projection::from_dense(std::move(approx), p.rows, p.cols);
             });
             const std::vector<float> got = logits(w, *be);
             double cos = 0.0, kl = 0.0;

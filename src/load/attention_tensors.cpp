@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 #include "common/error.h"
@@ -43,6 +44,9 @@ std::vector<Entry> entries(const ModelConfig& c, const ModelWeights* w) {
         out.push_back({TensorSpec{name, DType::F32, std::move(shape), n * 4}, data});
     };
     auto proj = [&](const std::string& base, int64_t rows, int64_t cols, const Projection* p) {
+        if (bases == 0 && c.attn.bf16_projections)
+            return out.push_back({TensorSpec{base + ".weight", DType::BF16, {rows, cols}, size_t(rows * cols) * 2},
+                                  p ? p->bf16_data() : nullptr});
         if (bases == 0) return floats(base + ".weight", {rows, cols}, p ? p->dense.data() : nullptr);
         const int64_t rb = int64_t(ternary_row_bytes(size_t(cols)));
         for (int32_t b = 0; b < bases; ++b) {  // base b > 0 of a multi-base projection: names end in ".<b>"
@@ -91,6 +95,7 @@ std::string attention_config_to_json(const ModelConfig& c) {
              num(a.rope_low_freq_factor) + ",\"high_freq_factor\":" + num(a.rope_high_freq_factor) +
              ",\"original_max_position_embeddings\":" + std::to_string(a.rope_original_max_position) + "}";
     if (a.ternary_bases > 0) s += ",\"ternary_bases\":" + std::to_string(a.ternary_bases);
+    if (a.bf16_projections) s += ",\"projection_dtype\":\"bf16\"";
     if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
     if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
     if (!c.end_ids.empty()) {
@@ -143,6 +148,11 @@ ModelConfig parse_attention_config_object(simdjson::dom::object o, const std::st
             fail_format(what + ": \"ternary_bases\" must be 1.." + std::to_string(kMaxTernaryBases) + " in a llama config");
         a.ternary_bases = int32_t(v);
     }
+    std::string projection_dtype = "f32";
+    json_get_string_opt(o, "projection_dtype", what, &projection_dtype);
+    if (projection_dtype != "f32" && (projection_dtype != "bf16" || c.arch != Architecture::llama || a.ternary_bases != 0))
+        fail_format(what + ": \"projection_dtype\" must be \"f32\" or, for a float llama model, \"bf16\"");
+    a.bf16_projections = projection_dtype == "bf16";
     if (json_find(o, "eos_ids", &e)) {
         simdjson::dom::array ids;
         if (e.get_array().get(ids) != simdjson::SUCCESS) fail_format(what + ": \"eos_ids\" must be a list of token ids");
@@ -201,6 +211,20 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
     size_t k = 0;
     auto next = [&]() -> const TensorSpec& { return specs.at(k++); };
     auto proj = [&](int32_t rows, int32_t cols) {
+        if (c.projection_bases() == 0 && c.attn.bf16_projections) {
+            const TensorView& t = get(next());
+            const auto* v = reinterpret_cast<const uint16_t*>(t.data);
+            for (size_t i = 0; i < t.n_elements; ++i)
+                if ((v[i] & 0x7F80) == 0x7F80) fail_format(what + ": tensor '" + t.name + "' holds NaN or Inf at element " + std::to_string(i));
+            if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+                Projection p = Projection::from_bf16({}, rows, cols);
+                p.bf16_view = v;
+                return p;
+            }
+            std::vector<uint16_t> copy(t.n_elements);
+            std::memcpy(copy.data(), t.data, t.n_bytes);
+            return Projection::from_bf16(std::move(copy), rows, cols);
+        }
         if (c.projection_bases() == 0) return Projection::from_dense(floats(next()), rows, cols);
         std::vector<TernaryMatrix> bases;
         for (int32_t b = 0; b < c.projection_bases(); ++b) {

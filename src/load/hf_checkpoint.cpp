@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -132,6 +133,19 @@ public:
         if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
             fail_format(where(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) + ", expected a float type");
         return tensor_to_f32(t, where(name));
+    }
+
+    // A BF16 tensor of the given shape, its bits as they are (NaN and Inf refused).
+    std::vector<uint16_t> bf16(const std::string& name, std::vector<int64_t> shape) const {
+        const TensorView& t = get(name);
+        if (t.shape != shape || t.dtype != DType::BF16)
+            fail_format(where(name) + ": tensor '" + name + "' is " + dtype_name(t.dtype) + " " + shape_string(t.shape) +
+                        ", expected BF16 " + shape_string(shape));
+        std::vector<uint16_t> v(t.n_elements);
+        std::memcpy(v.data(), t.data, t.n_bytes);
+        for (size_t i = 0; i < v.size(); ++i)
+            if ((v[i] & 0x7F80) == 0x7F80) fail_format(where(name) + ": tensor '" + name + "' holds NaN or Inf at element " + std::to_string(i));
+        return v;
     }
 
 private:
@@ -373,6 +387,18 @@ HfReader::HfReader(const std::string& dir, const Ternarise& ternarise) : impl_(s
     if (m.src->has("lm_head.weight")) m.config.attn.tie_embeddings = false;
     else if (!m.config.attn.tie_embeddings)
         fail_format(dir + ": tensor 'lm_head.weight' is missing (and tie_word_embeddings is false)");
+    // A float Llama whose projections are all bf16 keeps them bf16 (exact, 2 bytes per weight); f32 and f16 ones
+    // are held as f32 (f16 has 3 more mantissa bits than bf16: narrowing would change the model).
+    if (m.config.arch == Architecture::llama && m.config.attn.ternary_bases == 0) {
+        bool all_bf16 = true;
+        for (int32_t l = 0; l < m.config.num_layers && all_bf16; ++l)
+            for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) {
+                const std::string full = "model.layers." + std::to_string(l) + "." + name + ".weight";
+                all_bf16 = all_bf16 && m.src->has(full) && m.src->get(full).dtype == DType::BF16;
+            }
+        m.config.attn.bf16_projections = all_bf16;
+    }
 }
 
 HfReader::~HfReader() = default;
@@ -409,16 +435,21 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
             return Projection::from_bases(ternarise_multibase(w.data(), int32_t(rows), int32_t(cols), t.bases));
         return Projection::from_dense(std::move(w), int32_t(rows), int32_t(cols));
     };
+    auto float_proj = [&](const std::string& name, int64_t rows, int64_t cols) {
+        if (c.attn.bf16_projections)
+            return Projection::from_bf16(src.bf16(p + name + ".weight", {rows, cols}), int32_t(rows), int32_t(cols));
+        return proj(name, rows, cols);
+    };
     AttentionLayerWeights L;
     L.input_norm = src.floats(p + "input_layernorm.weight", {D});
     L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
-    L.q = proj("self_attn.q_proj", Q, D);
-    L.k = proj("self_attn.k_proj", KV, D);
-    L.v = proj("self_attn.v_proj", KV, D);
-    L.o = proj("self_attn.o_proj", D, Q);
-    L.gate = proj("mlp.gate_proj", I, D);
-    L.up = proj("mlp.up_proj", I, D);
-    L.down = proj("mlp.down_proj", D, I);
+    L.q = float_proj("self_attn.q_proj", Q, D);
+    L.k = float_proj("self_attn.k_proj", KV, D);
+    L.v = float_proj("self_attn.v_proj", KV, D);
+    L.o = float_proj("self_attn.o_proj", D, Q);
+    L.gate = float_proj("mlp.gate_proj", I, D);
+    L.up = float_proj("mlp.up_proj", I, D);
+    L.down = float_proj("mlp.down_proj", D, I);
     if (bitnet) {
         L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
         L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});

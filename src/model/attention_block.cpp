@@ -61,7 +61,11 @@ PreparedAttentionLayer prepare_attention_layer(const AttentionLayerWeights& w, c
             r.ternary = be.prepare_ternary(ternary_file_view(p.ternary, owner), c.bitlinear_scale, c.act_bits);
             for (const TernaryMatrix& m : p.residual_bases)
                 r.residual.push_back(be.prepare_ternary(ternary_file_view(m, owner), c.bitlinear_scale, c.act_bits));
-        } else r.dense = be.prepare_dense(p.dense.data(), size_t(p.rows), size_t(p.cols), owner);
+        } else if (p.is_bf16()) {
+            r.dense = be.prepare_dense_bf16(p.bf16_data(), size_t(p.rows), size_t(p.cols), owner);
+        } else {
+            r.dense = be.prepare_dense(p.dense.data(), size_t(p.rows), size_t(p.cols), owner);
+        }
         return r;
     };
     PreparedAttentionLayer L;

@@ -1,5 +1,8 @@
 #include "model/attention_weights.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "common/error.h"
 #include "cpu/ternary_ref.h"
 
@@ -8,6 +11,14 @@ namespace ttt {
 Projection Projection::from_dense(std::vector<float> w, int32_t rows, int32_t cols) {
     Projection p;
     p.dense = std::move(w);
+    p.rows = rows;
+    p.cols = cols;
+    return p;
+}
+
+Projection Projection::from_bf16(std::vector<uint16_t> w, int32_t rows, int32_t cols) {
+    Projection p;
+    p.bf16 = std::move(w);
     p.rows = rows;
     p.cols = cols;
     return p;
@@ -45,6 +56,20 @@ void hash_projection(Fnv64& h, const Projection& p) {
         for (const TernaryMatrix& m : p.residual_bases) {  // only multi-base models hash more (fingerprints stay)
             h.add(&m.scale, sizeof m.scale);
             h.add(m.data(), m.bytes());
+        }
+    } else if (p.is_bf16()) {
+        // Hashed as the floats they are, so a bf16 checkpoint has one fingerprint however it is held.
+        const size_t n = size_t(p.rows) * size_t(p.cols);
+        h.add_u64(n);
+        const uint16_t* src = p.bf16_data();
+        float chunk[1024];
+        for (size_t i = 0; i < n; i += 1024) {
+            const size_t k = std::min<size_t>(1024, n - i);
+            for (size_t j = 0; j < k; ++j) {
+                const uint32_t bits = uint32_t(src[i + j]) << 16;
+                std::memcpy(&chunk[j], &bits, 4);
+            }
+            h.add(chunk, k * sizeof(float));
         }
     } else {
         hash_floats(h, p.dense);
@@ -103,7 +128,9 @@ void check_attention_shapes(const ModelWeights& w, const std::string& what) {
             fail_format(what + ": tensor '" + name + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
     };
     auto proj = [&](const Projection& p, size_t rows, size_t cols, const std::string& name) {
-        bool ok = size_t(p.rows) == rows && size_t(p.cols) == cols && (p.is_ternary || p.dense.size() == rows * cols);
+        bool ok = size_t(p.rows) == rows && size_t(p.cols) == cols &&
+                  (p.is_ternary || (c.attn.bf16_projections ? p.is_bf16() && (p.bf16_view || p.bf16.size() == rows * cols)
+                                                            : p.dense.size() == rows * cols));
         for (size_t b = 0; b < p.bases(); ++b)
             ok = ok && p.base(b).rows == p.rows && p.base(b).cols == p.cols &&
                  p.base(b).bytes() == rows * ternary_row_bytes(cols);

@@ -18,12 +18,19 @@ struct Projection {
     // Multi-base projections (ModelConfig::projection_bases() > 1): bases 2..k, each with its own scale, so that
     // W ≈ ternary + Σ residual_bases (as s·Q). Empty for single-base and float projections.
     std::vector<TernaryMatrix> residual_bases;
-    std::vector<float> dense;  // [rows·cols] otherwise
+    std::vector<float> dense;  // [rows·cols] otherwise (f32)
+    // Or, for a float projection held as bfloat16 (ModelConfig::attn.bf16_projections): owned, or in place in the
+    // model file (kept alive by ModelWeights::storage).
+    std::vector<uint16_t> bf16;
+    const uint16_t* bf16_view = nullptr;
     int32_t rows = 0, cols = 0;
     bool is_ternary = false;
 
     static Projection from_dense(std::vector<float> w, int32_t rows, int32_t cols);
     static Projection from_ternary(TernaryMatrix m);
+    static Projection from_bf16(std::vector<uint16_t> w, int32_t rows, int32_t cols);
+    bool is_bf16() const { return !is_ternary && (bf16_view || !bf16.empty()); }
+    const uint16_t* bf16_data() const { return bf16_view ? bf16_view : bf16.data(); }
     static Projection from_bases(std::vector<TernaryMatrix> bases);  // at least one, all of one shape
     size_t bases() const { return is_ternary ? 1 + residual_bases.size() : 0; }
     const TernaryMatrix& base(size_t b) const { return b == 0 ? ternary : residual_bases[b - 1]; }

@@ -32,6 +32,9 @@ struct AttentionConfig {
     // Llama only: 0 = float projections; k in 1..8 = ternary projections, each W ≈ Σ_b s_b·Q_b over k bases
     // (absmean or multi-base ternarisation by the converter, upstream's adaptive files; docs/models.md).
     int32_t ternary_bases = 0;
+    // Llama float projections held as bfloat16 (a bf16 checkpoint's values, exact: 2 bytes per weight) instead of
+    // f32. Storage only: the values, the function and the fingerprint are the same.
+    bool bf16_projections = false;
 };
 
 // Which TTT layer a model's blocks use (config.json "ttt_kind"; absent = upstream).
