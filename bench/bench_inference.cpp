@@ -44,23 +44,23 @@ void BM_TernaryMatvecRef(benchmark::State& state) {
 // Shapes: the demo model's MLP (1024×256, 256×1024) and a 2B-class layer (2560×6912).
 BENCHMARK(BM_TernaryMatvecRef)->Args({1024, 256})->Args({256, 1024})->Args({6912, 2560})->Unit(benchmark::kMicrosecond);
 
-ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
-    ttt::ModelWeights w;
-    w.config.vocab_size = V;
-    w.config.hidden_dim = D;
-    w.config.num_layers = L;
-    w.config.intermediate_dim = 4 * D;
-    w.config.inner_lr = 0.1f;
-    w.config.act_bits = act_bits;
-    const int32_t d = D / 4, I = 4 * D;
-    auto mat = [&](int32_t rows, int32_t cols, uint32_t seed) {
-        auto v = random_vector(size_t(rows) * size_t(cols), seed);
-        return ttt::TernaryMatrix::from_latent(v.data(), rows, cols);
-    };
-    w.embed = random_vector(size_t(V) * size_t(D), 3);
-    w.lm_head = random_vector(size_t(V) * size_t(D), 4);
+ttt::ModelConfig bench_config(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
+    ttt::ModelConfig c;
+    c.vocab_size = V;
+    c.hidden_dim = D;
+    c.num_layers = L;
+    c.intermediate_dim = 4 * D;
+    c.inner_lr = 0.1f;
+    c.act_bits = act_bits;
+    return c;
+}
+
+// Unit norms and the five ternary matrices of every layer from mat(rows, cols, seed).
+template <class MakeMatrix>
+void fill_layers(ttt::ModelWeights& w, MakeMatrix mat) {
+    const int32_t D = w.config.hidden_dim, d = D / 4, I = w.config.intermediate_dim;
     w.norm_f.assign(size_t(D), 1.0f);
-    for (int32_t l = 0; l < L; ++l) {
+    for (int32_t l = 0; l < w.config.num_layers; ++l) {
         ttt::LayerWeights layer;
         layer.norm1.assign(size_t(D), 1.0f);
         layer.norm2.assign(size_t(D), 1.0f);
@@ -71,6 +71,17 @@ ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits
         layer.mlp_down = mat(D, I, 50 + uint32_t(l));
         w.layers.push_back(std::move(layer));
     }
+}
+
+ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
+    ttt::ModelWeights w;
+    w.config = bench_config(V, D, L, act_bits);
+    w.embed = random_vector(size_t(V) * size_t(D), 3);
+    w.lm_head = random_vector(size_t(V) * size_t(D), 4);
+    fill_layers(w, [](int32_t rows, int32_t cols, uint32_t seed) {
+        auto v = random_vector(size_t(rows) * size_t(cols), seed);
+        return ttt::TernaryMatrix::from_latent(v.data(), rows, cols);
+    });
     return w;
 }
 
@@ -79,12 +90,7 @@ ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits
 // ternary code) becomes 1 (weight 0), so about half the weights are zero.
 ttt::ModelWeights synthetic_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
     ttt::ModelWeights w;
-    w.config.vocab_size = V;
-    w.config.hidden_dim = D;
-    w.config.num_layers = L;
-    w.config.intermediate_dim = 4 * D;
-    w.config.inner_lr = 0.1f;
-    w.config.act_bits = act_bits;
+    w.config = bench_config(V, D, L, act_bits);
     uint64_t state = 0x9E3779B97F4A7C15ull;
     auto next = [&] {  // xorshift64
         state ^= state << 13, state ^= state >> 7, state ^= state << 17;
@@ -95,7 +101,9 @@ ttt::ModelWeights synthetic_model(int32_t V, int32_t D, int32_t L, int32_t act_b
         for (float& x : v) x = float(int64_t(next() >> 40) - (int64_t(1) << 23)) * (1.0f / float(1 << 23));
         return v;
     };
-    auto mat = [&](int32_t rows, int32_t cols) {
+    w.embed = floats(size_t(V) * size_t(D));
+    w.lm_head = floats(size_t(V) * size_t(D));
+    fill_layers(w, [&](int32_t rows, int32_t cols, uint32_t) {
         ttt::TernaryMatrix m;
         m.rows = rows, m.cols = cols, m.scale = 1.0f;
         m.packed.resize(ttt::ternary_file_bytes(size_t(rows), size_t(cols)));
@@ -106,22 +114,7 @@ ttt::ModelWeights synthetic_model(int32_t V, int32_t D, int32_t L, int32_t act_b
             b = v;
         }
         return m;
-    };
-    const int32_t d = D / 4, I = 4 * D;
-    w.embed = floats(size_t(V) * size_t(D));
-    w.lm_head = floats(size_t(V) * size_t(D));
-    w.norm_f.assign(size_t(D), 1.0f);
-    for (int32_t l = 0; l < L; ++l) {
-        ttt::LayerWeights layer;
-        layer.norm1.assign(size_t(D), 1.0f);
-        layer.norm2.assign(size_t(D), 1.0f);
-        layer.ttt_down = mat(d, D);
-        layer.ttt_up = mat(D, d);
-        layer.mlp_gate = mat(I, D);
-        layer.mlp_up = mat(I, D);
-        layer.mlp_down = mat(D, I);
-        w.layers.push_back(std::move(layer));
-    }
+    });
     return w;
 }
 
@@ -184,6 +177,20 @@ void decode(benchmark::State& state, ttt::DenseStorage head) {
 void BM_Decode(benchmark::State& state) { decode(state, ttt::DenseStorage::f32); }
 // Args as BM_Decode, then the LM head storage (0 f32, 1 bf16, 2 i8).
 void BM_DecodeHead(benchmark::State& state) { decode(state, ttt::DenseStorage(state.range(6))); }
+
+// Workload B3: the latency of one whole layer (norms, five ternary products, the TTT step, SwiGLU, residuals) on
+// the tiny shape D 256 / d 64 / I 1024: a decode step of 8 such layers with a 32-token vocabulary (a negligible
+// head), divided by 8. Target (issue 14): ≤ 10 µs per layer on 1 thread. Args as BM_Decode.
+void BM_LayerLatency(benchmark::State& state) {
+    decode(state, ttt::DenseStorage::f32);
+    state.counters["us/layer"] = benchmark::Counter(double(state.range(2)) * 1e-6,
+                                                    benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_LayerLatency)
+    ->Args({32, 256, 8, 1, 0, 0})
+    ->Args({32, 256, 8, 1, 1, 0})
+    ->Args({32, 256, 8, 1, 1, 8})
+    ->Unit(benchmark::kMicrosecond);
 
 // Prefill of a 1,000-token prompt, logits of the last token. Args as BM_Decode.
 void BM_Prefill(benchmark::State& state) {

@@ -28,16 +28,13 @@ ttt::ModelConfig demo_config(int32_t chunk) {
     return c;
 }
 
-// Args: threads, ttt_chunk, with_backward.
-void BM_TrainStep(benchmark::State& state) {
-    const int threads = int(state.range(0));
-    const int32_t chunk = int32_t(state.range(1));
-    const bool backward = state.range(2) != 0;
-    const int32_t B = 8, T = 128;
-    ttt::TrainParams p = ttt::TrainParams::create(demo_config(chunk));
+// Timed training steps of one configuration over B random sequences of T tokens.
+void run_train_steps(benchmark::State& state, const ttt::ModelConfig& c, int threads, int32_t B, int32_t T,
+                     bool backward) {
+    ttt::TrainParams p = ttt::TrainParams::create(c);
     p.init_random(1);
     std::mt19937 rng(2);
-    std::uniform_int_distribution<int32_t> tok(0, 1023);
+    std::uniform_int_distribution<int32_t> tok(0, c.vocab_size - 1);
     std::vector<int32_t> in(size_t(B * T)), tg(size_t(B * T));
     for (auto& x : in) x = tok(rng);
     for (auto& x : tg) x = tok(rng);
@@ -50,6 +47,11 @@ void BM_TrainStep(benchmark::State& state) {
         benchmark::DoNotOptimize(loss);
     }
     state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Args: threads, ttt_chunk, with_backward.
+void BM_TrainStep(benchmark::State& state) {
+    run_train_steps(state, demo_config(int32_t(state.range(1))), int(state.range(0)), 8, 128, state.range(2) != 0);
 }
 BENCHMARK(BM_TrainStep)
     ->ArgNames({"threads", "chunk", "backward"})
@@ -64,23 +66,10 @@ BENCHMARK(BM_TrainStep)
 // The delta TTT layer (docs/memory.md) at the demo shape, 4 heads, against the upstream layer above.
 // Args: threads, T (window length; B·T = 4,096 tokens a step), delta (0 upstream, 1 delta).
 void BM_TrainStepWindow(benchmark::State& state) {
-    const int threads = int(state.range(0));
-    const int32_t T = int32_t(state.range(1)), B = 4096 / T;
+    const int32_t T = int32_t(state.range(1));
     ttt::ModelConfig c = demo_config(1);
     if (state.range(2)) c.ttt_kind = ttt::TttKind::delta, c.ttt_heads = 4, c.inner_lr = 1.0f, c.bitlinear_scale = true;
-    ttt::TrainParams p = ttt::TrainParams::create(c);
-    p.init_random(1);
-    std::mt19937 rng(2);
-    std::uniform_int_distribution<int32_t> tok(0, 1023);
-    std::vector<int32_t> in(size_t(B * T)), tg(size_t(B * T));
-    for (auto& x : in) x = tok(rng);
-    for (auto& x : tg) x = tok(rng);
-    const ttt::Batch batch{B, T, in.data(), tg.data()};
-    ttt::ThreadPool pool(threads);
-    auto ws = ttt::make_workspace(p.config, B, T);
-    std::vector<float> grads(p.values.size(), 0.0f);
-    for (auto _ : state) benchmark::DoNotOptimize(ttt::train_forward_backward(p, batch, grads.data(), pool, *ws));
-    state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
+    run_train_steps(state, c, int(state.range(0)), 4096 / T, T, true);
 }
 BENCHMARK(BM_TrainStepWindow)
     ->ArgNames({"threads", "T", "delta"})

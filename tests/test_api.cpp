@@ -236,6 +236,13 @@ TEST_CASE("legacy single-layer API: upstream semantics, seeded, checked") {
     double diff = 0;
     for (size_t i = 64; i < 6 * 64; ++i) diff += std::fabs(ya[i] - x[i]);
     CHECK(diff > 0);
+    // A non-finite input is refused with its index, before anything runs.
+    for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+        std::vector<float> xb = x;
+        xb[70] = bad;
+        CHECK(ttt_layer_forward(a, xb.data(), 6, yb.data()) == TTT_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(ttt_last_error()).find("input[70] is not a finite number") != std::string::npos);
+    }
     // Each call starts from a zero state, as upstream: the same input gives the same output twice.
     REQUIRE(ttt_layer_forward(a, x.data(), 6, yb.data()) == TTT_OK);
     CHECK(ya == yb);

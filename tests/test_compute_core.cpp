@@ -58,6 +58,31 @@ std::vector<std::vector<float>> logits_after_pieces(ttt_context* c, const std::v
     return out;
 }
 
+// V 29, D 16, 3 layers, I 40, chunk 2: every op of a layer, small enough for exhaustive comparisons.
+ttt::ModelWeights small_random_model(uint32_t seed) {
+    using namespace ttt;
+    ModelWeights w;
+    w.config.vocab_size = 29, w.config.hidden_dim = 16, w.config.num_layers = 3, w.config.intermediate_dim = 40;
+    w.config.inner_lr = 0.3f, w.config.ttt_chunk = 2;
+    std::mt19937 rng(seed);
+    const size_t V = 29, D = 16, d = 4, I = 40;
+    auto mat = [&](size_t r, size_t c) {
+        auto v = random_floats(rng, r * c, 0.0f, 1.0f);
+        return TernaryMatrix::from_latent(v.data(), int32_t(r), int32_t(c));
+    };
+    w.embed = random_floats(rng, V * D, 0.0f, 1.0f);
+    w.lm_head = random_floats(rng, V * D, 0.0f, 0.3f);
+    w.norm_f = random_floats(rng, D, 1.0f, 0.1f);
+    for (int l = 0; l < 3; ++l) {
+        LayerWeights L;
+        L.norm1 = random_floats(rng, D, 1.0f, 0.1f);
+        L.norm2 = random_floats(rng, D, 1.0f, 0.1f);
+        L.ttt_down = mat(d, D), L.ttt_up = mat(D, d), L.mlp_gate = mat(I, D), L.mlp_up = mat(I, D), L.mlp_down = mat(D, I);
+        w.layers.push_back(std::move(L));
+    }
+    return w;
+}
+
 std::vector<float> row(const std::vector<float>& all, size_t t, size_t V) {
     return {all.begin() + long(t * V), all.begin() + long((t + 1) * V)};
 }
@@ -202,25 +227,8 @@ TEST_CASE("compute core: ttt_forward_batch refuses bad batches before any soul c
 
 TEST_CASE("compute core: a model split between two backends computes the same function") {
     using namespace ttt;
-    ModelWeights w;
-    w.config.vocab_size = 29, w.config.hidden_dim = 16, w.config.num_layers = 3, w.config.intermediate_dim = 40;
-    w.config.inner_lr = 0.3f, w.config.ttt_chunk = 2;
-    std::mt19937 rng(5);
-    const size_t V = 29, D = 16, d = 4, I = 40;
-    auto mat = [&](size_t r, size_t c) {
-        auto v = random_floats(rng, r * c, 0.0f, 1.0f);
-        return TernaryMatrix::from_latent(v.data(), int32_t(r), int32_t(c));
-    };
-    w.embed = random_floats(rng, V * D, 0.0f, 1.0f);
-    w.lm_head = random_floats(rng, V * D, 0.0f, 0.3f);
-    w.norm_f = random_floats(rng, D, 1.0f, 0.1f);
-    for (int l = 0; l < 3; ++l) {
-        LayerWeights L;
-        L.norm1 = random_floats(rng, D, 1.0f, 0.1f);
-        L.norm2 = random_floats(rng, D, 1.0f, 0.1f);
-        L.ttt_down = mat(d, D), L.ttt_up = mat(D, d), L.mlp_gate = mat(I, D), L.mlp_up = mat(I, D), L.mlp_down = mat(D, I);
-        w.layers.push_back(std::move(L));
-    }
+    ModelWeights w = small_random_model(5);
+    const size_t V = 29;
     auto one = CpuBackend::reference(1), two = CpuBackend::reference(2);
     auto prep_one = PreparedModel::create(w, nullptr, *one), prep_two = PreparedModel::create(w, nullptr, *two);
     Forward whole(w.config, {{one.get(), prep_one}, {one.get(), prep_one}, {one.get(), prep_one}}, 8);
@@ -234,13 +242,106 @@ TEST_CASE("compute core: a model split between two backends computes the same fu
     split.run(&b, 1);
     CHECK(max_abs_diff(l1, l2) == 0.0f);
     for (int l = 0; l < 3; ++l) {
-        CHECK(s1.w[size_t(l)] == s2.w[size_t(l)]);
-        CHECK(s1.pending[size_t(l)] == s2.pending[size_t(l)]);
+        CHECK(s1.w[size_t(l)].to_floats() == s2.w[size_t(l)].to_floats());
+        CHECK(s1.pending[size_t(l)].to_floats() == s2.pending[size_t(l)].to_floats());
     }
     CHECK(s1.position == 19);
     CHECK(s2.position == 19);
     // A placement that does not cover the model is refused.
     CHECK_THROWS_AS(Forward(w.config, {{one.get(), prep_one}}, 8), ttt::Error);
+}
+
+namespace {
+
+// A backend whose memory is not the host's, as a CUDA backend's is not: it runs the CPU kernels but owns its
+// buffers, says its memory is its own, and counts every crossing to and from the host.
+class DeviceLikeBackend final : public ttt::Backend {
+public:
+    DeviceLikeBackend() : cpu_(ttt::CpuBackend::reference(1)) {}
+    size_t uploads = 0, downloads = 0;
+
+    const char* name() const override { return "device-like"; }
+    bool supports(ttt::Op op, ttt::ActType act) const override { return cpu_->supports(op, act); }
+    std::unique_ptr<ttt::Buffer> alloc(size_t bytes) override { return cpu_->alloc(bytes); }
+    void upload(const ttt::Tensor& dst, const void* host) override { ++uploads, cpu_->upload(dst, host); }
+    void download(const ttt::Tensor& src, void* host) override { ++downloads, cpu_->download(src, host); }
+    void sync() override {}
+    ttt::TernaryWeight prepare_ternary(const ttt::TernaryFileView& w, bool apply_scale, int act_bits) override {
+        return cpu_->prepare_ternary(w, apply_scale, act_bits);
+    }
+    ttt::DenseWeight prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override {
+        return cpu_->prepare_dense(host, rows, cols, std::move(owner));
+    }
+    bool same_memory_as(const ttt::Backend& other) const override { return &other == this; }
+    bool memory_is_host() const override { return false; }
+    void embed(const int32_t* t, const ttt::DenseWeight& e, const ttt::Tensor& o) override { cpu_->embed(t, e, o); }
+    void rmsnorm(const ttt::Tensor& x, const ttt::DenseWeight& g, float eps, const ttt::Tensor& y) override { cpu_->rmsnorm(x, g, eps, y); }
+    void fake_quant_i8(const ttt::Tensor& x, const ttt::Tensor& y) override { cpu_->fake_quant_i8(x, y); }
+    void quantize_i8(const ttt::Tensor& x, const ttt::QuantTensor& o) override { cpu_->quantize_i8(x, o); }
+    void ternary_matmul(const ttt::TernaryWeight& w, const ttt::Tensor& x, const ttt::Tensor& y) override { cpu_->ternary_matmul(w, x, y); }
+    void ternary_matmul(const ttt::TernaryWeight& w, const ttt::QuantTensor& x, const ttt::Tensor& y) override { cpu_->ternary_matmul(w, x, y); }
+    void dense_matmul(const ttt::DenseWeight& w, const ttt::Tensor& x, const ttt::Tensor& y) override { cpu_->dense_matmul(w, x, y); }
+    void swiglu(const ttt::Tensor& g, const ttt::Tensor& u, const ttt::Tensor& o) override { cpu_->swiglu(g, u, o); }
+    void add(const ttt::Tensor& a, const ttt::Tensor& b, const ttt::Tensor& o) override { cpu_->add(a, b, o); }
+    void l2_normalize(const ttt::Tensor& x, const ttt::Tensor& y) override { cpu_->l2_normalize(x, y); }
+    void ttt_chunked(const ttt::Tensor& f, const ttt::Tensor& z, const ttt::SequenceRows* s, ttt::TttStateRef* st,
+                     size_t n, size_t chunk, float lr) override {
+        cpu_->ttt_chunked(f, z, s, st, n, chunk, lr);
+    }
+    void ttt_delta(const ttt::Tensor& kr, const ttt::Tensor& v, const ttt::Tensor& qr, const ttt::Tensor& g,
+                   const ttt::Tensor& out, const ttt::SequenceRows* s, ttt::TttStateRef* st, size_t n,
+                   const ttt::DenseWeight& ck, const ttt::DenseWeight& cq, const ttt::DenseWeight& gb, size_t heads,
+                   float lr) override {
+        cpu_->ttt_delta(kr, v, qr, g, out, s, st, n, ck, cq, gb, heads, lr);
+    }
+    void gather_rows(const ttt::Tensor& x, const size_t* rows, size_t n, const ttt::Tensor& out) override {
+        cpu_->gather_rows(x, rows, n, out);
+    }
+
+private:
+    std::unique_ptr<ttt::CpuBackend> cpu_;
+};
+
+}  // namespace
+
+TEST_CASE("compute core: a soul lives in its backend's memory: passes move no soul, a soul elsewhere is refused") {
+    using namespace ttt;
+    ModelWeights w = small_random_model(17);
+    DeviceLikeBackend device;
+    auto cpu = CpuBackend::reference(1);
+    auto prepared = PreparedModel::create(w, nullptr, device);
+    Forward f(w.config, all_layers_on(&device, prepared), 8);
+    Forward reference(w.config, all_layers_on(cpu.get(), PreparedModel::create(w, nullptr, *cpu)), 8);
+    const std::vector<int32_t> tokens = random_tokens(12, 29, 4);
+
+    // A soul still in host memory cannot run on a backend whose memory is its own: refused before anything runs.
+    SoulState host_soul(w.config);
+    std::vector<float> logits(29);
+    SequenceInput in{tokens.data(), 1, &host_soul, LogitRows::last, logits.data()};
+    CHECK_THROWS_WITH_AS(f.run(&in, 1), doctest::Contains("not in the memory of backend device-like"), Error);
+    CHECK(host_soul.position == 0);
+
+    // Placed, it runs where it is: twelve decode steps cross to the host only for their logits (one download
+    // each), never for the soul; and it computes what the host soul on the CPU backend computes.
+    SoulState soul(w.config), expected(w.config);
+    soul.place(f.layer_backends());
+    CHECK(soul.w[0].backend() == &device);
+    device.uploads = device.downloads = 0;
+    std::vector<float> want(29);
+    for (size_t t = 0; t < tokens.size(); ++t) {
+        SequenceInput a{tokens.data() + t, 1, &soul, LogitRows::last, logits.data()};
+        SequenceInput b{tokens.data() + t, 1, &expected, LogitRows::last, want.data()};
+        f.run(&a, 1);
+        reference.run(&b, 1);
+        CHECK(logits == want);
+    }
+    CHECK(device.uploads == 0);
+    CHECK(device.downloads == tokens.size());
+    // Copies stay in the same memory; reading a soul for a file crosses explicitly.
+    SoulState copy = soul;
+    CHECK(copy.w[1].backend() == &device);
+    CHECK(copy.w == expected.w);
+    CHECK(copy.pending == expected.pending);
 }
 
 TEST_CASE("compute core: the TTT recurrence split by fast-weight rows equals one pass") {

@@ -179,6 +179,24 @@ TEST_CASE("legacy single TTT layer: upstream math, seeded") {
     for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == x[i]);
 }
 
+TEST_CASE("legacy single TTT layer: int8 quantisation rounds half away from zero, as std::round") {
+    // Identity weights: y[j] = xq[j] / a with a = 127 / max|x| = 1 when max|x| = 127, so xq is visible directly.
+    const size_t n = 12;
+    std::vector<int8_t> eye(n * n, 0);
+    for (size_t i = 0; i < n; ++i) eye[i * n + i] = 1;
+    const float x[n] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 0.49999997f, -0.49999997f, 126.5f, -126.5f, 1.4999999f, 3.0f, -127.0f};
+    float y[n];
+    LegacyTttLayer::int8_linear(eye, n, n, x, y);
+    for (size_t j = 0; j < n; ++j) {
+        const float want = std::fmax(-127.0f, std::fmin(127.0f, std::round(x[j])));
+        CHECK_MESSAGE(y[j] == want, "x = " << x[j]);
+    }
+    // A zero row keeps a = 1; large ones clamp to ±127 after scaling.
+    const float zeros[n] = {};
+    LegacyTttLayer::int8_linear(eye, n, n, zeros, y);
+    for (size_t j = 0; j < n; ++j) CHECK(y[j] == 0.0f);
+}
+
 TEST_CASE("dense matmul over rows equals the matrix-vector oracle row by row, for any M and row range") {
     std::mt19937 rng(3);
     std::normal_distribution<float> dist(0.0f, 1.0f);

@@ -1,8 +1,10 @@
 // Plain reference kernels for the float parts of the model, written once for inference, training and the tests:
 // RMSNorm, the int8 activation fake quantisation, SiLU-gated products, the L2 normalisation of the TTT features,
-// and the dense matrix-vector product. Templated on the scalar so training's float64 gradient checks run the very
-// same code. Each function works on one row (or one span); callers split rows between threads. The oracle for
-// optimised kernels. The TTT recurrence is in ttt_ref.h.
+// and the dense matrix-vector product, each with its backward next to it (training's hand-written gradients).
+// Templated on the scalar so training's float64 gradient checks run the very same code. Each function works on one
+// row (or one span); callers split rows between threads. The oracle for optimised kernels. The TTT recurrences and
+// their backwards are in ttt_ref.h and ttt_delta_ref.h. (Fake quantisation's backward is the identity, the
+// straight-through estimator: no function.)
 #pragma once
 
 #include <algorithm>
@@ -35,6 +37,21 @@ T rmsnorm_row(const T* x, const T* g, size_t n, float eps, T* y) {
     return r;
 }
 
+// Backward of one row given r (rmsnorm_row's result): dx += r·(dy⊙g − x̂·mean(dy⊙g⊙x̂)) with x̂ = x·r, the mean in
+// double. The gain's gradient Σ_rows dy⊙x̂ is summed over rows by the caller (rmsnorm_gain_grad_row, in row order).
+template <typename T>
+void rmsnorm_row_backward(const T* dy, const T* x, const T* g, T r, size_t n, T* dx) {
+    double dot = 0.0;  // Σ dy⊙g⊙x̂
+    for (size_t i = 0; i < n; ++i) dot += static_cast<double>(dy[i] * g[i]) * static_cast<double>(x[i] * r);
+    const T m = static_cast<T>(dot / static_cast<double>(n));
+    for (size_t i = 0; i < n; ++i) dx[i] += r * (dy[i] * g[i] - x[i] * r * m);
+}
+// dg += dy⊙x̂ for one row.
+template <typename T>
+void rmsnorm_gain_grad_row(const T* dy, const T* x, T r, size_t n, T* dg) {
+    for (size_t i = 0; i < n; ++i) dg[i] += dy[i] * (x[i] * r);
+}
+
 // x' = clamp(round_half_away(x·a), −128, 127) / a with a = 127 / max(max|x|, 1e-5). y may alias x.
 // max|x| that skips NaN, as std::fmax does, without its library call.
 template <typename T>
@@ -64,6 +81,18 @@ void swiglu_span(const T* gate, const T* up, size_t n, T* out) {
     for (size_t i = 0; i < n; ++i) out[i] = gate[i] / (T(1) + std::exp(-gate[i])) * up[i];
 }
 
+// Backward: dg = dout⊙u⊙silu'(g), du = dout⊙silu(g), silu'(g) = σ(g)(1 + g(1 − σ(g))). dg may alias dout.
+template <typename T>
+void swiglu_span_backward(const T* dout, const T* gate, const T* up, size_t n, T* dg, T* du) {
+    for (size_t i = 0; i < n; ++i) {
+        const T d = dout[i];
+        const T sig = T(1) / (T(1) + std::exp(-gate[i]));
+        const T silu = gate[i] * sig;
+        du[i] = d * silu;
+        dg[i] = d * up[i] * (sig * (T(1) + gate[i] * (T(1) - sig)));
+    }
+}
+
 // fhat = f / (‖f‖₂ + 1e-6); returns ‖f‖₂ (kept by training). fhat may alias f.
 template <typename T>
 T l2_normalize_row(const T* f, size_t n, T* fhat) {
@@ -73,6 +102,19 @@ T l2_normalize_row(const T* f, size_t n, T* fhat) {
     const T inv = static_cast<T>(1.0 / (norm + 1e-6));
     for (size_t i = 0; i < n; ++i) fhat[i] = f[i] * inv;
     return static_cast<T>(norm);
+}
+
+// Backward given norm = ‖f‖₂ (l2_normalize_row's result), with q = 1/(‖f‖ + 1e-6):
+// df = q·df̂ − (q²/‖f‖)·f·⟨df̂, f⟩ (the second term is 0 when f = 0).
+template <typename T>
+void l2_normalize_row_backward(const T* dfhat, const T* f, T norm, size_t n, T* df) {
+    const double nrm = static_cast<double>(norm);
+    const double q = 1.0 / (nrm + 1e-6);
+    double dot = 0.0;
+    for (size_t i = 0; i < n; ++i) dot += static_cast<double>(dfhat[i]) * f[i];
+    const T a = static_cast<T>(q);
+    const T c = nrm > 0.0 ? static_cast<T>(q * q / nrm * dot) : T(0);
+    for (size_t i = 0; i < n; ++i) df[i] = a * dfhat[i] - c * f[i];
 }
 
 // y[rows] = W[rows, cols] · x[cols]; W row-major; each sum in column order.

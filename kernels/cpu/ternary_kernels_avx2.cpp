@@ -20,6 +20,10 @@
 #define TTT_AVX2 __attribute__((target("avx2,fma")))
 #define TTT_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
 
+// The shared int8 walk, compiled for this level (ternary_i8_driver.h).
+#define TTT_I8_DRIVER_TARGET TTT_AVX2
+#include "cpu/ternary_i8_driver.h"
+
 namespace ttt {
 
 namespace {
@@ -116,54 +120,22 @@ TTT_AVX2 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& x
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]), hsum4_epi32(a0, a1, a2, a3));
 }
 
+// The group kernels of this level, for the shared walk (ternary_i8_driver.h).
+struct Avx2Groups {
+    TTT_AVX2_INLINE static void run(size_t mb, const uint8_t* grp, size_t full, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
+        switch (mb) {
+            case 1: group_gemv(grp, full, xr, out); break;
+            case 2: group_i8<2>(grp, full, xr, out); break;
+            case 3: group_i8<3>(grp, full, xr, out); break;
+            default: group_i8<4>(grp, full, xr, out); break;
+        }
+    }
+};
+
 TTT_AVX2 void avx2_gemm_i8(const uint8_t* packed, size_t rows, size_t cols, const int8_t* q, size_t ldq,
                         const float* a, size_t M, float* y, size_t ldy, size_t r0, size_t r1) {
     (void)rows;
-    const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
-    const size_t g_begin = r0 / kIlvRows, g_end = (r1 + kIlvRows - 1) / kIlvRows;
-    // Activation rows in groups of up to 4, their sums and padded tails prepared once per call.
-    const size_t mgroups = (M + I8Rows::kMax - 1) / I8Rows::kMax;
-    I8Rows one;
-    std::vector<I8Rows> many(mgroups > 1 ? mgroups : 0);
-    I8Rows* xrs = mgroups > 1 ? many.data() : &one;
-    for (size_t mg = 0; mg < mgroups; ++mg)
-        prepare_i8_rows(q + mg * I8Rows::kMax * ldq, ldq, std::min<size_t>(I8Rows::kMax, M - mg * I8Rows::kMax),
-                        cols, xrs[mg]);
-    // Prefill: weight rows in slabs of about kSlabBytes, each slab met by every activation group while it sits in
-    // L2 (otherwise every group of 4 activation rows streams the whole matrix from L3 or DRAM again).
-    const size_t slab = mgroups == 1 ? g_end - g_begin : std::max<size_t>(1, kSlabBytes / gbytes);
-    for (size_t sg = g_begin; sg < g_end; sg += slab) {
-        const size_t se = std::min(g_end, sg + slab);
-        for (size_t mg = 0; mg < mgroups; ++mg) {
-            const I8Rows& xr = xrs[mg];
-            const size_t m0 = mg * I8Rows::kMax, mb = std::min<size_t>(I8Rows::kMax, M - m0);
-            for (size_t g = sg; g < se; ++g) {
-                int32_t out[I8Rows::kMax][4];
-                const uint8_t* grp = packed + g * gbytes;
-                switch (mb) {
-                    case 1: group_gemv(grp, full, xr, out); break;
-                    case 2: group_i8<2>(grp, full, xr, out); break;
-                    case 3: group_i8<3>(grp, full, xr, out); break;
-                    default: group_i8<4>(grp, full, xr, out); break;
-                }
-                const size_t rn = std::min(kIlvRows, r1 - g * kIlvRows);
-                for (size_t m = 0; m < mb; ++m) {
-                    // (float)(Σ − Σx) / a, four rows at once: the same roundings as the scalar level's.
-                    const __m128i s = _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(out[m])),
-                                                    _mm_set1_epi32(xr.sum[m]));
-                    const __m128 v = _mm_div_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(a[m0 + m]));
-                    float* ym = y + (m0 + m) * ldy + g * kIlvRows;
-                    if (rn == kIlvRows) {
-                        _mm_storeu_ps(ym, v);
-                    } else {
-                        alignas(16) float t[4];
-                        _mm_store_ps(t, v);
-                        for (size_t i = 0; i < rn; ++i) ym[i] = t[i];
-                    }
-                }
-            }
-        }
-    }
+    interleaved_gemm_i8<Avx2Groups>(packed, cols, q, ldq, a, M, y, ldy, r0, r1);
 }
 
 // f32: 8 code bytes widen to 8 int32 lanes (vpmovzxbd straight from memory), each lane holding the codes of 4

@@ -11,9 +11,10 @@
 // of matvec_f32_ref, ttt_accumulate_ref and ttt_apply_ref.
 //
 // chunk_states, if not null, receives W (rows i0..i1) at the start of every chunk that begins inside the call
-// (slot k for the k-th such chunk, d×d each): the training backward needs them.
+// (slot k for the k-th such chunk, d×d each): the training backward (ttt_chunked_backward_seq, below) needs them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -49,6 +50,78 @@ void ttt_chunked_rows(const T* fhat, T* z, size_t n, size_t d, T* w, T* pending,
                 }
             }
         }
+    }
+}
+
+// Backward of ttt_chunked_rows over one whole sequence of Tn tokens from a zero state (training; W is not detached):
+// gradients reach f̂ through z = W f̂ and through the update terms of every earlier chunk. dz, fhat, z (Tn, d);
+// states (nC, d, d) the chunk-start states the forward kept; dfhat (Tn, d) written; scratch
+// ttt_chunked_backward_scratch(Tn, d, C) values.
+inline size_t ttt_chunked_backward_scratch(size_t Tn, size_t d, size_t C) { return 2 * d * d + 2 * std::min(C, Tn) * d; }
+template <typename T>
+void ttt_chunked_backward_seq(const T* dz, const T* fhat, const T* z, const T* states, size_t Tn, size_t d, size_t C,
+                              T lr, T* dfhat, T* scratch) {
+    const size_t nC = (Tn + C - 1) / C, dd = d * d, len_max = std::min(C, Tn);
+    T* dWn = scratch;                 // (d, d) ∂L/∂W_{c+1} while chunk c is processed
+    T* dWc = dWn + dd;               // (d, d) ∂L/∂W_c being built
+    T* de = dWc + dd;                // (len, d) ∂L/∂e_t from the update term
+    T* dzt = de + len_max * d;       // (len, d) total ∂L/∂z_t
+    std::fill(dWn, dWn + dd, T(0));
+    for (size_t c = nC; c-- > 0;) {
+        const size_t t0 = c * C, t1 = std::min(Tn, t0 + C);
+        const T* W = states + c * dd;
+        const bool has_next = c + 1 < nC;  // W_{c+1} feeds later chunks
+        for (size_t t = t0; t < t1; ++t) {
+            const size_t row = t * d;
+            const T* f = fhat + row;
+            const T* zr = z + row;
+            const T* g = dz + row;
+            T* df = dfhat + row;
+            T* det = de + (t - t0) * d;
+            T* dzr = dzt + (t - t0) * d;
+            std::fill(df, df + d, T(0));
+            if (has_next) {
+                // W_{c+1} = W_c − η Σ e_t f̂_tᵀ, e_t = z_t − f̂_t:
+                //   ∂L/∂e_t = −η·dWn·f̂_t,   ∂L/∂f̂_t (through f̂_tᵀ) = −η·dWnᵀ·e_t
+                for (size_t i = 0; i < d; ++i) {
+                    const T* r = dWn + i * d;
+                    T acc = 0;
+                    for (size_t j = 0; j < d; ++j) acc += r[j] * f[j];
+                    det[i] = -lr * acc;
+                }
+                for (size_t i = 0; i < d; ++i) {
+                    const T* r = dWn + i * d;
+                    const T ei = -lr * (zr[i] - f[i]);
+                    for (size_t j = 0; j < d; ++j) df[j] += r[j] * ei;
+                }
+            } else {
+                std::fill(det, det + d, T(0));
+            }
+            // e_t = z_t − f̂_t: z gets +de, f̂ gets −de.
+            for (size_t i = 0; i < d; ++i) {
+                dzr[i] = g[i] + det[i];
+                df[i] -= det[i];
+            }
+            // z_t = W_c f̂_t: ∂L/∂f̂_t += W_cᵀ·dz_t.
+            for (size_t i = 0; i < d; ++i) {
+                const T* r = W + i * d;
+                const T gi = dzr[i];
+                for (size_t j = 0; j < d; ++j) df[j] += r[j] * gi;
+            }
+        }
+        if (c == 0) break;  // W_0 = 0 is a constant
+        // ∂L/∂W_c = ∂L/∂W_{c+1} (identity part of the update) + Σ_t dz_t f̂_tᵀ.
+        std::copy(dWn, dWn + dd, dWc);
+        for (size_t t = t0; t < t1; ++t) {
+            const T* f = fhat + t * d;
+            const T* dzr = dzt + (t - t0) * d;
+            for (size_t i = 0; i < d; ++i) {
+                T* r = dWc + i * d;
+                const T gi = dzr[i];
+                for (size_t j = 0; j < d; ++j) r[j] += gi * f[j];
+            }
+        }
+        std::swap_ranges(dWn, dWn + dd, dWc);
     }
 }
 

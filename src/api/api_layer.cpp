@@ -1,4 +1,5 @@
 // C ABI: upstream's single TTT layer.
+#include <cmath>
 #include <limits>
 
 #include "api/guard.h"
@@ -34,6 +35,9 @@ TTT_API ttt_status TTT_CALL ttt_layer_forward(ttt_layer* layer, const float* inp
         const size_t D = layer->layer.hidden_dim();
         if (seq_len > std::numeric_limits<size_t>::max() / sizeof(float) / D)
             throw Error(TTT_ERR_DIMENSION_MISMATCH, "seq_len * hidden_dim overflows");
+        for (size_t i = 0; i < seq_len * D; ++i)
+            if (!std::isfinite(input[i]))
+                throw Error(TTT_ERR_INVALID_ARGUMENT, "input[" + std::to_string(i) + "] is not a finite number");
         if (layer->busy.exchange(true)) throw Error(TTT_ERR_BUSY, "the layer is in use by another thread");
         struct Release {
             ttt_layer* l;

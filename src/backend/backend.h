@@ -176,6 +176,9 @@ public:
     // Whether two backends can use each other's prepared weights and tensors directly (same memory space and
     // weight layout); if not, the model moves activations through download/upload at a layer boundary.
     virtual bool same_memory_as(const Backend& other) const = 0;
+    // Whether this backend's buffers are host memory (ops could then run on state blocks kept in plain host memory,
+    // model/state_block.h).
+    virtual bool memory_is_host() const { return false; }
 
     // ---- operations on M rows ----------------------------------------------------------------------------------
     virtual void embed(const int32_t* tokens_host, const DenseWeight& table, const Tensor& out) = 0;

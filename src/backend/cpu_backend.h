@@ -65,6 +65,7 @@ public:
     DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
     DenseStorage lm_head_storage() const { return lm_head_; }
     bool same_memory_as(const Backend& other) const override;
+    bool memory_is_host() const override { return true; }
 
     void embed(const int32_t* tokens_host, const DenseWeight& table, const Tensor& out) override;
     void rmsnorm(const Tensor& x, const DenseWeight& gain, float eps, const Tensor& y) override;

@@ -317,23 +317,8 @@ private:
     // --- expressions ---
 
     Array iterate(const Value& v, size_t pos) {
-        switch (v.kind) {
-            case Value::Kind::Undefined: return {};
-            case Value::Kind::Array: return *v.arr;
-            case Value::Kind::Object: {
-                Array keys;
-                for (const auto& kv : *v.obj) keys.push_back(Value::string(kv.first));
-                return keys;
-            }
-            case Value::Kind::String: {
-                Array chars;
-                const auto cps = code_point_offsets(v.s);
-                charge(cps.size());
-                for (size_t k = 0; k + 1 < cps.size(); ++k) chars.push_back(Value::string(v.s.substr(cps[k], cps[k + 1] - cps[k])));
-                return chars;
-            }
-            default: fail_at(pos, std::string("'") + type_name(v) + "' object is not iterable");
-        }
+        pos_ = pos;  // a refusal points at the loop's expression
+        return to_list(*this, v);
     }
 
     Value eval(const Expr& e) {

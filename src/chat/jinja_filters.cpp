@@ -260,25 +260,6 @@ Value attribute_path(Host& h, const Value& v, const std::string& path) {
     }
 }
 
-Array to_list(Host& h, const Value& v) {
-    switch (v.kind) {
-        case Value::Kind::Undefined: return {};
-        case Value::Kind::Array: return *v.arr;
-        case Value::Kind::Object: {
-            Array keys;
-            for (const auto& kv : *v.obj) keys.push_back(Value::string(kv.first));
-            return keys;
-        }
-        case Value::Kind::String: {
-            Array chars;
-            const auto cps = code_point_offsets(v.s);
-            h.charge(cps.size());
-            for (size_t k = 0; k + 1 < cps.size(); ++k) chars.push_back(Value::string(v.s.substr(cps[k], cps[k + 1] - cps[k])));
-            return chars;
-        }
-        default: h.fail(std::string("'") + type_name(v) + "' object is not iterable");
-    }
-}
 
 int64_t length_of(Host& h, const Value& v) {
     switch (v.kind) {
@@ -455,6 +436,26 @@ std::string html_escape(const std::string& s) {
 }
 
 }  // namespace
+
+Array to_list(Host& h, const Value& v) {
+    switch (v.kind) {
+        case Value::Kind::Undefined: return {};
+        case Value::Kind::Array: return *v.arr;
+        case Value::Kind::Object: {
+            Array keys;
+            for (const auto& kv : *v.obj) keys.push_back(Value::string(kv.first));
+            return keys;
+        }
+        case Value::Kind::String: {
+            Array chars;
+            const auto cps = code_point_offsets(v.s);
+            h.charge(cps.size());
+            for (size_t k = 0; k + 1 < cps.size(); ++k) chars.push_back(Value::string(v.s.substr(cps[k], cps[k + 1] - cps[k])));
+            return chars;
+        }
+        default: h.fail(std::string("'") + type_name(v) + "' object is not iterable");
+    }
+}
 
 Value get_attribute(Host& h, const Value& obj, const std::string& name, bool item_first) {
     switch (obj.kind) {

@@ -38,6 +38,9 @@ Value get_item(Host& h, const Value& obj, const Value& key);
 Value slice(Host& h, const Value& obj, const Value& start, const Value& stop, const Value& step);
 // + - * / // % ** ~ == != < <= > >= in, "not in".
 Value binary_op(Host& h, const std::string& op, const Value& a, const Value& b);
+// A value as a for loop iterates it: a list's items, a mapping's keys, a string's characters (code points);
+// undefined iterates as nothing; anything else fails ("not iterable").
+Array to_list(Host& h, const Value& v);
 Value apply_filter(Host& h, const std::string& name, const Value& v, Args& args);
 bool apply_test(Host& h, const std::string& name, const Value& v, Args& args);
 

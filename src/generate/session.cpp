@@ -26,7 +26,9 @@ Session::Session(const ModelWeights& weights, const Tokenizer* tokenizer, std::u
       rows_per_pass_(std::max<size_t>(1, rows_per_pass)),
       forward_(weights.config, all_layers_on(backend_.get(), prepared), std::max(rows_per_pass_, kDefaultRowsPerPass)),
       soul_(weights.config),
-      logits_(size_t(weights.config.vocab_size)) {}
+      logits_(size_t(weights.config.vocab_size)) {
+    soul_.place(forward_.layer_backends());  // the soul lives where its layers run
+}
 
 const Tokenizer& Session::tokenizer() const {
     if (!tokenizer_) throw Error(TTT_ERR_UNSUPPORTED, "this model has no tokenizer (a model directory needs tokenizer.json)");
@@ -41,6 +43,7 @@ void Session::check_cancel(size_t done, size_t total) {
 
 void Session::set_soul(SoulState&& soul) {
     generating_ = false;  // the logits of the old soul no longer apply
+    soul.place(forward_.layer_backends());
     soul_ = std::move(soul);
     publish();
 }

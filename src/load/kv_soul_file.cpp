@@ -57,13 +57,20 @@ std::vector<uint8_t> kv_soul_to_bytes(const SoulState& soul, const ModelConfig& 
     const int64_t P = int64_t(soul.position), Hk = int64_t(kv.kv_heads), hd = int64_t(kv.head_dim);
     const size_t bytes = size_t(P) * size_t(Hk) * kv.row_bytes();
     SafetensorsWriter out;
+    // The rows in use, copied from where the cache lives (the writer keeps its own copy of each tensor).
+    std::vector<uint8_t> host;
+    auto add_rows = [&](const std::string& name, DType type, std::vector<int64_t> shape, const StateBlock& b, size_t n) {
+        host.resize(n);
+        b.read(host.data(), 0, n);
+        out.add(name, type, std::move(shape), host.data(), n);
+    };
     for (int32_t l = 0; l < c.num_layers; ++l) {
         const std::string i = std::to_string(l);
-        out.add("k." + i, dtype_of(kv.type), {P, Hk, hd}, kv.k[size_t(l)].data(), bytes);
-        out.add("v." + i, dtype_of(kv.type), {P, Hk, hd}, kv.v[size_t(l)].data(), bytes);
+        add_rows("k." + i, dtype_of(kv.type), {P, Hk, hd}, kv.k[size_t(l)], bytes);
+        add_rows("v." + i, dtype_of(kv.type), {P, Hk, hd}, kv.v[size_t(l)], bytes);
         if (kv.type == KvCacheType::i8) {
-            out.add("k_scale." + i, DType::F32, {P, Hk}, kv.k_scale[size_t(l)].data(), size_t(P * Hk) * 4);
-            out.add("v_scale." + i, DType::F32, {P, Hk}, kv.v_scale[size_t(l)].data(), size_t(P * Hk) * 4);
+            add_rows("k_scale." + i, DType::F32, {P, Hk}, kv.k_scale[size_t(l)], size_t(P * Hk) * 4);
+            add_rows("v_scale." + i, DType::F32, {P, Hk}, kv.v_scale[size_t(l)], size_t(P * Hk) * 4);
         }
     }
     out.set_metadata("format", kFormat);
@@ -149,8 +156,11 @@ void kv_soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, 
                 if (!s || s->dtype != DType::F32 || s->shape != scale_shape)
                     fail_format(what + ": tensor '" + scale_name + "' is missing or not F32 " + shape_string(scale_shape));
             }
-            uint8_t* dst = (part[0] == 'k' ? kv.k : kv.v)[size_t(l)].data();
-            float* dst_scale = kv.type == KvCacheType::i8 ? (part[0] == 'k' ? kv.k_scale : kv.v_scale)[size_t(l)].data() : nullptr;
+            // Decoded into host staging, then written to the cache where it lives (its backend's memory).
+            std::vector<uint8_t> rows_host(size_t(P) * Hk * kv.row_bytes());
+            std::vector<float> scales_host(kv.type == KvCacheType::i8 ? size_t(P) * Hk : 0);
+            uint8_t* dst = rows_host.data();
+            float* dst_scale = kv.type == KvCacheType::i8 ? scales_host.data() : nullptr;
             // Every row is decoded and checked; the same type is copied as it is (exact resume), another type is
             // re-encoded in the context's type.
             const bool same = file_type == kv.type;
@@ -169,6 +179,10 @@ void kv_soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, 
                     kv_store_row_ref(row.data(), hd, kernel_type(kv.type), dst + r * kv.row_bytes(), dst_scale ? dst_scale + r : nullptr);
                 }
             }
+            (part[0] == 'k' ? kv.k : kv.v)[size_t(l)].write(rows_host.data(), 0, rows_host.size());
+            if (dst_scale)
+                (part[0] == 'k' ? kv.k_scale : kv.v_scale)[size_t(l)].write(scales_host.data(), 0,
+                                                                            scales_host.size() * sizeof(float));
         }
     }
     out->kv = std::move(kv);

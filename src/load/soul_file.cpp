@@ -43,8 +43,10 @@ uint32_t meta_crc(const SafetensorsView& st, const uint8_t* image) {
 uint32_t state_crc(const SoulState& s) {
     uint32_t crc = 0;
     for (int32_t i = 0; i < s.num_layers; ++i) {
-        crc = crc32c(s.w[size_t(i)].data(), s.w[size_t(i)].size() * sizeof(float), crc);
-        crc = crc32c(s.pending[size_t(i)].data(), s.pending[size_t(i)].size() * sizeof(float), crc);
+        for (const StateBlock* b : {&s.w[size_t(i)], &s.pending[size_t(i)]}) {
+            const std::vector<float> host = b->to_floats();
+            crc = crc32c(host.data(), host.size() * sizeof(float), crc);
+        }
     }
     return crc;
 }
@@ -105,12 +107,12 @@ std::vector<uint8_t> soul_to_bytes(const SoulState& soul, const ModelConfig& c, 
     const int64_t d = soul.dim;
     for (int32_t i = 0; i < soul.num_layers; ++i) {
         if (c.is_delta()) {
-            out.add_f32("w_state." + std::to_string(i), delta_w_shape(c), soul.w[size_t(i)]);
-            out.add_f32("mix_tail." + std::to_string(i), delta_tail_shape(c), soul.pending[size_t(i)]);
+            out.add_f32("w_state." + std::to_string(i), delta_w_shape(c), soul.w[size_t(i)].to_floats());
+            out.add_f32("mix_tail." + std::to_string(i), delta_tail_shape(c), soul.pending[size_t(i)].to_floats());
             continue;
         }
-        out.add_f32("w_state." + std::to_string(i), {1, d, d}, soul.w[size_t(i)]);
-        out.add_f32("pending." + std::to_string(i), {d, d}, soul.pending[size_t(i)]);
+        out.add_f32("w_state." + std::to_string(i), {1, d, d}, soul.w[size_t(i)].to_floats());
+        out.add_f32("pending." + std::to_string(i), {d, d}, soul.pending[size_t(i)].to_floats());
     }
     const uint32_t meta[4] = {uint32_t(c.hidden_dim), uint32_t(c.num_layers), uint32_t(soul.level >> 32),
                               uint32_t(soul.level & 0xffffffffu)};
@@ -232,12 +234,12 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
         soul.level = level;
         for (int32_t i = 0; i < c.num_layers; ++i) {
             if (c.is_delta()) {
-                soul.w[size_t(i)] = read_shaped(st, "w_state." + std::to_string(i), delta_w_shape(c), what);
-                soul.pending[size_t(i)] = read_shaped(st, "mix_tail." + std::to_string(i), delta_tail_shape(c), what);
+                soul.w[size_t(i)].from_floats(read_shaped(st, "w_state." + std::to_string(i), delta_w_shape(c), what));
+                soul.pending[size_t(i)].from_floats(read_shaped(st, "mix_tail." + std::to_string(i), delta_tail_shape(c), what));
                 continue;
             }
-            soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);
-            soul.pending[size_t(i)] = read_matrix(st, "pending." + std::to_string(i), d, dims_confirmed, what);
+            soul.w[size_t(i)].from_floats(read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what));
+            soul.pending[size_t(i)].from_floats(read_matrix(st, "pending." + std::to_string(i), d, dims_confirmed, what));
         }
         if (state_crc(soul) != crc) fail_format(what + ": checksum mismatch in the soul state (the file is corrupted)");
         if (chunk != uint64_t(c.ttt_chunk) && fp == fingerprint)  // the chunk is part of the fingerprint
@@ -248,14 +250,15 @@ void soul_from_bytes(const uint8_t* data, size_t size, const ModelConfig& c, uin
             // soul learned, drop the open chunk, and start counting chunks afresh.
             log_warn(what + ": the soul was made with ttt_chunk " + std::to_string(chunk) + ", this model uses " +
                      std::to_string(c.ttt_chunk) + "; its open chunk is dropped");
-            for (auto& p : soul.pending) std::fill(p.begin(), p.end(), 0.0f);
+            for (auto& p : soul.pending) p.zero();
             soul.position = 0;
         }
     } else {
         if (c.is_delta())
             fail_incompatible(what + ": an upstream soul cannot be applied to a model with the \"delta\" TTT layer");
         // Upstream souls: no pending sums (upstream inference used chunk 1); chunk counting restarts here.
-        for (int32_t i = 0; i < c.num_layers; ++i) soul.w[size_t(i)] = read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what);
+        for (int32_t i = 0; i < c.num_layers; ++i)
+            soul.w[size_t(i)].from_floats(read_matrix(st, "w_state." + std::to_string(i), d, dims_confirmed, what));
         soul.position = 0;
     }
     if (st.find("w_state." + std::to_string(c.num_layers)))

@@ -57,6 +57,12 @@ public:
     // have distinct souls. Bit-identical to running them one at a time, token by token.
     void run(const SequenceInput* seqs, size_t n_seqs);
     size_t max_rows() const { return max_rows_; }
+    // The backend of every layer (where a soul run by this forward is placed: SoulState::place).
+    std::vector<Backend*> layer_backends() const {
+        std::vector<Backend*> b;
+        for (const LayerPlacement& p : placement_) b.push_back(p.backend);
+        return b;
+    }
     const ModelConfig& config() const { return config_; }
 
 private:
@@ -70,8 +76,6 @@ private:
                    std::vector<TttStateRef>& states);
     void run_attention(size_t l, Workspace& ws, size_t M, const SequenceInput* seqs, const std::vector<Part>& parts,
                        const std::vector<SequenceRows>& rows);  // arch llama / bitnet (model/attention_block.h)
-    void bitlinear(Backend& be, Workspace& ws, const TernaryWeight& w, const Tensor& x, const Tensor& y,
-                   bool x_already_quantised);
     struct LogitTargets {
         std::vector<size_t> rows;  // rows of the pass
         std::vector<float*> dst;   // host destination of each
@@ -83,7 +87,7 @@ private:
     std::vector<LayerPlacement> placement_;
     size_t max_rows_;
     std::vector<std::unique_ptr<Workspace>> workspaces_;  // one per distinct backend
-    std::vector<float> host_rows_;                        // residual rows crossing between backends; logits
+    std::vector<float> host_rows_;                        // residual rows crossing between backends
     std::vector<float> rope_inv_freq_;                    // attention models: RoPE frequencies
 };
 

@@ -1,5 +1,7 @@
 #include "model/kv_cache.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace ttt {
@@ -10,10 +12,24 @@ void KvCache::configure(const ModelConfig& c, KvCacheType t, uint64_t capacity_p
     kv_heads = size_t(c.attn.num_kv_heads);
     head_dim = size_t(c.attn.head_dim);
     const size_t L = size_t(c.num_layers);
-    k.assign(L, {});
-    v.assign(L, {});
-    k_scale.assign(type == KvCacheType::i8 ? L : 0, {});
-    v_scale.assign(type == KvCacheType::i8 ? L : 0, {});
+    k.assign(L, StateBlock());
+    v.assign(L, StateBlock());
+    k_scale.assign(type == KvCacheType::i8 ? L : 0, StateBlock());
+    v_scale.assign(type == KvCacheType::i8 ? L : 0, StateBlock());
+    if (where_.size() != L) where_.assign(L, nullptr);
+}
+
+void KvCache::place(const std::vector<Backend*>& layer_backends) {
+    where_ = layer_backends;
+    for (auto* blocks : {&k, &v, &k_scale, &v_scale})
+        for (size_t l = 0; l < blocks->size(); ++l) {
+            StateBlock& b = (*blocks)[l];
+            b = b.moved_to(backend_of(l), b.bytes(), b.bytes());
+        }
+}
+
+uint64_t KvCache::held() const {
+    return k.empty() ? 0 : k[0].bytes() / std::max<size_t>(1, kv_heads * row_bytes());
 }
 
 size_t KvCache::row_bytes() const {
@@ -28,36 +44,36 @@ void KvCache::check_room(uint64_t position, uint64_t n) const {
 }
 
 void KvCache::reserve(uint64_t n) {
-    const size_t held = k.empty() ? 0 : k[0].size() / std::max<size_t>(1, kv_heads * row_bytes());
-    if (n <= held) return;
-    // Grow geometrically (amortised appends), never past the capacity.
-    const uint64_t want = std::min<uint64_t>(capacity, std::max<uint64_t>(n, uint64_t(held) * 2 + 16));
-    const size_t bytes = size_t(want) * kv_heads * row_bytes();
+    const uint64_t have = held();
+    if (n <= have) return;
+    // Grow geometrically (amortised appends), never past the capacity; the rows held move to the larger block.
+    const uint64_t want = std::min<uint64_t>(capacity, std::max<uint64_t>(n, have * 2 + 16));
+    const size_t row = kv_heads * row_bytes(), scales = kv_heads * sizeof(float);
     for (size_t l = 0; l < k.size(); ++l) {
-        k[l].resize(bytes);
-        v[l].resize(bytes);
+        k[l] = k[l].moved_to(backend_of(l), size_t(want) * row, size_t(have) * row);
+        v[l] = v[l].moved_to(backend_of(l), size_t(want) * row, size_t(have) * row);
         if (type == KvCacheType::i8) {
-            k_scale[l].resize(size_t(want) * kv_heads);
-            v_scale[l].resize(size_t(want) * kv_heads);
+            k_scale[l] = k_scale[l].moved_to(backend_of(l), size_t(want) * scales, size_t(have) * scales);
+            v_scale[l] = v_scale[l].moved_to(backend_of(l), size_t(want) * scales, size_t(have) * scales);
         }
     }
 }
 
 KvCacheRef KvCache::layer(size_t l, uint64_t position) {
     KvCacheRef r;
-    r.k = k[l].data();
-    r.v = v[l].data();
+    r.k = static_cast<uint8_t*>(k[l].data());
+    r.v = static_cast<uint8_t*>(v[l].data());
     if (type == KvCacheType::i8) {
-        r.k_scale = k_scale[l].data();
-        r.v_scale = v_scale[l].data();
+        r.k_scale = k_scale[l].floats();
+        r.v_scale = v_scale[l].floats();
     }
     r.position = position;
     return r;
 }
 
 void KvCache::clear() {
-    for (auto* per_layer : {&k, &v}) for (auto& b : *per_layer) std::vector<uint8_t>().swap(b);
-    for (auto* per_layer : {&k_scale, &v_scale}) for (auto& b : *per_layer) std::vector<float>().swap(b);
+    for (auto* per_layer : {&k, &v, &k_scale, &v_scale})
+        for (auto& b : *per_layer) b = StateBlock();
 }
 
 const char* KvCache::type_name(KvCacheType t) {

@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "model/config.h"
+#include "model/state_block.h"
 
 namespace ttt {
 
@@ -16,11 +17,17 @@ struct KvCache {
     KvCacheType type = KvCacheType::f16;
     uint64_t capacity = 0;  // positions the cache may hold
     size_t kv_heads = 0, head_dim = 0;
-    std::vector<std::vector<uint8_t>> k, v;       // per layer [positions held, kv_heads, head_dim]
-    std::vector<std::vector<float>> k_scale, v_scale;  // per layer [positions held, kv_heads] (i8)
+    // Per layer, in the memory of the backend that runs the layer (place): [positions held, kv_heads, head_dim]
+    // rows of `type`, and for i8 one float factor per [position, kv_head].
+    std::vector<StateBlock> k, v, k_scale, v_scale;
 
-    // Empty cache for `c` (nothing allocated yet). capacity 0: the model's max_position_embeddings.
+    // Empty cache for `c` (nothing allocated yet). capacity 0: the model's max_position_embeddings. Keeps the
+    // placement.
     void configure(const ModelConfig& c, KvCacheType t, uint64_t capacity_positions);
+    // Layer l's rows go to layer_backends[l]'s memory (what is held moves there).
+    void place(const std::vector<Backend*>& layer_backends);
+    // Positions the storage holds now (≤ capacity).
+    uint64_t held() const;
     bool configured() const { return !k.empty(); }
     size_t row_bytes() const;
     // Storage for positions [0, n) (n ≤ capacity: the caller checks, see check_room).
@@ -31,6 +38,10 @@ struct KvCache {
     // Drop the storage (positions restart at zero; the soul's position says how much is valid).
     void clear();
     static const char* type_name(KvCacheType t);
+
+private:
+    std::vector<Backend*> where_;  // per layer; empty or nullptr: host memory
+    Backend* backend_of(size_t l) const { return l < where_.size() ? where_[l] : nullptr; }
 };
 
 }  // namespace ttt

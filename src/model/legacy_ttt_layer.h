@@ -2,7 +2,9 @@
 // random ternary projections (now from a seeded generator, so the same seed gives the same layer everywhere),
 // per-vector int8 activations, and a residual inside the layer:
 //   f = down(x); f̂ = f/‖f‖ if ‖f‖ > 1e-6 else f;  p = W f̂;  y = x + up(p);  W ← W − η (p − f̂) f̂ᵀ
-// Every call starts from W = 0, as upstream's forward_sequence did.
+// Every call starts from W = 0, as upstream's forward_sequence did. The projections run on the CPU's ternary int8
+// kernels (kernels/cpu/ternary_kernels.h: exact integer sums, one division, so the same values as int8_linear, the
+// reference) and the recurrence on its TTT kernel (kernels/cpu/ttt_kernels.h).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +12,8 @@
 #include <vector>
 
 namespace ttt {
+
+struct TernaryKernels;
 
 class LegacyTttLayer {
 public:
@@ -26,9 +30,21 @@ public:
     static void int8_linear(const std::vector<int8_t>& w, size_t in, size_t out, const float* x, float* y);
 
 private:
+    // A projection in the kernels' layout (repacked from [out, in] codes).
+    struct Packed {
+        std::vector<uint8_t> storage;
+        const uint8_t* data = nullptr;  // 64-byte aligned inside storage
+        size_t rows = 0, cols = 0;      // out, in
+    };
+    Packed pack(const std::vector<int8_t>& w_in_out, size_t in, size_t out) const;
+    // y = int8_linear(w, x) on the kernels; xq: scratch of w.cols bytes.
+    void linear(const Packed& w, const float* x, std::vector<int8_t>& xq, float* y) const;
+
     size_t dim_, inner_;
     float lr_;
     std::vector<int8_t> down_, up_;
+    const TernaryKernels* kernels_;
+    Packed down_packed_, up_packed_;
 };
 
 }  // namespace ttt

@@ -27,6 +27,7 @@
 
 #include "backend/thread_pool.h"
 #include "common/error.h"
+#include "model/layer_program.h"
 #include "train/train_model.h"
 #include "train/train_ops.h"
 #include "train/ttt_delta_ops.h"
@@ -204,11 +205,110 @@ void check_batch(const ModelConfig& c, const Batch& batch) {
                           std::to_string(n) + " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
 }
 
-// y[rows, out] = x[rows, in] · W̃ᵀ
+// Runs the layer program (model/layer_program.h) with the training ops over the N = B·T rows of a batch, each
+// intermediate in its own place in the arena, where the backward below reads it.
 template <typename T>
-void linear_forward(const T* x, const T* we, size_t rows, size_t in, size_t out, T* y, ThreadPool* pool) {
-    matmul(false, true, rows, out, in, x, we, y, false, pool);
-}
+class TrainLayerExec {
+public:
+    struct Rows {
+        T* p = nullptr;
+        size_t cols = 0;
+    };
+    using Input = Rows;
+
+    TrainLayerExec(Activations<T>& A, size_t l, const T* P, const ParamIndex::Layer& p, const ModelConfig& c,
+                   bool quant, const TttDeltaParams<T>& delta, ThreadPool* pool)
+        : A_(A), a_(A.layers[l]), l_(l), P_(P), p_(p), c_(c), quant_(quant), delta_(delta), pool_(pool) {}
+
+    bool delta() const { return A_.delta; }
+
+    Rows rmsnorm(const Rows& x, LayerNorm which, LayerSlot) {
+        const bool first = which == LayerNorm::norm1;
+        T* y = first ? a_.xn1 : a_.xn2;
+        rmsnorm_forward(x.p, P_ + (first ? p_.norm1 : p_.norm2), A_.N, A_.D, c_.norm_eps, y, first ? a_.rstd1 : a_.rstd2,
+                        pool_);
+        return {y, A_.D};
+    }
+    Input bitlinear_input(const Rows& x, LayerSlot which) {
+        if (!quant_) return x;
+        T* y = which == LayerSlot::norm1_quantised ? a_.xq1
+             : which == LayerSlot::ttt_out_quantised ? a_.zq
+             : which == LayerSlot::norm2_quantised ? a_.xq2 : a_.actq;
+        fake_quant_forward(x.p, A_.N, x.cols, y, pool_);
+        return {y, x.cols};
+    }
+    Rows bitlinear(const Input& x, LayerLinear which, LayerSlot) {
+        const size_t k = linear_index(which), out = rows_of(k);
+        T* y = nullptr;
+        switch (which) {
+            case LayerLinear::ttt_down: y = a_.f; break;
+            case LayerLinear::ttt_key: y = a_.kr; break;
+            case LayerLinear::ttt_value: y = a_.v; break;
+            case LayerLinear::ttt_query: y = a_.qr; break;
+            case LayerLinear::ttt_up: y = a_.h; break;             // h = x + up(z) is formed in place (add)
+            case LayerLinear::mlp_gate: y = a_.gate; break;
+            case LayerLinear::mlp_up: y = a_.up; break;
+            case LayerLinear::mlp_down: y = A_.x[l_ + 1]; break;   // x' = h + mlp, in place
+        }
+        matmul(false, true, A_.N, out, x.cols, x.p, a_.we[k], y, false, pool_);  // y = x·W̃ᵀ
+        return {y, out};
+    }
+    Rows l2_normalize(const Rows& f, LayerSlot) {
+        l2norm_forward(f.p, A_.N, A_.d, a_.fhat, a_.fnorm, pool_);
+        return {a_.fhat, A_.d};
+    }
+    Rows ttt_chunked(const Rows& fhat, LayerSlot) {
+        ttt_forward(fhat.p, A_.B, A_.Tn, A_.d, A_.C, c_.inner_lr, a_.z, a_.states, pool_);
+        return {a_.z, A_.d};
+    }
+    Rows ttt_gate(const Rows& n, LayerSlot) {
+        matmul(false, true, A_.N, 2 * A_.H, A_.D, n.p, P_ + p_.gate, a_.gates, false, pool_);  // g = G·n (float rows)
+        return {a_.gates, 2 * A_.H};
+    }
+    Rows ttt_delta(const Rows& k, const Rows& v, const Rows& q, const Rows& g, LayerSlot) {
+        ttt_delta_forward(delta_, k.p, v.p, q.p, g.p, A_.B, A_.Tn, a_.z, ttt_delta_saved_at(a_.saved, A_.N, A_.d, A_.H),
+                          pool_);
+        return {a_.z, A_.d};
+    }
+    Rows swiglu(const Rows& gate, const Rows& up, LayerSlot) {
+        swiglu_forward(gate.p, up.p, A_.N * A_.I, a_.act, pool_);
+        return {a_.act, A_.I};
+    }
+    Rows add(const Rows& a, const Rows& b, LayerSlot) {
+        for (size_t i = 0; i < A_.N * a.cols; ++i) b.p[i] = a.p[i] + b.p[i];  // b is the branch output, in place
+        return b;
+    }
+
+private:
+    static size_t linear_index(LayerLinear which) {
+        switch (which) {
+            case LayerLinear::ttt_down: return kDown;
+            case LayerLinear::ttt_key: return kKey;
+            case LayerLinear::ttt_value: return kValue;
+            case LayerLinear::ttt_query: return kQuery;
+            case LayerLinear::ttt_up: return kUp;
+            case LayerLinear::mlp_gate: return kGate;
+            case LayerLinear::mlp_up: return kMlpUp;
+            case LayerLinear::mlp_down: return kMlpDown;
+        }
+        return kDown;
+    }
+    size_t rows_of(size_t k) const {
+        const size_t D = A_.D, d = A_.d, I = A_.I;
+        const size_t rows[kMaxLinears] = {d, D, I, I, D, d, d};
+        return rows[k];
+    }
+
+    Activations<T>& A_;
+    typename Activations<T>::Layer& a_;
+    size_t l_;
+    const T* P_;
+    const ParamIndex::Layer& p_;
+    const ModelConfig& c_;
+    bool quant_;
+    TttDeltaParams<T> delta_;
+    ThreadPool* pool_;
+};
 
 template <typename T>
 double forward_backward(const TrainParams& params, const T* P, const Batch& batch, T* G, ThreadPool& pool_ref,
@@ -246,44 +346,11 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
             }, 65536);
         }
 
-    // ---- forward -------------------------------------------------------------------------------------------------
+    // ---- forward: the layer program (model/layer_program.h), executed by the training ops --------------------------
     embedding_forward(batch.inputs, N, P + ix.embed, D, A.x[0]);
     for (size_t l = 0; l < L; ++l) {
-        auto& a = A.layers[l];
-        const auto& p = ix.layers[l];
-        const T* x = A.x[l];
-        // TTT branch.
-        rmsnorm_forward(x, P + p.norm1, N, D, eps, a.xn1, a.rstd1, pool);
-        const T* in1 = a.xn1;
-        if (quant) fake_quant_forward(a.xn1, N, D, a.xq1, pool), in1 = a.xq1;
-        if (A.delta) {
-            linear_forward(in1, a.we[kKey], N, D, d, a.kr, pool);                 // k_r (N, d)
-            linear_forward(in1, a.we[kValue], N, D, d, a.v, pool);                // v   (N, d)
-            linear_forward(in1, a.we[kQuery], N, D, d, a.qr, pool);               // q_r (N, d)
-            matmul(false, true, N, 2 * H, D, a.xn1, P + p.gate, a.gates, false, pool);  // g (N, 2H)
-            ttt_delta_forward(delta_params(p), a.kr, a.v, a.qr, a.gates, B, Tn, a.z,
-                              ttt_delta_saved_at(a.saved, N, d, H), pool);         // z   (N, d)
-        } else {
-            linear_forward(in1, a.we[kDown], N, D, d, a.f, pool);                 // f   (N, d)
-            l2norm_forward(a.f, N, d, a.fhat, a.fnorm, pool);
-            ttt_forward(a.fhat, B, Tn, d, C, eta, a.z, a.states, pool);          // z   (N, d)
-        }
-        const T* inz = a.z;
-        if (quant) fake_quant_forward(a.z, N, d, a.zq, pool), inz = a.zq;
-        linear_forward(inz, a.we[kUp], N, d, D, a.h, pool);                       // up(z) (N, D)
-        for (size_t i = 0; i < N * D; ++i) a.h[i] = x[i] + a.h[i];               // h = x + up(z)
-        // MLP branch.
-        rmsnorm_forward(a.h, P + p.norm2, N, D, eps, a.xn2, a.rstd2, pool);
-        const T* in2 = a.xn2;
-        if (quant) fake_quant_forward(a.xn2, N, D, a.xq2, pool), in2 = a.xq2;
-        linear_forward(in2, a.we[kGate], N, D, I, a.gate, pool);                  // (N, I)
-        linear_forward(in2, a.we[kMlpUp], N, D, I, a.up, pool);                   // (N, I)
-        swiglu_forward(a.gate, a.up, N * I, a.act, pool);
-        const T* ina = a.act;
-        if (quant) fake_quant_forward(a.act, N, I, a.actq, pool), ina = a.actq;
-        T* xo = A.x[l + 1];
-        linear_forward(ina, a.we[kMlpDown], N, I, D, xo, pool);                   // (N, D)
-        for (size_t i = 0; i < N * D; ++i) xo[i] = a.h[i] + xo[i];               // x' = h + mlp
+        TrainLayerExec<T> ex(A, l, P, ix.layers[l], c, quant, delta_params(ix.layers[l]), pool);
+        bitllama_layer(ex, {A.x[l], D});
     }
     rmsnorm_forward(A.x[L], P + ix.norm_f, N, D, eps, A.xnf, A.rstdf, pool);
     matmul(false, true, N, V, D, A.xnf, P + ix.lm_head, A.logits, false, pool);  // logits (N, V)

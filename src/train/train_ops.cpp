@@ -1,4 +1,5 @@
-// Training operations: forward + hand-written backward per op. Math and conventions in train_ops.h.
+// Training operations over N rows: the row math (forward and backward) of kernels/cpu/ops_ref.h and ttt_ref.h,
+// split between threads; the reductions over rows (gains, embedding rows) in row order. Conventions in train_ops.h.
 #include "train/train_ops.h"
 
 #include <algorithm>
@@ -78,24 +79,10 @@ template <typename T>
 void rmsnorm_backward(const T* dy, const T* x, const T* g, const T* rstd, size_t N, size_t D, T* dx, T* dg,
                       ThreadPool* pool) {
     for_rows(pool, N, grain_for(D), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* dyr = dy + n * D;
-            const T* xr = x + n * D;
-            T* dxr = dx + n * D;
-            const T r = rstd[n];
-            double dot = 0.0;  // Σ dy⊙g⊙x̂
-            for (size_t i = 0; i < D; ++i) dot += static_cast<double>(dyr[i] * g[i]) * static_cast<double>(xr[i] * r);
-            const T m = static_cast<T>(dot / static_cast<double>(D));
-            for (size_t i = 0; i < D; ++i) dxr[i] += r * (dyr[i] * g[i] - xr[i] * r * m);
-        }
+        for (size_t n = b; n < e; ++n) rmsnorm_row_backward<T>(dy + n * D, x + n * D, g, rstd[n], D, dx + n * D);
     });
     // The gain gradient sums over rows: sequential, in row order.
-    for (size_t n = 0; n < N; ++n) {
-        const T* dyr = dy + n * D;
-        const T* xr = x + n * D;
-        const T r = rstd[n];
-        for (size_t i = 0; i < D; ++i) dg[i] += dyr[i] * (xr[i] * r);
-    }
+    for (size_t n = 0; n < N; ++n) rmsnorm_gain_grad_row<T>(dy + n * D, x + n * D, rstd[n], D, dg);
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -155,15 +142,7 @@ void swiglu_forward(const T* g, const T* u, size_t n, T* out, ThreadPool* pool) 
 
 template <typename T>
 void swiglu_backward(const T* dout, const T* g, const T* u, size_t n, T* dg, T* du, ThreadPool* pool) {
-    for_rows(pool, n, 16384, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) {
-            const T d = dout[i];
-            const T sig = T(1) / (T(1) + std::exp(-g[i]));
-            const T silu = g[i] * sig;
-            du[i] = d * silu;
-            dg[i] = d * u[i] * (sig * (T(1) + g[i] * (T(1) - sig)));
-        }
-    });
+    for_rows(pool, n, 16384, [&](size_t b, size_t e) { swiglu_span_backward<T>(dout + b, g + b, u + b, e - b, dg + b, du + b); });
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -179,18 +158,7 @@ void l2norm_forward(const T* f, size_t N, size_t d, T* fhat, T* norm, ThreadPool
 template <typename T>
 void l2norm_backward(const T* dfhat, const T* f, const T* norm, size_t N, size_t d, T* df, ThreadPool* pool) {
     for_rows(pool, N, grain_for(d), [&](size_t b, size_t e) {
-        for (size_t n = b; n < e; ++n) {
-            const T* gr = dfhat + n * d;
-            const T* fr = f + n * d;
-            T* dr = df + n * d;
-            const double nrm = static_cast<double>(norm[n]);
-            const double q = 1.0 / (nrm + 1e-6);
-            double dot = 0.0;
-            for (size_t i = 0; i < d; ++i) dot += static_cast<double>(gr[i]) * fr[i];
-            const T a = static_cast<T>(q);
-            const T c = nrm > 0.0 ? static_cast<T>(q * q / nrm * dot) : T(0);
-            for (size_t i = 0; i < d; ++i) dr[i] = a * gr[i] - c * fr[i];
-        }
+        for (size_t n = b; n < e; ++n) l2_normalize_row_backward<T>(dfhat + n * d, f + n * d, norm[n], d, df + n * d);
     });
 }
 
@@ -217,72 +185,12 @@ void ttt_forward(const T* fhat, size_t B, size_t Tn, size_t d, size_t C, float e
 template <typename T>
 void ttt_backward(const T* dz, const T* fhat, const T* z, const T* states, size_t B, size_t Tn, size_t d, size_t C,
                   float eta, T* dfhat, T* scratch, ThreadPool* pool) {
-    const size_t nC = ttt_num_chunks(Tn, C), dd = d * d, len_max = std::min(C, Tn);
-    const T lr = static_cast<T>(eta);
-    const size_t per_seq = 2 * dd + 2 * len_max * d;
+    const size_t nC = ttt_num_chunks(Tn, C), dd = d * d, per_seq = ttt_chunked_backward_scratch(Tn, d, C);
     for_rows(pool, B, 1, [&](size_t b0, size_t b1) {
         for (size_t b = b0; b < b1; ++b) {
-            T* dWn = scratch + b * per_seq;  // (d, d) ∂L/∂W_{c+1} while chunk c is processed
-            T* dWc = dWn + dd;               // (d, d) ∂L/∂W_c being built
-            T* de = dWc + dd;                // (len, d) ∂L/∂e_t from the update term
-            T* dzt = de + len_max * d;       // (len, d) total ∂L/∂z_t
-            std::fill(dWn, dWn + dd, T(0));
-            for (size_t c = nC; c-- > 0;) {
-                const size_t t0 = c * C, t1 = std::min(Tn, t0 + C);
-                const T* W = states + (b * nC + c) * dd;
-                const bool has_next = c + 1 < nC;  // W_{c+1} feeds later chunks
-                for (size_t t = t0; t < t1; ++t) {
-                    const size_t row = (b * Tn + t) * d;
-                    const T* f = fhat + row;
-                    const T* zr = z + row;
-                    const T* g = dz + row;
-                    T* df = dfhat + row;
-                    T* det = de + (t - t0) * d;
-                    T* dzr = dzt + (t - t0) * d;
-                    std::fill(df, df + d, T(0));
-                    if (has_next) {
-                        // W_{c+1} = W_c − η Σ e_t f̂_tᵀ, e_t = z_t − f̂_t:
-                        //   ∂L/∂e_t = −η·dWn·f̂_t,   ∂L/∂f̂_t (through f̂_tᵀ) = −η·dWnᵀ·e_t
-                        for (size_t i = 0; i < d; ++i) {
-                            const T* r = dWn + i * d;
-                            T acc = 0;
-                            for (size_t j = 0; j < d; ++j) acc += r[j] * f[j];
-                            det[i] = -lr * acc;
-                        }
-                        for (size_t i = 0; i < d; ++i) {
-                            const T* r = dWn + i * d;
-                            const T ei = -lr * (zr[i] - f[i]);
-                            for (size_t j = 0; j < d; ++j) df[j] += r[j] * ei;
-                        }
-                    } else {
-                        std::fill(det, det + d, T(0));
-                    }
-                    // e_t = z_t − f̂_t: z gets +de, f̂ gets −de.
-                    for (size_t i = 0; i < d; ++i) {
-                        dzr[i] = g[i] + det[i];
-                        df[i] -= det[i];
-                    }
-                    // z_t = W_c f̂_t: ∂L/∂f̂_t += W_cᵀ·dz_t.
-                    for (size_t i = 0; i < d; ++i) {
-                        const T* r = W + i * d;
-                        const T gi = dzr[i];
-                        for (size_t j = 0; j < d; ++j) df[j] += r[j] * gi;
-                    }
-                }
-                if (c == 0) break;  // W_0 = 0 is a constant
-                // ∂L/∂W_c = ∂L/∂W_{c+1} (identity part of the update) + Σ_t dz_t f̂_tᵀ.
-                std::copy(dWn, dWn + dd, dWc);
-                for (size_t t = t0; t < t1; ++t) {
-                    const T* f = fhat + (b * Tn + t) * d;
-                    const T* dzr = dzt + (t - t0) * d;
-                    for (size_t i = 0; i < d; ++i) {
-                        T* r = dWc + i * d;
-                        const T gi = dzr[i];
-                        for (size_t j = 0; j < d; ++j) r[j] += gi * f[j];
-                    }
-                }
-                std::swap_ranges(dWn, dWn + dd, dWc);
-            }
+            const size_t row = b * Tn * d;
+            ttt_chunked_backward_seq<T>(dz + row, fhat + row, z + row, states + b * nC * dd, Tn, d, C,
+                                        static_cast<T>(eta), dfhat + row, scratch + b * per_seq);
         }
     });
 }
