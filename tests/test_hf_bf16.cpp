@@ -114,3 +114,33 @@ TEST_CASE("bf16 projections: malformed files are refused with the reason") {
     bitnet_cfg.config.attn.bf16_projections = false;  // says f32 but holds bf16
     CHECK_THROWS_WITH_AS(bitnet_cfg.check_shapes("m"), doctest::Contains("has shape"), Error);
 }
+
+TEST_CASE("bf16 projections on request: an f32 checkpoint rounded to bf16 (bit-ttt convert --bf16)") {
+    const HfCheckpoint f = load_hf_checkpoint(case_dir("llama_gqa2_untied"));
+    const HfCheckpoint b = load_hf_checkpoint(case_dir("llama_gqa2_untied"), {}, FloatProjections::bf16);
+    CHECK(b.weights.config.attn.bf16_projections);
+    const Projection& fp = f.weights.attention->layers[1].gate;
+    const Projection& bp = b.weights.attention->layers[1].gate;
+    REQUIRE(bp.is_bf16());
+    for (size_t i = 0; i < fp.dense.size(); ++i) CHECK(bp.bf16[i] == float_to_bf16(fp.dense[i]));
+    // Another model (rounded weights): another fingerprint, logits close to the f32 model's.
+    CHECK(b.weights.fingerprint() != f.weights.fingerprint());
+    auto be = CpuBackend::best(2);
+    const std::vector<float> x = prefill(f.weights, *be), y = prefill(b.weights, *be);
+    float d = 0.0f;
+    for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::fabs(x[i] - y[i]));
+    MESSAGE("llama_gqa2_untied, f32 vs projections rounded to bf16: max |Δlogit| " << d);
+    CHECK(d > 0.0f);
+    CHECK(d < 5e-2f);
+    ttt_test::TempDir tmp;
+    const std::string bitt = (tmp.path / "m.bitt").string();
+    CHECK(convert_hf_to_bitt(case_dir("llama_gqa2_untied"), bitt, {}, FloatProjections::bf16) == b.weights.fingerprint());
+    CHECK(load_model_path(bitt, LoadOptions{}).weights.config.attn.bf16_projections);
+    // Only for float Llama projections.
+    CHECK_THROWS_WITH_AS(load_hf_checkpoint(case_dir("bitnet_gqa_tied"), {}, FloatProjections::bf16),
+                         doctest::Contains("bf16 projections are for float Llama checkpoints"), Error);
+    Ternarise t;
+    t.method = Ternarise::Method::absmean;
+    CHECK_THROWS_WITH_AS(load_hf_checkpoint(case_dir("llama_gqa2_untied"), t, FloatProjections::bf16),
+                         doctest::Contains("not ternarised ones"), Error);
+}

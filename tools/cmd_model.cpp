@@ -73,12 +73,14 @@ bool print_help(int argc, char** argv, const char* usage) {
 
 const char* const kInfoUsage = "usage: bit-ttt info FILE|DIR   (config, tensor table, sizes, checksum state)";
 const char* const kConvertUsage =
-    "usage: bit-ttt convert [--ternary absmean|multibase[:K]] INPUT OUTPUT\n"
+    "usage: bit-ttt convert [--ternary absmean|multibase[:K] | --bf16] INPUT OUTPUT\n"
     "  INPUT: a model directory, a Hugging Face Llama/BitNet directory or .bitt; OUTPUT ending in .bitt writes .bitt,\n"
     "  streamed tensor by tensor from a Hugging Face directory; otherwise a model directory.\n"
     "  --ternary (a Hugging Face LlamaForCausalLM to .bitt): the projections become ternary; absmean: BitNet b1.58's\n"
     "  rule, one base (2 bits per weight); multibase:K: K least-squares bases fitted on the residual, W ~ sum s_k Q_k\n"
-    "  (K 1..8, default 3; 2K bits per weight). docs/models.md has their quality cost.";
+    "  (K 1..8, default 3; 2K bits per weight). docs/models.md has their quality cost.\n"
+    "  --bf16 (a Hugging Face LlamaForCausalLM to .bitt): f32 / f16 projections stored as bf16 (rounded; half the\n"
+    "  memory). A bf16 checkpoint's projections stay bf16 without it.";
 
 // "absmean", "multibase", "multibase:K" → the converter's option; false if malformed.
 bool parse_ternarise(const std::string& text, ttt::Ternarise* t) {
@@ -152,7 +154,7 @@ int cmd_info(int argc, char** argv) {
     info.struct_size = sizeof info;
     ttt_model_get_info(model, &info);
     static const char* const kArchNames[] = {"ttt (BitLlama: TTT layers + SwiGLU MLP)",
-                                             "llama (attention with RoPE, KV cache; float weights)",
+                                             "llama (attention with RoPE, KV cache; float or ternary projections)",
                                              "bitnet (BitNet b1.58: attention, ternary weights, int8 activations)"};
     const bool known_arch = info.architecture >= 0 && info.architecture <= 2;
     std::printf("architecture: %s\n", known_arch ? kArchNames[info.architecture] : "?");
@@ -174,9 +176,12 @@ int cmd_info(int argc, char** argv) {
 int cmd_convert(int argc, char** argv) {
     if (print_help(argc, argv, kConvertUsage)) return 0;
     ttt::Ternarise ternarise;
+    ttt::FloatProjections floats = ttt::FloatProjections::as_stored;
     std::vector<std::string> paths;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--ternary") && i + 1 < argc) {
+        if (!std::strcmp(argv[i], "--bf16")) {
+            floats = ttt::FloatProjections::bf16;
+        } else if (!std::strcmp(argv[i], "--ternary") && i + 1 < argc) {
             if (!parse_ternarise(argv[++i], &ternarise))
                 return usage_error("--ternary takes absmean, multibase or multibase:K with K in 1..8");
         } else {
@@ -188,11 +193,13 @@ int cmd_convert(int argc, char** argv) {
     try {
         const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
         const bool hf = ttt::is_hf_checkpoint_dir(in);
-        if (ternarise.method != ttt::Ternarise::Method::none && !(to_bitt && hf))
-            return usage_error("--ternary converts a Hugging Face LlamaForCausalLM directory to a .bitt file");
+        if ((ternarise.method != ttt::Ternarise::Method::none || floats != ttt::FloatProjections::as_stored) && !(to_bitt && hf))
+            return usage_error("--ternary and --bf16 convert a Hugging Face LlamaForCausalLM directory to a .bitt file");
+        if (ternarise.method != ttt::Ternarise::Method::none && floats != ttt::FloatProjections::as_stored)
+            return usage_error("--ternary and --bf16 exclude each other (ternary projections are not float)");
         if (to_bitt && hf) {
             // Hugging Face Llama / BitNet: streamed, one layer in memory at a time.
-            const uint64_t fp = ttt::convert_hf_to_bitt(in, out, ternarise);
+            const uint64_t fp = ttt::convert_hf_to_bitt(in, out, ternarise, floats);
             std::printf("wrote %s (.bitt v3, from a Hugging Face checkpoint; fingerprint %s)\n", out.c_str(),
                         ttt::hex64(fp).c_str());
             return 0;

@@ -353,7 +353,8 @@ struct HfReader::Impl {
     std::unique_ptr<TensorSource> src;
 };
 
-HfReader::HfReader(const std::string& dir, const Ternarise& ternarise) : impl_(std::make_unique<Impl>()) {
+HfReader::HfReader(const std::string& dir, const Ternarise& ternarise, FloatProjections floats)
+    : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.dir = dir;
     m.ternarise = ternarise;
@@ -397,7 +398,10 @@ HfReader::HfReader(const std::string& dir, const Ternarise& ternarise) : impl_(s
                 const std::string full = "model.layers." + std::to_string(l) + "." + name + ".weight";
                 all_bf16 = all_bf16 && m.src->has(full) && m.src->get(full).dtype == DType::BF16;
             }
-        m.config.attn.bf16_projections = all_bf16;
+        m.config.attn.bf16_projections = all_bf16 || floats == FloatProjections::bf16;
+    } else if (floats == FloatProjections::bf16) {
+        fail_argument(dir + ": bf16 projections are for float Llama checkpoints (not " +
+                      (m.config.attn.ternary_bases ? std::string("ternarised ones") : m.architecture) + ")");
     }
 }
 
@@ -436,8 +440,18 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
         return Projection::from_dense(std::move(w), int32_t(rows), int32_t(cols));
     };
     auto float_proj = [&](const std::string& name, int64_t rows, int64_t cols) {
-        if (c.attn.bf16_projections)
-            return Projection::from_bf16(src.bf16(p + name + ".weight", {rows, cols}), int32_t(rows), int32_t(cols));
+        const std::string full = p + name + ".weight";
+        if (c.attn.bf16_projections && src.get(full).dtype == DType::BF16)
+            return Projection::from_bf16(src.bf16(full, {rows, cols}), int32_t(rows), int32_t(cols));
+        if (c.attn.bf16_projections) {  // asked for: f32 / f16 rounded to bf16
+            const std::vector<float> w = src.floats(full, {rows, cols});
+            std::vector<uint16_t> b(w.size());
+            for (size_t i = 0; i < w.size(); ++i) b[i] = float_to_bf16(w[i]);
+            for (size_t i = 0; i < b.size(); ++i)
+                if ((b[i] & 0x7F80) == 0x7F80)
+                    fail_format(src.where(full) + ": tensor '" + full + "' overflows bfloat16 at element " + std::to_string(i));
+            return Projection::from_bf16(std::move(b), int32_t(rows), int32_t(cols));
+        }
         return proj(name, rows, cols);
     };
     AttentionLayerWeights L;
@@ -457,9 +471,9 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     return L;
 }
 
-HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternarise) {
+HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternarise, FloatProjections floats) {
     HfCheckpoint out;
-    const HfReader reader(dir, ternarise);
+    const HfReader reader(dir, ternarise, floats);
     out.architecture = reader.architecture();
     out.bitnet_weights = reader.bitnet_weights();
     ModelWeights& w = out.weights;
