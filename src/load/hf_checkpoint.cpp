@@ -427,7 +427,8 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     const int64_t D = c.hidden_dim, I = c.intermediate_dim;
     const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
+    // From the file's floats (or BitNet's packed form): ternary when the architecture or the converter says, else f32.
+    auto from_floats = [&](const std::string& name, int64_t rows, int64_t cols) {
         const std::string full = p + name + ".weight";
         if (bitnet && form != BitNetWeights::master)
             return Projection::from_ternary(read_packed(src, full, int32_t(rows), int32_t(cols), form));
@@ -439,7 +440,8 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
             return Projection::from_bases(ternarise_multibase(w.data(), int32_t(rows), int32_t(cols), t.bases));
         return Projection::from_dense(std::move(w), int32_t(rows), int32_t(cols));
     };
-    auto float_proj = [&](const std::string& name, int64_t rows, int64_t cols) {
+    // As held: bf16 when the config says (the file's bf16 bits, or f32 / f16 rounded on request), else from_floats.
+    auto projection = [&](const std::string& name, int64_t rows, int64_t cols) {
         const std::string full = p + name + ".weight";
         if (c.attn.bf16_projections && src.get(full).dtype == DType::BF16)
             return Projection::from_bf16(src.bf16(full, {rows, cols}), int32_t(rows), int32_t(cols));
@@ -452,18 +454,18 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
                     fail_format(src.where(full) + ": tensor '" + full + "' overflows bfloat16 at element " + std::to_string(i));
             return Projection::from_bf16(std::move(b), int32_t(rows), int32_t(cols));
         }
-        return proj(name, rows, cols);
+        return from_floats(name, rows, cols);
     };
     AttentionLayerWeights L;
     L.input_norm = src.floats(p + "input_layernorm.weight", {D});
     L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
-    L.q = float_proj("self_attn.q_proj", Q, D);
-    L.k = float_proj("self_attn.k_proj", KV, D);
-    L.v = float_proj("self_attn.v_proj", KV, D);
-    L.o = float_proj("self_attn.o_proj", D, Q);
-    L.gate = float_proj("mlp.gate_proj", I, D);
-    L.up = float_proj("mlp.up_proj", I, D);
-    L.down = float_proj("mlp.down_proj", D, I);
+    L.q = projection("self_attn.q_proj", Q, D);
+    L.k = projection("self_attn.k_proj", KV, D);
+    L.v = projection("self_attn.v_proj", KV, D);
+    L.o = projection("self_attn.o_proj", D, Q);
+    L.gate = projection("mlp.gate_proj", I, D);
+    L.up = projection("mlp.up_proj", I, D);
+    L.down = projection("mlp.down_proj", D, I);
     if (bitnet) {
         L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
         L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});
