@@ -29,6 +29,11 @@ void print_config(const ttt::ModelConfig& c) {
                     ttt::architecture_name(c.arch), c.vocab_size, c.hidden_dim, c.num_layers, c.intermediate_dim,
                     a.num_heads, a.num_kv_heads, a.head_dim, double(a.rope_theta), a.rope_llama3 ? " (llama3 scaling)" : "",
                     a.max_position, a.tie_embeddings ? "yes" : "no", double(c.norm_eps), c.bos_id, c.eos_id);
+        if (c.arch == ttt::Architecture::llama) {
+            if (a.ternary_bases > 0) std::printf("  projections ternary, %d base%s (y = sum s_k Q_k x)\n", a.ternary_bases, a.ternary_bases > 1 ? "s" : "");
+            else std::printf("  projections float, %s\n", a.bf16_projections ? "bf16" : "f32");
+        }
+        for (int32_t id : c.end_ids) std::printf("  end token %d\n", id);
         return;
     }
     std::printf("config:\n  vocab_size %d\n  hidden_dim %d\n  num_layers %d\n  intermediate_dim %d\n  ttt_dim %d\n"
