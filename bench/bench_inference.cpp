@@ -16,20 +16,15 @@
 #include "io/file.h"
 #include "load/model_files.h"
 #include "model/forward.h"
+#include "random_data.h"
 
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
+using ttt_bench::normal_floats;
 
 void BM_TernaryMatvecRef(benchmark::State& state) {
     const size_t rows = size_t(state.range(0)), cols = size_t(state.range(1));
-    const std::vector<float> w = random_vector(rows * cols, 1), x = random_vector(cols, 2);
+    const std::vector<float> w = normal_floats(rows * cols, 1), x = normal_floats(cols, 2);
     ttt::TernaryMatrix m = ttt::TernaryMatrix::from_latent(w.data(), int32_t(rows), int32_t(cols));
     std::vector<float> y(rows);
     for (auto _ : state) {
@@ -76,10 +71,10 @@ void fill_layers(ttt::ModelWeights& w, MakeMatrix mat) {
 ttt::ModelWeights random_model(int32_t V, int32_t D, int32_t L, int32_t act_bits) {
     ttt::ModelWeights w;
     w.config = bench_config(V, D, L, act_bits);
-    w.embed = random_vector(size_t(V) * size_t(D), 3);
-    w.lm_head = random_vector(size_t(V) * size_t(D), 4);
+    w.embed = normal_floats(size_t(V) * size_t(D), 3);
+    w.lm_head = normal_floats(size_t(V) * size_t(D), 4);
     fill_layers(w, [](int32_t rows, int32_t cols, uint32_t seed) {
-        auto v = random_vector(size_t(rows) * size_t(cols), seed);
+        auto v = normal_floats(size_t(rows) * size_t(cols), seed);
         return ttt::TernaryMatrix::from_latent(v.data(), rows, cols);
     });
     return w;
@@ -337,5 +332,34 @@ BENCHMARK(BM_LoadModel)
     ->Args({16384, 1024, 8, 0})
     ->Args({16384, 1024, 8, 1})
     ->Unit(benchmark::kMillisecond);
+
+// The shipped demo model itself (models/shakespeare-demo.bitt, whatever its TTT kind), as issue 13 states its
+// target: prefill of a 1,000-token prompt (one call, logits of the last token) against decode, 1 thread.
+// Args: prefill (1) or decode (0), level (0 scalar reference, 1 best).
+void BM_DemoModel(benchmark::State& state) {
+    const std::string path = std::string(TTT_SOURCE_DIR) + "/models/shakespeare-demo.bitt";
+    if (FILE* f = std::fopen(path.c_str(), "rb")) std::fclose(f);
+    else return state.SkipWithError(("no demo model at " + path).c_str());
+    const ttt::LoadedModel m = ttt::load_model_path(path, ttt::LoadOptions{});
+    auto backend = state.range(1) ? ttt::CpuBackend::best(1) : ttt::CpuBackend::reference(1);
+    auto prepared = ttt::PreparedModel::create(m.weights, nullptr, *backend);
+    ttt::Forward forward(m.weights.config, ttt::all_layers_on(backend.get(), prepared), 128);
+    const size_t V = size_t(m.weights.config.vocab_size), n = state.range(0) ? 1000 : 1;
+    std::vector<int32_t> tokens(1000);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int32_t((i * 31 + 7) % V);
+    std::vector<float> logits(V);
+    ttt::SoulState soul(m.weights.config);
+    size_t t = 0;
+    for (auto _ : state) {
+        // Each prompt from a fresh soul; decode restarts every 1,000 tokens (an attention model's cache is finite).
+        if (n > 1 || (t > 0 && t % tokens.size() == 0)) soul.reset();
+        ttt::SequenceInput in{tokens.data() + (n > 1 ? 0 : t++ % tokens.size()), n, &soul, ttt::LogitRows::last,
+                              logits.data()};
+        forward.run(&in, 1);
+    }
+    state.SetLabel(std::string(backend->name()) + (m.weights.config.is_delta() ? " delta" : " upstream"));
+    state.counters["tokens/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_DemoModel)->ArgNames({"prefill", "level"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace

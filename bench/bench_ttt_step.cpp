@@ -6,22 +6,16 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "cpu/ternary_kernels.h"
 #include "cpu/ttt_kernels.h"
 #include "model/legacy_ttt_layer.h"
+#include "random_data.h"
 
 namespace {
 
-std::vector<float> normal_rows(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
+using ttt_bench::normal_floats;
 
 constexpr size_t kSeq = 1000;
 
@@ -29,7 +23,7 @@ constexpr size_t kSeq = 1000;
 void BM_LegacyTttLayer(benchmark::State& state) {
     const size_t D = size_t(state.range(0));
     const ttt::LegacyTttLayer layer(D, 0.1f, 7);
-    const std::vector<float> x = normal_rows(kSeq * D, 1);
+    const std::vector<float> x = normal_floats(kSeq * D, 1);
     std::vector<float> y(kSeq * D);
     for (auto _ : state) {
         layer.forward(x.data(), kSeq, y.data());
@@ -48,7 +42,7 @@ void BM_TttRecurrence(benchmark::State& state) {
         return;
     }
     const ttt::TttChunkedFn kernel = ttt::ttt_chunked_kernel(level);
-    std::vector<float> fhat = normal_rows(kSeq * d, 2), z(kSeq * d), w(d * d, 0.0f), pending(d * d, 0.0f);
+    std::vector<float> fhat = normal_floats(kSeq * d, 2), z(kSeq * d), w(d * d, 0.0f), pending(d * d, 0.0f);
     for (size_t t = 0; t < kSeq; ++t) {  // unit rows, as the model's l2_normalize makes them
         double ss = 0;
         for (size_t i = 0; i < d; ++i) ss += double(fhat[t * d + i]) * fhat[t * d + i];

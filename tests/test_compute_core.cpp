@@ -13,6 +13,8 @@
 #include "cpu/ttt_ref.h"
 #include "common/error.h"
 #include "io/file.h"
+#include "load/hf_checkpoint.h"
+#include "load/kv_soul_file.h"
 #include "load/model_files.h"
 #include "model/forward.h"
 #include "model_fixture.h"
@@ -297,6 +299,15 @@ public:
     void gather_rows(const ttt::Tensor& x, const size_t* rows, size_t n, const ttt::Tensor& out) override {
         cpu_->gather_rows(x, rows, n, out);
     }
+    void rope(const ttt::Tensor& x, size_t hd, const float* inv_freq, const ttt::SequenceRows* s, const uint64_t* pos,
+              size_t n) override {
+        cpu_->rope(x, hd, inv_freq, s, pos, n);
+    }
+    void attention(const ttt::Tensor& q, const ttt::Tensor& k, const ttt::Tensor& v, const ttt::SequenceRows* s,
+                   const ttt::KvCacheRef* caches, size_t n, const ttt::AttentionShape& shape, const ttt::Tensor& out) override {
+        cpu_->attention(q, k, v, s, caches, n, shape, out);
+    }
+    void relu2_gated(const ttt::Tensor& g, const ttt::Tensor& u, const ttt::Tensor& o) override { cpu_->relu2_gated(g, u, o); }
 
 private:
     std::unique_ptr<ttt::CpuBackend> cpu_;
@@ -342,6 +353,54 @@ TEST_CASE("compute core: a soul lives in its backend's memory: passes move no so
     CHECK(copy.w[1].backend() == &device);
     CHECK(copy.w == expected.w);
     CHECK(copy.pending == expected.pending);
+}
+
+TEST_CASE("compute core: an attention model's KV cache stays in its backend's memory through growth, reset and load") {
+    using namespace ttt;
+    const HfCheckpoint ck = load_hf_checkpoint((test_data_dir() / "hf" / "llama_gqa2_untied").string());
+    const ModelConfig& c = ck.weights.config;
+    DeviceLikeBackend device;
+    auto cpu = CpuBackend::reference(1);
+    Forward f(c, all_layers_on(&device, PreparedModel::create(ck.weights, nullptr, device)), 4);
+    Forward reference(c, all_layers_on(cpu.get(), PreparedModel::create(ck.weights, nullptr, *cpu)), 4);
+    const size_t V = size_t(c.vocab_size), T = 40;  // past the cache's first allocation (16 rows): it grows twice
+    const std::vector<int32_t> tokens = random_tokens(T, c.vocab_size, 8);
+    auto fresh = [&](Backend* where) {
+        SoulState s(c);
+        s.kv.configure(c, KvCacheType::f16, 0);
+        if (where) s.place(std::vector<Backend*>(size_t(c.num_layers), where));
+        return s;
+    };
+    auto on_device = [&](const SoulState& s) {
+        bool all = true;
+        for (const auto* blocks : {&s.kv.k, &s.kv.v})
+            for (const StateBlock& b : *blocks) all = all && b.backend() == &device;
+        return all;
+    };
+    SoulState soul = fresh(&device), expected = fresh(nullptr);
+    std::vector<float> got(V), want(V);
+    auto step = [&](SoulState& a, SoulState& b, int32_t token) {
+        SequenceInput x{&token, 1, &a, LogitRows::last, got.data()}, y{&token, 1, &b, LogitRows::last, want.data()};
+        f.run(&x, 1);
+        reference.run(&y, 1);
+        CHECK(got == want);
+    };
+    for (size_t t = 0; t < T; ++t) step(soul, expected, tokens[t]);
+    CHECK(soul.kv.held() >= T);
+    CHECK(on_device(soul));
+    // A reset empties the cache where it lives; the context runs on from position 0.
+    soul.reset();
+    expected.reset();
+    CHECK(on_device(soul));
+    for (size_t t = 0; t < 5; ++t) step(soul, expected, tokens[t]);
+    // Saved from the device, loaded into a fresh host soul, placed: it runs on as the soul it was saved from.
+    const std::vector<uint8_t> bytes = kv_soul_to_bytes(soul, c, 42);
+    SoulState loaded = fresh(nullptr);
+    kv_soul_from_bytes(bytes.data(), bytes.size(), c, 42, &loaded, "test soul");
+    loaded.place(f.layer_backends());
+    CHECK(on_device(loaded));
+    CHECK(loaded.position == 5);
+    for (size_t t = 5; t < 9; ++t) step(loaded, expected, tokens[t]);
 }
 
 TEST_CASE("compute core: the TTT recurrence split by fast-weight rows equals one pass") {

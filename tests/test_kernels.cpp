@@ -179,6 +179,47 @@ TEST_CASE("legacy single TTT layer: upstream math, seeded") {
     for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == x[i]);
 }
 
+TEST_CASE("legacy single TTT layer: the kernels' layer equals the reference composition, exactly at the scalar level") {
+    // The reference: int8_linear (plain loops) and the scalar recurrence, token by token as upstream.
+    for (size_t D : {size_t(128), size_t(260)}) {
+        const size_t d = D / 4, T = 9;
+        std::mt19937 rng{uint32_t(D)};
+        std::normal_distribution<float> dist(0.0f, 1.0f);
+        std::vector<float> x(T * D);
+        for (float& v : x) v = dist(rng);
+        for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+            const LegacyTttLayer layer(D, 0.3f, 5, level);
+            std::vector<float> y(T * D), want(T * D), state(d * d, 0.0f), pending(d * d, 0.0f), f(d), p(d), up(D);
+            std::vector<float> p_max(T);
+            layer.forward(x.data(), T, y.data());
+            for (size_t t = 0; t < T; ++t) {
+                LegacyTttLayer::int8_linear(layer.down(), D, d, x.data() + t * D, f.data());
+                double ss = 0.0;
+                for (float v : f) ss += double(v) * v;
+                if (std::sqrt(ss) > 1e-6)
+                    for (float& v : f) v = float(v / std::sqrt(ss));
+                ttt_chunked_rows<float>(f.data(), p.data(), 1, d, state.data(), pending.data(), t, 1, 0.3f, 0, d);
+                for (float v : p) p_max[t] = std::max(p_max[t], std::fabs(v));
+                LegacyTttLayer::int8_linear(layer.up(), d, D, p.data(), up.data());
+                for (size_t i = 0; i < D; ++i) want[t * D + i] = x[t * D + i] + up[i];
+            }
+            CAPTURE(D);
+            CAPTURE(cpu_level_name(level));
+            if (level == CpuLevel::scalar) {
+                CHECK(y == want);
+            } else {
+                // Another order of z's sums moves p by ulps; int8 quantisation of p can turn that into one step of
+                // 1/a = max|p|/127 in some of its d elements, which up() (weights in {−1, 0, 1}) adds into each
+                // output: |Δy_t| ≤ 2·d·max|p_t|/127, plus float rounding of the residual add.
+                for (size_t t = 0; t < T; ++t)
+                    for (size_t i = 0; i < D; ++i)
+                        CHECK(std::fabs(y[t * D + i] - want[t * D + i]) <=
+                              2.0f * float(d) * p_max[t] / 127.0f + 1e-6f * (1.0f + std::fabs(want[t * D + i])));
+            }
+        }
+    }
+}
+
 TEST_CASE("legacy single TTT layer: int8 quantisation rounds half away from zero, as std::round") {
     // Identity weights: y[j] = xq[j] / a with a = 127 / max|x| = 1 when max|x| = 127, so xq is visible directly.
     const size_t n = 12;

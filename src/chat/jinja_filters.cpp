@@ -647,6 +647,204 @@ bool apply_test(Host& h, const std::string& name, const Value& v, Args& a) {
     h.fail("no test named '" + name + "'");
 }
 
+namespace {
+
+// items: (key, value) pairs of a mapping.
+Value filter_items(Host& h, const Value& v) {
+    if (v.is_undefined()) return Value::array();
+    if (!v.is_object()) h.fail(std::string("the items filter takes a mapping, not '") + type_name(v) + "'");
+    Array out;
+    for (const auto& kv : *v.obj) out.push_back(Value::tuple({Value::string(kv.first), kv.second}));
+    return Value::array(std::move(out));
+}
+
+// reverse: a list backwards, or a string by code points.
+Value filter_reverse(Host& h, const Value& v) {
+    if (v.is_string()) {
+        Array chars = to_list(h, v);
+        std::string out;
+        for (auto it = chars.rbegin(); it != chars.rend(); ++it) out += it->s;
+        return Value::string(std::move(out));
+    }
+    Array items = to_list(h, v);
+    std::reverse(items.begin(), items.end());
+    return Value::array(std::move(items));
+}
+
+// join(d, attribute): the items as strings with a separator.
+Value filter_join(Host& h, const Value& v, Args& a) {
+    const Value* sep = a.get(0, "d");
+    const Value* attr = a.get(1, "attribute");
+    std::string s = sep ? to_str(*sep) : std::string();
+    std::string out;
+    bool first = true;
+    for (const Value& item : to_list(h, v)) {
+        h.step();
+        if (!first) out += s;
+        first = false;
+        out += to_str(attr && !attr->is_none() ? attribute_path(h, item, to_str(*attr)) : item);
+        h.check_size(out.size());
+    }
+    return Value::string(std::move(out));
+}
+
+// map(filter, ...) or map(attribute=, default=): each item through a filter or its attribute.
+Value filter_map(Host& h, const Value& v, Args& a) {
+    Array out;
+    const Value* attr = nullptr;
+    for (const auto& kv : a.named)
+        if (kv.first == "attribute") attr = &kv.second;
+    const Value* dflt = nullptr;
+    for (const auto& kv : a.named)
+        if (kv.first == "default") dflt = &kv.second;
+    for (const Value& item : to_list(h, v)) {
+        h.step();
+        if (attr) {
+            Value x = attribute_path(h, item, to_str(*attr));
+            out.push_back(x.is_undefined() && dflt ? *dflt : x);
+        } else {
+            if (a.positional.empty() || !a.positional[0].is_string()) h.fail("map takes a filter name or attribute=");
+            Args fa;
+            fa.positional.assign(a.positional.begin() + 1, a.positional.end());
+            out.push_back(apply_filter(h, a.positional[0].s, item, fa));
+        }
+    }
+    return Value::array(std::move(out));
+}
+
+// int(default): Python int() of numbers and whole-number strings.
+Value filter_int(const Value& v, Args& a) {
+    using K = Value::Kind;
+    if (v.kind == K::Int) return v;
+    if (v.kind == K::Bool) return Value::integer(v.b);
+    if (v.kind == K::Float && std::isfinite(v.f) && std::fabs(v.f) < 9.2e18) return Value::integer(static_cast<int64_t>(v.f));
+    if (v.is_string()) {
+        try {
+            size_t used = 0;
+            const std::string s = py_strip(v.s, true, true);
+            const long long x = std::stoll(s, &used, 10);
+            if (used == s.size()) return Value::integer(x);
+        } catch (...) {
+        }
+    }
+    const Value* d = a.get(0, "default");
+    return d ? *d : Value::integer(0);
+}
+
+// float(default): Python float() of numbers and numeric strings.
+Value filter_float(const Value& v, Args& a) {
+    if (v.is_number()) return Value::number(v.as_double());
+    if (v.is_string()) {
+        try {
+            size_t used = 0;
+            const std::string s = py_strip(v.s, true, true);
+            const double x = std::stod(s, &used);
+            if (used == s.size()) return Value::number(x);
+        } catch (...) {
+        }
+    }
+    const Value* d = a.get(0, "default");
+    return d ? *d : Value::number(0);
+}
+
+// round(precision): Python round(), half to even.
+Value filter_round(Host& h, const Value& v, Args& a) {
+    if (!v.is_number()) h.fail("round takes a number");
+    const Value* p = a.get(0, "precision");
+    const int64_t prec = p ? require_int(h, p, "round") : 0;
+    const double scale = std::pow(10.0, static_cast<double>(std::clamp<int64_t>(prec, -15, 15)));
+    const double x = v.as_double() * scale;
+    const double r = std::nearbyint(x);  // round half to even, as Python's round()
+    return Value::number(r / scale);
+}
+
+// sort, unique, min, max, dictsort, sum (reverse=, case_sensitive=, attribute=, start=): the orderings and folds of a list.
+Value filter_ordering(Host& h, const std::string& name, const Value& v, Args& a) {
+    bool reverse = false, case_sensitive = false;
+    std::string attribute;
+    for (const auto& kv : a.named) {
+        if (kv.first == "reverse") reverse = kv.second.truthy();
+        if (kv.first == "case_sensitive") case_sensitive = kv.second.truthy();
+        if (kv.first == "attribute") attribute = to_str(kv.second);
+    }
+    if (name == "dictsort") {
+        if (!v.is_object()) h.fail("dictsort takes a mapping");
+        Array items;
+        for (const auto& kv : *v.obj) items.push_back(Value::tuple({Value::string(kv.first), kv.second}));
+        std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+            return sort_less((*x.arr)[0], (*y.arr)[0], case_sensitive);
+        });
+        return Value::array(std::move(items));
+    }
+    Array items = to_list(h, v);
+    if (name == "sum") {
+        Value total = Value::integer(0);
+        for (const auto& kv : a.named)
+            if (kv.first == "start") total = kv.second;
+        for (const Value& x : items) total = binary_op(h, "+", total, attribute.empty() ? x : attribute_path(h, x, attribute));
+        return total;
+    }
+    const auto key = [&](const Value& x) { return attribute.empty() ? x : attribute_path(h, x, attribute); };
+    const uint64_t n = items.size();
+    h.charge(name == "unique" ? n * n / 2 : n * (64 - static_cast<uint64_t>(__builtin_clzll(n | 1))));
+    try {
+        if (name == "unique") {
+            Array out;
+            for (const Value& x : items) {
+                bool seen = false;
+                for (const Value& y : out) {
+                    const Value kx = key(x), ky = key(y);
+                    seen = seen || (kx.is_string() && ky.is_string() && !case_sensitive ? ascii_lower(kx.s) == ascii_lower(ky.s) : equals(kx, ky));
+                }
+                if (!seen) out.push_back(x);
+            }
+            return Value::array(std::move(out));
+        }
+        if (name == "min" || name == "max") {
+            if (items.empty()) return Value::undefined(name);
+            Value best = items[0];
+            for (const Value& x : items) {
+                const bool better = name == "min" ? sort_less(key(x), key(best), case_sensitive) : sort_less(key(best), key(x), case_sensitive);
+                if (better) best = x;
+            }
+            return best;
+        }
+        std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+            return reverse ? sort_less(key(y), key(x), case_sensitive) : sort_less(key(x), key(y), case_sensitive);
+        });
+    } catch (const Error& e) {
+        h.fail(e.what());
+    }
+    return Value::array(std::move(items));
+}
+
+// indent(width, first, blank): every line but the first (unless asked) padded.
+Value filter_indent(Host& h, const Value& v, Args& a) {
+    const Value* w = a.get(0, "width");
+    const Value* first = a.get(1, "first");
+    const Value* blank = a.get(2, "blank");
+    const std::string pad = w && w->is_string() ? w->s : std::string(static_cast<size_t>(std::clamp<int64_t>(w ? require_int(h, w, "indent") : 4, 0, 256)), ' ');
+    const std::string s = to_str(v);
+    std::string out;
+    size_t k = 0;
+    bool first_line = true;
+    while (k <= s.size()) {
+        size_t e = s.find('\n', k);
+        const std::string line = s.substr(k, e == std::string::npos ? std::string::npos : e - k);
+        const bool add = first_line ? (first && first->truthy()) : (!line.empty() || (blank && blank->truthy()));
+        if (add) out += pad;
+        out += line;
+        h.check_size(out.size());
+        if (e == std::string::npos) break;
+        out += '\n';
+        k = e + 1;
+        first_line = false;
+    }
+    return Value::string(std::move(out));
+}
+
+}  // namespace
+
 Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
     using K = Value::Kind;
     h.charge_size(v);
@@ -664,13 +862,7 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
     if (name == "lower") return Value::string(ascii_lower(to_str(v)));
     if (name == "capitalize") return Value::string(capitalize(to_str(v)));
     if (name == "title") return Value::string(title(to_str(v)));
-    if (name == "items") {
-        if (v.is_undefined()) return Value::array();
-        if (!v.is_object()) h.fail(std::string("the items filter takes a mapping, not '") + type_name(v) + "'");
-        Array out;
-        for (const auto& kv : *v.obj) out.push_back(Value::tuple({Value::string(kv.first), kv.second}));
-        return Value::array(std::move(out));
-    }
+    if (name == "items") return filter_items(h, v);
     if (name == "list") return Value::array(to_list(h, v));
     if (name == "first" || name == "last") {
         if (v.is_undefined()) undefined_use(h, v);
@@ -678,32 +870,8 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
         if (items.empty()) return Value::undefined(name);
         return name == "first" ? items.front() : items.back();
     }
-    if (name == "reverse") {
-        if (v.is_string()) {
-            Array chars = to_list(h, v);
-            std::string out;
-            for (auto it = chars.rbegin(); it != chars.rend(); ++it) out += it->s;
-            return Value::string(std::move(out));
-        }
-        Array items = to_list(h, v);
-        std::reverse(items.begin(), items.end());
-        return Value::array(std::move(items));
-    }
-    if (name == "join") {
-        const Value* sep = a.get(0, "d");
-        const Value* attr = a.get(1, "attribute");
-        std::string s = sep ? to_str(*sep) : std::string();
-        std::string out;
-        bool first = true;
-        for (const Value& item : to_list(h, v)) {
-            h.step();
-            if (!first) out += s;
-            first = false;
-            out += to_str(attr && !attr->is_none() ? attribute_path(h, item, to_str(*attr)) : item);
-            h.check_size(out.size());
-        }
-        return Value::string(std::move(out));
-    }
+    if (name == "reverse") return filter_reverse(h, v);
+    if (name == "join") return filter_join(h, v, a);
     if (name == "default" || name == "d") {
         const Value* dv = a.get(0, "default_value");
         const Value* boolean = a.get(1, "boolean");
@@ -715,28 +883,7 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
     if (name == "reject") return Value::array(select_items(h, v, a, false, false));
     if (name == "selectattr") return Value::array(select_items(h, v, a, true, true));
     if (name == "rejectattr") return Value::array(select_items(h, v, a, true, false));
-    if (name == "map") {
-        Array out;
-        const Value* attr = nullptr;
-        for (const auto& kv : a.named)
-            if (kv.first == "attribute") attr = &kv.second;
-        const Value* dflt = nullptr;
-        for (const auto& kv : a.named)
-            if (kv.first == "default") dflt = &kv.second;
-        for (const Value& item : to_list(h, v)) {
-            h.step();
-            if (attr) {
-                Value x = attribute_path(h, item, to_str(*attr));
-                out.push_back(x.is_undefined() && dflt ? *dflt : x);
-            } else {
-                if (a.positional.empty() || !a.positional[0].is_string()) h.fail("map takes a filter name or attribute=");
-                Args fa;
-                fa.positional.assign(a.positional.begin() + 1, a.positional.end());
-                out.push_back(apply_filter(h, a.positional[0].s, item, fa));
-            }
-        }
-        return Value::array(std::move(out));
-    }
+    if (name == "map") return filter_map(h, v, a);
     if (name == "attr") return get_attribute(h, v, require_string(h, a.get(0, "name"), "attr").s, false);
     if (name == "replace") {
         const Value* c = a.get(2, "count");
@@ -744,131 +891,17 @@ Value apply_filter(Host& h, const std::string& name, const Value& v, Args& a) {
                                      a.get(1, "new") ? to_str(*a.get(1, "new")) : std::string(),
                                      c && !c->is_none() ? require_int(h, c, "replace") : -1));
     }
-    if (name == "int") {
-        if (v.kind == K::Int) return v;
-        if (v.kind == K::Bool) return Value::integer(v.b);
-        if (v.kind == K::Float && std::isfinite(v.f) && std::fabs(v.f) < 9.2e18) return Value::integer(static_cast<int64_t>(v.f));
-        if (v.is_string()) {
-            try {
-                size_t used = 0;
-                const std::string s = py_strip(v.s, true, true);
-                const long long x = std::stoll(s, &used, 10);
-                if (used == s.size()) return Value::integer(x);
-            } catch (...) {
-            }
-        }
-        const Value* d = a.get(0, "default");
-        return d ? *d : Value::integer(0);
-    }
-    if (name == "float") {
-        if (v.is_number()) return Value::number(v.as_double());
-        if (v.is_string()) {
-            try {
-                size_t used = 0;
-                const std::string s = py_strip(v.s, true, true);
-                const double x = std::stod(s, &used);
-                if (used == s.size()) return Value::number(x);
-            } catch (...) {
-            }
-        }
-        const Value* d = a.get(0, "default");
-        return d ? *d : Value::number(0);
-    }
+    if (name == "int") return filter_int(v, a);
+    if (name == "float") return filter_float(v, a);
     if (name == "abs") {
         if (v.kind == K::Int) return Value::integer(v.i < 0 ? -v.i : v.i);
         if (v.kind == K::Float) return Value::number(std::fabs(v.f));
         h.fail(std::string("bad operand type for abs(): '") + type_name(v) + "'");
     }
-    if (name == "round") {
-        if (!v.is_number()) h.fail("round takes a number");
-        const Value* p = a.get(0, "precision");
-        const int64_t prec = p ? require_int(h, p, "round") : 0;
-        const double scale = std::pow(10.0, static_cast<double>(std::clamp<int64_t>(prec, -15, 15)));
-        const double x = v.as_double() * scale;
-        const double r = std::nearbyint(x);  // round half to even, as Python's round()
-        return Value::number(r / scale);
-    }
-    if (name == "sort" || name == "unique" || name == "min" || name == "max" || name == "dictsort" || name == "sum") {
-        bool reverse = false, case_sensitive = false;
-        std::string attribute;
-        for (const auto& kv : a.named) {
-            if (kv.first == "reverse") reverse = kv.second.truthy();
-            if (kv.first == "case_sensitive") case_sensitive = kv.second.truthy();
-            if (kv.first == "attribute") attribute = to_str(kv.second);
-        }
-        if (name == "dictsort") {
-            if (!v.is_object()) h.fail("dictsort takes a mapping");
-            Array items;
-            for (const auto& kv : *v.obj) items.push_back(Value::tuple({Value::string(kv.first), kv.second}));
-            std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
-                return sort_less((*x.arr)[0], (*y.arr)[0], case_sensitive);
-            });
-            return Value::array(std::move(items));
-        }
-        Array items = to_list(h, v);
-        if (name == "sum") {
-            Value total = Value::integer(0);
-            for (const auto& kv : a.named)
-                if (kv.first == "start") total = kv.second;
-            for (const Value& x : items) total = binary_op(h, "+", total, attribute.empty() ? x : attribute_path(h, x, attribute));
-            return total;
-        }
-        const auto key = [&](const Value& x) { return attribute.empty() ? x : attribute_path(h, x, attribute); };
-        const uint64_t n = items.size();
-        h.charge(name == "unique" ? n * n / 2 : n * (64 - static_cast<uint64_t>(__builtin_clzll(n | 1))));
-        try {
-            if (name == "unique") {
-                Array out;
-                for (const Value& x : items) {
-                    bool seen = false;
-                    for (const Value& y : out) {
-                        const Value kx = key(x), ky = key(y);
-                        seen = seen || (kx.is_string() && ky.is_string() && !case_sensitive ? ascii_lower(kx.s) == ascii_lower(ky.s) : equals(kx, ky));
-                    }
-                    if (!seen) out.push_back(x);
-                }
-                return Value::array(std::move(out));
-            }
-            if (name == "min" || name == "max") {
-                if (items.empty()) return Value::undefined(name);
-                Value best = items[0];
-                for (const Value& x : items) {
-                    const bool better = name == "min" ? sort_less(key(x), key(best), case_sensitive) : sort_less(key(best), key(x), case_sensitive);
-                    if (better) best = x;
-                }
-                return best;
-            }
-            std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
-                return reverse ? sort_less(key(y), key(x), case_sensitive) : sort_less(key(x), key(y), case_sensitive);
-            });
-        } catch (const Error& e) {
-            h.fail(e.what());
-        }
-        return Value::array(std::move(items));
-    }
-    if (name == "indent") {
-        const Value* w = a.get(0, "width");
-        const Value* first = a.get(1, "first");
-        const Value* blank = a.get(2, "blank");
-        const std::string pad = w && w->is_string() ? w->s : std::string(static_cast<size_t>(std::clamp<int64_t>(w ? require_int(h, w, "indent") : 4, 0, 256)), ' ');
-        const std::string s = to_str(v);
-        std::string out;
-        size_t k = 0;
-        bool first_line = true;
-        while (k <= s.size()) {
-            size_t e = s.find('\n', k);
-            const std::string line = s.substr(k, e == std::string::npos ? std::string::npos : e - k);
-            const bool add = first_line ? (first && first->truthy()) : (!line.empty() || (blank && blank->truthy()));
-            if (add) out += pad;
-            out += line;
-            h.check_size(out.size());
-            if (e == std::string::npos) break;
-            out += '\n';
-            k = e + 1;
-            first_line = false;
-        }
-        return Value::string(std::move(out));
-    }
+    if (name == "round") return filter_round(h, v, a);
+    if (name == "sort" || name == "unique" || name == "min" || name == "max" || name == "dictsort" || name == "sum")
+        return filter_ordering(h, name, v, a);
+    if (name == "indent") return filter_indent(h, v, a);
     h.fail("no filter named '" + name + "'");
 }
 

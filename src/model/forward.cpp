@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "model/backend_layer_exec.h"
 #include "model/layer_program.h"
 
 namespace ttt {
@@ -98,20 +99,25 @@ void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
     std::sort(souls.begin(), souls.end());
     if (std::adjacent_find(souls.begin(), souls.end()) != souls.end())
         throw Error(TTT_ERR_INVALID_ARGUMENT, "a batch holds two sequences on the same soul");
-    // Every soul's state must be where its layer runs (a context places its soul on its backends; a soul in host
-    // memory serves backends whose memory is the host's).
-    for (size_t i = 0; i < n_seqs; ++i)
+    // Every soul must be this model's and its state where its layer runs (a context places its soul on its
+    // backends; a soul in host memory serves backends whose memory is the host's).
+    for (size_t i = 0; i < n_seqs; ++i) {
+        const SoulState& soul = *seqs[i].soul;
+        if (size_t(soul.num_layers) != placement_.size() || soul.w.size() != placement_.size())
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "the soul of sequence " + std::to_string(i) + " has " +
+                                                      std::to_string(soul.num_layers) + " layers, the model " +
+                                                      std::to_string(placement_.size()));
         for (size_t l = 0; l < placement_.size(); ++l) {
-            const SoulState& soul = *seqs[i].soul;
+            const Backend& runner = *placement_[l].backend;
             const bool ok = config_.is_attention()
-                                ? l >= soul.kv.k.size() || block_usable_by(soul.kv.k[l], *placement_[l].backend)
-                                : l < soul.w.size() && block_usable_by(soul.w[l], *placement_[l].backend) &&
-                                      block_usable_by(soul.pending[l], *placement_[l].backend);
+                                ? l >= soul.kv.k.size() || block_usable_by(soul.kv.k[l], runner)
+                                : block_usable_by(soul.w[l], runner) && block_usable_by(soul.pending[l], runner);
             if (!ok)
                 throw Error(TTT_ERR_INVALID_STATE, "the soul of sequence " + std::to_string(i) + " is not in the memory of "
-                                                   "backend " + placement_[l].backend->name() + ", which runs layer " +
+                                                   "backend " + runner.name() + ", which runs layer " +
                                                    std::to_string(l) + " (place the soul on the forward's backends)");
         }
+    }
     // Attention models: every sequence's KV cache must have room for all its tokens, checked before anything runs.
     if (config_.is_attention())
         for (size_t i = 0; i < n_seqs; ++i) {
@@ -140,139 +146,28 @@ void Forward::run(const SequenceInput* seqs, size_t n_seqs) {
     }
 }
 
-namespace {
-
-// Runs the layer program (model/layer_program.h) on backend ops over the M rows of a pass. Intermediates share the
-// workspace matrices (each is written only after its last reader): the normalised rows, the quantised rows and
-// the branch outputs are reused by both halves of the layer, the features are normalised in place, and the
-// layer's output replaces its input rows.
-class BackendLayerExec {
-public:
-    using Rows = Tensor;
-    struct Input {  // rows as the layer's BitLinears read them (one activation type per model)
-        Tensor rows;
-        QuantTensor quantised;
-    };
-    struct Slots {
-        Tensor x, normed, h, branch, features, ttt_out, gate, up, act, fake_quantised, gates, key, value, query;
-        QuantTensor quantised;
-    };
-
-    BackendLayerExec(Backend& be, const PreparedLayer& layer, const ModelConfig& config, const Slots& slots,
-                     const std::vector<SequenceRows>& seqs, std::vector<TttStateRef>& states)
-        : be_(be), L_(layer), c_(config), s_(slots), seqs_(seqs), states_(states), act_(layer.mlp_gate.act) {}
-
-    bool delta() const { return c_.is_delta(); }
-
-    Rows rmsnorm(const Rows& x, LayerNorm which, LayerSlot) {
-        be_.rmsnorm(x, which == LayerNorm::norm1 ? L_.norm1 : L_.norm2, c_.norm_eps, s_.normed);
-        return s_.normed;
-    }
-    Input bitlinear_input(const Rows& x, LayerSlot) {
-        const size_t M = x.rows, K = x.cols;
-        switch (act_) {
-            case ActType::f32:
-                return {x, {}};
-            case ActType::f32_fake_i8: {
-                const Tensor fq = s_.fake_quantised.reshape(M, K);
-                be_.fake_quant_i8(x, fq);
-                return {fq, {}};
-            }
-            case ActType::i8: {
-                const QuantTensor q{s_.quantised.q.reshape(M, K), s_.quantised.a.reshape(M, 1)};
-                be_.quantize_i8(x, q);
-                return {x, q};
-            }
-        }
-        return {x, {}};
-    }
-    Rows bitlinear(const Input& x, LayerLinear which, LayerSlot out) {
-        const TernaryWeight& w = weight(which);
-        const Tensor y = slot(out);
-        if (act_ == ActType::i8) be_.ternary_matmul(w, x.quantised, y);
-        else be_.ternary_matmul(w, x.rows, y);
-        return y;
-    }
-    Rows l2_normalize(const Rows& f, LayerSlot) {
-        be_.l2_normalize(f, f);  // in place: nothing else reads the raw features
-        return f;
-    }
-    Rows ttt_chunked(const Rows& fhat, LayerSlot) {
-        be_.ttt_chunked(fhat, s_.ttt_out, seqs_.data(), states_.data(), seqs_.size(), size_t(c_.ttt_chunk), c_.inner_lr);
-        return s_.ttt_out;
-    }
-    Rows ttt_gate(const Rows& n, LayerSlot) {
-        be_.dense_matmul(L_.ttt_gate, n, s_.gates);
-        return s_.gates;
-    }
-    Rows ttt_delta(const Rows& k, const Rows& v, const Rows& q, const Rows& g, LayerSlot) {
-        be_.ttt_delta(k, v, q, g, s_.ttt_out, seqs_.data(), states_.data(), seqs_.size(), L_.ttt_conv_k, L_.ttt_conv_q,
-                      L_.ttt_gate_bias, size_t(c_.ttt_heads), c_.inner_lr);
-        return s_.ttt_out;
-    }
-    Rows swiglu(const Rows& gate, const Rows& up, LayerSlot) {
-        be_.swiglu(gate, up, s_.act);
-        return s_.act;
-    }
-    Rows add(const Rows& a, const Rows& b, LayerSlot out) {
-        const Tensor y = slot(out);
-        be_.add(a, b, y);
-        return y;
-    }
-
-private:
-    const TernaryWeight& weight(LayerLinear which) const {
-        switch (which) {
-            case LayerLinear::ttt_down: return L_.ttt_down;
-            case LayerLinear::ttt_key: return L_.ttt_key;
-            case LayerLinear::ttt_value: return L_.ttt_value;
-            case LayerLinear::ttt_query: return L_.ttt_query;
-            case LayerLinear::ttt_up: return L_.ttt_up;
-            case LayerLinear::mlp_gate: return L_.mlp_gate;
-            case LayerLinear::mlp_up: return L_.mlp_up;
-            case LayerLinear::mlp_down: return L_.mlp_down;
-        }
-        throw Error(TTT_ERR_PANIC, "unknown layer weight");
-    }
-    Tensor slot(LayerSlot which) const {
-        switch (which) {
-            case LayerSlot::key: return s_.key;
-            case LayerSlot::value: return s_.value;
-            case LayerSlot::query: return s_.query;
-            case LayerSlot::features: return s_.features;
-            case LayerSlot::ttt_branch:
-            case LayerSlot::mlp_branch: return s_.branch;
-            case LayerSlot::h: return s_.h;
-            case LayerSlot::mlp_gate: return s_.gate;
-            case LayerSlot::mlp_up: return s_.up;
-            case LayerSlot::out: return s_.x;
-            default: throw Error(TTT_ERR_PANIC, "layer slot without workspace rows");
-        }
-    }
-
-    Backend& be_;
-    const PreparedLayer& L_;
-    const ModelConfig& c_;
-    const Slots& s_;
-    const std::vector<SequenceRows>& seqs_;
-    std::vector<TttStateRef>& states_;
-    ActType act_;
-};
-
-}  // namespace
-
 void Forward::run_layer(size_t l, Workspace& ws, size_t M, const std::vector<SequenceRows>& rows,
                         std::vector<TttStateRef>& states) {
     const size_t D = size_t(config_.hidden_dim), d = size_t(config_.ttt_dim()), I = size_t(config_.intermediate_dim);
     const size_t K = std::max(D, I), G = 2 * size_t(config_.ttt_heads);
     BackendLayerExec::Slots s;
-    s.x = ws.x.reshape(M, D), s.normed = ws.xn.reshape(M, D), s.h = ws.h.reshape(M, D), s.branch = ws.branch.reshape(M, D);
-    s.features = ws.f.reshape(M, d), s.ttt_out = ws.z.reshape(M, d);
-    s.gate = ws.gate.reshape(M, I), s.up = ws.up.reshape(M, I), s.act = ws.act.reshape(M, I);
-    s.fake_quantised = ws.fq.reshape(M, K), s.quantised = {ws.q.q.reshape(M, K), ws.q.a.reshape(M, 1)};
-    if (config_.is_delta())
-        s.key = ws.dk.reshape(M, d), s.value = ws.dv.reshape(M, d), s.query = ws.dq.reshape(M, d),
+    s.x = ws.x.reshape(M, D);
+    s.normed = ws.xn.reshape(M, D);
+    s.h = ws.h.reshape(M, D);
+    s.branch = ws.branch.reshape(M, D);
+    s.features = ws.f.reshape(M, d);
+    s.ttt_out = ws.z.reshape(M, d);
+    s.gate = ws.gate.reshape(M, I);
+    s.up = ws.up.reshape(M, I);
+    s.act = ws.act.reshape(M, I);
+    s.fake_quantised = ws.fq.reshape(M, K);
+    s.quantised = {ws.q.q.reshape(M, K), ws.q.a.reshape(M, 1)};
+    if (config_.is_delta()) {
+        s.key = ws.dk.reshape(M, d);
+        s.value = ws.dv.reshape(M, d);
+        s.query = ws.dq.reshape(M, d);
         s.gates = ws.dgates.reshape(M, G);
+    }
     BackendLayerExec ex(*ws.backend, placement_[l].weights->layers[l], config_, s, rows, states);
     bitllama_layer(ex, s.x);
 }

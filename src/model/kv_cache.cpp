@@ -12,11 +12,12 @@ void KvCache::configure(const ModelConfig& c, KvCacheType t, uint64_t capacity_p
     kv_heads = size_t(c.attn.num_kv_heads);
     head_dim = size_t(c.attn.head_dim);
     const size_t L = size_t(c.num_layers);
-    k.assign(L, StateBlock());
-    v.assign(L, StateBlock());
-    k_scale.assign(type == KvCacheType::i8 ? L : 0, StateBlock());
-    v_scale.assign(type == KvCacheType::i8 ? L : 0, StateBlock());
     if (where_.size() != L) where_.assign(L, nullptr);
+    k.resize(L);
+    v.resize(L);
+    k_scale.resize(type == KvCacheType::i8 ? L : 0);
+    v_scale.resize(type == KvCacheType::i8 ? L : 0);
+    clear();
 }
 
 void KvCache::place(const std::vector<Backend*>& layer_backends) {
@@ -72,8 +73,9 @@ KvCacheRef KvCache::layer(size_t l, uint64_t position) {
 }
 
 void KvCache::clear() {
+    // Empty blocks that still belong where their layer runs (a soul on a device stays there across a reset).
     for (auto* per_layer : {&k, &v, &k_scale, &v_scale})
-        for (auto& b : *per_layer) b = StateBlock();
+        for (size_t l = 0; l < per_layer->size(); ++l) (*per_layer)[l] = StateBlock(backend_of(l), 0);
 }
 
 const char* KvCache::type_name(KvCacheType t) {

@@ -16,7 +16,8 @@
 //   Rows  ttt_gate(const Rows& n, LayerSlot out)                       delta kind: gate logits, dense, float rows
 //   Rows  ttt_delta(const Rows& k, const Rows& v, const Rows& q, const Rows& g, LayerSlot out)
 //   Rows  swiglu(const Rows& gate, const Rows& up, LayerSlot out)
-//   Rows  add(const Rows& a, const Rows& b, LayerSlot out)             out may be where b is (in place)
+//   Rows  add(const Rows& a, const Rows& b, LayerSlot out)             out may be where b is (in place: training
+//                                                                      writes each branch output where its sum goes)
 //   bool  delta() const
 #pragma once
 

@@ -33,12 +33,13 @@ std::vector<int8_t> random_ternary(size_t n, uint64_t& state) {
 
 }  // namespace
 
-LegacyTttLayer::LegacyTttLayer(size_t hidden_dim, float inner_lr, uint64_t seed)
+LegacyTttLayer::LegacyTttLayer(size_t hidden_dim, float inner_lr, uint64_t seed, CpuLevel level)
     : dim_(hidden_dim), inner_(hidden_dim / 4), lr_(inner_lr) {
     uint64_t state = seed;
     down_ = random_ternary(dim_ * inner_, state);
     up_ = random_ternary(inner_ * dim_, state);
-    kernels_ = &ternary_kernels(cpu_active_level());
+    kernels_ = &ternary_kernels(level);
+    level_ = kernels_->level;
     down_packed_ = pack(down_, dim_, inner_);
     up_packed_ = pack(up_, inner_, dim_);
 }
@@ -96,7 +97,7 @@ void LegacyTttLayer::forward(const float* input, size_t seq_len, float* output) 
     const size_t D = dim_, d = inner_;
     std::vector<float> state(d * d, 0.0f), pending(d * d, 0.0f), f(d), p(d), up(D);
     std::vector<int8_t> xq(D);
-    const TttChunkedFn recurrence = ttt_chunked_kernel(cpu_active_level());
+    const TttChunkedFn recurrence = ttt_chunked_kernel(level_);
     for (size_t t = 0; t < seq_len; ++t) {
         const float* x = input + t * D;
         linear(down_packed_, x, xq, f.data());

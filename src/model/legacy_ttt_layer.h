@@ -4,20 +4,28 @@
 //   f = down(x); f̂ = f/‖f‖ if ‖f‖ > 1e-6 else f;  p = W f̂;  y = x + up(p);  W ← W − η (p − f̂) f̂ᵀ
 // Every call starts from W = 0, as upstream's forward_sequence did. The projections run on the CPU's ternary int8
 // kernels (kernels/cpu/ternary_kernels.h: exact integer sums, one division, so the same values as int8_linear, the
-// reference) and the recurrence on its TTT kernel (kernels/cpu/ttt_kernels.h).
+// reference) and the recurrence on its TTT kernel (kernels/cpu/ttt_kernels.h): at the scalar level the outputs are
+// the reference's bits; at the SIMD levels the recurrence sums z in another order (within its kernel's bound), so
+// outputs may differ in the last bits from the scalar level's, as the model's logits do.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace ttt {
+#include "cpu/ternary_kernels.h"
 
-struct TernaryKernels;
+namespace ttt {
 
 class LegacyTttLayer {
 public:
-    LegacyTttLayer(size_t hidden_dim, float inner_lr, uint64_t seed);
+    // level: the kernels' instruction-set level (default: the CPU's, as TTT_CPU_LEVEL may lower it).
+    LegacyTttLayer(size_t hidden_dim, float inner_lr, uint64_t seed, CpuLevel level = cpu_active_level());
+    // The packed projections point into their own storage: moved, not copied.
+    LegacyTttLayer(const LegacyTttLayer&) = delete;
+    LegacyTttLayer& operator=(const LegacyTttLayer&) = delete;
+    LegacyTttLayer(LegacyTttLayer&&) = default;
+    LegacyTttLayer& operator=(LegacyTttLayer&&) = default;
     void forward(const float* input, size_t seq_len, float* output) const;
 
     size_t hidden_dim() const { return dim_; }
@@ -44,6 +52,7 @@ private:
     float lr_;
     std::vector<int8_t> down_, up_;
     const TernaryKernels* kernels_;
+    CpuLevel level_;
     Packed down_packed_, up_packed_;
 };
 

@@ -29,7 +29,9 @@ struct SoulState {
     void resize(const ModelConfig& c);
     // Zero everything where it lives.
     void reset();
-    // Move layer l's state (and KV cache) into the memory of layer_backends[l] (one entry per layer).
+    // Move layer l's state (and KV cache) into the memory of layer_backends[l] (one entry per layer). Not atomic: an
+    // allocation failure leaves the soul partly moved, so callers place new souls (at creation, before a load
+    // replaces the context's soul), never one they must keep.
     void place(const std::vector<Backend*>& layer_backends);
 };
 

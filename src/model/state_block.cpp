@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "common/error.h"
 
@@ -14,6 +15,25 @@ StateBlock::StateBlock(Backend* where, size_t bytes) : backend_(where), bytes_(b
     } else {
         host_.assign((bytes + 7) / 8, 0);
     }
+}
+
+StateBlock::StateBlock(StateBlock&& other) noexcept
+    : backend_(std::exchange(other.backend_, nullptr)),
+      buffer_(std::move(other.buffer_)),
+      host_(std::move(other.host_)),
+      bytes_(std::exchange(other.bytes_, 0)) {
+    other.host_.clear();
+}
+
+StateBlock& StateBlock::operator=(StateBlock&& other) noexcept {
+    if (this != &other) {
+        backend_ = std::exchange(other.backend_, nullptr);
+        buffer_ = std::move(other.buffer_);
+        host_ = std::move(other.host_);
+        other.host_.clear();
+        bytes_ = std::exchange(other.bytes_, 0);
+    }
+    return *this;
 }
 
 StateBlock::StateBlock(const StateBlock& other) : StateBlock(other.moved_to(other.backend_, other.bytes_, other.bytes_)) {}
@@ -58,20 +78,30 @@ void StateBlock::from_floats(const std::vector<float>& v) {
     write(v.data(), 0, bytes_);
 }
 
-void StateBlock::zero() {
-    if (!backend_) {
-        std::fill(host_.begin(), host_.end(), 0);
+void StateBlock::zero_from(size_t offset) {
+    if (offset >= bytes_) return;
+    if (in_host_memory()) {
+        std::memset(static_cast<char*>(data()) + offset, 0, bytes_ - offset);
         return;
     }
-    const std::vector<uint8_t> zeros(std::min<size_t>(bytes_, size_t(1) << 20), 0);
-    for (size_t off = 0; off < bytes_; off += zeros.size()) write(zeros.data(), off, std::min(zeros.size(), bytes_ - off));
+    const std::vector<uint8_t> zeros(std::min<size_t>(bytes_ - offset, size_t(1) << 20), 0);
+    for (size_t off = offset; off < bytes_; off += zeros.size()) write(zeros.data(), off, std::min(zeros.size(), bytes_ - off));
 }
 
 StateBlock StateBlock::moved_to(Backend* where, size_t bytes, size_t keep) const {
-    StateBlock out(where, bytes);
+    StateBlock out;
+    out.backend_ = where;
+    out.bytes_ = bytes;
+    if (where) out.buffer_ = where->alloc(bytes);
+    else out.host_.resize((bytes + 7) / 8);
     keep = std::min({keep, bytes, bytes_});
+    out.zero_from(keep);  // the rest is written below
     if (!keep) return out;
-    // Through the host: simple and rare (placing, copying or growing a soul, never per token). A CUDA backend may
+    if (in_host_memory() && out.in_host_memory()) {  // both in host memory: one copy
+        std::memcpy(out.data(), const_cast<StateBlock*>(this)->data(), keep);
+        return out;
+    }
+    // Through the host otherwise: rare (placing, copying or growing a soul, never per token). A CUDA backend may
     // add a device-to-device path here.
     std::vector<uint8_t> staging(keep);
     read(staging.data(), 0, keep);

@@ -24,8 +24,9 @@ public:
     StateBlock(Backend* where, size_t bytes);
     StateBlock(const StateBlock& other);  // a copy in the same memory
     StateBlock& operator=(const StateBlock& other);
-    StateBlock(StateBlock&&) noexcept = default;
-    StateBlock& operator=(StateBlock&&) noexcept = default;
+    // A moved-from block is empty (no bytes, no backend).
+    StateBlock(StateBlock&& other) noexcept;
+    StateBlock& operator=(StateBlock&& other) noexcept;
 
     size_t bytes() const { return bytes_; }
     Backend* backend() const { return backend_; }
@@ -38,12 +39,14 @@ public:
     void write(const void* host, size_t offset, size_t n);
     std::vector<float> to_floats() const;           // the whole block as floats
     void from_floats(const std::vector<float>& v);  // v.size() · 4 must equal bytes()
-    void zero();
+    void zero() { zero_from(0); }
     // The first `keep` bytes of this block in a new block of `bytes` bytes in `where`'s memory (the rest zero).
     StateBlock moved_to(Backend* where, size_t bytes, size_t keep) const;
 
 private:
-    Tensor span(size_t offset, size_t n) const;  // bytes [offset, offset + n) as a tensor of the backend
+    Tensor span(size_t offset, size_t n) const;
+    bool in_host_memory() const { return !backend_ || backend_->memory_is_host(); }
+    void zero_from(size_t offset);  // bytes [offset, bytes())  // bytes [offset, offset + n) as a tensor of the backend
 
     Backend* backend_ = nullptr;
     std::unique_ptr<Buffer> buffer_;        // when backend_ is set

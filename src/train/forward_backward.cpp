@@ -41,6 +41,14 @@ namespace {
 enum { kDown = 0, kUp = 1, kGate = 2, kMlpUp = 3, kMlpDown = 4, kValue = 5, kQuery = 6, kMaxLinears = 7 };
 constexpr size_t kKey = kDown;
 size_t linears_per_layer(const ModelConfig& c) { return c.is_delta() ? 7 : 5; }
+// [out, in] of BitLinear k for hidden D, TTT width d, MLP width I.
+struct LinearShape {
+    size_t out, in;
+};
+inline LinearShape linear_shape(size_t k, size_t D, size_t d, size_t I) {
+    const size_t out[kMaxLinears] = {d, D, I, I, D, d, d}, in[kMaxLinears] = {D, d, D, D, I, D, D};
+    return {out[k], in[k]};
+}
 
 // Offsets of every tensor in the parameter arena, from the layout TrainParams::create makes (checked by name).
 struct ParamIndex {
@@ -238,7 +246,7 @@ public:
         return {y, x.cols};
     }
     Rows bitlinear(const Input& x, LayerLinear which, LayerSlot) {
-        const size_t k = linear_index(which), out = rows_of(k);
+        const size_t k = linear_index(which), out = linear_shape(k, A_.D, A_.d, A_.I).out;
         T* y = nullptr;
         switch (which) {
             case LayerLinear::ttt_down: y = a_.f; break;
@@ -293,11 +301,6 @@ private:
         }
         return kDown;
     }
-    size_t rows_of(size_t k) const {
-        const size_t D = A_.D, d = A_.d, I = A_.I;
-        const size_t rows[kMaxLinears] = {d, D, I, I, D, d, d};
-        return rows[k];
-    }
 
     Activations<T>& A_;
     typename Activations<T>::Layer& a_;
@@ -333,11 +336,11 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
     };
 
     // ---- effective weights of this step ------------------------------------------------------------------------
-    const size_t rows_of[kMaxLinears] = {d, D, I, I, D, d, d}, cols_of[kMaxLinears] = {D, d, D, D, I, D, D};
     for (size_t l = 0; l < L; ++l)
         for (size_t k = 0; k < nlin; ++k) {
             const T* w = P + ix.layers[l].lin[k];
-            const size_t n = rows_of[k] * cols_of[k];
+            const LinearShape shape = linear_shape(k, D, d, I);
+            const size_t n = shape.out * shape.in;
             const double s = relaxed ? opt.frozen_scales[l * nlin + k] : bitlinear_scale(w, n);
             A.scale[l * nlin + k] = s;
             T* we = A.layers[l].we[k];
@@ -368,7 +371,7 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
 
     // ∂W̃ = ∂Yᵀ·X into the scratch, then the STE into the latent gradient.
     auto weight_grad = [&](size_t l, size_t k, const T* dy, const T* xin) {
-        const size_t out = rows_of[k], in = cols_of[k];
+        const auto [out, in] = linear_shape(k, D, d, I);
         matmul(true, false, out, in, N, dy, xin, A.dwe, false, pool);
         bitlinear_weight_backward(A.dwe, out * in, A.scale[l * nlin + k], scaled, G + ix.layers[l].lin[k]);
     };
