@@ -24,11 +24,12 @@ CpuFeatures detect() {
     CpuFeatures f;
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-    const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12);
+    const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12), f16c = c & (1u << 29);
     if (!osxsave || !avx) return f;
     const uint64_t xcr0 = read_xcr0();
     const bool os_ymm = (xcr0 & 0x6) == 0x6;
     const bool os_zmm = (xcr0 & 0xE6) == 0xE6;
+    f.f16c = os_ymm && f16c;
     if (__get_cpuid_max(0, nullptr) < 7) return f;
     __cpuid_count(7, 0, a, b, c, d);
     const bool avx2 = b & (1u << 5), avx512f = b & (1u << 16), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);

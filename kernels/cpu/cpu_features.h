@@ -8,6 +8,7 @@ namespace ttt {
 struct CpuFeatures {
     bool avx2 = false;     // AVX2 + FMA + OS saves ymm state
     bool avx512 = false;   // AVX-512 F, BW, VL, VNNI + OS saves zmm/opmask state
+    bool f16c = false;     // half ↔ float conversions (vcvtph2ps), with OS ymm state (the attention kernels' f16 cache)
 };
 
 const CpuFeatures& cpu_features();  // detected on first call (thread-safe static)

@@ -9,6 +9,7 @@
 #include <new>
 
 #include "common/error.h"
+#include "cpu/attention_kernels.h"
 #include "cpu/attention_ref.h"
 #include "cpu/ops_ref.h"
 #include "cpu/dense_kernels.h"
@@ -366,6 +367,10 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, co
         for (size_t s = 0; s < n_seqs; ++s) m = std::max<uint64_t>(m, caches[s].position + seqs[s].n_rows);
         return m;
     }();
+    if (kernels_.level != CpuLevel::scalar) {
+        attention_fast(q, seqs, caches, n_seqs, shape, out, unit_begin);
+        return;
+    }
     parallel(unit_begin[n_seqs], grain_for(size_t(longest) * hd * 2 * group), [&](size_t b, size_t e) {
         std::vector<float> scratch(group * size_t(longest) + hd);
         size_t s = size_t(std::upper_bound(unit_begin.begin(), unit_begin.end(), b) - unit_begin.begin()) - 1;
@@ -379,6 +384,63 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, co
                                 scratch.data());
         }
     });
+}
+
+// The SIMD levels (attention_kernels.h): a unit is a (sequence, row, kv head) as above. With at least two units per
+// thread each runs whole on one thread (attention_group); with fewer (decode of one or a few sequences) the units'
+// chunks of kAttentionChunk positions are spread over the threads and merged in order afterwards. Both merge the
+// same partials in the same order, so a row's bits do not depend on which way it went.
+void CpuBackend::attention_fast(const Tensor& q, const SequenceRows* seqs, const KvCacheRef* caches, size_t n_seqs,
+                                const AttentionShape& shape, const Tensor& out, const std::vector<size_t>& unit_begin) {
+    const size_t Hk = shape.kv_heads, hd = shape.head_dim, group = shape.heads / Hk;
+    const AttentionChunkFn fn = attention_chunk_kernel(kernels_.level);
+    const size_t units = unit_begin[n_seqs];
+    struct Unit {
+        const float* q;
+        float* out;
+        KvCacheView c;
+        size_t kvh, n_keys;
+    };
+    auto unit_at = [&](size_t s, size_t u) {
+        const size_t local = u - unit_begin[s], i = local / Hk, kvh = local % Hk, row = seqs[s].row_begin + i;
+        return Unit{q.f32() + row * q.cols + kvh * group * hd, out.f32() + row * out.cols + kvh * group * hd,
+                    view_of(caches[s], shape), kvh, size_t(caches[s].position) + i + 1};
+    };
+    std::vector<size_t> seq_of(units);
+    for (size_t s = 0; s < n_seqs; ++s)
+        for (size_t u = unit_begin[s]; u < unit_begin[s + 1]; ++u) seq_of[u] = s;
+    const size_t threads = size_t(pool_.size());
+    if (units >= 2 * threads || threads == 1) {
+        parallel(units, 1, [&](size_t b, size_t e) {
+            std::vector<float> work(attention_group_work_floats(group, hd));
+            for (size_t u = b; u < e; ++u) {
+                const Unit w = unit_at(seq_of[u], u);
+                attention_group(fn, w.q, group, w.c, w.kvh, w.n_keys, w.out, work.data());
+            }
+        });
+        return;
+    }
+    // Few units: every (unit, chunk) a task with its own partial.
+    const size_t pf = attention_partial_floats(group, hd);
+    std::vector<size_t> task_begin(units + 1, 0);
+    for (size_t u = 0; u < units; ++u) task_begin[u + 1] = task_begin[u] + attention_chunks(unit_at(seq_of[u], u).n_keys);
+    std::vector<float> partials(task_begin[units] * pf);
+    parallel(task_begin[units], 1, [&](size_t b, size_t e) {
+        std::vector<float> scratch(attention_scratch_floats(group, hd));
+        size_t u = size_t(std::upper_bound(task_begin.begin(), task_begin.end(), b) - task_begin.begin()) - 1;
+        for (size_t t = b; t < e; ++t) {
+            while (t >= task_begin[u + 1]) ++u;
+            const Unit w = unit_at(seq_of[u], u);
+            const size_t j0 = (t - task_begin[u]) * kAttentionChunk, j1 = std::min(w.n_keys, j0 + kAttentionChunk);
+            fn(w.q, group, w.c, w.kvh, j0, j1, attention_partial_at(partials.data() + t * pf, group, hd), scratch.data());
+        }
+    });
+    for (size_t u = 0; u < units; ++u) {
+        const AttentionPartial run = attention_partial_at(partials.data() + task_begin[u] * pf, group, hd);
+        for (size_t t = task_begin[u] + 1; t < task_begin[u + 1]; ++t)
+            attention_merge(run, attention_partial_at(partials.data() + t * pf, group, hd), group, hd);
+        attention_finish(run, group, hd, unit_at(seq_of[u], u).out);
+    }
 }
 
 void CpuBackend::ttt_delta(const Tensor& kr, const Tensor& v, const Tensor& qr, const Tensor& gates, const Tensor& out,

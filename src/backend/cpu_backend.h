@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "backend/backend.h"
 #include "backend/thread_pool.h"
@@ -94,6 +95,9 @@ private:
     template <typename Fn>
     void parallel(size_t n, size_t grain, const Fn& fn);
     void apply_scale(const TernaryWeight& w, const Tensor& y);
+    // attention on the SIMD levels (attention_kernels.h); unit_begin as attention's.
+    void attention_fast(const Tensor& q, const SequenceRows* seqs, const KvCacheRef* caches, size_t n_seqs,
+                        const AttentionShape& shape, const Tensor& out, const std::vector<size_t>& unit_begin);
 
     const TernaryKernels& kernels_;
     bool int8_;

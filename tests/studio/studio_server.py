@@ -71,7 +71,14 @@ class Studio:
 
     def chat(self, character, message, **settings):
         """Returns (text from the streamed pieces, the done event)."""
-        status, text = self.post("/api/chat", {"character": character, "message": message, "settings": settings})
+        return self._chat({"character": character, "message": message, "settings": settings})
+
+    def chat_raw(self, character, prompt, **settings):
+        """The same with the prompt fed as it is (no chat format)."""
+        return self._chat({"character": character, "message": prompt, "raw": True, "settings": settings})
+
+    def _chat(self, body):
+        status, text = self.post("/api/chat", body)
         assert status == 200, (status, text)
         pieces, done = [], None
         for block in text.split("\n\n"):

@@ -44,6 +44,7 @@ def test_chat_matches_generate(studio):
     text, done = studio.chat(c["id"], "Good morrow", seed=7, max_tokens=40, temperature=0.8)
     expected = generate("User: Good morrow\nAssistant:", seed=7, max_tokens=40, temp=0.8, stop="\nUser:")
     assert text == expected and text
+    assert done["format"] == "plain" and done["prompt"] == "User: Good morrow\nAssistant:"  # no chat template
     assert done["text"] == text and done["tokens"] > 0 and done["tokens_per_s"] > 0
     assert done["character"]["soul_level"] > 0
     history = studio.ok("GET", f"/api/chat/history?character={c['id']}")

@@ -21,6 +21,7 @@ namespace {
 struct ChatTurn {
     std::unique_ptr<Lease> character;
     std::string message, prompt;
+    const char* format = "plain";  // plain, chat_template or raw
     bool remember = true;
     ttt_generate_params params{};
     std::vector<std::string> stops;
@@ -65,6 +66,8 @@ void stream_reply(Lab& lab, ChatTurn& t, httplib::DataSink& sink) {
     int32_t reason = TTT_STOP_NONE, token = -1;
     bool client_gone = false, stopped = false;
     ttt_status s = ttt_generate_begin(ctx, t.prompt.data(), t.prompt.size(), &t.params);
+    const bool template_turn = std::string(t.format) == "chat_template", began = s == TTT_OK;
+    if (!began && template_turn) (*t.character)->conversation.unread(t.prompt);  // e.g. a full KV cache
     while (s == TTT_OK && reason == TTT_STOP_NONE) {
         const char* text = nullptr;
         size_t len = 0;
@@ -81,6 +84,7 @@ void stream_reply(Lab& lab, ChatTurn& t, httplib::DataSink& sink) {
     if (s == TTT_ERR_ABORTED) stopped = true;
     else if (s != TTT_OK) error = ttt_last_error();
     remember(t, "assistant", reply);
+    if (template_turn && began) (*t.character)->conversation.replied(reply);  // what it generated, it has read
     lab.add_history(**t.character, "user", t.message);
     lab.add_history(**t.character, "assistant", reply);
     if (client_gone) return;
@@ -96,6 +100,8 @@ void stream_reply(Lab& lab, ChatTurn& t, httplib::DataSink& sink) {
                                  .integer("tokens", static_cast<long long>(n))
                                  .num("tokens_per_s", secs > 0 ? double(n) / secs : 0.0)
                                  .str("text", reply)
+                                 .str("format", t.format)
+                                 .str("prompt", t.prompt)  // what the model was fed this turn
                                  .raw("character", lab.soul_json(**t.character))
                                  .done());
 }
@@ -123,15 +129,27 @@ void add_chat_routes(httplib::Server& server, Studio& st) {
             p.presence_penalty = static_cast<float>(s.num_or("presence_penalty", 0, -10, 10));
             p.frequency_penalty = static_cast<float>(s.num_or("frequency_penalty", 0, -10, 10));
             p.seed = static_cast<uint64_t>(s.int_or("seed", 1, 0, (1LL << 53)));
-            // The chat turn format of `bit-ttt chat`; a raw prompt (no format, as `bit-ttt generate`) on request.
+            // The chat turn format of `bit-ttt chat` (chat_format.h): the model's chat template when it has one,
+            // else "User: ...\nAssistant:"; a raw prompt (no format, as `bit-ttt generate`) on request.
             const bool raw = b.bool_or("raw", false);
-            t->prompt = raw ? t->message : "User: " + t->message + "\nAssistant:";
-            if (!raw) t->stops.push_back("\nUser:");
+            t->remember = b.bool_or("remember", true);
+            t->character = st.lab.acquire(id, "replying");
+            Character& ch = **t->character;
+            if (raw) {
+                t->prompt = t->message;
+                t->format = "raw";
+            } else if (ch.chat_template) {
+                t->prompt = ch.conversation.prompt_for(ch.model, t->message);
+                p.tokenize_flags = TTT_TOKENIZE_PARSE_SPECIAL;  // its control tokens are the checkpoint's special tokens
+                t->format = "chat_template";
+            } else {
+                t->prompt = "User: " + t->message + "\nAssistant:";
+                t->stops.push_back("\nUser:");
+                t->format = "plain";
+            }
             for (const std::string& x : t->stops) t->stop_ptrs.push_back(x.c_str());
             p.stop_strings = t->stop_ptrs.data();
             p.n_stop_strings = t->stop_ptrs.size();
-            t->remember = b.bool_or("remember", true);
-            t->character = st.lab.acquire(id, "replying");
             Lab* lab = &st.lab;
             res.set_header("Cache-Control", "no-store");
             res.set_chunked_content_provider("text/event-stream", [lab, t](size_t, httplib::DataSink& sink) {

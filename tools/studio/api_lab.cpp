@@ -176,6 +176,7 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             auto c = st.lab.acquire(character_id(b), "resetting its soul");
             ttt_status s = ttt_reset((*c)->ctx);
             if (s != TTT_OK) throw abi_error(s, "reset");
+            (*c)->conversation.reset();  // the model has read nothing of it now
             if (b.bool_or("new", false)) st.lab.set_soul_path(**c, "");  // a new soul has no file yet
             send_json(res, st.lab.soul_json(**c));
         });
@@ -203,6 +204,7 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             const std::string path = st.folders.existing(b.str("path"));
             ttt_status s = ttt_load_soul((*c)->ctx, path.c_str(), b.bool_or("force", false) ? TTT_SOUL_FORCE : 0u);
             if (s != TTT_OK) throw abi_error(s, "the soul was not loaded (the character keeps its soul)");
+            (*c)->conversation.reset();  // the loaded soul's conversation is not ours: the next turn starts afresh
             st.lab.set_soul_path(**c, path);
             send_json(res, st.lab.soul_json(**c));
         });

@@ -18,7 +18,7 @@ std::string hex64(uint64_t v) {
     return b;
 }
 
-std::string info_json(const std::string& path, const ttt_model_info& i) {
+std::string info_json(const std::string& path, const ttt_model_info& i, bool chat_template) {
     return JsonOut()
         .boolean("loaded", true)
         .str("path", path)
@@ -36,6 +36,7 @@ std::string info_json(const std::string& path, const ttt_model_info& i) {
         .str("fingerprint", hex64(i.fingerprint))
         .integer("n_params", static_cast<long long>(i.n_params))
         .boolean("has_tokenizer", i.has_tokenizer != 0)
+        .boolean("chat_template", chat_template)  // chats in the model's own template (else "User: ... Assistant:")
         .done();
 }
 
@@ -105,7 +106,7 @@ std::string Lab::load_model(const std::string& path) {
     model_ = m;
     model_path_ = path;
     info_ = info;
-    return info_json(model_path_, info_);
+    return info_json(model_path_, info_, model_has_chat_template(model_));
 }
 
 void Lab::unload_model() {
@@ -120,7 +121,7 @@ void Lab::unload_model() {
 std::string Lab::model_json() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!model_) return JsonOut().boolean("loaded", false).done();
-    return info_json(model_path_, info_);
+    return info_json(model_path_, info_, model_has_chat_template(model_));
 }
 
 std::string Lab::model_path() {
@@ -146,6 +147,8 @@ std::string Lab::create_character(const std::string& name, const std::string& me
     }, c.get());
     c->id = next_id_++;
     c->name = name;
+    c->model = model_;
+    c->chat_template = model_has_chat_template(model_);
     c->memories_dir = memories_dir;
     chars_[c->id] = c;
     return character_json_locked(*c);
@@ -241,7 +244,7 @@ std::string Lab::status_json() {
     {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto& kv : chars_) chars.push_back(character_json_locked(*kv.second));
-        model = model_ ? info_json(model_path_, info_) : JsonOut().boolean("loaded", false).done();
+        model = model_ ? info_json(model_path_, info_, model_has_chat_template(model_)) : JsonOut().boolean("loaded", false).done();
     }
     return JsonOut().raw("model", model).raw("characters", json_array(chars)).raw("sleep", sleep_json()).done();
 }

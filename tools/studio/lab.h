@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bit_ttt.h"
+#include "chat_format.h"
 
 namespace studio {
 
@@ -37,6 +38,11 @@ struct Character {
     // The conversation shown in the chat (the last kHistoryTurns turns; guarded by Lab::mu_), so that a page
     // opened again shows it. The soul and the memories are the lasting record; this is only the view.
     std::vector<std::pair<std::string, std::string>> history;  // (role, text)
+    // The chat format (chat_format.h): the model's chat template when it has one. The conversation as the model
+    // read it is used and changed only by the holder of the character's lease (a chat turn, a soul reset or load).
+    const ttt_model* model = nullptr;
+    bool chat_template = false;
+    TemplateConversation conversation;
 };
 
 class Lab;

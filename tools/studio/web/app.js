@@ -106,7 +106,8 @@ function renderStatus() {
   const rows = m.loaded
     ? [["path", m.path], ["parameters", m.n_params.toLocaleString()], ["vocab", m.vocab_size], ["hidden", m.hidden_dim],
        ["layers", m.num_layers], ["MLP", m.intermediate_dim], ["TTT dim (soul d×d)", m.ttt_dim], ["TTT chunk", m.ttt_chunk],
-       ["inner lr", Number(m.inner_lr.toPrecision(6))], ["EOS id", m.eos_id], ["fingerprint", m.fingerprint]]
+       ["inner lr", Number(m.inner_lr.toPrecision(6))], ["EOS id", m.eos_id],
+       ["chat format", m.chat_template ? "the model's chat template" : "plain (User: … Assistant:)"], ["fingerprint", m.fingerprint]]
     : [["model", "none loaded"]];
   const html = rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join("");
   if ($("model-info").innerHTML !== html) $("model-info").innerHTML = html;
