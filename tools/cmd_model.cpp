@@ -29,6 +29,11 @@ void print_config(const ttt::ModelConfig& c) {
                     ttt::architecture_name(c.arch), c.vocab_size, c.hidden_dim, c.num_layers, c.intermediate_dim,
                     a.num_heads, a.num_kv_heads, a.head_dim, double(a.rope_theta), a.rope_llama3 ? " (llama3 scaling)" : "",
                     a.max_position, a.tie_embeddings ? "yes" : "no", double(c.norm_eps), c.bos_id, c.eos_id);
+        if (c.arch == ttt::Architecture::llama) {
+            if (a.ternary_bases > 0) std::printf("  projections ternary, %d base%s (y = sum s_k Q_k x)\n", a.ternary_bases, a.ternary_bases > 1 ? "s" : "");
+            else std::printf("  projections float, %s\n", a.bf16_projections ? "bf16" : "f32");
+        }
+        for (int32_t id : c.end_ids) std::printf("  end token %d\n", id);
         return;
     }
     std::printf("config:\n  vocab_size %d\n  hidden_dim %d\n  num_layers %d\n  intermediate_dim %d\n  ttt_dim %d\n"
@@ -73,9 +78,32 @@ bool print_help(int argc, char** argv, const char* usage) {
 
 const char* const kInfoUsage = "usage: bit-ttt info FILE|DIR   (config, tensor table, sizes, checksum state)";
 const char* const kConvertUsage =
-    "usage: bit-ttt convert INPUT OUTPUT   (a model directory, a Hugging Face Llama/BitNet directory or .bitt in; "
-    "OUTPUT ending in .bitt writes .bitt, streamed tensor by tensor from a Hugging Face directory; otherwise a model "
-    "directory)";
+    "usage: bit-ttt convert [--ternary absmean|multibase[:K] | --bf16] INPUT OUTPUT\n"
+    "  INPUT: a model directory, a Hugging Face Llama/BitNet directory or .bitt; OUTPUT ending in .bitt writes .bitt,\n"
+    "  streamed tensor by tensor from a Hugging Face directory; otherwise a model directory.\n"
+    "  --ternary (a Hugging Face LlamaForCausalLM to .bitt): the projections become ternary; absmean: BitNet b1.58's\n"
+    "  rule, one base (2 bits per weight); multibase:K: K least-squares bases fitted on the residual, W ~ sum s_k Q_k\n"
+    "  (K 1..8, default 3; 2K bits per weight). docs/models.md has their quality cost.\n"
+    "  --bf16 (a Hugging Face LlamaForCausalLM to .bitt): f32 / f16 projections stored as bf16 (rounded; half the\n"
+    "  memory). A bf16 checkpoint's projections stay bf16 without it.";
+
+// "absmean", "multibase", "multibase:K" → the converter's option; false if malformed.
+bool parse_ternarise(const std::string& text, ttt::Ternarise* t) {
+    if (text == "absmean") {
+        t->method = ttt::Ternarise::Method::absmean;
+        return true;
+    }
+    const std::string mb = "multibase";
+    if (text.compare(0, mb.size(), mb) != 0) return false;
+    t->method = ttt::Ternarise::Method::multibase;
+    t->bases = 3;
+    if (text.size() == mb.size()) return true;
+    if (text[mb.size()] != ':' || text.size() != mb.size() + 2) return false;
+    const char k = text.back();
+    if (k < '1' || k > '0' + ttt::kMaxTernaryBases) return false;
+    t->bases = k - '0';
+    return true;
+}
 const char* const kForwardUsage = "usage: bit-ttt forward -m MODEL --tokens 1,2,3   (prints the top next-token logits)";
 
 }  // namespace
@@ -131,7 +159,7 @@ int cmd_info(int argc, char** argv) {
     info.struct_size = sizeof info;
     ttt_model_get_info(model, &info);
     static const char* const kArchNames[] = {"ttt (BitLlama: TTT layers + SwiGLU MLP)",
-                                             "llama (attention with RoPE, KV cache; float weights)",
+                                             "llama (attention with RoPE, KV cache; float or ternary projections)",
                                              "bitnet (BitNet b1.58: attention, ternary weights, int8 activations)"};
     const bool known_arch = info.architecture >= 0 && info.architecture <= 2;
     std::printf("architecture: %s\n", known_arch ? kArchNames[info.architecture] : "?");
@@ -159,13 +187,31 @@ int cmd_info(int argc, char** argv) {
 
 int cmd_convert(int argc, char** argv) {
     if (print_help(argc, argv, kConvertUsage)) return 0;
-    if (argc != 3) return usage_error(kConvertUsage);
-    const std::string in = argv[1], out = argv[2];
+    ttt::Ternarise ternarise;
+    ttt::FloatProjections floats = ttt::FloatProjections::as_stored;
+    std::vector<std::string> paths;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--bf16")) {
+            floats = ttt::FloatProjections::bf16;
+        } else if (!std::strcmp(argv[i], "--ternary") && i + 1 < argc) {
+            if (!parse_ternarise(argv[++i], &ternarise))
+                return usage_error("--ternary takes absmean, multibase or multibase:K with K in 1..8");
+        } else {
+            paths.push_back(argv[i]);
+        }
+    }
+    if (paths.size() != 2) return usage_error(kConvertUsage);
+    const std::string in = paths[0], out = paths[1];
     try {
         const bool to_bitt = out.size() >= 5 && out.compare(out.size() - 5, 5, ".bitt") == 0;
-        if (to_bitt && ttt::is_hf_checkpoint_dir(in)) {
+        const bool hf = ttt::is_hf_checkpoint_dir(in);
+        if ((ternarise.method != ttt::Ternarise::Method::none || floats != ttt::FloatProjections::as_stored) && !(to_bitt && hf))
+            return usage_error("--ternary and --bf16 convert a Hugging Face LlamaForCausalLM directory to a .bitt file");
+        if (ternarise.method != ttt::Ternarise::Method::none && floats != ttt::FloatProjections::as_stored)
+            return usage_error("--ternary and --bf16 exclude each other (ternary projections are not float)");
+        if (to_bitt && hf) {
             // Hugging Face Llama / BitNet: streamed, one layer in memory at a time.
-            const uint64_t fp = ttt::convert_hf_to_bitt(in, out);
+            const uint64_t fp = ttt::convert_hf_to_bitt(in, out, ternarise, floats);
             std::printf("wrote %s (.bitt v3, from a Hugging Face checkpoint; fingerprint %s)\n", out.c_str(),
                         ttt::hex64(fp).c_str());
             return 0;

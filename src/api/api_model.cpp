@@ -67,6 +67,7 @@ ttt_model* wrap(LoadedModel&& loaded) {
     if (!loaded.tokenizer_json.empty()) {
         const ModelConfig& c = loaded.weights.config;
         m->tokenizer = Tokenizer::for_model(loaded.tokenizer_json, c.vocab_size, c.bos_id, c.eos_id, loaded.source);
+        for (int32_t id : c.end_ids) m->tokenizer->add_end_token(id);  // generation_config.json's other end tokens
     }
     attach_chat_config(*m, loaded);
     m->loaded = std::move(loaded);

@@ -165,6 +165,9 @@ public:
     virtual TernaryWeight prepare_ternary(const TernaryFileView& w, bool apply_scale, int act_bits) = 0;
     virtual DenseWeight prepare_dense(const float* host, size_t rows, size_t cols,
                                       std::shared_ptr<const void> owner) = 0;
+    // A dense weight held as bfloat16 (a Llama projection from a bf16 checkpoint: 2 bytes per weight, exact). By
+    // default widened to floats (a copy the result owns); a backend whose dense_matmul reads bf16 uses it in place.
+    virtual DenseWeight prepare_dense_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner);
     // The LM head, the one dense weight only dense_matmul reads: a backend may store it in a smaller format
     // (DenseStorage) it was configured for. By default it is prepared like any dense weight.
     virtual DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {

@@ -140,6 +140,16 @@ DenseWeight CpuBackend::prepare_dense(const float* host, size_t rows, size_t col
     return DenseWeight{rows, cols, host, std::move(owner)};  // host memory is CPU memory: used in place
 }
 
+DenseWeight CpuBackend::prepare_dense_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
+    DenseWeight w;  // dense_matmul reads bf16 rows: used in place
+    w.rows = rows;
+    w.cols = cols;
+    w.storage = DenseStorage::bf16;
+    w.stored = host;
+    w.owner = std::move(owner);
+    return w;
+}
+
 DenseWeight CpuBackend::prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
     if (lm_head_ == DenseStorage::f32) return prepare_dense(host, rows, cols, std::move(owner));
     DenseWeight w;

@@ -62,6 +62,7 @@ public:
 
     TernaryWeight prepare_ternary(const TernaryFileView& w, bool apply_scale, int act_bits) override;
     DenseWeight prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
+    DenseWeight prepare_dense_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
     DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
     DenseStorage lm_head_storage() const { return lm_head_; }
     bool same_memory_as(const Backend& other) const override;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 #include "common/error.h"
@@ -35,6 +36,7 @@ std::vector<Entry> entries(const ModelConfig& c, const ModelWeights* w) {
     const int64_t V = c.vocab_size, D = c.hidden_dim, I = c.intermediate_dim;
     const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
     const bool bitnet = c.arch == Architecture::bitnet;
+    const int32_t bases = c.projection_bases();
     std::vector<Entry> out;
     auto floats = [&](const std::string& name, std::vector<int64_t> shape, const float* data) {
         size_t n = 1;
@@ -42,11 +44,18 @@ std::vector<Entry> entries(const ModelConfig& c, const ModelWeights* w) {
         out.push_back({TensorSpec{name, DType::F32, std::move(shape), n * 4}, data});
     };
     auto proj = [&](const std::string& base, int64_t rows, int64_t cols, const Projection* p) {
-        if (!bitnet) return floats(base + ".weight", {rows, cols}, p ? p->dense.data() : nullptr);
+        if (bases == 0 && c.attn.bf16_projections)
+            return out.push_back({TensorSpec{base + ".weight", DType::BF16, {rows, cols}, size_t(rows * cols) * 2},
+                                  p ? p->bf16_data() : nullptr});
+        if (bases == 0) return floats(base + ".weight", {rows, cols}, p ? p->dense.data() : nullptr);
         const int64_t rb = int64_t(ternary_row_bytes(size_t(cols)));
-        out.push_back({TensorSpec{base + ".weight_ternary", DType::U8, {rows, rb}, size_t(rows * rb)},
-                       p ? p->ternary.data() : nullptr});
-        out.push_back({TensorSpec{base + ".weight_scale", DType::F32, {1}, 4}, p ? &p->ternary.scale : nullptr});
+        for (int32_t b = 0; b < bases; ++b) {  // base b > 0 of a multi-base projection: names end in ".<b>"
+            const std::string suffix = b == 0 ? std::string() : "." + std::to_string(b);
+            const TernaryMatrix* m = p && size_t(b) < p->bases() ? &p->base(size_t(b)) : nullptr;
+            out.push_back({TensorSpec{base + ".weight_ternary" + suffix, DType::U8, {rows, rb}, size_t(rows * rb)},
+                           m ? m->data() : nullptr});
+            out.push_back({TensorSpec{base + ".weight_scale" + suffix, DType::F32, {1}, 4}, m ? &m->scale : nullptr});
+        }
     };
     floats("model.embed_tokens.weight", {V, D}, w ? w->embed.data() : nullptr);
     for (int32_t l = 0; l < c.num_layers; ++l) {
@@ -85,8 +94,15 @@ std::string attention_config_to_json(const ModelConfig& c) {
         s += ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":" + num(a.rope_factor) + ",\"low_freq_factor\":" +
              num(a.rope_low_freq_factor) + ",\"high_freq_factor\":" + num(a.rope_high_freq_factor) +
              ",\"original_max_position_embeddings\":" + std::to_string(a.rope_original_max_position) + "}";
+    if (a.ternary_bases > 0) s += ",\"ternary_bases\":" + std::to_string(a.ternary_bases);
+    if (a.bf16_projections) s += ",\"projection_dtype\":\"bf16\"";
     if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
     if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
+    if (!c.end_ids.empty()) {
+        s += ",\"eos_ids\":[";
+        for (size_t i = 0; i < c.end_ids.size(); ++i) s += (i ? "," : "") + std::to_string(c.end_ids[i]);
+        s += "]";
+    }
     return s + "}";
 }
 
@@ -127,7 +143,28 @@ ModelConfig parse_attention_config_object(simdjson::dom::object o, const std::st
     int64_t v = 0;
     if (json_get_int_opt(o, "bos_id", what, &v)) c.bos_id = int32_t(std::max<int64_t>(-1, std::min<int64_t>(v, INT32_MAX)));
     if (json_get_int_opt(o, "eos_id", what, &v)) c.eos_id = int32_t(std::max<int64_t>(-1, std::min<int64_t>(v, INT32_MAX)));
-    c.bitlinear_scale = c.arch == Architecture::bitnet;
+    if (json_get_int_opt(o, "ternary_bases", what, &v)) {
+        if (v < 1 || v > kMaxTernaryBases || c.arch != Architecture::llama)
+            fail_format(what + ": \"ternary_bases\" must be 1.." + std::to_string(kMaxTernaryBases) + " in a llama config");
+        a.ternary_bases = int32_t(v);
+    }
+    std::string projection_dtype = "f32";
+    json_get_string_opt(o, "projection_dtype", what, &projection_dtype);
+    if (projection_dtype != "f32" && (projection_dtype != "bf16" || c.arch != Architecture::llama || a.ternary_bases != 0))
+        fail_format(what + ": \"projection_dtype\" must be \"f32\" or, for a float llama model, \"bf16\"");
+    a.bf16_projections = projection_dtype == "bf16";
+    if (json_find(o, "eos_ids", &e)) {
+        simdjson::dom::array ids;
+        if (e.get_array().get(ids) != simdjson::SUCCESS) fail_format(what + ": \"eos_ids\" must be a list of token ids");
+        for (simdjson::dom::element id : ids) {
+            int64_t x = 0;
+            if (id.get_int64().get(x) != simdjson::SUCCESS || x < 0 || x >= c.vocab_size)
+                fail_format(what + ": \"eos_ids\" must hold token ids below vocab_size");
+            c.end_ids.push_back(int32_t(x));
+        }
+    }
+    // BitNet b1.58 and ternarised Llama projections apply their scales (y = s·Q·x); BitNet quantises activations.
+    c.bitlinear_scale = c.projection_bases() > 0;
     c.act_bits = c.arch == Architecture::bitnet ? 8 : 0;
     validate_config(c, what);
     return c;
@@ -174,21 +211,41 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
     size_t k = 0;
     auto next = [&]() -> const TensorSpec& { return specs.at(k++); };
     auto proj = [&](int32_t rows, int32_t cols) {
-        if (c.arch != Architecture::bitnet) return Projection::from_dense(floats(next()), rows, cols);
-        const TensorSpec& packed_spec = next();
-        const TensorView& p = get(packed_spec);
-        size_t bad_row = 0;
-        if (!validate_packed_ternary(p.data, size_t(rows), size_t(cols), &bad_row))
-            fail_format(what + ": tensor '" + packed_spec.name + "' row " + std::to_string(bad_row) +
-                        " holds an invalid ternary code (11) or non-zero padding bits");
-        TernaryMatrix m;
-        m.rows = rows;
-        m.cols = cols;
-        m.scale = floats(next())[0];
-        if (!(m.scale > 0.0f)) fail_format(what + ": the scale of '" + packed_spec.name + "' must be positive");
-        if (in_place) m.view = p.data;
-        else m.packed.assign(p.data, p.data + p.n_bytes);
-        return Projection::from_ternary(std::move(m));
+        if (c.projection_bases() == 0 && c.attn.bf16_projections) {
+            const TensorView& t = get(next());
+            const auto* v = reinterpret_cast<const uint16_t*>(t.data);
+            for (size_t i = 0; i < t.n_elements; ++i)
+                if ((v[i] & 0x7F80) == 0x7F80) fail_format(what + ": tensor '" + t.name + "' holds NaN or Inf at element " + std::to_string(i));
+            if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+                Projection p = Projection::from_bf16({}, rows, cols);
+                p.bf16_view = v;
+                return p;
+            }
+            std::vector<uint16_t> copy(t.n_elements);
+            std::memcpy(copy.data(), t.data, t.n_bytes);
+            return Projection::from_bf16(std::move(copy), rows, cols);
+        }
+        if (c.projection_bases() == 0) return Projection::from_dense(floats(next()), rows, cols);
+        std::vector<TernaryMatrix> bases;
+        for (int32_t b = 0; b < c.projection_bases(); ++b) {
+            const TensorSpec& packed_spec = next();
+            const TensorView& p = get(packed_spec);
+            size_t bad_row = 0;
+            if (!validate_packed_ternary(p.data, size_t(rows), size_t(cols), &bad_row))
+                fail_format(what + ": tensor '" + packed_spec.name + "' row " + std::to_string(bad_row) +
+                            " holds an invalid ternary code (11) or non-zero padding bits");
+            TernaryMatrix m;
+            m.rows = rows;
+            m.cols = cols;
+            m.scale = floats(next())[0];
+            // A later base of a multi-base fit may have scale 0 (nothing left to fit); the first must be positive.
+            if (!std::isfinite(m.scale) || m.scale < 0.0f || (b == 0 && !(m.scale > 0.0f)))
+                fail_format(what + ": the scale of '" + packed_spec.name + "' must be " + (b == 0 ? "positive" : "finite and ≥ 0"));
+            if (in_place) m.view = p.data;
+            else m.packed.assign(p.data, p.data + p.n_bytes);
+            bases.push_back(std::move(m));
+        }
+        return Projection::from_bases(std::move(bases));
     };
     const int32_t D = c.hidden_dim, I = c.intermediate_dim;
     const int32_t Q = c.attn.num_heads * c.attn.head_dim, KV = c.attn.num_kv_heads * c.attn.head_dim;

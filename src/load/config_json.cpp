@@ -44,13 +44,15 @@ int32_t required_int(simdjson::dom::object obj, std::initializer_list<const char
 ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& what) {
     std::string arch;
     // Our attention models (load/attention_tensors.h) carry num_attention_heads; upstream HEAD's "llama" configs
-    // (its adaptive multi-base files) do not, and stay unsupported below.
+    // (its adaptive multi-base files) do not: a directory of those loads through load/upstream_adaptive.h, and
+    // such a config anywhere else (a .bitt) is refused below.
     simdjson::dom::element heads;
     if (json_get_string_opt(obj, "arch", what, &arch) && (arch == "llama" || arch == "bitnet") &&
         json_find(obj, "num_attention_heads", &heads))
         return parse_attention_config_object(obj, what);
     if (!arch.empty() && arch != "ttt")
-        fail_unsupported(what + ": \"arch\" is \"" + arch + "\" without our attention fields (upstream's format, not supported); "
+        fail_unsupported(what + ": \"arch\" is \"" + arch + "\" without our attention fields (num_attention_heads ...; "
+                         "upstream's converted Llama directories, with n_heads, load as directories only); "
                          "this version runs TTT models (arch \"ttt\") and Llama / BitNet models from Hugging Face "
                          "directories or their .bitt conversions");
 

@@ -1,6 +1,8 @@
 #include "load/hf_checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -11,6 +13,7 @@
 #include "io/mapped_file.h"
 #include "io/safetensors.h"
 #include "model/attention_weights.h"
+#include "model/ternarise.h"
 
 namespace ttt {
 
@@ -47,6 +50,32 @@ int32_t get_token_id(simdjson::dom::object o, const char* key, const std::string
     return get_int(o, key, what, false, -1);
 }
 
+// Token ids given as a number or a list of numbers (generation_config.json lists several end tokens); ids outside
+// the vocabulary are dropped with nothing else changed (a checkpoint may name a token its vocab lacks).
+std::vector<int32_t> get_token_ids(simdjson::dom::object o, const char* key, const std::string& what, int32_t vocab) {
+    simdjson::dom::element e;
+    std::vector<int32_t> ids;
+    if (!json_find(o, key, &e) || e.is_null()) return ids;
+    auto take = [&](simdjson::dom::element item) {
+        int64_t v = 0;
+        if (item.get_int64().get(v) != simdjson::SUCCESS) fail_format(what + ": \"" + key + "\" must be a token id or a list of them");
+        if (v >= 0 && v < vocab && std::find(ids.begin(), ids.end(), int32_t(v)) == ids.end()) ids.push_back(int32_t(v));
+    };
+    simdjson::dom::array list;
+    if (e.get_array().get(list) == simdjson::SUCCESS) {
+        for (simdjson::dom::element item : list) take(item);
+    } else {
+        take(e);
+    }
+    return ids;
+}
+
+// End tokens: the first id is eos_id, the others end_ids.
+void set_end_tokens(ModelConfig& c, const std::vector<int32_t>& ids) {
+    c.eos_id = ids.empty() ? -1 : ids[0];
+    c.end_ids.assign(ids.begin() + (ids.empty() ? 0 : 1), ids.end());
+}
+
 // rope_theta and rope_scaling (transformers < 5) or rope_parameters (transformers 5).
 void parse_rope(simdjson::dom::object o, const std::string& what, AttentionConfig* a) {
     simdjson::dom::element e;
@@ -73,27 +102,6 @@ void parse_rope(simdjson::dom::object o, const std::string& what, AttentionConfi
     json_get_float_opt(scaling, "low_freq_factor", what, &a->rope_low_freq_factor);
     json_get_float_opt(scaling, "high_freq_factor", what, &a->rope_high_freq_factor);
     a->rope_original_max_position = get_int(scaling, "original_max_position_embeddings", what, true, 0);
-}
-
-// BitNet b1.58's weight quantisation as transformers computes it (integrations/bitnet.py, WeightQuant):
-// s = max(mean|W|, 1e-5) in float, Q = clamp(round_half_even(W · (1/s)), −1, 1), W ≈ Q / (1/s).
-TernaryMatrix ternarise_absmean(const std::vector<float>& w, int32_t rows, int32_t cols) {
-    double sum = 0.0;
-    for (float x : w) sum += std::fabs(double(x));
-    const float mean = std::max(float(sum / double(w.size())), 1e-5f);
-    const float inv = 1.0f / mean;
-    std::vector<int8_t> q(w.size());
-    for (size_t i = 0; i < w.size(); ++i) {
-        const float r = std::nearbyint(w[i] * inv);  // the default rounding mode: half to even, as torch.round
-        q[i] = int8_t(r > 1.0f ? 1 : r < -1.0f ? -1 : r);
-    }
-    TernaryMatrix m;
-    m.rows = rows;
-    m.cols = cols;
-    m.scale = 1.0f / inv;
-    m.packed.resize(size_t(rows) * ternary_row_bytes(size_t(cols)));
-    pack_ternary_ref(q.data(), size_t(rows), size_t(cols), m.packed.data());
-    return m;
 }
 
 // The tensors of every file of the checkpoint, by name.
@@ -125,6 +133,19 @@ public:
         if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
             fail_format(where(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) + ", expected a float type");
         return tensor_to_f32(t, where(name));
+    }
+
+    // A BF16 tensor of the given shape, its bits as they are (NaN and Inf refused).
+    std::vector<uint16_t> bf16(const std::string& name, std::vector<int64_t> shape) const {
+        const TensorView& t = get(name);
+        if (t.shape != shape || t.dtype != DType::BF16)
+            fail_format(where(name) + ": tensor '" + name + "' is " + dtype_name(t.dtype) + " " + shape_string(t.shape) +
+                        ", expected BF16 " + shape_string(shape));
+        std::vector<uint16_t> v(t.n_elements);
+        std::memcpy(v.data(), t.data, t.n_bytes);
+        for (size_t i = 0; i < v.size(); ++i)
+            if ((v[i] & 0x7F80) == 0x7F80) fail_format(where(name) + ": tensor '" + name + "' holds NaN or Inf at element " + std::to_string(i));
+        return v;
     }
 
 private:
@@ -301,9 +322,8 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& what, st
     c.act_bits = bitnet ? 8 : 0;
     c.inner_lr = 0.0f;
     c.bos_id = get_token_id(o, "bos_token_id", what);
-    c.eos_id = get_token_id(o, "eos_token_id", what);
     if (c.bos_id >= c.vocab_size) c.bos_id = -1;
-    if (c.eos_id >= c.vocab_size) c.eos_id = -1;
+    set_end_tokens(c, get_token_ids(o, "eos_token_id", what, c.vocab_size));
 
     *bitnet_weights = BitNetWeights::master;
     simdjson::dom::element qe;
@@ -329,20 +349,60 @@ struct HfReader::Impl {
     ModelConfig config;
     std::string architecture;
     BitNetWeights form = BitNetWeights::master;
+    Ternarise ternarise;
     std::unique_ptr<TensorSource> src;
 };
 
-HfReader::HfReader(const std::string& dir) : impl_(std::make_unique<Impl>()) {
+HfReader::HfReader(const std::string& dir, const Ternarise& ternarise, FloatProjections floats)
+    : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.dir = dir;
+    m.ternarise = ternarise;
     const std::string config_path = dir + "/config.json";
     if (!file_exists(config_path)) fail_io(dir + ": config.json is missing");
     m.config = parse_hf_config(read_text(config_path), config_path, &m.architecture, &m.form);
+    if (ternarise.method != Ternarise::Method::none) {
+        if (m.config.arch != Architecture::llama)
+            fail_argument(dir + ": ternarising applies to float LlamaForCausalLM checkpoints; this is " + m.architecture +
+                          (m.config.arch == Architecture::bitnet ? " (already ternary)" : ""));
+        if (ternarise.method == Ternarise::Method::multibase && (ternarise.bases < 1 || ternarise.bases > kMaxTernaryBases))
+            fail_argument("multibase ternarisation takes 1.." + std::to_string(kMaxTernaryBases) + " bases, not " +
+                          std::to_string(ternarise.bases));
+        m.config.attn.ternary_bases = ternarise.method == Ternarise::Method::absmean ? 1 : ternarise.bases;
+        m.config.bitlinear_scale = true;  // y = Σ_b s_b·Q_b·x, float activations (act_bits 0)
+    }
+    // generation_config.json (what transformers' generate uses): its bos and end tokens win where present.
+    const std::string gen_path = dir + "/generation_config.json";
+    if (file_exists(gen_path)) {
+        auto doc = parse_json(read_text(gen_path), gen_path);
+        simdjson::dom::object o;
+        if (doc->root.get_object().get(o) != simdjson::SUCCESS) fail_format(gen_path + ": must be a JSON object");
+        simdjson::dom::element e;
+        if (json_find(o, "eos_token_id", &e) && !e.is_null())
+            set_end_tokens(m.config, get_token_ids(o, "eos_token_id", gen_path, m.config.vocab_size));
+        const std::vector<int32_t> bos = get_token_ids(o, "bos_token_id", gen_path, m.config.vocab_size);
+        if (!bos.empty()) m.config.bos_id = bos[0];
+    }
     m.src = std::make_unique<TensorSource>(dir);
     // Tied per config; an untied config without lm_head.weight is refused (a tied one that still ships it uses it).
     if (m.src->has("lm_head.weight")) m.config.attn.tie_embeddings = false;
     else if (!m.config.attn.tie_embeddings)
         fail_format(dir + ": tensor 'lm_head.weight' is missing (and tie_word_embeddings is false)");
+    // A float Llama whose projections are all bf16 keeps them bf16 (exact, 2 bytes per weight); f32 and f16 ones
+    // are held as f32 (f16 has 3 more mantissa bits than bf16: narrowing would change the model).
+    if (m.config.arch == Architecture::llama && m.config.attn.ternary_bases == 0) {
+        bool all_bf16 = true;
+        for (int32_t l = 0; l < m.config.num_layers && all_bf16; ++l)
+            for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) {
+                const std::string full = "model.layers." + std::to_string(l) + "." + name + ".weight";
+                all_bf16 = all_bf16 && m.src->has(full) && m.src->get(full).dtype == DType::BF16;
+            }
+        m.config.attn.bf16_projections = all_bf16 || floats == FloatProjections::bf16;
+    } else if (floats == FloatProjections::bf16) {
+        fail_argument(dir + ": bf16 projections are for float Llama checkpoints (not " +
+                      (m.config.attn.ternary_bases ? std::string("ternarised ones") : m.architecture) + ")");
+    }
 }
 
 HfReader::~HfReader() = default;
@@ -367,23 +427,45 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     const int64_t D = c.hidden_dim, I = c.intermediate_dim;
     const int64_t Q = int64_t(c.attn.num_heads) * c.attn.head_dim, KV = int64_t(c.attn.num_kv_heads) * c.attn.head_dim;
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    auto proj = [&](const std::string& name, int64_t rows, int64_t cols) {
+    // From the file's floats (or BitNet's packed form): ternary when the architecture or the converter says, else f32.
+    auto from_floats = [&](const std::string& name, int64_t rows, int64_t cols) {
         const std::string full = p + name + ".weight";
-        if (!bitnet) return Projection::from_dense(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols));
-        if (form != BitNetWeights::master)
+        if (bitnet && form != BitNetWeights::master)
             return Projection::from_ternary(read_packed(src, full, int32_t(rows), int32_t(cols), form));
-        return Projection::from_ternary(ternarise_absmean(src.floats(full, {rows, cols}), int32_t(rows), int32_t(cols)));
+        std::vector<float> w = src.floats(full, {rows, cols});
+        const Ternarise& t = impl_->ternarise;
+        if (bitnet || t.method == Ternarise::Method::absmean)
+            return Projection::from_ternary(ternarise_absmean(w.data(), int32_t(rows), int32_t(cols)));
+        if (t.method == Ternarise::Method::multibase)
+            return Projection::from_bases(ternarise_multibase(w.data(), int32_t(rows), int32_t(cols), t.bases));
+        return Projection::from_dense(std::move(w), int32_t(rows), int32_t(cols));
+    };
+    // As held: bf16 when the config says (the file's bf16 bits, or f32 / f16 rounded on request), else from_floats.
+    auto projection = [&](const std::string& name, int64_t rows, int64_t cols) {
+        const std::string full = p + name + ".weight";
+        if (c.attn.bf16_projections && src.get(full).dtype == DType::BF16)
+            return Projection::from_bf16(src.bf16(full, {rows, cols}), int32_t(rows), int32_t(cols));
+        if (c.attn.bf16_projections) {  // asked for: f32 / f16 rounded to bf16
+            const std::vector<float> w = src.floats(full, {rows, cols});
+            std::vector<uint16_t> b(w.size());
+            for (size_t i = 0; i < w.size(); ++i) b[i] = float_to_bf16(w[i]);
+            for (size_t i = 0; i < b.size(); ++i)
+                if ((b[i] & 0x7F80) == 0x7F80)
+                    fail_format(src.where(full) + ": tensor '" + full + "' overflows bfloat16 at element " + std::to_string(i));
+            return Projection::from_bf16(std::move(b), int32_t(rows), int32_t(cols));
+        }
+        return from_floats(name, rows, cols);
     };
     AttentionLayerWeights L;
     L.input_norm = src.floats(p + "input_layernorm.weight", {D});
     L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
-    L.q = proj("self_attn.q_proj", Q, D);
-    L.k = proj("self_attn.k_proj", KV, D);
-    L.v = proj("self_attn.v_proj", KV, D);
-    L.o = proj("self_attn.o_proj", D, Q);
-    L.gate = proj("mlp.gate_proj", I, D);
-    L.up = proj("mlp.up_proj", I, D);
-    L.down = proj("mlp.down_proj", D, I);
+    L.q = projection("self_attn.q_proj", Q, D);
+    L.k = projection("self_attn.k_proj", KV, D);
+    L.v = projection("self_attn.v_proj", KV, D);
+    L.o = projection("self_attn.o_proj", D, Q);
+    L.gate = projection("mlp.gate_proj", I, D);
+    L.up = projection("mlp.up_proj", I, D);
+    L.down = projection("mlp.down_proj", D, I);
     if (bitnet) {
         L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
         L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});
@@ -391,9 +473,9 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     return L;
 }
 
-HfCheckpoint load_hf_checkpoint(const std::string& dir) {
+HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternarise, FloatProjections floats) {
     HfCheckpoint out;
-    const HfReader reader(dir);
+    const HfReader reader(dir, ternarise, floats);
     out.architecture = reader.architecture();
     out.bitnet_weights = reader.bitnet_weights();
     ModelWeights& w = out.weights;

@@ -42,11 +42,26 @@ bool is_hf_checkpoint_dir(const std::string& dir);
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& what, std::string* architecture,
                             BitNetWeights* bitnet_weights);
 
+// Ternarising a float LlamaForCausalLM's projections (bit-ttt convert --ternary; model/ternarise.h): none keeps
+// them float; absmean gives one base (BitNet b1.58's rule); multibase `bases` least-squares bases.
+struct Ternarise {
+    enum class Method { none, absmean, multibase } method = Method::none;
+    int32_t bases = 3;  // multibase only, 1..kMaxTernaryBases
+};
+
+// How a float Llama's projections are held: as stored (bf16 when every projection of the checkpoint is bf16 —
+// exact, 2 bytes per weight — else f32), or bf16 whatever the file holds (f32 / f16 rounded to nearest even: a
+// slightly different model, half the memory; bit-ttt convert --bf16).
+enum class FloatProjections { as_stored, bf16 };
+
 // A checkpoint opened (config parsed, files mapped, the index checked) whose tensors are converted on demand, one
 // at a time: the loader takes them all, the streaming converter one layer at a time.
 class HfReader {
 public:
-    explicit HfReader(const std::string& dir);
+    // A Ternarise other than none applies to Llama checkpoints only (else Error TTT_ERR_INVALID_ARGUMENT); the
+    // config then says ternary_bases and the projections come ternary.
+    explicit HfReader(const std::string& dir, const Ternarise& ternarise = {},
+                      FloatProjections floats = FloatProjections::as_stored);
     ~HfReader();
     HfReader(const HfReader&) = delete;
     HfReader& operator=(const HfReader&) = delete;
@@ -64,7 +79,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-HfCheckpoint load_hf_checkpoint(const std::string& dir);
+// `ternarise`: as the converter does (the whole model in memory; tests, measurements).
+HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternarise = {},
+                                FloatProjections floats = FloatProjections::as_stored);
 
 // The checkpoint as a loaded model (the model-loading path of ttt_model_load on a directory).
 LoadedModel load_model_hf(const std::string& dir);

@@ -25,8 +25,9 @@ int32_t layer_of(const std::string& name) {
 
 }  // namespace
 
-uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path) {
-    const HfReader reader(dir);
+uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path, const Ternarise& ternarise,
+                            FloatProjections floats) {
+    const HfReader reader(dir, ternarise, floats);
     const ModelConfig& c = reader.config();
 
     // Pass 1: the fingerprint, layer by layer.

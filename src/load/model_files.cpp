@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "load/bitt_model.h"
 #include "load/config_json.h"
+#include "load/upstream_adaptive.h"
 #include "load/hf_checkpoint.h"
 #include "io/file.h"
 #include "io/mapped_file.h"
@@ -88,6 +89,7 @@ LoadedModel load_model_path(const std::string& path, const LoadOptions& opt) {
     if (path.empty()) fail_argument("empty model path");
     if (is_directory(path)) {
         if (is_hf_checkpoint_dir(path)) return load_model_hf(path);  // Llama / BitNet from Hugging Face
+        if (is_upstream_adaptive_dir(path)) return load_upstream_adaptive(path);  // upstream's converted Llama
         std::string weights = join(path, "model.safetensors");
         if (!file_exists(weights) && file_exists(join(path, "weight.safetensors"))) weights = join(path, "weight.safetensors");
         return load_from_parts(path, weights, opt);

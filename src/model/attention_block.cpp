@@ -21,20 +21,29 @@ void project(Backend& be, AttentionWorkspace& ws, const PreparedProjection& p, c
         return;
     }
     const size_t M = x.rows, K = x.cols;
+    // Each base's product: the first into y, the others into base_out and added (a multi-base projection).
+    auto products = [&](const auto& input) {
+        be.ternary_matmul(p.ternary, input, y);
+        for (const TernaryWeight& r : p.residual) {
+            const Tensor t = ws.base_out.reshape(M, y.cols);
+            be.ternary_matmul(r, input, t);
+            be.add(y, t, y);
+        }
+    };
     switch (p.ternary.act) {
         case ActType::f32:
-            be.ternary_matmul(p.ternary, x, y);
+            products(x);
             return;
         case ActType::f32_fake_i8: {
             const Tensor fq = ws.fq.reshape(M, K);
             if (!x_already_quantised) be.fake_quant_i8(x, fq);
-            be.ternary_matmul(p.ternary, fq, y);
+            products(fq);
             return;
         }
         case ActType::i8: {
             const QuantTensor q{ws.quant.q.reshape(M, K), ws.quant.a.reshape(M, 1)};
             if (!x_already_quantised) be.quantize_i8(x, q);
-            be.ternary_matmul(p.ternary, q, y);
+            products(q);
             return;
         }
     }
@@ -48,8 +57,15 @@ PreparedAttentionLayer prepare_attention_layer(const AttentionLayerWeights& w, c
     auto proj = [&](const Projection& p) {
         PreparedProjection r;
         r.is_ternary = p.is_ternary;
-        if (p.is_ternary) r.ternary = be.prepare_ternary(ternary_file_view(p.ternary, owner), c.bitlinear_scale, c.act_bits);
-        else r.dense = be.prepare_dense(p.dense.data(), size_t(p.rows), size_t(p.cols), owner);
+        if (p.is_ternary) {
+            r.ternary = be.prepare_ternary(ternary_file_view(p.ternary, owner), c.bitlinear_scale, c.act_bits);
+            for (const TernaryMatrix& m : p.residual_bases)
+                r.residual.push_back(be.prepare_ternary(ternary_file_view(m, owner), c.bitlinear_scale, c.act_bits));
+        } else if (p.is_bf16()) {
+            r.dense = be.prepare_dense_bf16(p.bf16_data(), size_t(p.rows), size_t(p.cols), owner);
+        } else {
+            r.dense = be.prepare_dense(p.dense.data(), size_t(p.rows), size_t(p.cols), owner);
+        }
         return r;
     };
     PreparedAttentionLayer L;
@@ -72,7 +88,8 @@ std::vector<std::pair<Op, ActType>> attention_ops_needed(const PreparedAttention
         {Op::embed, ActType::f32}, {Op::rmsnorm, ActType::f32}, {Op::dense_matmul, ActType::f32},
         {Op::add, ActType::f32},   {Op::rope, ActType::f32},    {Op::attention, ActType::f32},
         {Op::gather_rows, ActType::f32}};
-    needed.push_back({l.gate.is_ternary ? Op::relu2_gated : Op::swiglu, ActType::f32});
+    // The MLP activation is the architecture's (a ternarised Llama keeps SwiGLU): BitNet alone has ffn_sub_norm.
+    needed.push_back({l.ffn_sub_norm.cols > 0 ? Op::relu2_gated : Op::swiglu, ActType::f32});
     if (l.q.is_ternary) {
         const ActType act = l.q.ternary.act;
         if (act == ActType::i8) needed.insert(needed.end(), {{Op::quantize_i8, act}, {Op::ternary_i8, act}});
@@ -104,7 +121,7 @@ AttentionWorkspace::AttentionWorkspace(Backend& be, const ModelConfig& c, size_t
                           {&q, ElemType::f32, Q},    {&k, ElemType::f32, KV},   {&v, ElemType::f32, KV},
                           {&att, ElemType::f32, Q},  {&gate, ElemType::f32, I}, {&up, ElemType::f32, I},
                           {&act, ElemType::f32, I},  {&fq, ElemType::f32, K},   {&quant.q, ElemType::i8, K},
-                          {&quant.a, ElemType::f32, 1}};
+                          {&quant.a, ElemType::f32, 1},  {&base_out, ElemType::f32, c.projection_bases() > 1 ? K : 0}};
     auto bytes_of = [&](const Slot& s) { return (rows * s.cols * (s.type == ElemType::f32 ? 4 : 1) + 63) / 64 * 64; };
     size_t total = 0;
     for (const Slot& s : slots) total += bytes_of(s);

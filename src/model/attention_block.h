@@ -20,9 +20,11 @@
 
 namespace ttt {
 
-// A projection prepared on a backend: ternary (bitnet) or dense float (llama).
+// A projection prepared on a backend: ternary (bitnet, ternarised llama) or dense float (llama). A multi-base
+// projection adds the products of its residual bases: y = s_1·Q_1·x + s_2·Q_2·x + ... in that order.
 struct PreparedProjection {
     TernaryWeight ternary;
+    std::vector<TernaryWeight> residual;
     DenseWeight dense;
     bool is_ternary = false;
 };
@@ -45,6 +47,7 @@ std::vector<float> rope_frequencies(const ModelConfig& c);
 struct AttentionWorkspace {
     std::unique_ptr<Buffer> buffer;
     Tensor xn, h, branch, q, k, v, att, gate, up, act, fq;
+    Tensor base_out;  // multi-base projections: one base's product before it is added (empty otherwise)
     QuantTensor quant;
     AttentionWorkspace(Backend& be, const ModelConfig& c, size_t rows);
 };

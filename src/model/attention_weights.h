@@ -1,6 +1,7 @@
 // The weights of an attention model (arch llama or bitnet) in memory. A projection is either ternary (BitNet
-// b1.58: packed 2-bit with its absmean scale, y = s·Q·x on int8 activations) or dense float (Llama). Shapes are
-// [out, in] row-major (y = W·x), as in Hugging Face checkpoints.
+// b1.58: packed 2-bit with its absmean scale, y = s·Q·x on int8 activations; a ternarised Llama: one or more bases,
+// y = Σ_b s_b·Q_b·x on float activations) or dense float (Llama). Shapes are [out, in] row-major (y = W·x), as in
+// Hugging Face checkpoints.
 #pragma once
 
 #include <functional>
@@ -13,13 +14,26 @@
 namespace ttt {
 
 struct Projection {
-    TernaryMatrix ternary;     // used when is_ternary
-    std::vector<float> dense;  // [rows·cols] otherwise
+    TernaryMatrix ternary;     // used when is_ternary: the first (or only) base
+    // Multi-base projections (ModelConfig::projection_bases() > 1): bases 2..k, each with its own scale, so that
+    // W ≈ ternary + Σ residual_bases (as s·Q). Empty for single-base and float projections.
+    std::vector<TernaryMatrix> residual_bases;
+    std::vector<float> dense;  // [rows·cols] otherwise (f32)
+    // Or, for a float projection held as bfloat16 (ModelConfig::attn.bf16_projections): owned, or in place in the
+    // model file (kept alive by ModelWeights::storage).
+    std::vector<uint16_t> bf16;
+    const uint16_t* bf16_view = nullptr;
     int32_t rows = 0, cols = 0;
     bool is_ternary = false;
 
     static Projection from_dense(std::vector<float> w, int32_t rows, int32_t cols);
     static Projection from_ternary(TernaryMatrix m);
+    static Projection from_bf16(std::vector<uint16_t> w, int32_t rows, int32_t cols);
+    bool is_bf16() const { return !is_ternary && (bf16_view || !bf16.empty()); }
+    const uint16_t* bf16_data() const { return bf16_view ? bf16_view : bf16.data(); }
+    static Projection from_bases(std::vector<TernaryMatrix> bases);  // at least one, all of one shape
+    size_t bases() const { return is_ternary ? 1 + residual_bases.size() : 0; }
+    const TernaryMatrix& base(size_t b) const { return b == 0 ? ternary : residual_bases[b - 1]; }
 };
 
 struct AttentionLayerWeights {

@@ -28,6 +28,8 @@ void validate_config(const ModelConfig& c, const std::string& what) {
     // The delta layer updates its state on every token (docs/memory.md says why); a chunk would change nothing.
     if (c.ttt_kind == TttKind::delta && c.ttt_chunk != 1) bad("ttt_chunk", "must be 1 for \"ttt_kind\": \"delta\" (it updates per token)");
     if (c.eos_id < -1 || c.eos_id >= c.vocab_size) bad("eos_id", "must be -1 or a token id below vocab_size");
+    for (int32_t id : c.end_ids)
+        if (id < 0 || id >= c.vocab_size) bad("eos_ids", "must hold token ids below vocab_size, holds " + std::to_string(id));
     if (c.is_attention()) validate_attention_config(c, what);
 }
 
@@ -51,6 +53,8 @@ void validate_attention_config(const ModelConfig& c, const std::string& what) {
     if (a.rope_llama3 && (!(a.rope_factor >= 1.0f) || !(a.rope_low_freq_factor > 0.0f) ||
                           !(a.rope_high_freq_factor > a.rope_low_freq_factor) || a.rope_original_max_position <= 0))
         bad("rope_scaling", "llama3 needs factor ≥ 1, 0 < low_freq_factor < high_freq_factor, original_max_position_embeddings > 0");
+    if (a.ternary_bases < 0 || a.ternary_bases > kMaxTernaryBases || (a.ternary_bases != 0 && c.arch != Architecture::llama))
+        bad("ternary_bases", "must be 0 (float) or 1.." + std::to_string(kMaxTernaryBases) + " for a llama model, is " + std::to_string(a.ternary_bases));
     if (a.max_position <= 0 || a.max_position > (1 << 24)) bad("max_position_embeddings", "must be in 1..16777216, is " + std::to_string(a.max_position));
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ttt {
 
@@ -13,6 +14,9 @@ enum class Architecture : uint8_t {
     bitnet,  // BitNet b1.58: Llama with ternary projections, int8 activations, sub-norms and a squared-ReLU MLP
 };
 const char* architecture_name(Architecture a);
+
+// The most ternary bases a projection may have (upstream's converter allowed 1..8).
+constexpr int32_t kMaxTernaryBases = 8;
 
 // The attention part of a config (llama, bitnet); unused by the TTT architecture.
 struct AttentionConfig {
@@ -25,6 +29,12 @@ struct AttentionConfig {
     int32_t rope_original_max_position = 8192;
     int32_t max_position = 2048;      // max_position_embeddings: the default KV cache length
     bool tie_embeddings = false;      // LM head = embedding table
+    // Llama only: 0 = float projections; k in 1..8 = ternary projections, each W ≈ Σ_b s_b·Q_b over k bases
+    // (absmean or multi-base ternarisation by the converter, upstream's adaptive files; docs/models.md).
+    int32_t ternary_bases = 0;
+    // Llama float projections held as bfloat16 (a bf16 checkpoint's values, exact: 2 bytes per weight) instead of
+    // f32. Storage only: the values, the function and the fingerprint are the same.
+    bool bf16_projections = false;
 };
 
 // Which TTT layer a model's blocks use (config.json "ttt_kind"; absent = upstream).
@@ -54,6 +64,13 @@ struct ModelConfig {
     int32_t ttt_dim() const { return hidden_dim / 4; }  // d
     bool is_attention() const { return arch != Architecture::ttt; }
     bool is_delta() const { return ttt_kind == TttKind::delta; }
+    // Ternary bases per attention projection: bitnet 1, llama its ternary_bases (0: float), ttt 0.
+    int32_t projection_bases() const {
+        return arch == Architecture::bitnet ? 1 : arch == Architecture::llama ? attn.ternary_bases : 0;
+    }
+    // Extra end-of-generation tokens besides eos_id (generation_config.json's eos_token_id list); not part of the
+    // model's math, so not in its fingerprint.
+    std::vector<int32_t> end_ids;
 };
 
 // Check ranges and relations; throws Error(TTT_ERR_FORMAT) naming the field. `what` names the source.

@@ -165,6 +165,10 @@ void Tokenizer::set_bos_eos(int32_t bos, int32_t eos) {
     if (eos >= 0) t.flags[static_cast<size_t>(eos)] |= Impl::kEog;
 }
 
+void Tokenizer::add_end_token(int32_t id) {
+    if (id >= 0 && id < impl_->vocab_size) impl_->flags[static_cast<size_t>(id)] |= Impl::kEog;
+}
+
 const std::string& Tokenizer::json() const { return impl_->json; }
 
 std::unique_ptr<Tokenizer> Tokenizer::for_model(std::string_view json_text, int32_t model_vocab, int32_t bos_id,

@@ -61,6 +61,9 @@ public:
     // Override BOS/EOS (e.g. from a model config) before the tokenizer is shared; -1 clears. The new eos also
     // counts as end of generation. Throws TTT_ERR_INVALID_ARGUMENT for an id outside [-1, vocab_size()).
     void set_bos_eos(int32_t bos, int32_t eos);
+    // One more end-of-generation token (a model's generation_config.json may list several); ids outside the
+    // tokenizer's range are ignored (they can never be emitted as its tokens).
+    void add_end_token(int32_t id);
 
     const std::string& json() const;  // the original JSON text (a .bitt file embeds it)
 

@@ -1,0 +1,146 @@
+// A float Llama checkpoint in bf16 keeps its projections bf16 in memory (2 bytes per weight, the same values):
+// the same fingerprint and the logits of the same model widened to f32; .bitt stores them BF16, used in place from
+// the mapped file; f32 checkpoints stay f32.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backend/cpu_backend.h"
+#include "common/error.h"
+#include "io/safetensors.h"
+#include "load/bitt_model.h"
+#include "load/hf_checkpoint.h"
+#include "load/hf_convert.h"
+#include "load/model_files.h"
+#include "model/attention_weights.h"
+#include "model/forward.h"
+#include "test_util.h"
+
+using namespace ttt;
+
+namespace {
+
+std::string case_dir(const std::string& name) { return (ttt_test::test_data_dir() / "hf" / name).string(); }
+
+std::vector<float> prefill(const ModelWeights& w, Backend& be) {
+    const std::vector<int32_t> tokens = {1, 7, 3, 12, 5, 9, 2, 11};
+    auto prepared = PreparedModel::create(w, nullptr, be);
+    Forward fwd(w.config, all_layers_on(&be, prepared), 8);
+    std::vector<float> out(tokens.size() * size_t(w.config.vocab_size));
+    SoulState soul(w.config);
+    soul.kv.configure(w.config, KvCacheType::f32, 0);
+    SequenceInput in{tokens.data(), tokens.size(), &soul, LogitRows::all, out.data()};
+    fwd.run(&in, 1);
+    return out;
+}
+
+// The same model with its bf16 projections widened to f32 (what loading did before).
+ModelWeights widened(const ModelWeights& w) {
+    ModelWeights f = w;
+    auto layers = std::make_shared<AttentionWeights>(*w.attention);
+    for (AttentionLayerWeights& L : layers->layers)
+        for (Projection* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+            std::vector<float> v(size_t(p->rows) * size_t(p->cols));
+            for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(p->bf16_data()[i]);
+            *p = Projection::from_dense(std::move(v), p->rows, p->cols);
+        }
+    f.attention = layers;
+    f.config.attn.bf16_projections = false;
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("bf16 Llama checkpoints keep their projections bf16: same values, fingerprint and logits") {
+    for (const char* name : {"llama_headdim_mha", "llama_odd_heads_tied_llama3"}) {
+        const std::string case_name = name;
+        CAPTURE(case_name);
+        const HfCheckpoint ck = load_hf_checkpoint(case_dir(name));
+        CHECK(ck.weights.config.attn.bf16_projections);
+        const Projection& q = ck.weights.attention->layers[0].q;
+        CHECK(q.is_bf16());
+        CHECK(q.dense.empty());
+        CHECK(q.bf16.size() == size_t(q.rows) * size_t(q.cols));  // 2 bytes per weight
+        const ModelWeights f32 = widened(ck.weights);
+        CHECK(ck.weights.fingerprint() == f32.fingerprint());
+        for (int level = 0; level < 2; ++level) {
+            auto be = level == 0 ? CpuBackend::reference(1) : CpuBackend::best(2);
+            const std::string backend = be->name();
+            CAPTURE(backend);
+            auto prepared = PreparedModel::create(ck.weights, nullptr, *be);
+            CHECK(prepared->attn_layers[0].q.dense.storage == DenseStorage::bf16);
+            const std::vector<float> a = prefill(ck.weights, *be), b = prefill(f32, *be);
+            float d = 0.0f;
+            for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+            INFO("max |Δlogit| bf16 storage vs f32: " << d);
+            CHECK(d <= 1e-5f);  // the same products, summed by the bf16 kernel (logits ≤ 3.3)
+        }
+        // .bitt: BF16 tensors, used in place from the mapped file, the same model.
+        ttt_test::TempDir tmp;
+        const std::string bitt = (tmp.path / "m.bitt").string();
+        CHECK(convert_hf_to_bitt(case_dir(name), bitt) == ck.weights.fingerprint());
+        const LoadedModel back = load_model_path(bitt, LoadOptions{});
+        CHECK(back.weights.config.attn.bf16_projections);
+        CHECK(back.weights.attention->layers[1].down.is_bf16());
+        if (back.mapped) CHECK(back.weights.attention->layers[1].down.bf16_view != nullptr);
+        auto be = CpuBackend::best(2);
+        CHECK(prefill(back.weights, *be) == prefill(ck.weights, *be));
+        const std::string dir = (tmp.path / "dir").string();
+        write_model_directory(dir, ck.weights, "");
+        CHECK(load_model_path(dir, LoadOptions{}).fingerprint == ck.weights.fingerprint());
+    }
+    // f32 checkpoints stay f32 (the goldens' own precision).
+    const HfCheckpoint f = load_hf_checkpoint(case_dir("llama_gqa2_untied"));
+    CHECK(!f.weights.config.attn.bf16_projections);
+    CHECK(!f.weights.attention->layers[0].q.is_bf16());
+}
+
+TEST_CASE("bf16 projections: malformed files are refused with the reason") {
+    ttt_test::TempDir tmp;
+    const HfCheckpoint ck = load_hf_checkpoint(case_dir("llama_headdim_mha"));
+    ModelWeights bad = ck.weights;
+    auto layers = std::make_shared<AttentionWeights>(*ck.weights.attention);
+    layers->layers[2].up.bf16[7] = 0x7FC0;  // NaN
+    bad.attention = layers;
+    const std::string dir = (tmp.path / "nan").string();
+    write_model_directory(dir, bad, "");
+    CHECK_THROWS_WITH_AS(load_model_path(dir, LoadOptions{}),
+                         doctest::Contains("'model.layers.2.mlp.up_proj.weight' holds NaN or Inf at element 7"), Error);
+    ModelWeights bitnet_cfg = ck.weights;
+    bitnet_cfg.config.attn.bf16_projections = true;
+    CHECK_NOTHROW(bitnet_cfg.check_shapes("ok"));
+    bitnet_cfg.config.attn.bf16_projections = false;  // says f32 but holds bf16
+    CHECK_THROWS_WITH_AS(bitnet_cfg.check_shapes("m"), doctest::Contains("has shape"), Error);
+}
+
+TEST_CASE("bf16 projections on request: an f32 checkpoint rounded to bf16 (bit-ttt convert --bf16)") {
+    const HfCheckpoint f = load_hf_checkpoint(case_dir("llama_gqa2_untied"));
+    const HfCheckpoint b = load_hf_checkpoint(case_dir("llama_gqa2_untied"), {}, FloatProjections::bf16);
+    CHECK(b.weights.config.attn.bf16_projections);
+    const Projection& fp = f.weights.attention->layers[1].gate;
+    const Projection& bp = b.weights.attention->layers[1].gate;
+    REQUIRE(bp.is_bf16());
+    for (size_t i = 0; i < fp.dense.size(); ++i) CHECK(bp.bf16[i] == float_to_bf16(fp.dense[i]));
+    // Another model (rounded weights): another fingerprint, logits close to the f32 model's.
+    CHECK(b.weights.fingerprint() != f.weights.fingerprint());
+    auto be = CpuBackend::best(2);
+    const std::vector<float> x = prefill(f.weights, *be), y = prefill(b.weights, *be);
+    float d = 0.0f;
+    for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::fabs(x[i] - y[i]));
+    MESSAGE("llama_gqa2_untied, f32 vs projections rounded to bf16: max |Δlogit| " << d);
+    CHECK(d > 0.0f);
+    CHECK(d < 5e-2f);
+    ttt_test::TempDir tmp;
+    const std::string bitt = (tmp.path / "m.bitt").string();
+    CHECK(convert_hf_to_bitt(case_dir("llama_gqa2_untied"), bitt, {}, FloatProjections::bf16) == b.weights.fingerprint());
+    CHECK(load_model_path(bitt, LoadOptions{}).weights.config.attn.bf16_projections);
+    // Only for float Llama projections.
+    CHECK_THROWS_WITH_AS(load_hf_checkpoint(case_dir("bitnet_gqa_tied"), {}, FloatProjections::bf16),
+                         doctest::Contains("bf16 projections are for float Llama checkpoints"), Error);
+    Ternarise t;
+    t.method = Ternarise::Method::absmean;
+    CHECK_THROWS_WITH_AS(load_hf_checkpoint(case_dir("llama_gqa2_untied"), t, FloatProjections::bf16),
+                         doctest::Contains("not ternarised ones"), Error);
+}
