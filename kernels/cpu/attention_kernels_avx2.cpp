@@ -11,8 +11,14 @@
 #include "cpu/attention_kernels.h"
 #include "cpu/simd_x86.h"
 
+// gcc compiles the rest of the file for the target by the pragma; clang ignores `#pragma GCC target` and takes the
+// attribute on every function declared up to the pop instead (the struct's members and the body's templates too).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 namespace ttt {
 
@@ -58,6 +64,10 @@ void attention_chunk_avx2(const float* q, size_t n_q, const KvCacheView& c, size
 
 }  // namespace ttt
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #endif

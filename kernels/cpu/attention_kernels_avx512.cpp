@@ -12,10 +12,18 @@
 #include "cpu/attention_kernels.h"
 
 // GCC 12's 512-bit intrinsics start from a self-initialised "undefined" vector and then warn about it when inlined.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
+// gcc compiles the rest of the file for the target by the pragma; clang ignores `#pragma GCC target` and takes the
+// attribute on every function declared up to the pop instead (the struct's members and the body's templates too).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")
+#endif
 
 namespace ttt {
 
@@ -64,6 +72,10 @@ void attention_chunk_avx512(const float* q, size_t n_q, const KvCacheView& c, si
 
 }  // namespace ttt
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #endif

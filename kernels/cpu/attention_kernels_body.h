@@ -1,7 +1,8 @@
 // The body of attention_kernels.h's chunk kernel, written once over a vector type V (the lanes, loads and
 // arithmetic of one level). Internal to kernels/cpu: included by attention_kernels_avx2.cpp and
-// attention_kernels_avx512.cpp inside an anonymous namespace, after `#pragma GCC target`, so each file compiles it
-// for its own instruction set (and no inline function escapes to other files).
+// attention_kernels_avx512.cpp inside an anonymous namespace, after the target pragma (gcc) or `#pragma clang
+// attribute` (clang), so each file compiles it for its own instruction set (and no inline function escapes to
+// other files).
 //
 // V provides: W (lanes), F (register), zero, set1, load, store, load_f16, load_i8, add, mul, fmadd, fnmadd, max,
 // round_nearest, pow2 (2^n for integral n in [−125, 128], as 2^(n−1)·2), hsum, hmax.
