@@ -3,8 +3,12 @@
 // the context options of attention models: --ctx (KV cache length), --kv-cache (its storage), --lm-head.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "attention_fixture.h"
 #include "cli_util.h"
@@ -17,6 +21,53 @@ namespace {
 bool has(const std::string& out, const std::string& what) { return out.find(what) != std::string::npos; }
 
 std::string hf(const std::string& name) { return (test_data_dir() / "hf" / name).string(); }
+
+// `bit-ttt ARGS` under a limit on its data segment (heap and private writable mappings; RLIMIT_DATA, `ulimit -d`):
+// a mapped checkpoint (read-only, shared) does not count, what the program copies does.
+std::string run_cli_limited(size_t data_kb, const std::string& args, int* exit_code) {
+    const std::string cmd = "ulimit -d " + std::to_string(data_kb) + " && " + TTT_CLI_PATH + " " + args + " </dev/null 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (p && fgets(buf.data(), int(buf.size()), p)) out += buf.data();
+    const int status = p ? pclose(p) : -1;
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out;
+}
+
+// A float Llama of 12 layers of 4.2 MB (f32; 50 MB in all), weights from a cheap generator (values do not matter).
+void write_big_llama(const fs::path& dir) {
+    fs::create_directories(dir);
+    const int64_t V = 256, D = 256, L = 12, I = 1024;
+    uint32_t state = 12345;
+    auto values = [&](int64_t n, float base) {
+        std::vector<float> v(static_cast<size_t>(n));
+        for (float& x : v) {
+            state = state * 1664525u + 1013904223u;
+            x = base + float(int32_t(state >> 8) - (1 << 23)) * (0.02f / float(1 << 23));
+        }
+        return v;
+    };
+    ttt::SafetensorsWriter w;
+    w.add_f32("model.embed_tokens.weight", {V, D}, values(V * D, 0.0f));
+    for (int64_t l = 0; l < L; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        w.add_f32(p + "input_layernorm.weight", {D}, values(D, 1.0f));
+        w.add_f32(p + "post_attention_layernorm.weight", {D}, values(D, 1.0f));
+        for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"})
+            w.add_f32(p + m + ".weight", {D, D}, values(D * D, 0.0f));
+        w.add_f32(p + "mlp.gate_proj.weight", {I, D}, values(I * D, 0.0f));
+        w.add_f32(p + "mlp.up_proj.weight", {I, D}, values(I * D, 0.0f));
+        w.add_f32(p + "mlp.down_proj.weight", {D, I}, values(D * I, 0.0f));
+    }
+    w.add_f32("model.norm.weight", {D}, values(D, 1.0f));
+    write_bytes(dir / "model.safetensors", w.finish());
+    const std::string config = R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 256, "hidden_size": 256,
+        "intermediate_size": 1024, "num_hidden_layers": 12, "num_attention_heads": 4, "num_key_value_heads": 4,
+        "hidden_act": "silu", "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "max_position_embeddings": 64,
+        "tie_word_embeddings": true})";
+    write_bytes(dir / "config.json", std::vector<uint8_t>(config.begin(), config.end()));
+}
 
 }  // namespace
 
@@ -52,6 +103,43 @@ TEST_CASE("bit-ttt info and convert of Hugging Face checkpoints, with --ternary 
     out = run_cli("convert --ternary absmean " + hf("bitnet_gqa_tied") + " " + tern, &rc);
     CHECK(rc == 1);
     CHECK(has(out, "already ternary"));
+}
+
+TEST_CASE("bit-ttt convert streams a checkpoint larger than the memory it may use, and says so when memory runs out") {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    MESSAGE("skipped: a sanitizer's shadow memory does not run under a data-segment limit");
+#else
+    TempDir tmp;
+    const fs::path ck = tmp.path / "big";
+    write_big_llama(ck);
+    REQUIRE(fs::file_size(ck / "model.safetensors") > 48u << 20);
+    const size_t limit_kb = 24 << 10;  // half the checkpoint: room for a layer or two, not for the model
+    int rc = 0;
+    // Loading the model (all of it in memory) does not fit under the limit: the limit bites.
+    std::string out = run_cli_limited(limit_kb, "forward -m " + ck.string() + " --tokens 1,2", &rc);
+    CHECK(rc == 1);
+    CHECK(has(out, "out of memory"));
+    // Converting it does: one layer at a time, float and ternarised.
+    for (const std::string opts : {"", "--ternary absmean "}) {
+        CAPTURE(opts);
+        const std::string bitt = (tmp.path / "big.bitt").string();
+        out = run_cli_limited(limit_kb, "convert " + opts + ck.string() + " " + bitt, &rc);
+        CAPTURE(out);
+        CHECK(rc == 0);
+        CHECK(has(out, "wrote " + bitt));
+        CHECK(has(run_cli("info " + bitt, &rc), "architecture: llama"));
+        CHECK(rc == 0);
+    }
+    // Under a limit too small for even a layer: a clear error, exit status 1, no file and no temp file left.
+    const std::string none = (tmp.path / "none.bitt").string();
+    out = run_cli_limited(4 << 10, "convert " + ck.string() + " " + none, &rc);
+    CHECK(rc == 1);
+    CHECK(has(out, "out of memory"));
+    CHECK(!fs::exists(none));
+    size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(tmp.path)) entries += e.path().filename().string().find("none") != std::string::npos;
+    CHECK(entries == 0);
+#endif
 }
 
 TEST_CASE("bit-ttt generate and chat on an attention model: --ctx, --kv-cache and --lm-head") {
