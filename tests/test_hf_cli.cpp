@@ -35,10 +35,14 @@ std::string run_cli_limited(size_t data_kb, const std::string& args, int* exit_c
     return out;
 }
 
-// A float Llama of 12 layers of 4.2 MB (f32; 50 MB in all), weights from a cheap generator (values do not matter).
-void write_big_llama(const fs::path& dir) {
+// A float Llama (f32) with weights from a cheap generator (values do not matter), untied when `untied`.
+struct BigShape {
+    int64_t V, D, L, I, H, Hk, hd;
+    bool untied;
+};
+
+void write_big_llama(const fs::path& dir, const BigShape& s) {
     fs::create_directories(dir);
-    const int64_t V = 256, D = 256, L = 12, I = 1024;
     uint32_t state = 12345;
     auto values = [&](int64_t n, float base) {
         std::vector<float> v(static_cast<size_t>(n));
@@ -48,24 +52,31 @@ void write_big_llama(const fs::path& dir) {
         }
         return v;
     };
+    const int64_t Q = s.H * s.hd, KV = s.Hk * s.hd;
     ttt::SafetensorsWriter w;
-    w.add_f32("model.embed_tokens.weight", {V, D}, values(V * D, 0.0f));
-    for (int64_t l = 0; l < L; ++l) {
+    w.add_f32("model.embed_tokens.weight", {s.V, s.D}, values(s.V * s.D, 0.0f));
+    for (int64_t l = 0; l < s.L; ++l) {
         const std::string p = "model.layers." + std::to_string(l) + ".";
-        w.add_f32(p + "input_layernorm.weight", {D}, values(D, 1.0f));
-        w.add_f32(p + "post_attention_layernorm.weight", {D}, values(D, 1.0f));
-        for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"})
-            w.add_f32(p + m + ".weight", {D, D}, values(D * D, 0.0f));
-        w.add_f32(p + "mlp.gate_proj.weight", {I, D}, values(I * D, 0.0f));
-        w.add_f32(p + "mlp.up_proj.weight", {I, D}, values(I * D, 0.0f));
-        w.add_f32(p + "mlp.down_proj.weight", {D, I}, values(D * I, 0.0f));
+        w.add_f32(p + "input_layernorm.weight", {s.D}, values(s.D, 1.0f));
+        w.add_f32(p + "post_attention_layernorm.weight", {s.D}, values(s.D, 1.0f));
+        w.add_f32(p + "self_attn.q_proj.weight", {Q, s.D}, values(Q * s.D, 0.0f));
+        w.add_f32(p + "self_attn.k_proj.weight", {KV, s.D}, values(KV * s.D, 0.0f));
+        w.add_f32(p + "self_attn.v_proj.weight", {KV, s.D}, values(KV * s.D, 0.0f));
+        w.add_f32(p + "self_attn.o_proj.weight", {s.D, Q}, values(s.D * Q, 0.0f));
+        w.add_f32(p + "mlp.gate_proj.weight", {s.I, s.D}, values(s.I * s.D, 0.0f));
+        w.add_f32(p + "mlp.up_proj.weight", {s.I, s.D}, values(s.I * s.D, 0.0f));
+        w.add_f32(p + "mlp.down_proj.weight", {s.D, s.I}, values(s.D * s.I, 0.0f));
     }
-    w.add_f32("model.norm.weight", {D}, values(D, 1.0f));
+    w.add_f32("model.norm.weight", {s.D}, values(s.D, 1.0f));
+    if (s.untied) w.add_f32("lm_head.weight", {s.V, s.D}, values(s.V * s.D, 0.0f));
     write_bytes(dir / "model.safetensors", w.finish());
-    const std::string config = R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 256, "hidden_size": 256,
-        "intermediate_size": 1024, "num_hidden_layers": 12, "num_attention_heads": 4, "num_key_value_heads": 4,
-        "hidden_act": "silu", "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "max_position_embeddings": 64,
-        "tie_word_embeddings": true})";
+    const std::string config = R"({"architectures": ["LlamaForCausalLM"], "vocab_size": )" + std::to_string(s.V) +
+                               R"(, "hidden_size": )" + std::to_string(s.D) + R"(, "intermediate_size": )" +
+                               std::to_string(s.I) + R"(, "num_hidden_layers": )" + std::to_string(s.L) +
+                               R"(, "num_attention_heads": )" + std::to_string(s.H) + R"(, "num_key_value_heads": )" +
+                               std::to_string(s.Hk) + R"(, "head_dim": )" + std::to_string(s.hd) +
+                               R"(, "hidden_act": "silu", "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+        "max_position_embeddings": 64, "tie_word_embeddings": )" + (s.untied ? "false" : "true") + "}";
     write_bytes(dir / "config.json", std::vector<uint8_t>(config.begin(), config.end()));
 }
 
@@ -110,26 +121,35 @@ TEST_CASE("bit-ttt convert streams a checkpoint larger than the memory it may us
     MESSAGE("skipped: a sanitizer's shadow memory does not run under a data-segment limit");
 #else
     TempDir tmp;
-    const fs::path ck = tmp.path / "big";
-    write_big_llama(ck);
-    REQUIRE(fs::file_size(ck / "model.safetensors") > 48u << 20);
-    const size_t limit_kb = 24 << 10;  // half the checkpoint: room for a layer or two, not for the model
     int rc = 0;
-    // Loading the model (all of it in memory) does not fit under the limit: the limit bites.
-    std::string out = run_cli_limited(limit_kb, "forward -m " + ck.string() + " --tokens 1,2", &rc);
-    CHECK(rc == 1);
-    CHECK(has(out, "out of memory"));
-    // Converting it does: one layer at a time, float and ternarised.
-    for (const std::string opts : {"", "--ternary absmean "}) {
-        CAPTURE(opts);
-        const std::string bitt = (tmp.path / "big.bitt").string();
-        out = run_cli_limited(limit_kb, "convert " + opts + ck.string() + " " + bitt, &rc);
-        CAPTURE(out);
-        CHECK(rc == 0);
-        CHECK(has(out, "wrote " + bitt));
-        CHECK(has(run_cli("info " + bitt, &rc), "architecture: llama"));
-        CHECK(rc == 0);
+    std::string out;
+    // Many layers (12 of 4.2 MB, 50 MB): a limit of 16 MB has room for a layer or two, not for the model; and a
+    // large untied vocabulary (embedding and LM head 12 MB each, one 3 MB layer, 27 MB): 24 MB has room for one of
+    // them at a time with the layer (the converter once held both, and copied each tensor it wrote: ~40 MB).
+    const BigShape deep{256, 256, 12, 1024, 4, 4, 64, false}, wide{6144, 512, 1, 128, 8, 1, 64, true};
+    for (const auto& [shape, limit_mb] : {std::pair{deep, size_t(16)}, std::pair{wide, size_t(24)}}) {
+        CAPTURE(shape.V);
+        const fs::path ck = tmp.path / ("big" + std::to_string(shape.V));
+        write_big_llama(ck, shape);
+        const size_t limit_kb = limit_mb << 10;
+        REQUIRE(fs::file_size(ck / "model.safetensors") > limit_kb * 1024);
+        // Loading the model (all of it in memory) does not fit under the limit: the limit bites.
+        out = run_cli_limited(limit_kb, "forward -m " + ck.string() + " --tokens 1,2", &rc);
+        CHECK(rc == 1);
+        CHECK(has(out, "out of memory"));
+        // Converting it does: one tensor or layer at a time, float and ternarised.
+        for (const std::string opts : {"", "--ternary absmean "}) {
+            CAPTURE(opts);
+            const std::string bitt = (tmp.path / "big.bitt").string();
+            out = run_cli_limited(limit_kb, "convert " + opts + ck.string() + " " + bitt, &rc);
+            CAPTURE(out);
+            CHECK(rc == 0);
+            CHECK(has(out, "wrote " + bitt));
+            CHECK(has(run_cli("info " + bitt, &rc), "architecture: llama"));
+            CHECK(rc == 0);
+        }
     }
+    const fs::path ck = tmp.path / "big256";
     // Under a limit too small for even a layer: a clear error, exit status 1, no file and no temp file left.
     const std::string none = (tmp.path / "none.bitt").string();
     out = run_cli_limited(4 << 10, "convert " + ck.string() + " " + none, &rc);
