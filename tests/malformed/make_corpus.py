@@ -2,9 +2,8 @@
 """Writes the malformed-input corpus tests/data/malformed/ and its manifest.json (deterministic, idempotent).
 
 Every entry mutates ONE thing of a valid tiny model (D=8, V=11, L=2, intermediate_dim 4;
-embed/lm_head/mlp stored F16, norms/ttt F32; small, so that ~100 entries stay < 200 KB; the Hugging Face entries of hf_corpus.py
-add ~130 KB), so it must fail for
-exactly the stated reason. Entry fields:
+embed/lm_head/mlp stored F16, norms/ttt F32; small, so that ~100 entries stay < 200 KB; the Hugging Face entries of
+hf_corpus.py add ~130 KB), so it must fail for exactly the stated reason. Entry fields:
   name               unique id
   path               relative to tests/data/malformed (a model directory, or a .bitt / .soul file)
   load               "model_dir" | "bitt" | "soul" | "hf_dir" (a Hugging Face checkpoint directory, hf_corpus.py)
