@@ -155,7 +155,7 @@ typedef struct ttt_model_info {
     int32_t hidden_dim;        /* D */
     int32_t num_layers;        /* L */
     int32_t intermediate_dim;  /* I (MLP width) */
-    int32_t ttt_dim;           /* d = D/4, the soul is L matrices of d x d */
+    int32_t ttt_dim;           /* d: D/4 (upstream; the soul is L matrices of d x d), or the delta kind's ttt_dim */
     int32_t ttt_chunk;         /* tokens per TTT update */
     int32_t bitlinear_scale;   /* 1: y = s * x Q^T (BitNet b1.58); 0: y = x Q^T (upstream) */
     int32_t act_bits;          /* 0: float activations; 8: per-token absmax int8 */

@@ -32,11 +32,12 @@ using namespace ttt;
 
 namespace {
 
-ModelConfig delta_config(int32_t V, int32_t D, int32_t L, int32_t H, bool scale, int32_t act_bits) {
+// width 0: the default TTT width D/4; otherwise config.json's ttt_dim.
+ModelConfig delta_config(int32_t V, int32_t D, int32_t L, int32_t H, bool scale, int32_t act_bits, int32_t width = 0) {
     ModelConfig c;
     c.vocab_size = V, c.hidden_dim = D, c.num_layers = L, c.intermediate_dim = 2 * D;
     c.inner_lr = 1.0f, c.bitlinear_scale = scale, c.act_bits = act_bits;
-    c.ttt_kind = TttKind::delta, c.ttt_heads = H;
+    c.ttt_kind = TttKind::delta, c.ttt_heads = H, c.ttt_width = width;
     return c;
 }
 
@@ -66,8 +67,10 @@ TEST_CASE("ttt delta model: relaxed float64 gradient matches finite differences 
     const int32_t B = 2, T = 7, V = 11;
     const std::vector<int32_t> in = random_tokens(size_t(B * T), V, 3), tg = random_tokens(size_t(B * T), V, 4);
     Batch batch{B, T, in.data(), tg.data()};
-    for (bool scale : {false, true}) {
-        const TrainParams p = noisy_params(delta_config(V, 16, 2, 2, scale, 0), 17);
+    // The third variant has a TTT width other than D/4 (12 of 16, 3 heads of 4).
+    for (int variant = 0; variant < 3; ++variant) {
+        const bool scale = variant > 0;
+        const TrainParams p = noisy_params(variant < 2 ? delta_config(V, 16, 2, 2, scale, 0) : delta_config(V, 16, 2, 3, true, 0, 12), 17);
         ForwardOptions opt;
         opt.relaxed = true;
         opt.frozen_scales = bitlinear_scales(p);
@@ -90,7 +93,7 @@ TEST_CASE("ttt delta model: relaxed float64 gradient matches finite differences 
                 const double num = (-f(2 * h) + 8 * f(h) - 8 * f(-h) + f(-2 * h)) / (12 * h);
                 max_err = std::max(max_err, std::fabs(num - grad[i]));
             }
-            INFO("scale " << scale << " tensor " << t.name << ": max err " << max_err << ", max |grad| " << max_ref);
+            INFO("variant " << variant << " tensor " << t.name << ": max err " << max_err << ", max |grad| " << max_ref);
             CHECK(max_ref > 0);
             CHECK(max_err <= 1e-6 * max_ref);
         }
@@ -161,7 +164,8 @@ TEST_CASE("ttt delta model: the training forward computes the inference function
 TEST_CASE("ttt delta model: prefill, decode, random splits and batched contexts give the same logits and souls") {
     const int32_t V = 29;
     for (int32_t act_bits : {0, 8}) {
-        const ModelConfig c = delta_config(V, 32, 2, 2, act_bits == 8, act_bits);
+        // act_bits 8 with a TTT width other than D/4 (24 of 32, 3 heads of 8)
+        const ModelConfig c = act_bits == 8 ? delta_config(V, 32, 2, 3, true, 8, 24) : delta_config(V, 32, 2, 2, false, 0);
         const ModelWeights w = weights_from_train_params(noisy_params(c, 77));
         for (int threads : {1, 3}) {
             auto be = CpuBackend::best(threads);
@@ -388,6 +392,62 @@ TEST_CASE("ttt delta model: bad config values are refused with the reason") {
     const ModelConfig ok = parse_config_json(R"({"vocab_size":10,"hidden_dim":32,"num_layers":1,"inner_lr":1,"ttt_kind":"delta","ttt_heads":2})", "cfg");
     CHECK(ok.is_delta());
     CHECK(ok.ttt_heads == 2);
+}
+
+TEST_CASE("ttt delta model: the TTT width is a config field (ttt_dim); souls of another width are refused") {
+    // Parsing and writing: written only when it differs from D/4, so default-width files stay byte-identical.
+    const char* base = R"({"vocab_size":10,"hidden_dim":32,"num_layers":1,"inner_lr":1,"ttt_kind":"delta","ttt_heads":3)";
+    const ModelConfig wide = parse_config_json(std::string(base) + R"(,"ttt_dim":24})", "cfg");
+    CHECK(wide.ttt_dim() == 24);
+    CHECK(config_to_json(wide).find("\"ttt_dim\":24") != std::string::npos);
+    CHECK(parse_config_json(config_to_json(wide), "again").ttt_dim() == 24);
+    ModelConfig plain = delta_config(10, 32, 1, 2, true, 0);
+    CHECK(config_to_json(plain).find("ttt_dim") == std::string::npos);
+    plain.ttt_width = 8;  // = D/4 explicitly: the same file as the default
+    CHECK(config_to_json(plain).find("ttt_dim") == std::string::npos);
+    for (const char* bad : {R"(,"ttt_dim":0})", R"(,"ttt_dim":-4})", R"(,"ttt_dim":20})", R"(,"ttt_dim":70000})"})
+        CHECK_THROWS_WITH_AS(parse_config_json(std::string(base) + bad, "cfg"), doctest::Contains("ttt_"), Error);
+    // Upstream's layer has the fixed width D/4: writing it is allowed, another width is refused.
+    const char* up = R"({"vocab_size":10,"hidden_dim":32,"num_layers":1,"inner_lr":1)";
+    CHECK(parse_config_json(std::string(up) + R"(,"ttt_dim":8})", "cfg").ttt_dim() == 8);
+    CHECK_THROWS_WITH_AS(parse_config_json(std::string(up) + R"(,"ttt_dim":16})", "cfg"), doctest::Contains("ttt_dim"), Error);
+
+    // A wide model through files and the C API computes the in-memory function; its souls fit only its width.
+    ttt_test::TempDir tmp;
+    const int32_t V = 19;
+    const ModelConfig c = delta_config(V, 32, 2, 3, true, 0, 24);
+    const TrainParams p = noisy_params(c, 8);
+    ttt_test::Model m(write_delta_dir(p, tmp.path / "wide"));
+    REQUIRE(m.m != nullptr);
+    ttt_model_info info{};
+    info.struct_size = sizeof info;
+    REQUIRE(ttt_model_get_info(m.m, &info) == TTT_OK);
+    CHECK(info.ttt_dim == 24);
+    CHECK(info.ttt_heads == 3);
+    const std::vector<int32_t> seq = random_tokens(20, V, 13);
+    const ModelWeights w = weights_from_train_params(p);
+    auto be = CpuBackend::reference(1);
+    auto prep = PreparedModel::create(w, nullptr, *be);
+    Forward f(w.config, all_layers_on(be.get(), prep), 64);
+    CHECK(ttt_test::max_abs_diff(ttt_test::all_logits(m.m, seq), run_pieces(f, c, seq, {seq.size()}).logits) <= 1e-4f);
+    ttt_test::Context a(m.m);
+    std::vector<float> la(static_cast<size_t>(V));
+    REQUIRE(ttt_forward(a.c, seq.data(), 7, la.data()) == TTT_OK);
+    const std::vector<uint8_t> soul = saved_soul(a.c);
+    ttt_test::Model narrow(write_delta_dir(noisy_params(delta_config(V, 32, 2, 3, true, 0, 12), 9), tmp.path / "narrow"));
+    REQUIRE(narrow.m != nullptr);
+    ttt_test::Context n(narrow.m);
+    CHECK(ttt_load_soul_buffer(n.c, soul.data(), soul.size(), TTT_SOUL_FORCE) == TTT_ERR_INCOMPATIBLE);
+
+    // The trainer option survives a checkpoint's options JSON and makes the config.
+    TrainOptions o;
+    o.ttt_kind = "delta", o.ttt_heads = 3, o.ttt_dim = 24, o.dim = 32, o.layers = 1;
+    TrainOptions back;
+    train_options_from_json(train_options_to_json(o), &back);
+    CHECK(back.ttt_dim == 24);
+    CHECK(model_config_from_options(back, 10, -1, -1).ttt_dim() == 24);
+    o.ttt_kind = "upstream", o.ttt_heads = 1;
+    CHECK_THROWS_WITH_AS(model_config_from_options(o, 10, -1, -1), doctest::Contains("ttt_dim"), Error);
 }
 
 TEST_CASE("ttt delta model: the decay's starting bias is a training option (ttt_decay_bias)") {

@@ -78,6 +78,10 @@ ModelConfig parse_config_object(simdjson::dom::object obj, const std::string& wh
         else if (kind != "upstream") fail_format(what + ": \"ttt_kind\" is \"" + kind + "\"; known kinds are \"upstream\" and \"delta\"");
     }
     if (json_get_int_opt(obj, "ttt_heads", what, &v)) c.ttt_heads = to_i32(v, "ttt_heads", what);
+    if (json_get_int_opt(obj, "ttt_dim", what, &v)) {
+        c.ttt_width = to_i32(v, "ttt_dim", what);
+        if (c.ttt_width == 0) fail_format(what + ": \"ttt_dim\" must be in 1..65536, is 0");
+    }
     if (!json_get_float_opt(obj, "norm_eps", what, &c.norm_eps)) json_get_float_opt(obj, "rms_norm_eps", what, &c.norm_eps);
     if (get_int_alias(obj, {"bos_id", "bos_token_id"}, what, &v, &found)) c.bos_id = to_i32(v, found, what);
     if (get_int_alias(obj, {"eos_id", "eos_token_id"}, what, &v, &found)) c.eos_id = to_i32(v, found, what);
@@ -104,6 +108,8 @@ std::string config_to_json(const ModelConfig& c) {
                     ",\"act_bits\":" + std::to_string(c.act_bits) + ",\"ttt_chunk\":" + std::to_string(c.ttt_chunk) +
                     ",\"norm_eps\":" + eps;
     if (c.is_delta()) s += ",\"ttt_kind\":\"delta\",\"ttt_heads\":" + std::to_string(c.ttt_heads);
+    // Written only where it differs from the default, so files of the default width stay byte-identical.
+    if (c.is_delta() && c.ttt_dim() != c.hidden_dim / 4) s += ",\"ttt_dim\":" + std::to_string(c.ttt_dim());
     if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
     if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
     return s + "}";

@@ -22,8 +22,11 @@ void validate_config(const ModelConfig& c, const std::string& what) {
     if (!std::isfinite(c.norm_eps) || c.norm_eps <= 0.0f || c.norm_eps > 1.0f) bad("norm_eps", "must be in (0, 1]");
     if (c.bos_id < -1 || c.bos_id >= c.vocab_size) bad("bos_id", "must be -1 or a token id below vocab_size");
     if (c.ttt_kind != TttKind::upstream && c.ttt_kind != TttKind::delta) bad("ttt_kind", "must be \"upstream\" or \"delta\"");
+    if (c.ttt_width < 0 || c.ttt_width > 65536) bad("ttt_dim", "must be in 1..65536, is " + std::to_string(c.ttt_width));
+    if (c.ttt_kind == TttKind::upstream && c.ttt_width != 0 && c.ttt_width != c.hidden_dim / 4)
+        bad("ttt_dim", "is hidden_dim/4 for upstream's layer; another width is only for \"ttt_kind\": \"delta\"");
     if (c.ttt_heads <= 0 || c.ttt_heads > c.ttt_dim() || c.ttt_dim() % c.ttt_heads != 0)
-        bad("ttt_heads", "must divide the TTT width hidden_dim/4 = " + std::to_string(c.ttt_dim()) + ", is " + std::to_string(c.ttt_heads));
+        bad("ttt_heads", "must divide the TTT width d = " + std::to_string(c.ttt_dim()) + ", is " + std::to_string(c.ttt_heads));
     if (c.ttt_kind == TttKind::upstream && c.ttt_heads != 1) bad("ttt_heads", "is only for \"ttt_kind\": \"delta\"");
     // The delta layer updates its state on every token (docs/memory.md says why); a chunk would change nothing.
     if (c.ttt_kind == TttKind::delta && c.ttt_chunk != 1) bad("ttt_chunk", "must be 1 for \"ttt_kind\": \"delta\" (it updates per token)");

@@ -57,11 +57,14 @@ struct ModelConfig {
     int32_t eos_id = -1;
     TttKind ttt_kind = TttKind::upstream;
     int32_t ttt_heads = 1;         // delta kind: fast-weight heads (d divisible by it); upstream: 1
+    // Delta kind: the TTT width d (config.json "ttt_dim"); 0 = hidden_dim/4, upstream's fixed width. A wider
+    // memory holds more associations (docs/memory.md, "Capacity").
+    int32_t ttt_width = 0;
 
     Architecture arch = Architecture::ttt;
     AttentionConfig attn;          // arch llama / bitnet
 
-    int32_t ttt_dim() const { return hidden_dim / 4; }  // d
+    int32_t ttt_dim() const { return ttt_width > 0 ? ttt_width : hidden_dim / 4; }  // d
     bool is_attention() const { return arch != Architecture::ttt; }
     bool is_delta() const { return ttt_kind == TttKind::delta; }
     // Ternary bases per attention projection: bitnet 1, llama its ternary_bases (0: float), ttt 0.

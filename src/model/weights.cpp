@@ -56,6 +56,7 @@ uint64_t ModelWeights::fingerprint() const {
     if (c.is_delta()) {  // upstream models keep their fingerprints: the kind is hashed only when it is not upstream
         h.add_u64(uint64_t(c.ttt_kind));
         h.add_u64(uint64_t(c.ttt_heads));
+        if (c.ttt_dim() != c.hidden_dim / 4) h.add_u64(uint64_t(c.ttt_dim()));  // default width: as before
     }
     hash_floats(h, embed);
     for (const LayerWeights& l : layers) {

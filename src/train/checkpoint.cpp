@@ -114,6 +114,7 @@ std::string describe_config_difference(const ModelConfig& a, const ModelConfig& 
     add("ttt_chunk", std::to_string(a.ttt_chunk), std::to_string(b.ttt_chunk));
     add("ttt_kind", a.is_delta() ? "delta" : "upstream", b.is_delta() ? "delta" : "upstream");
     add("ttt_heads", std::to_string(a.ttt_heads), std::to_string(b.ttt_heads));
+    add("ttt_dim", std::to_string(a.ttt_dim()), std::to_string(b.ttt_dim()));
     add("norm_eps", f(a.norm_eps), f(b.norm_eps));
     add("bos_id", std::to_string(a.bos_id), std::to_string(b.bos_id));
     add("eos_id", std::to_string(a.eos_id), std::to_string(b.eos_id));

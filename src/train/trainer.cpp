@@ -135,6 +135,7 @@ ModelConfig model_config_from_options(const TrainOptions& o, int32_t vocab_size,
     if (o.ttt_kind == "delta") c.ttt_kind = TttKind::delta;
     else if (o.ttt_kind != "upstream") fail_format("model config: \"ttt_kind\" must be \"upstream\" or \"delta\", is \"" + o.ttt_kind + "\"");
     c.ttt_heads = o.ttt_heads;
+    c.ttt_width = o.ttt_dim;
     c.norm_eps = o.norm_eps;
     c.bos_id = bos_id;
     c.eos_id = eos_id;
@@ -152,6 +153,7 @@ void apply_model_config(const ModelConfig& c, TrainOptions* o) {
     o->ttt_chunk = c.ttt_chunk;
     o->ttt_kind = c.is_delta() ? "delta" : "upstream";
     o->ttt_heads = c.ttt_heads;
+    o->ttt_dim = c.ttt_dim() != c.hidden_dim / 4 ? c.ttt_dim() : 0;
     o->bitlinear_scale = c.bitlinear_scale;
     o->act_bits = c.act_bits;
     o->norm_eps = c.norm_eps;
@@ -172,6 +174,7 @@ std::string train_options_to_json(const TrainOptions& o) {
     if (o.ttt_kind != "upstream") {  // upstream runs keep their option files as before
         s += ",\"ttt_kind\":\"" + o.ttt_kind + "\"";
         i("ttt_heads", o.ttt_heads);
+        if (o.ttt_dim != 0) i("ttt_dim", o.ttt_dim);  // absent = dim/4: older option files stay valid
         d("ttt_decay_bias", o.ttt_decay_bias);
     }
     b("bitlinear_scale", o.bitlinear_scale);
@@ -277,6 +280,7 @@ void train_options_from_json(const std::string& json, TrainOptions* out, const s
     i32("ttt_chunk", &o->ttt_chunk);
     json_get_string_opt(obj, "ttt_kind", what, &o->ttt_kind);
     i32("ttt_heads", &o->ttt_heads);
+    i32("ttt_dim", &o->ttt_dim);
     f32("ttt_decay_bias", &o->ttt_decay_bias);
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
     if (json_get_bool_opt(obj, "float_weights", what, &bv)) o->float_weights = bv;

@@ -38,6 +38,7 @@ struct TrainOptions {
     int32_t ttt_chunk = 1;         // DESIGN §2: the same chunk is used in training and inference
     std::string ttt_kind = "upstream";  // "upstream" or "delta" (docs/memory.md: the layer with associative recall)
     int32_t ttt_heads = 1;         // delta kind: fast-weight heads
+    int32_t ttt_dim = 0;           // delta kind: the TTT width d; 0 = dim/4
     float ttt_decay_bias = 4.0f;   // delta kind: initial gate bias of the decay, α = σ(b) at the start (4: 0.982)
     bool bitlinear_scale = false;
     int32_t act_bits = 0;

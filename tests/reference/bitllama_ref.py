@@ -102,10 +102,11 @@ class Config:
     norm_eps: float = 1e-5
     ttt_kind: str = "upstream"   # "delta": the layer with associative recall (docs/memory.md)
     ttt_heads: int = 1
+    ttt_dim: Optional[int] = None   # delta kind: the TTT width d; None = hidden_dim // 4
 
     @property
     def d(self) -> int:
-        return self.hidden_dim // 4
+        return self.ttt_dim if self.ttt_dim is not None else self.hidden_dim // 4
 
     @property
     def inter(self) -> int:
@@ -132,6 +133,7 @@ class Config:
             norm_eps=float(c.get("norm_eps", 1e-5)),
             ttt_kind=str(c.get("ttt_kind", "upstream")),
             ttt_heads=int(c.get("ttt_heads", 1)),
+            ttt_dim=None if "ttt_dim" not in c else int(c["ttt_dim"]),
         )
 
 

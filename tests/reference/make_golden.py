@@ -105,7 +105,7 @@ def init_weights(seed: int, D: int, V: int, L: int, I: int) -> dict:
         p = f"layers.{i}."
         w[p + "norm1.weight"] = 1.0 + 0.1 * rng.normal(0.0, 1.0, (D,))
         w[p + "ttt.down.weight"] = rng.normal(0.0, 0.5, (d, D))
-        w[p + "ttt.up.weight"] = rng.normal(0.0, 0.5, (D, d))
+        w[p + "ttt.up.weight"] = rng.normal(0.0, 0.5, (D, d))  # the delta kind redraws it at its own width
         w[p + "norm2.weight"] = 1.0 + 0.1 * rng.normal(0.0, 1.0, (D,))
         w[p + "mlp.gate_proj.weight"] = rng.normal(0.0, 0.5, (I, D))
         w[p + "mlp.up_proj.weight"] = rng.normal(0.0, 0.5, (I, D))
@@ -115,12 +115,11 @@ def init_weights(seed: int, D: int, V: int, L: int, I: int) -> dict:
     return w
 
 
-def delta_weights(w: dict, seed: int, D: int, L: int, H: int) -> dict:
+def delta_weights(w: dict, seed: int, D: int, L: int, H: int, d: int) -> dict:
     """The delta kind's TTT core (docs/memory.md) instead of ttt.down, from its own generator (so the upstream
     models' draws are unchanged): key/value/query N(0,0.5); token mixing N(0,0.5); gate N(0,0.3); gate bias
     N(0,0.5) for the inner learning rate and 2+N(0,0.5) for the decay."""
     rng = np.random.default_rng(seed + 77)
-    d = D // 4
     w = dict(w)
     for i in range(L):
         p = f"layers.{i}."
@@ -131,6 +130,8 @@ def delta_weights(w: dict, seed: int, D: int, L: int, H: int) -> dict:
         w[p + "ttt.conv_q.weight"] = rng.normal(0.0, 0.5, (d, 4))
         w[p + "ttt.gate.weight"] = rng.normal(0.0, 0.3, (2 * H, D))
         w[p + "ttt.gate.bias"] = np.concatenate([rng.normal(0.0, 0.5, H), 2.0 + rng.normal(0.0, 0.5, H)])
+        if d != D // 4:  # drawn last, so the default-width models' draws are unchanged
+            w[p + "ttt.up.weight"] = rng.normal(0.0, 0.5, (D, d))
     return w
 
 
@@ -231,6 +232,11 @@ CASES = [
          config=dict(vocab_size=23, hidden_dim=16, num_layers=2, inner_lr=1.0, intermediate_dim=24,
                      bitlinear_scale=True, act_bits=8, ttt_kind="delta", ttt_heads=1),
          covers="ttt_kind delta with act_bits 8 and one head of 4x4 fast weights"),
+    dict(name="d16_v23_l2_delta_w12_h3", model="d16d", storage=all_f32, names=legacy_names,
+         config=dict(vocab_size=23, hidden_dim=16, num_layers=2, inner_lr=1.0, intermediate_dim=24,
+                     bitlinear_scale=True, ttt_kind="delta", ttt_heads=3, ttt_dim=12),
+         covers="ttt_kind delta with a TTT width other than hidden_dim/4 (ttt_dim 12 of D 16) in 3 heads of 4x4 "
+                "fast weights: key/value/query [12, 16], up [16, 12], w_state.{i} [3, 4, 4], mix_tail.{i} [3, 24]"),
 ]
 
 
@@ -324,7 +330,8 @@ def build_case(case: dict, outdir: str) -> dict:
     Ieff = I if I is not None else 4 * D
     draws = init_weights(seed, D, V, L, Ieff)
     if case["config"].get("ttt_kind") == "delta":
-        draws = delta_weights(draws, seed, D, L, case["config"].get("ttt_heads", 1))
+        draws = delta_weights(draws, seed, D, L, case["config"].get("ttt_heads", 1),
+                              case["config"].get("ttt_dim", D // 4))
     storage = case["storage"]
     stored = {}
     for n, v in draws.items():
@@ -431,7 +438,7 @@ def build_case(case: dict, outdir: str) -> dict:
 
     return {
         "name": case["name"], "covers": case["covers"],
-        "dims": {"vocab_size": V, "hidden_dim": D, "d": D // 4, "num_layers": L, "intermediate_dim": Ieff},
+        "dims": {"vocab_size": V, "hidden_dim": D, "d": case["config"].get("ttt_dim", D // 4), "num_layers": L, "intermediate_dim": Ieff},
         "config": cfg_dict,
         "storage_dtypes": sorted(set(st_by_file.values())),
         "tensor_names": "head" if case["names"] is head_names else "legacy",

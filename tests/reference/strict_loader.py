@@ -188,8 +188,13 @@ def validate_config(c) -> Config:
     if kind not in ("upstream", "delta"):
         raise LoadError(FORMAT_ERROR, f"config field 'ttt_kind' must be \"upstream\" or \"delta\", got {json.dumps(kind)}")
     heads = _positive_int(c, "ttt_heads") if "ttt_heads" in c else 1
-    if (vals["hidden_dim"] // 4) % heads != 0 or (kind == "upstream" and heads != 1):
-        raise LoadError(FORMAT_ERROR, f"config field 'ttt_heads' = {heads} must divide hidden_dim/4 (delta kind only)")
+    width = _positive_int(c, "ttt_dim") if "ttt_dim" in c else vals["hidden_dim"] // 4
+    if width > 65536 or (kind == "upstream" and width != vals["hidden_dim"] // 4):
+        raise LoadError(FORMAT_ERROR, f"config field 'ttt_dim' = {width} must be hidden_dim/4 for upstream's layer "
+                                      "and in 1..65536 for the delta kind")
+    if width % heads != 0 or (kind == "upstream" and heads != 1):
+        raise LoadError(FORMAT_ERROR, f"config field 'ttt_heads' = {heads} must divide the TTT width {width} "
+                                      "(delta kind only)")
     if kind == "delta" and chunk != 1:
         raise LoadError(FORMAT_ERROR, "config field 'ttt_chunk' must be 1 for ttt_kind delta")
     eps = c.get("norm_eps", 1e-5)
@@ -197,7 +202,8 @@ def validate_config(c) -> Config:
         raise LoadError(FORMAT_ERROR, f"config field 'norm_eps' must be a positive number, got {json.dumps(eps)}")
     return Config(vocab_size=vals["vocab_size"], hidden_dim=vals["hidden_dim"], num_layers=vals["num_layers"],
                   inner_lr=float(lr), intermediate_dim=inter, bitlinear_scale=scale, act_bits=act,
-                  ttt_chunk=chunk, norm_eps=float(eps), ttt_kind=kind, ttt_heads=heads)
+                  ttt_chunk=chunk, norm_eps=float(eps), ttt_kind=kind, ttt_heads=heads,
+                  ttt_dim=None if "ttt_dim" not in c else width)
 
 
 def parse_json_bytes(raw: bytes, what: str):

@@ -278,7 +278,7 @@ def test_golden_size():
     total = 0
     for root, _, files in os.walk(GOLDEN):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
-    assert total < 300 * 1024
+    assert total < 384 * 1024  # small enough to commit; every case is ~20-36 KB
 
 
 def _digest(root, skip=("README.md",)):
