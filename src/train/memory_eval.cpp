@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <random>
 
 #include "backend/cpu_backend.h"
 #include "common/error.h"
+#include "common/rng.h"
 #include "io/json.h"
 #include "load/model_files.h"
 #include "memory/memories.h"
@@ -204,10 +204,11 @@ void run_second_read(Probe& p, const TokenData& data, const MemoryEvalOptions& o
 
 void run_copy(Probe& p, const TokenData& data, const MemoryEvalOptions& o, MemoryReport& r) {
     const size_t L = size_t(o.copy_len);
-    std::mt19937_64 rng(20261205);  // fixed: every model is asked the same passages
+    // Fixed: every model is asked the same passages; splitmix64, so that scripts/memory_eval.py draws them too.
+    uint64_t state = 20261205;
     const TwiceResult t = read_twice(p, data.size() ? o.copy_passages : 0, L, [&](int32_t) {
         std::vector<int32_t> passage(L);
-        for (int32_t& id : passage) data.copy(size_t(rng() % data.size()), 1, &id);
+        for (int32_t& id : passage) data.copy(size_t(splitmix64_next(state) % data.size()), 1, &id);
         return passage;
     });
     r.copy_passages = t.passages, r.copy_first = t.first, r.copy_second = t.second;

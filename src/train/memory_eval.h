@@ -5,7 +5,8 @@
 //                over long held-out windows: does more context help?
 //   second_read  passages of passage_len tokens, each read twice in a row in one context: mean loss on the first
 //                and on the second copy. A soul that remembers predicts the second copy better.
-//   copy         the same with passages of copy_len tokens drawn at random from the held-out text (a fixed seed):
+//   copy         the same with passages of copy_len tokens drawn at random from the held-out text (splitmix64 from
+//                seed 20261205, token = data[next() mod size]):
 //                nothing but copying predicts their second copy, so it isolates the memory from the language model.
 //   recall       for each fact (prefix, answer): log p(answer | prefix) with a fresh soul, and after the soul learned
 //                the sentence prefix + answer + "." k times (k in repeats). Higher after learning = remembered.
