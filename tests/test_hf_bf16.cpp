@@ -1,9 +1,13 @@
 // A float Llama checkpoint in bf16 keeps its projections bf16 in memory (2 bytes per weight, the same values):
 // the same fingerprint and the logits of the same model widened to f32; .bitt stores them BF16, used in place from
-// the mapped file; f32 checkpoints stay f32.
+// the mapped file; f32 checkpoints stay f32. A bf16 embedding likewise stays bf16 (the lookup widens a row per token;
+// a tied LM head reads the same table).
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -143,4 +147,131 @@ TEST_CASE("bf16 projections on request: an f32 checkpoint rounded to bf16 (bit-t
     t.method = Ternarise::Method::absmean;
     CHECK_THROWS_WITH_AS(load_hf_checkpoint(case_dir("llama_gqa2_untied"), t, FloatProjections::bf16),
                          doctest::Contains("not ternarised ones"), Error);
+}
+
+namespace {
+
+// The same model with its bf16 embedding widened to f32 (what loading did before).
+ModelWeights embedding_widened(const ModelWeights& w) {
+    ModelWeights f = w;
+    std::vector<float> v(w.embed_bf16.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(w.embed_bf16.data()[i]);
+    f.embed = FloatTensor(std::move(v));
+    f.embed_bf16 = Bf16Tensor{};
+    f.config.attn.bf16_embedding = false;
+    return f;
+}
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_all(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// `text` with its one occurrence of `from` replaced by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    const size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("bf16 embeddings stay bf16: 2 bytes per weight, the same fingerprint and the same logits bit for bit") {
+    for (const char* name : {"llama_headdim_mha", "llama_odd_heads_tied_llama3", "bitnet_gqa_tied", "bitnet_mha_untied"}) {
+        const std::string case_name = name;
+        CAPTURE(case_name);
+        const HfCheckpoint ck = load_hf_checkpoint(case_dir(name));
+        const ModelWeights& w = ck.weights;
+        const size_t n = size_t(w.config.vocab_size) * size_t(w.config.hidden_dim);
+        CHECK(w.config.attn.bf16_embedding);
+        CHECK(w.embed.size() == 0);
+        CHECK(w.embed_bf16.size() == n);
+        CHECK(w.embedding_owned_bytes() == 2 * n);  // was 4·n as f32
+        const ModelWeights f32 = embedding_widened(w);
+        CHECK(f32.embedding_owned_bytes() == 4 * n);
+        CHECK(w.fingerprint() == f32.fingerprint());  // hashed as the floats they are: unchanged
+        CHECK(w.parameter_count() == f32.parameter_count());
+        const bool tied = w.config.attn.tie_embeddings;
+        for (int variant = 0; variant < 4; ++variant) {
+            // The reference, and the fastest level with each LM head storage.
+            const std::optional<DenseStorage> heads[] = {DenseStorage::f32, DenseStorage::f32, DenseStorage::bf16, DenseStorage::i8};
+            auto be = variant == 0 ? CpuBackend::reference(1) : CpuBackend::best(2, heads[variant]);
+            const std::string backend = be->name();
+            CAPTURE(backend);
+            auto prepared = PreparedModel::create(w, nullptr, *be);
+            CHECK(prepared->embed.storage == DenseStorage::bf16);  // the lookup reads the table in place
+            CHECK(prepared->embed.stored == w.embed_bf16.data());
+            if (tied && variant < 3) {  // a tied f32 or bf16 head reads the same table (the bf16 kernel)
+                CHECK(prepared->lm_head.storage == DenseStorage::bf16);
+                CHECK(prepared->lm_head.stored == w.embed_bf16.data());
+            }
+            // The bf16 kernel gives the f32 kernel's bits on the same values (kernels/cpu/dense_kernels.h).
+            CHECK(prefill(w, *be) == prefill(f32, *be));
+        }
+        // .bitt: the embedding BF16, used in place from the mapped file; the same fingerprint and logits.
+        ttt_test::TempDir tmp;
+        const std::string bitt = (tmp.path / "m.bitt").string();
+        CHECK(convert_hf_to_bitt(case_dir(name), bitt) == w.fingerprint());
+        const LoadedModel back = load_model_path(bitt, LoadOptions{});
+        CHECK(back.fingerprint == w.fingerprint());
+        CHECK(back.weights.config.attn.bf16_embedding);
+        CHECK(back.weights.embed_bf16.size() == n);
+        if (back.mapped) {
+            CHECK(back.weights.embed_bf16.view != nullptr);
+            CHECK(back.weights.embedding_owned_bytes() == 0);
+        }
+        auto be = CpuBackend::best(2);
+        CHECK(prefill(back.weights, *be) == prefill(w, *be));
+        const std::string dir = (tmp.path / "dir").string();
+        write_model_directory(dir, w, "");
+        const LoadedModel from_dir = load_model_path(dir, LoadOptions{});
+        CHECK(from_dir.weights.config.attn.bf16_embedding);
+        CHECK(from_dir.fingerprint == w.fingerprint());
+    }
+    // An f32 embedding stays f32 (the goldens' own precision).
+    const HfCheckpoint f = load_hf_checkpoint(case_dir("llama_gqa2_untied"));
+    CHECK(!f.weights.config.attn.bf16_embedding);
+    CHECK(f.weights.embedding_owned_bytes() == 4 * f.weights.embed.size());
+}
+
+TEST_CASE("bf16 embeddings: malformed files are refused with the reason") {
+    ttt_test::TempDir tmp;
+    const HfCheckpoint ck = load_hf_checkpoint(case_dir("llama_odd_heads_tied_llama3"));  // V 53, D 24, tied
+    // In memory: a bf16 table of the wrong size, or none where the config says bf16.
+    ModelWeights short_table = ck.weights;
+    short_table.embed_bf16.owned.resize(52 * 24);
+    CHECK_THROWS_WITH_AS(short_table.check_shapes("m"),
+                         doctest::Contains("'model.embed_tokens.weight' has 1248 values, expected 1272"), Error);
+    ModelWeights f32_flag = ck.weights;
+    f32_flag.config.attn.bf16_embedding = false;  // says f32 but holds bf16
+    CHECK_THROWS_WITH_AS(f32_flag.check_shapes("m"), doctest::Contains("'model.embed_tokens.weight' has 0 values"), Error);
+    // Our files: a BF16 embedding of another shape than the config's, or where the config says f32.
+    const std::string dir = (tmp.path / "dir").string();
+    write_model_directory(dir, ck.weights, "");
+    const std::string config = read_all(dir + "/config.json");
+    write_all(dir + "/config.json", replaced(config, "\"vocab_size\":53", "\"vocab_size\":52"));
+    CHECK_THROWS_WITH_AS(load_model_path(dir, LoadOptions{}),
+                         doctest::Contains("tensor 'model.embed_tokens.weight' is BF16 [53, 24], expected BF16 [52, 24]"), Error);
+    write_all(dir + "/config.json", replaced(config, ",\"embedding_dtype\":\"bf16\"", ""));
+    CHECK_THROWS_WITH_AS(load_model_path(dir, LoadOptions{}),
+                         doctest::Contains("tensor 'model.embed_tokens.weight' is BF16 [53, 24], expected F32 [53, 24]"), Error);
+    write_all(dir + "/config.json", replaced(config, "\"embedding_dtype\":\"bf16\"", "\"embedding_dtype\":\"f16\""));
+    CHECK_THROWS_WITH_AS(load_model_path(dir, LoadOptions{}),
+                         doctest::Contains("\"embedding_dtype\" must be \"f32\" or \"bf16\""), Error);
+    // A NaN in the table, mapped or copied.
+    ModelWeights nan = ck.weights;
+    nan.embed_bf16.owned[30] = 0x7F80;  // +Inf
+    const std::string nan_dir = (tmp.path / "nan").string();
+    write_model_directory(nan_dir, nan, "");
+    CHECK_THROWS_WITH_AS(load_model_path(nan_dir, LoadOptions{}),
+                         doctest::Contains("'model.embed_tokens.weight' holds NaN or Inf at element 30"), Error);
+    // A Hugging Face checkpoint whose BF16 embedding disagrees with its config.
+    const std::string hf = (tmp.path / "hf").string();
+    std::filesystem::copy(case_dir("llama_odd_heads_tied_llama3"), hf);
+    write_all(hf + "/config.json", replaced(read_all(hf + "/config.json"), "\"vocab_size\": 53", "\"vocab_size\": 54"));
+    CHECK_THROWS_WITH_AS(load_hf_checkpoint(hf), doctest::Contains("'model.embed_tokens.weight' is BF16 [53, 24], expected BF16 [54, 24]"), Error);
+    CHECK_THROWS_WITH_AS(convert_hf_to_bitt(hf, (tmp.path / "x.bitt").string()),
+                         doctest::Contains("'model.embed_tokens.weight' is BF16 [53, 24], expected BF16 [54, 24]"), Error);
 }

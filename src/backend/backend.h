@@ -122,7 +122,7 @@ struct AttentionShape {
 };
 
 enum class Op {
-    embed,           // rows of a dense table by token id
+    embed,           // rows of a dense table by token id (a bf16 table widened one row per token)
     rmsnorm,         // y = x / sqrt(mean(x²) + eps) · g
     fake_quant_i8,   // x' = q / a in float
     quantize_i8,     // (q, a)
@@ -173,6 +173,9 @@ public:
     virtual DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
         return prepare_dense(host, rows, cols, std::move(owner));
     }
+    // The LM head from bfloat16 (a tied head over a bf16 embedding). By default widened to floats (a copy the
+    // result owns) and prepared by prepare_lm_head; a backend whose dense_matmul reads bf16 uses it in place.
+    virtual DenseWeight prepare_lm_head_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner);
     // Whether two backends can use each other's prepared weights and tensors directly (same memory space and
     // weight layout); if not, the model moves activations through download/upload at a layer boundary.
     virtual bool same_memory_as(const Backend& other) const = 0;

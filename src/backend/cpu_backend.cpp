@@ -176,10 +176,29 @@ DenseWeight CpuBackend::prepare_lm_head(const float* host, size_t rows, size_t c
     return w;
 }
 
+DenseWeight CpuBackend::prepare_lm_head_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) {
+    // Storage f32 or bf16: the bf16 rows in place (zero copy). The products decode each weight to the float it is
+    // and sum in the f32 product's order (kernels/cpu/dense_kernels.h), so f32 gets the bits of the widened table.
+    if (lm_head_ != DenseStorage::i8) return prepare_dense_bf16(host, rows, cols, std::move(owner));
+    // i8 quantises from floats: widened into a temporary the quantised copy replaces.
+    std::vector<float> floats(rows * cols);
+    for (size_t i = 0; i < floats.size(); ++i) floats[i] = from_bf16(host[i]);
+    return prepare_lm_head(floats.data(), rows, cols, nullptr);
+}
+
 // ---- row-wise ops ----------------------------------------------------------------------------------------------
 
 void CpuBackend::embed(const int32_t* tokens, const DenseWeight& table, const Tensor& out) {
     const size_t D = table.cols;
+    if (table.storage == DenseStorage::bf16) {  // a bf16 embedding, widened one row per token (exact)
+        const auto* rows = static_cast<const uint16_t*>(table.stored);
+        for (size_t m = 0; m < out.rows; ++m) {
+            const uint16_t* src = rows + size_t(tokens[m]) * D;
+            float* dst = out.f32() + m * D;
+            for (size_t c = 0; c < D; ++c) dst[c] = from_bf16(src[c]);
+        }
+        return;
+    }
     for (size_t m = 0; m < out.rows; ++m) std::memcpy(out.f32() + m * D, table.data + size_t(tokens[m]) * D, D * 4);
 }
 

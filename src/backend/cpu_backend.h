@@ -64,6 +64,7 @@ public:
     DenseWeight prepare_dense(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
     DenseWeight prepare_dense_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
     DenseWeight prepare_lm_head(const float* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
+    DenseWeight prepare_lm_head_bf16(const uint16_t* host, size_t rows, size_t cols, std::shared_ptr<const void> owner) override;
     DenseStorage lm_head_storage() const { return lm_head_; }
     bool same_memory_as(const Backend& other) const override;
     bool memory_is_host() const override { return true; }

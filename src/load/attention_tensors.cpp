@@ -57,7 +57,11 @@ std::vector<Entry> entries(const ModelConfig& c, const ModelWeights* w) {
             out.push_back({TensorSpec{base + ".weight_scale" + suffix, DType::F32, {1}, 4}, m ? &m->scale : nullptr});
         }
     };
-    floats("model.embed_tokens.weight", {V, D}, w ? w->embed.data() : nullptr);
+    if (c.attn.bf16_embedding)  // the checkpoint's bf16 bits, mapped and used in place when loaded
+        out.push_back({TensorSpec{"model.embed_tokens.weight", DType::BF16, {V, D}, size_t(V * D) * 2},
+                       w ? w->embed_bf16.data() : nullptr});
+    else
+        floats("model.embed_tokens.weight", {V, D}, w ? w->embed.data() : nullptr);
     for (int32_t l = 0; l < c.num_layers; ++l) {
         const AttentionLayerWeights* L = w ? &w->attention->layers[size_t(l)] : nullptr;
         const std::string p = "model.layers." + std::to_string(l) + ".";
@@ -96,6 +100,7 @@ std::string attention_config_to_json(const ModelConfig& c) {
              ",\"original_max_position_embeddings\":" + std::to_string(a.rope_original_max_position) + "}";
     if (a.ternary_bases > 0) s += ",\"ternary_bases\":" + std::to_string(a.ternary_bases);
     if (a.bf16_projections) s += ",\"projection_dtype\":\"bf16\"";
+    if (a.bf16_embedding) s += ",\"embedding_dtype\":\"bf16\"";
     if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
     if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
     if (!c.end_ids.empty()) {
@@ -153,6 +158,11 @@ ModelConfig parse_attention_config_object(simdjson::dom::object o, const std::st
     if (projection_dtype != "f32" && (projection_dtype != "bf16" || c.arch != Architecture::llama || a.ternary_bases != 0))
         fail_format(what + ": \"projection_dtype\" must be \"f32\" or, for a float llama model, \"bf16\"");
     a.bf16_projections = projection_dtype == "bf16";
+    std::string embedding_dtype = "f32";
+    json_get_string_opt(o, "embedding_dtype", what, &embedding_dtype);
+    if (embedding_dtype != "f32" && embedding_dtype != "bf16")
+        fail_format(what + ": \"embedding_dtype\" must be \"f32\" or \"bf16\"");
+    a.bf16_embedding = embedding_dtype == "bf16";
     if (json_find(o, "eos_ids", &e)) {
         simdjson::dom::array ids;
         if (e.get_array().get(ids) != simdjson::SUCCESS) fail_format(what + ": \"eos_ids\" must be a list of token ids");
@@ -207,23 +217,27 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
         }
         return tensor_to_f32(t, what);
     };
+    // BF16 bits: NaN and Inf refused; in place when mapped and aligned, else copied.
+    auto bf16_bits = [&](const TensorSpec& spec, const uint16_t** view, std::vector<uint16_t>* copy) {
+        const TensorView& t = get(spec);
+        const auto* v = reinterpret_cast<const uint16_t*>(t.data);
+        for (size_t i = 0; i < t.n_elements; ++i)
+            if ((v[i] & 0x7F80) == 0x7F80) fail_format(what + ": tensor '" + t.name + "' holds NaN or Inf at element " + std::to_string(i));
+        if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+            *view = v;
+            return;
+        }
+        copy->resize(t.n_elements);
+        std::memcpy(copy->data(), t.data, t.n_bytes);
+    };
     const std::vector<TensorSpec> specs = attention_tensor_specs(c);
     size_t k = 0;
     auto next = [&]() -> const TensorSpec& { return specs.at(k++); };
     auto proj = [&](int32_t rows, int32_t cols) {
         if (c.projection_bases() == 0 && c.attn.bf16_projections) {
-            const TensorView& t = get(next());
-            const auto* v = reinterpret_cast<const uint16_t*>(t.data);
-            for (size_t i = 0; i < t.n_elements; ++i)
-                if ((v[i] & 0x7F80) == 0x7F80) fail_format(what + ": tensor '" + t.name + "' holds NaN or Inf at element " + std::to_string(i));
-            if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
-                Projection p = Projection::from_bf16({}, rows, cols);
-                p.bf16_view = v;
-                return p;
-            }
-            std::vector<uint16_t> copy(t.n_elements);
-            std::memcpy(copy.data(), t.data, t.n_bytes);
-            return Projection::from_bf16(std::move(copy), rows, cols);
+            Projection p = Projection::from_bf16({}, rows, cols);
+            bf16_bits(next(), &p.bf16_view, &p.bf16);
+            return p;
         }
         if (c.projection_bases() == 0) return Projection::from_dense(floats(next()), rows, cols);
         std::vector<TernaryMatrix> bases;
@@ -253,7 +267,14 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
     ModelWeights w;
     w.config = c;
     w.storage = std::move(storage);
-    w.embed = float_tensor(next());
+    if (c.attn.bf16_embedding) {
+        const uint16_t* view = nullptr;
+        std::vector<uint16_t> copy;
+        bf16_bits(next(), &view, &copy);
+        w.embed_bf16 = view ? Bf16Tensor::in_place(view, size_t(c.vocab_size) * size_t(D)) : Bf16Tensor(std::move(copy));
+    } else {
+        w.embed = float_tensor(next());
+    }
     auto attention = std::make_shared<AttentionWeights>();
     for (int32_t l = 0; l < c.num_layers; ++l) {
         AttentionLayerWeights L;  // in the order of attention_tensor_specs

@@ -388,6 +388,10 @@ HfReader::HfReader(const std::string& dir, const Ternarise& ternarise, FloatProj
     if (m.src->has("lm_head.weight")) m.config.attn.tie_embeddings = false;
     else if (!m.config.attn.tie_embeddings)
         fail_format(dir + ": tensor 'lm_head.weight' is missing (and tie_word_embeddings is false)");
+    // A bf16 embedding stays bf16 (its bits: exact, 2 bytes per weight, and a tied LM head reads the same table);
+    // f32 and f16 ones are held as f32 (narrowing f16 would change the model; an f32 one is the checkpoint's choice).
+    m.config.attn.bf16_embedding =
+        m.src->has("model.embed_tokens.weight") && m.src->get("model.embed_tokens.weight").dtype == DType::BF16;
     // A float Llama whose projections are all bf16 keeps them bf16 (exact, 2 bytes per weight); f32 and f16 ones
     // are held as f32 (f16 has 3 more mantissa bits than bf16: narrowing would change the model).
     if (m.config.arch == Architecture::llama && m.config.attn.ternary_bases == 0) {
@@ -412,6 +416,22 @@ BitNetWeights HfReader::bitnet_weights() const { return impl_->form; }
 
 std::vector<float> HfReader::embed() const {
     return impl_->src->floats("model.embed_tokens.weight", {impl_->config.vocab_size, impl_->config.hidden_dim});
+}
+Bf16Tensor HfReader::embed_bf16(bool in_place) const {
+    const Impl& m = *impl_;
+    const std::string name = "model.embed_tokens.weight";
+    const std::vector<int64_t> shape = {m.config.vocab_size, m.config.hidden_dim};
+    const TensorView& t = m.src->get(name);
+    if (!in_place || t.dtype != DType::BF16 || reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) != 0)
+        return m.src->bf16(name, shape);  // checks dtype, shape, NaN and Inf
+    if (t.shape != shape)
+        fail_format(m.src->where(name) + ": tensor '" + name + "' is BF16 " + shape_string(t.shape) + ", expected BF16 " +
+                    shape_string(shape));
+    const auto* v = reinterpret_cast<const uint16_t*>(t.data);
+    for (size_t i = 0; i < t.n_elements; ++i)
+        if ((v[i] & 0x7F80) == 0x7F80)
+            fail_format(m.src->where(name) + ": tensor '" + name + "' holds NaN or Inf at element " + std::to_string(i));
+    return Bf16Tensor::in_place(v, t.n_elements);
 }
 std::vector<float> HfReader::norm_f() const { return impl_->src->floats("model.norm.weight", {impl_->config.hidden_dim}); }
 std::vector<float> HfReader::lm_head() const {
@@ -480,7 +500,8 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternari
     out.bitnet_weights = reader.bitnet_weights();
     ModelWeights& w = out.weights;
     w.config = reader.config();
-    w.embed = reader.embed();
+    if (w.config.attn.bf16_embedding) w.embed_bf16 = reader.embed_bf16();
+    else w.embed = reader.embed();
     w.norm_f = reader.norm_f();
     w.lm_head = reader.lm_head();
     auto attention = std::make_shared<AttentionWeights>();

@@ -1,7 +1,8 @@
 // bit-ttt convert of a Hugging Face directory to .bitt, streaming: one layer of the checkpoint in memory at a time
-// (plus the embedding while it is hashed and written), so a model larger than memory converts. Two passes over the
-// mapped checkpoint: the first computes the fingerprint the .bitt header records (in the fingerprint's order), the
-// second writes the tensors in the file's layout order. POSIX only (the streamed writer), like save_model_bitt.
+// (plus an f32 embedding while it is hashed and written; a bf16 one is hashed and written from the mapped
+// checkpoint), so a model larger than memory converts. Two passes over the mapped checkpoint: the first computes
+// the fingerprint the .bitt header records (in the fingerprint's order), the second writes the tensors in the
+// file's layout order. POSIX only (the streamed writer), like save_model_bitt.
 #include "load/hf_convert.h"
 
 #include "common/error.h"
@@ -37,9 +38,14 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
         fingerprint = attention_fingerprint(
             c,
             [&](const FloatSink& sink) {
+                if (c.attn.bf16_embedding) {  // hashed from the mapped checkpoint, never widened in full
+                    const Bf16Tensor e = reader.embed_bf16(true);
+                    sink(nullptr, e.data(), e.size());
+                }
                 for (auto make : {&HfReader::embed, &HfReader::norm_f, &HfReader::lm_head}) {
+                    if (make == &HfReader::embed && c.attn.bf16_embedding) continue;
                     const std::vector<float> t = (reader.*make)();
-                    sink(t.data(), t.size());
+                    sink(t.data(), nullptr, t.size());
                 }
             },
             [&](size_t l) -> const AttentionLayerWeights& {
@@ -78,7 +84,8 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
             layers->layers[size_t(l)] = reader.layer(l);
             held = l;
         } else if (name == "model.embed_tokens.weight") {
-            w.embed = reader.embed();
+            if (c.attn.bf16_embedding) w.embed_bf16 = reader.embed_bf16(true);  // written from the mapping
+            else w.embed = reader.embed();
         } else if (name == "model.norm.weight") {
             w.norm_f = reader.norm_f();
         } else if (name == "lm_head.weight") {
@@ -89,6 +96,7 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
         out.write(t.data, t.spec.n_bytes);
         if (l < 0) {  // written: drop (each moved from an empty tensor: a copy-assignment would keep the capacity)
             w.embed = FloatTensor{};
+            w.embed_bf16 = Bf16Tensor{};
             w.norm_f = FloatTensor{};
             w.lm_head = FloatTensor{};
         }

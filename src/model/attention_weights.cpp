@@ -46,6 +46,19 @@ void hash_floats(Fnv64& h, const std::vector<float>& v) {
     h.add(v.data(), v.size() * sizeof(float));
 }
 
+// bf16 bits hashed as the floats they are (widened in chunks), so a tensor has one fingerprint however it is held.
+void hash_bf16_as_floats(Fnv64& h, const uint16_t* src, size_t n) {
+    float chunk[1024];
+    for (size_t i = 0; i < n; i += 1024) {
+        const size_t k = std::min<size_t>(1024, n - i);
+        for (size_t j = 0; j < k; ++j) {
+            const uint32_t bits = uint32_t(src[i + j]) << 16;
+            std::memcpy(&chunk[j], &bits, 4);
+        }
+        h.add(chunk, k * sizeof(float));
+    }
+}
+
 void hash_projection(Fnv64& h, const Projection& p) {
     h.add_u64(uint64_t(p.rows));
     h.add_u64(uint64_t(p.cols));
@@ -58,19 +71,9 @@ void hash_projection(Fnv64& h, const Projection& p) {
             h.add(m.data(), m.bytes());
         }
     } else if (p.is_bf16()) {
-        // Hashed as the floats they are, so a bf16 checkpoint has one fingerprint however it is held.
         const size_t n = size_t(p.rows) * size_t(p.cols);
         h.add_u64(n);
-        const uint16_t* src = p.bf16_data();
-        float chunk[1024];
-        for (size_t i = 0; i < n; i += 1024) {
-            const size_t k = std::min<size_t>(1024, n - i);
-            for (size_t j = 0; j < k; ++j) {
-                const uint32_t bits = uint32_t(src[i + j]) << 16;
-                std::memcpy(&chunk[j], &bits, 4);
-            }
-            h.add(chunk, k * sizeof(float));
-        }
+        hash_bf16_as_floats(h, p.bf16_data(), n);
     } else {
         hash_floats(h, p.dense);
     }
@@ -78,17 +81,16 @@ void hash_projection(Fnv64& h, const Projection& p) {
 
 }  // namespace
 
-uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t embed_n, const float* norm_f,
-                               size_t norm_f_n, const float* lm_head, size_t lm_head_n,
-                               const std::function<const AttentionLayerWeights&(size_t)>& layer) {
+uint64_t attention_fingerprint(const ModelWeights& w) {
     return attention_fingerprint(
-        c,
+        w.config,
         [&](const FloatSink& sink) {
-            sink(embed, embed_n);
-            sink(norm_f, norm_f_n);
-            sink(lm_head, lm_head_n);
+            if (w.config.attn.bf16_embedding) sink(nullptr, w.embed_bf16.data(), w.embed_bf16.size());
+            else sink(w.embed.data(), nullptr, w.embed.size());
+            sink(w.norm_f.data(), nullptr, w.norm_f.size());
+            sink(w.lm_head.data(), nullptr, w.lm_head.size());
         },
-        layer);
+        [&](size_t l) -> const AttentionLayerWeights& { return w.attention->layers[l]; });
 }
 
 uint64_t attention_fingerprint(const ModelConfig& c, const std::function<void(const FloatSink&)>& float_tensors,
@@ -103,9 +105,10 @@ uint64_t attention_fingerprint(const ModelConfig& c, const std::function<void(co
     if (a.ternary_bases != 0) h.add_u64(uint64_t(a.ternary_bases));  // only ternarised Llama models (fingerprints stay)
     for (float f : {c.norm_eps, a.rope_theta, a.rope_factor, a.rope_low_freq_factor, a.rope_high_freq_factor})
         h.add(&f, sizeof f);
-    auto floats = [&](const float* p, size_t n) {
+    auto floats = [&](const float* f32, const uint16_t* bf16, size_t n) {
         h.add_u64(n);
-        h.add(p, n * sizeof(float));
+        if (bf16) hash_bf16_as_floats(h, bf16, n);
+        else h.add(f32, n * sizeof(float));
     };
     float_tensors(floats);  // embedding, final norm, LM head
     for (size_t l = 0; l < size_t(c.num_layers); ++l) {
@@ -151,7 +154,10 @@ void check_attention_shapes(const ModelWeights& w, const std::string& what) {
             fail_format(what + ": tensor '" + name + "' has " + std::to_string(p.bases()) + " ternary bases (0: float) in a " +
                         architecture_name(c.arch) + " model of " + std::to_string(bases));
     };
-    vec(w.embed, V * D, "model.embed_tokens.weight");
+    // One of the two embeddings, as the config says (a bf16 one of the wrong size is refused like an f32 one).
+    const bool bf16_embed = c.attn.bf16_embedding;
+    vec(w.embed, bf16_embed ? 0 : V * D, "model.embed_tokens.weight");
+    vec(w.embed_bf16, bf16_embed ? V * D : 0, "model.embed_tokens.weight");
     if (!w.attention || w.attention->layers.size() != size_t(c.num_layers) || !w.layers.empty())
         fail_format(what + ": wrong number of layers");
     for (size_t i = 0; i < w.attention->layers.size(); ++i) {

@@ -53,13 +53,13 @@ struct AttentionWeights {
 void check_attention_shapes(const ModelWeights& w, const std::string& what);
 // The fingerprint of an attention model (ModelWeights::fingerprint dispatches here), from its float tensors and
 // its layers one at a time, so a converter streaming a checkpoint computes the same value without holding it.
-uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t embed_n, const float* norm_f,
-                               size_t norm_f_n, const float* lm_head, size_t lm_head_n,
-                               const std::function<const AttentionLayerWeights&(size_t)>& layer);
+uint64_t attention_fingerprint(const ModelWeights& w);
 // The same value with the float tensors fed by `float_tensors`, which calls its sink with the embedding, the final
 // norm and the LM head, in that order: a streaming converter makes each on demand and drops it once hashed, so the
-// embedding and an untied LM head (2·V·D floats) are never in memory together.
-using FloatSink = std::function<void(const float* data, size_t n)>;
+// embedding and an untied LM head (2·V·D floats) are never in memory together. A tensor comes as f32 values, or
+// as bf16 bits (the other pointer null) hashed as the floats they stand for: a bf16 embedding has the fingerprint
+// of the same values widened to f32.
+using FloatSink = std::function<void(const float* f32, const uint16_t* bf16, size_t n)>;
 uint64_t attention_fingerprint(const ModelConfig& c, const std::function<void(const FloatSink&)>& float_tensors,
                                const std::function<const AttentionLayerWeights&(size_t)>& layer);
 uint64_t attention_parameter_count(const ModelWeights& w);

@@ -35,6 +35,9 @@ struct AttentionConfig {
     // Llama float projections held as bfloat16 (a bf16 checkpoint's values, exact: 2 bytes per weight) instead of
     // f32. Storage only: the values, the function and the fingerprint are the same.
     bool bf16_projections = false;
+    // The token embedding (and so a tied LM head) held as bfloat16: a checkpoint whose embedding is bf16 keeps its
+    // bits (exact, 2 bytes per weight) instead of widening them to f32. Storage only, like bf16_projections.
+    bool bf16_embedding = false;
 };
 
 // Which TTT layer a model's blocks use (config.json "ttt_kind"; absent = upstream).

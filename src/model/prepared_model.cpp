@@ -22,10 +22,18 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
     p->config = c;
     p->backend_name = be.name();
     const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_dim);
-    p->embed = be.prepare_dense(w.embed.data(), V, D, owner);
-    p->norm_f = be.prepare_dense(w.norm_f.data(), 1, D, owner);
     const bool tied = c.is_attention() && c.attn.tie_embeddings;
-    p->lm_head = be.prepare_lm_head(tied ? w.embed.data() : w.lm_head.data(), V, D, owner);
+    if (c.is_attention() && c.attn.bf16_embedding) {
+        // The bf16 table itself, in place where the backend reads bf16 (the CPU does): 2 bytes per weight for the
+        // lookup and, when tied, the LM head (the same values: the same logits as a widened copy would give).
+        p->embed = be.prepare_dense_bf16(w.embed_bf16.data(), V, D, owner);
+        p->lm_head = tied ? be.prepare_lm_head_bf16(w.embed_bf16.data(), V, D, owner)
+                          : be.prepare_lm_head(w.lm_head.data(), V, D, owner);
+    } else {
+        p->embed = be.prepare_dense(w.embed.data(), V, D, owner);
+        p->lm_head = be.prepare_lm_head(tied ? w.embed.data() : w.lm_head.data(), V, D, owner);
+    }
+    p->norm_f = be.prepare_dense(w.norm_f.data(), 1, D, owner);
     if (c.is_attention()) {
         for (const AttentionLayerWeights& L : w.attention->layers)
             p->attn_layers.push_back(prepare_attention_layer(L, c, owner, be));

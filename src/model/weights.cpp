@@ -44,8 +44,7 @@ void hash_ternary(Fnv64& h, const TernaryMatrix& m) {
 
 uint64_t ModelWeights::fingerprint() const {
     if (config.is_attention())  // model/attention_weights.h: shared with the streaming converter
-        return attention_fingerprint(config, embed.data(), embed.size(), norm_f.data(), norm_f.size(), lm_head.data(),
-                                     lm_head.size(), [&](size_t l) -> const AttentionLayerWeights& { return attention->layers[l]; });
+        return attention_fingerprint(*this);
     Fnv64 h;
     const ModelConfig& c = config;
     for (int64_t v : {int64_t(c.vocab_size), int64_t(c.hidden_dim), int64_t(c.num_layers), int64_t(c.intermediate_dim),
@@ -79,7 +78,7 @@ uint64_t ModelWeights::fingerprint() const {
 }
 
 uint64_t ModelWeights::parameter_count() const {
-    uint64_t n = embed.size() + norm_f.size() + lm_head.size();
+    uint64_t n = embed.size() + embed_bf16.size() + norm_f.size() + lm_head.size();
     if (config.is_attention()) return n + attention_parameter_count(*this);
     for (const LayerWeights& l : layers) {
         n += l.norm1.size() + l.norm2.size();

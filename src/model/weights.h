@@ -53,6 +53,25 @@ struct FloatTensor {
     }
 };
 
+// A bfloat16 tensor (an attention model's embedding from a bf16 checkpoint: its bits as stored, 2 bytes per
+// weight): owned, or in place inside the model file's bytes (kept alive by ModelWeights::storage).
+struct Bf16Tensor {
+    std::vector<uint16_t> owned;
+    const uint16_t* view = nullptr;
+    size_t count = 0;  // elements of the view (owned.size() otherwise)
+
+    Bf16Tensor() = default;
+    Bf16Tensor(std::vector<uint16_t> v) : owned(std::move(v)) {}  // NOLINT: a vector is a bf16 tensor
+    static Bf16Tensor in_place(const uint16_t* data, size_t n) {
+        Bf16Tensor t;
+        t.view = data;
+        t.count = n;
+        return t;
+    }
+    const uint16_t* data() const { return view ? view : owned.data(); }
+    size_t size() const { return view ? count : owned.size(); }
+};
+
 struct LayerWeights {
     FloatTensor norm1;             // (D)    RMSNorm gain before the TTT core
     TernaryMatrix ttt_down;        // (d, D) features for the fast weights (upstream kind)
@@ -76,7 +95,8 @@ struct AttentionWeights;  // model/attention_weights.h
 struct ModelWeights {
     ModelConfig config;
     std::shared_ptr<const void> storage;  // the file bytes that in-place matrices and tensors point into (or null)
-    FloatTensor embed;             // (V, D)
+    FloatTensor embed;             // (V, D); empty when config.attn.bf16_embedding
+    Bf16Tensor embed_bf16;         // (V, D) when config.attn.bf16_embedding (attention models), else empty
     std::vector<LayerWeights> layers;
     FloatTensor norm_f;            // (D)
     FloatTensor lm_head;           // (V, D); empty when an attention model ties it to the embedding
@@ -87,6 +107,11 @@ struct ModelWeights {
     // soul is never silently applied to another model.
     uint64_t fingerprint() const;
     uint64_t parameter_count() const;
+    // Bytes this process allocated for the embedding (heap: 4 per weight as f32, 2 as bf16; 0 when it is used in
+    // place in a mapped file).
+    size_t embedding_owned_bytes() const {
+        return embed.owned.capacity() * sizeof(float) + embed_bf16.owned.capacity() * sizeof(uint16_t);
+    }
     // Throws Error(TTT_ERR_FORMAT) naming the tensor if any shape disagrees with the config.
     void check_shapes(const std::string& what) const;
 };
