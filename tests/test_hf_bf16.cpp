@@ -1,7 +1,7 @@
 // A float Llama checkpoint in bf16 keeps its projections bf16 in memory (2 bytes per weight, the same values):
 // the same fingerprint and the logits of the same model widened to f32; .bitt stores them BF16, used in place from
 // the mapped file; f32 checkpoints stay f32. A bf16 embedding likewise stays bf16 (the lookup widens a row per token;
-// a tied LM head reads the same table).
+// a tied LM head reads the same table), and so does an untied bf16 LM head.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -151,14 +151,23 @@ TEST_CASE("bf16 projections on request: an f32 checkpoint rounded to bf16 (bit-t
 
 namespace {
 
-// The same model with its bf16 embedding widened to f32 (what loading did before).
-ModelWeights embedding_widened(const ModelWeights& w) {
+FloatTensor widen(const Bf16Tensor& t) {
+    std::vector<float> v(t.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(t.data()[i]);
+    return FloatTensor(std::move(v));
+}
+
+// The same model with its bf16 embedding and LM head widened to f32 (what loading did before).
+ModelWeights tables_widened(const ModelWeights& w) {
     ModelWeights f = w;
-    std::vector<float> v(w.embed_bf16.size());
-    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(w.embed_bf16.data()[i]);
-    f.embed = FloatTensor(std::move(v));
+    f.embed = widen(w.embed_bf16);
     f.embed_bf16 = Bf16Tensor{};
     f.config.attn.bf16_embedding = false;
+    if (w.config.attn.bf16_lm_head) {
+        f.lm_head = widen(w.lm_head_bf16);
+        f.lm_head_bf16 = Bf16Tensor{};
+        f.config.attn.bf16_lm_head = false;
+    }
     return f;
 }
 
@@ -178,7 +187,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 }  // namespace
 
-TEST_CASE("bf16 embeddings stay bf16: 2 bytes per weight, the same fingerprint and the same logits bit for bit") {
+TEST_CASE("bf16 embeddings and LM heads stay bf16: 2 bytes per weight, the same fingerprint and logits bit for bit") {
     for (const char* name : {"llama_headdim_mha", "llama_odd_heads_tied_llama3", "bitnet_gqa_tied", "bitnet_mha_untied"}) {
         const std::string case_name = name;
         CAPTURE(case_name);
@@ -189,11 +198,15 @@ TEST_CASE("bf16 embeddings stay bf16: 2 bytes per weight, the same fingerprint a
         CHECK(w.embed.size() == 0);
         CHECK(w.embed_bf16.size() == n);
         CHECK(w.embedding_owned_bytes() == 2 * n);  // was 4·n as f32
-        const ModelWeights f32 = embedding_widened(w);
+        const bool tied = w.config.attn.tie_embeddings;
+        CHECK(w.config.attn.bf16_lm_head == !tied);  // the untied goldens' heads are bf16 too
+        CHECK(w.lm_head.size() == 0);
+        CHECK(w.lm_head_bf16.size() == (tied ? 0 : n));
+        CHECK(w.lm_head_owned_bytes() == (tied ? 0 : 2 * n));
+        const ModelWeights f32 = tables_widened(w);
         CHECK(f32.embedding_owned_bytes() == 4 * n);
         CHECK(w.fingerprint() == f32.fingerprint());  // hashed as the floats they are: unchanged
         CHECK(w.parameter_count() == f32.parameter_count());
-        const bool tied = w.config.attn.tie_embeddings;
         for (int variant = 0; variant < 4; ++variant) {
             // The reference, and the fastest level with each LM head storage.
             const std::optional<DenseStorage> heads[] = {DenseStorage::f32, DenseStorage::f32, DenseStorage::bf16, DenseStorage::i8};
@@ -203,9 +216,11 @@ TEST_CASE("bf16 embeddings stay bf16: 2 bytes per weight, the same fingerprint a
             auto prepared = PreparedModel::create(w, nullptr, *be);
             CHECK(prepared->embed.storage == DenseStorage::bf16);  // the lookup reads the table in place
             CHECK(prepared->embed.stored == w.embed_bf16.data());
-            if (tied && variant < 3) {  // a tied f32 or bf16 head reads the same table (the bf16 kernel)
+            if (variant < 3) {  // an f32 or bf16 head reads the bf16 table in place (the bf16 kernel)
                 CHECK(prepared->lm_head.storage == DenseStorage::bf16);
-                CHECK(prepared->lm_head.stored == w.embed_bf16.data());
+                CHECK(prepared->lm_head.stored == (tied ? w.embed_bf16.data() : w.lm_head_bf16.data()));
+            } else {
+                CHECK(prepared->lm_head.storage == DenseStorage::i8);
             }
             // The bf16 kernel gives the f32 kernel's bits on the same values (kernels/cpu/dense_kernels.h).
             CHECK(prefill(w, *be) == prefill(f32, *be));
@@ -217,10 +232,13 @@ TEST_CASE("bf16 embeddings stay bf16: 2 bytes per weight, the same fingerprint a
         const LoadedModel back = load_model_path(bitt, LoadOptions{});
         CHECK(back.fingerprint == w.fingerprint());
         CHECK(back.weights.config.attn.bf16_embedding);
+        CHECK(back.weights.config.attn.bf16_lm_head == !tied);
         CHECK(back.weights.embed_bf16.size() == n);
+        CHECK(back.weights.lm_head_bf16.size() == (tied ? 0 : n));
         if (back.mapped) {
             CHECK(back.weights.embed_bf16.view != nullptr);
             CHECK(back.weights.embedding_owned_bytes() == 0);
+            CHECK(back.weights.lm_head_owned_bytes() == 0);
         }
         auto be = CpuBackend::best(2);
         CHECK(prefill(back.weights, *be) == prefill(w, *be));
@@ -230,13 +248,15 @@ TEST_CASE("bf16 embeddings stay bf16: 2 bytes per weight, the same fingerprint a
         CHECK(from_dir.weights.config.attn.bf16_embedding);
         CHECK(from_dir.fingerprint == w.fingerprint());
     }
-    // An f32 embedding stays f32 (the goldens' own precision).
+    // An f32 embedding and head stay f32 (the goldens' own precision).
     const HfCheckpoint f = load_hf_checkpoint(case_dir("llama_gqa2_untied"));
     CHECK(!f.weights.config.attn.bf16_embedding);
+    CHECK(!f.weights.config.attn.bf16_lm_head);
     CHECK(f.weights.embedding_owned_bytes() == 4 * f.weights.embed.size());
+    CHECK(f.weights.lm_head_owned_bytes() == 4 * f.weights.lm_head.size());
 }
 
-TEST_CASE("bf16 embeddings: malformed files are refused with the reason") {
+TEST_CASE("bf16 embeddings and LM heads: malformed files are refused with the reason") {
     ttt_test::TempDir tmp;
     const HfCheckpoint ck = load_hf_checkpoint(case_dir("llama_odd_heads_tied_llama3"));  // V 53, D 24, tied
     // In memory: a bf16 table of the wrong size, or none where the config says bf16.
@@ -260,6 +280,20 @@ TEST_CASE("bf16 embeddings: malformed files are refused with the reason") {
     write_all(dir + "/config.json", replaced(config, "\"embedding_dtype\":\"bf16\"", "\"embedding_dtype\":\"f16\""));
     CHECK_THROWS_WITH_AS(load_model_path(dir, LoadOptions{}),
                          doctest::Contains("\"embedding_dtype\" must be \"f32\" or \"bf16\""), Error);
+    // An untied bf16 head: of the wrong shape, or declared bf16 in a tied model.
+    const HfCheckpoint untied = load_hf_checkpoint(case_dir("llama_headdim_mha"));  // V 47, D 16
+    const std::string udir = (tmp.path / "untied").string();
+    write_model_directory(udir, untied.weights, "");
+    const std::string uconfig = read_all(udir + "/config.json");
+    write_all(udir + "/config.json", replaced(uconfig, ",\"lm_head_dtype\":\"bf16\"", ""));
+    CHECK_THROWS_WITH_AS(load_model_path(udir, LoadOptions{}),
+                         doctest::Contains("tensor 'lm_head.weight' is BF16 [47, 16], expected F32 [47, 16]"), Error);
+    write_all(dir + "/config.json", replaced(config, "\"embedding_dtype\":\"bf16\"", "\"embedding_dtype\":\"bf16\",\"lm_head_dtype\":\"bf16\""));
+    CHECK_THROWS_WITH_AS(load_model_path(dir, LoadOptions{}),
+                         doctest::Contains("\"lm_head_dtype\" must be \"f32\" or, for an untied model, \"bf16\""), Error);
+    ModelWeights short_head = untied.weights;
+    short_head.lm_head_bf16.owned.pop_back();
+    CHECK_THROWS_WITH_AS(short_head.check_shapes("m"), doctest::Contains("'lm_head.weight' has 751 values, expected 752"), Error);
     // A NaN in the table, mapped or copied.
     ModelWeights nan = ck.weights;
     nan.embed_bf16.owned[30] = 0x7F80;  // +Inf

@@ -33,7 +33,8 @@ void print_config(const ttt::ModelConfig& c) {
             if (a.ternary_bases > 0) std::printf("  projections ternary, %d base%s (y = sum s_k Q_k x)\n", a.ternary_bases, a.ternary_bases > 1 ? "s" : "");
             else std::printf("  projections float, %s\n", a.bf16_projections ? "bf16" : "f32");
         }
-        std::printf("  embedding %s\n", a.bf16_embedding ? "bf16" : "f32");
+        std::printf("  embedding %s, LM head %s\n", a.bf16_embedding ? "bf16" : "f32",
+                    a.tie_embeddings ? "tied" : a.bf16_lm_head ? "bf16" : "f32");
         for (int32_t id : c.end_ids) std::printf("  end token %d\n", id);
         return;
     }

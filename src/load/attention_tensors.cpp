@@ -78,7 +78,11 @@ std::vector<Entry> entries(const ModelConfig& c, const ModelWeights* w) {
         proj(p + "mlp.down_proj", D, I, L ? &L->down : nullptr);
     }
     floats("model.norm.weight", {D}, w ? w->norm_f.data() : nullptr);
-    if (!c.attn.tie_embeddings) floats("lm_head.weight", {V, D}, w ? w->lm_head.data() : nullptr);
+    if (!c.attn.tie_embeddings && c.attn.bf16_lm_head)
+        out.push_back({TensorSpec{"lm_head.weight", DType::BF16, {V, D}, size_t(V * D) * 2},
+                       w ? w->lm_head_bf16.data() : nullptr});
+    else if (!c.attn.tie_embeddings)
+        floats("lm_head.weight", {V, D}, w ? w->lm_head.data() : nullptr);
     return out;
 }
 
@@ -101,6 +105,7 @@ std::string attention_config_to_json(const ModelConfig& c) {
     if (a.ternary_bases > 0) s += ",\"ternary_bases\":" + std::to_string(a.ternary_bases);
     if (a.bf16_projections) s += ",\"projection_dtype\":\"bf16\"";
     if (a.bf16_embedding) s += ",\"embedding_dtype\":\"bf16\"";
+    if (a.bf16_lm_head) s += ",\"lm_head_dtype\":\"bf16\"";
     if (c.bos_id >= 0) s += ",\"bos_id\":" + std::to_string(c.bos_id);
     if (c.eos_id >= 0) s += ",\"eos_id\":" + std::to_string(c.eos_id);
     if (!c.end_ids.empty()) {
@@ -163,6 +168,11 @@ ModelConfig parse_attention_config_object(simdjson::dom::object o, const std::st
     if (embedding_dtype != "f32" && embedding_dtype != "bf16")
         fail_format(what + ": \"embedding_dtype\" must be \"f32\" or \"bf16\"");
     a.bf16_embedding = embedding_dtype == "bf16";
+    std::string lm_head_dtype = "f32";
+    json_get_string_opt(o, "lm_head_dtype", what, &lm_head_dtype);
+    if (lm_head_dtype != "f32" && (lm_head_dtype != "bf16" || a.tie_embeddings))
+        fail_format(what + ": \"lm_head_dtype\" must be \"f32\" or, for an untied model, \"bf16\"");
+    a.bf16_lm_head = lm_head_dtype == "bf16";
     if (json_find(o, "eos_ids", &e)) {
         simdjson::dom::array ids;
         if (e.get_array().get(ids) != simdjson::SUCCESS) fail_format(what + ": \"eos_ids\" must be a list of token ids");
@@ -267,14 +277,14 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
     ModelWeights w;
     w.config = c;
     w.storage = std::move(storage);
-    if (c.attn.bf16_embedding) {
+    auto bf16_table = [&]() {  // [V, D]: in place or copied
         const uint16_t* view = nullptr;
         std::vector<uint16_t> copy;
         bf16_bits(next(), &view, &copy);
-        w.embed_bf16 = view ? Bf16Tensor::in_place(view, size_t(c.vocab_size) * size_t(D)) : Bf16Tensor(std::move(copy));
-    } else {
-        w.embed = float_tensor(next());
-    }
+        return view ? Bf16Tensor::in_place(view, size_t(c.vocab_size) * size_t(D)) : Bf16Tensor(std::move(copy));
+    };
+    if (c.attn.bf16_embedding) w.embed_bf16 = bf16_table();
+    else w.embed = float_tensor(next());
     auto attention = std::make_shared<AttentionWeights>();
     for (int32_t l = 0; l < c.num_layers; ++l) {
         AttentionLayerWeights L;  // in the order of attention_tensor_specs
@@ -293,7 +303,8 @@ ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const Safe
     }
     w.attention = std::move(attention);
     w.norm_f = float_tensor(next());
-    if (!c.attn.tie_embeddings) w.lm_head = float_tensor(next());
+    if (!c.attn.tie_embeddings && c.attn.bf16_lm_head) w.lm_head_bf16 = bf16_table();
+    else if (!c.attn.tie_embeddings) w.lm_head = float_tensor(next());
     for (const auto& t : st.tensors)
         if (!used.count(t.name)) log_warn(what + ": ignoring unused tensor '" + t.name + "'");
     w.check_shapes(what);

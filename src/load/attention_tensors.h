@@ -1,8 +1,9 @@
 // Attention models (arch llama, bitnet) in our own files (.bitt, model directories): the config object and the
 // tensors. Tensor names are the Hugging Face ones; a ternary projection is stored in our packed form
 // (`<base>.weight_ternary` U8 [rows, ceil(cols/4)] in the file layout + `<base>.weight_scale` F32 [1], used in place
-// when mapped), a dense one as `<base>.weight` F32 (BF16 under "projection_dtype": "bf16"); norms and LM head F32
-// (no lm_head when tied); the embedding F32, or BF16 under "embedding_dtype": "bf16" (used in place when mapped).
+// when mapped), a dense one as `<base>.weight` F32 (BF16 under "projection_dtype": "bf16"); norms F32; the
+// embedding F32, or BF16 under "embedding_dtype": "bf16"; the LM head (none when tied) F32, or BF16 under
+// "lm_head_dtype": "bf16" (the BF16 tables used in place when mapped).
 #pragma once
 
 #include <memory>

@@ -392,6 +392,8 @@ HfReader::HfReader(const std::string& dir, const Ternarise& ternarise, FloatProj
     // f32 and f16 ones are held as f32 (narrowing f16 would change the model; an f32 one is the checkpoint's choice).
     m.config.attn.bf16_embedding =
         m.src->has("model.embed_tokens.weight") && m.src->get("model.embed_tokens.weight").dtype == DType::BF16;
+    // So does an untied bf16 LM head.
+    m.config.attn.bf16_lm_head = !m.config.attn.tie_embeddings && m.src->get("lm_head.weight").dtype == DType::BF16;
     // A float Llama whose projections are all bf16 keeps them bf16 (exact, 2 bytes per weight); f32 and f16 ones
     // are held as f32 (f16 has 3 more mantissa bits than bf16: narrowing would change the model).
     if (m.config.arch == Architecture::llama && m.config.attn.ternary_bases == 0) {
@@ -417,21 +419,31 @@ BitNetWeights HfReader::bitnet_weights() const { return impl_->form; }
 std::vector<float> HfReader::embed() const {
     return impl_->src->floats("model.embed_tokens.weight", {impl_->config.vocab_size, impl_->config.hidden_dim});
 }
-Bf16Tensor HfReader::embed_bf16(bool in_place) const {
-    const Impl& m = *impl_;
-    const std::string name = "model.embed_tokens.weight";
-    const std::vector<int64_t> shape = {m.config.vocab_size, m.config.hidden_dim};
-    const TensorView& t = m.src->get(name);
+namespace {
+
+// A BF16 [V, D] table: a copy, or a view into the mapped checkpoint (aligned); dtype, shape, NaN and Inf checked.
+Bf16Tensor bf16_table(const TensorSource& src, const ModelConfig& c, const std::string& name, bool in_place) {
+    const std::vector<int64_t> shape = {c.vocab_size, c.hidden_dim};
+    const TensorView& t = src.get(name);
     if (!in_place || t.dtype != DType::BF16 || reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) != 0)
-        return m.src->bf16(name, shape);  // checks dtype, shape, NaN and Inf
+        return src.bf16(name, shape);  // checks dtype, shape, NaN and Inf
     if (t.shape != shape)
-        fail_format(m.src->where(name) + ": tensor '" + name + "' is BF16 " + shape_string(t.shape) + ", expected BF16 " +
+        fail_format(src.where(name) + ": tensor '" + name + "' is BF16 " + shape_string(t.shape) + ", expected BF16 " +
                     shape_string(shape));
     const auto* v = reinterpret_cast<const uint16_t*>(t.data);
     for (size_t i = 0; i < t.n_elements; ++i)
         if ((v[i] & 0x7F80) == 0x7F80)
-            fail_format(m.src->where(name) + ": tensor '" + name + "' holds NaN or Inf at element " + std::to_string(i));
+            fail_format(src.where(name) + ": tensor '" + name + "' holds NaN or Inf at element " + std::to_string(i));
     return Bf16Tensor::in_place(v, t.n_elements);
+}
+
+}  // namespace
+
+Bf16Tensor HfReader::embed_bf16(bool in_place) const {
+    return bf16_table(*impl_->src, impl_->config, "model.embed_tokens.weight", in_place);
+}
+Bf16Tensor HfReader::lm_head_bf16(bool in_place) const {
+    return bf16_table(*impl_->src, impl_->config, "lm_head.weight", in_place);
 }
 std::vector<float> HfReader::norm_f() const { return impl_->src->floats("model.norm.weight", {impl_->config.hidden_dim}); }
 std::vector<float> HfReader::lm_head() const {
@@ -503,7 +515,8 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir, const Ternarise& ternari
     if (w.config.attn.bf16_embedding) w.embed_bf16 = reader.embed_bf16();
     else w.embed = reader.embed();
     w.norm_f = reader.norm_f();
-    w.lm_head = reader.lm_head();
+    if (w.config.attn.bf16_lm_head) w.lm_head_bf16 = reader.lm_head_bf16();
+    else w.lm_head = reader.lm_head();
     auto attention = std::make_shared<AttentionWeights>();
     for (int32_t l = 0; l < w.config.num_layers; ++l) attention->layers.push_back(reader.layer(l));
     w.attention = std::move(attention);

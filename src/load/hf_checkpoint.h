@@ -73,6 +73,8 @@ public:
     // The embedding's bf16 bits (config().attn.bf16_embedding): a copy, or with `in_place` a view into the mapped
     // checkpoint where it is aligned, valid while this reader lives (the converter writes it from there).
     Bf16Tensor embed_bf16(bool in_place = false) const;
+    // The same for an untied bf16 LM head (config().attn.bf16_lm_head).
+    Bf16Tensor lm_head_bf16(bool in_place = false) const;
     std::vector<float> norm_f() const;
     std::vector<float> lm_head() const;  // empty when tied to the embedding
     AttentionLayerWeights layer(int32_t l) const;

@@ -1,6 +1,6 @@
 // bit-ttt convert of a Hugging Face directory to .bitt, streaming: one layer of the checkpoint in memory at a time
-// (plus an f32 embedding while it is hashed and written; a bf16 one is hashed and written from the mapped
-// checkpoint), so a model larger than memory converts. Two passes over the mapped checkpoint: the first computes
+// (plus an f32 embedding or LM head while it is hashed and written; a bf16 one is hashed and written from the
+// mapped checkpoint), so a model larger than memory converts. Two passes over the mapped checkpoint: the first computes
 // the fingerprint the .bitt header records (in the fingerprint's order), the second writes the tensors in the
 // file's layout order. POSIX only (the streamed writer), like save_model_bitt.
 #include "load/hf_convert.h"
@@ -38,15 +38,21 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
         fingerprint = attention_fingerprint(
             c,
             [&](const FloatSink& sink) {
-                if (c.attn.bf16_embedding) {  // hashed from the mapped checkpoint, never widened in full
-                    const Bf16Tensor e = reader.embed_bf16(true);
-                    sink(nullptr, e.data(), e.size());
-                }
-                for (auto make : {&HfReader::embed, &HfReader::norm_f, &HfReader::lm_head}) {
-                    if (make == &HfReader::embed && c.attn.bf16_embedding) continue;
-                    const std::vector<float> t = (reader.*make)();
-                    sink(t.data(), nullptr, t.size());
-                }
+                // bf16 tables are hashed from the mapped checkpoint, never widened in full.
+                auto table = [&](bool bf16, Bf16Tensor (HfReader::*bits)(bool) const,
+                                 std::vector<float> (HfReader::*floats)() const) {
+                    if (bf16) {
+                        const Bf16Tensor t = (reader.*bits)(true);
+                        sink(nullptr, t.data(), t.size());
+                    } else {
+                        const std::vector<float> t = (reader.*floats)();
+                        sink(t.data(), nullptr, t.size());
+                    }
+                };
+                table(c.attn.bf16_embedding, &HfReader::embed_bf16, &HfReader::embed);
+                const std::vector<float> norm = reader.norm_f();
+                sink(norm.data(), nullptr, norm.size());
+                table(c.attn.bf16_lm_head, &HfReader::lm_head_bf16, &HfReader::lm_head);
             },
             [&](size_t l) -> const AttentionLayerWeights& {
                 current = AttentionLayerWeights{};  // the previous layer goes before the next is made
@@ -89,7 +95,8 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
         } else if (name == "model.norm.weight") {
             w.norm_f = reader.norm_f();
         } else if (name == "lm_head.weight") {
-            w.lm_head = reader.lm_head();
+            if (c.attn.bf16_lm_head) w.lm_head_bf16 = reader.lm_head_bf16(true);  // written from the mapping
+            else w.lm_head = reader.lm_head();
         }
         const WeightTensor t = attention_weight_tensors(w)[k];
         if (t.spec.name != name) throw Error(TTT_ERR_PANIC, "converter: tensor order mismatch at '" + name + "'");
@@ -97,6 +104,7 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
         if (l < 0) {  // written: drop (each moved from an empty tensor: a copy-assignment would keep the capacity)
             w.embed = FloatTensor{};
             w.embed_bf16 = Bf16Tensor{};
+            w.lm_head_bf16 = Bf16Tensor{};
             w.norm_f = FloatTensor{};
             w.lm_head = FloatTensor{};
         }

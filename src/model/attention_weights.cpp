@@ -88,7 +88,8 @@ uint64_t attention_fingerprint(const ModelWeights& w) {
             if (w.config.attn.bf16_embedding) sink(nullptr, w.embed_bf16.data(), w.embed_bf16.size());
             else sink(w.embed.data(), nullptr, w.embed.size());
             sink(w.norm_f.data(), nullptr, w.norm_f.size());
-            sink(w.lm_head.data(), nullptr, w.lm_head.size());
+            if (w.config.attn.bf16_lm_head) sink(nullptr, w.lm_head_bf16.data(), w.lm_head_bf16.size());
+            else sink(w.lm_head.data(), nullptr, w.lm_head.size());
         },
         [&](size_t l) -> const AttentionLayerWeights& { return w.attention->layers[l]; });
 }
@@ -176,7 +177,10 @@ void check_attention_shapes(const ModelWeights& w, const std::string& what) {
         vec(L.ffn_sub_norm, bitnet ? I : 0, p + "mlp.ffn_sub_norm.weight");
     }
     vec(w.norm_f, D, "model.norm.weight");
-    vec(w.lm_head, c.attn.tie_embeddings ? 0 : V * D, "lm_head.weight");
+    const bool bf16_head = c.attn.bf16_lm_head;
+    if (bf16_head && c.attn.tie_embeddings) fail_format(what + ": a tied model has no LM head of its own to hold as bf16");
+    vec(w.lm_head, c.attn.tie_embeddings || bf16_head ? 0 : V * D, "lm_head.weight");
+    vec(w.lm_head_bf16, bf16_head ? V * D : 0, "lm_head.weight");
 }
 
 }  // namespace ttt

@@ -57,8 +57,8 @@ uint64_t attention_fingerprint(const ModelWeights& w);
 // The same value with the float tensors fed by `float_tensors`, which calls its sink with the embedding, the final
 // norm and the LM head, in that order: a streaming converter makes each on demand and drops it once hashed, so the
 // embedding and an untied LM head (2·V·D floats) are never in memory together. A tensor comes as f32 values, or
-// as bf16 bits (the other pointer null) hashed as the floats they stand for: a bf16 embedding has the fingerprint
-// of the same values widened to f32.
+// as bf16 bits (the other pointer null) hashed as the floats they stand for: a bf16 embedding or LM head has the
+// fingerprint of the same values widened to f32.
 using FloatSink = std::function<void(const float* f32, const uint16_t* bf16, size_t n)>;
 uint64_t attention_fingerprint(const ModelConfig& c, const std::function<void(const FloatSink&)>& float_tensors,
                                const std::function<const AttentionLayerWeights&(size_t)>& layer);

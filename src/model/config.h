@@ -38,6 +38,8 @@ struct AttentionConfig {
     // The token embedding (and so a tied LM head) held as bfloat16: a checkpoint whose embedding is bf16 keeps its
     // bits (exact, 2 bytes per weight) instead of widening them to f32. Storage only, like bf16_projections.
     bool bf16_embedding = false;
+    // An untied LM head held as bfloat16 likewise (a checkpoint whose lm_head.weight is bf16).
+    bool bf16_lm_head = false;
 };
 
 // Which TTT layer a model's blocks use (config.json "ttt_kind"; absent = upstream).

@@ -27,12 +27,15 @@ std::shared_ptr<const PreparedModel> PreparedModel::create(const ModelWeights& w
         // The bf16 table itself, in place where the backend reads bf16 (the CPU does): 2 bytes per weight for the
         // lookup and, when tied, the LM head (the same values: the same logits as a widened copy would give).
         p->embed = be.prepare_dense_bf16(w.embed_bf16.data(), V, D, owner);
-        p->lm_head = tied ? be.prepare_lm_head_bf16(w.embed_bf16.data(), V, D, owner)
-                          : be.prepare_lm_head(w.lm_head.data(), V, D, owner);
+        if (tied) p->lm_head = be.prepare_lm_head_bf16(w.embed_bf16.data(), V, D, owner);
     } else {
         p->embed = be.prepare_dense(w.embed.data(), V, D, owner);
-        p->lm_head = be.prepare_lm_head(tied ? w.embed.data() : w.lm_head.data(), V, D, owner);
+        if (tied) p->lm_head = be.prepare_lm_head(w.embed.data(), V, D, owner);
     }
+    if (!tied && c.is_attention() && c.attn.bf16_lm_head)  // an untied bf16 head: the same, its own table
+        p->lm_head = be.prepare_lm_head_bf16(w.lm_head_bf16.data(), V, D, owner);
+    else if (!tied)
+        p->lm_head = be.prepare_lm_head(w.lm_head.data(), V, D, owner);
     p->norm_f = be.prepare_dense(w.norm_f.data(), 1, D, owner);
     if (c.is_attention()) {
         for (const AttentionLayerWeights& L : w.attention->layers)

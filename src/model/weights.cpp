@@ -78,7 +78,7 @@ uint64_t ModelWeights::fingerprint() const {
 }
 
 uint64_t ModelWeights::parameter_count() const {
-    uint64_t n = embed.size() + embed_bf16.size() + norm_f.size() + lm_head.size();
+    uint64_t n = embed.size() + embed_bf16.size() + norm_f.size() + lm_head.size() + lm_head_bf16.size();
     if (config.is_attention()) return n + attention_parameter_count(*this);
     for (const LayerWeights& l : layers) {
         n += l.norm1.size() + l.norm2.size();

@@ -99,7 +99,8 @@ struct ModelWeights {
     Bf16Tensor embed_bf16;         // (V, D) when config.attn.bf16_embedding (attention models), else empty
     std::vector<LayerWeights> layers;
     FloatTensor norm_f;            // (D)
-    FloatTensor lm_head;           // (V, D); empty when an attention model ties it to the embedding
+    FloatTensor lm_head;           // (V, D); empty when an attention model ties it to the embedding or holds it bf16
+    Bf16Tensor lm_head_bf16;       // (V, D) when config.attn.bf16_lm_head (an untied attention model), else empty
     // Arch llama / bitnet: the attention layers (then `layers` is empty). Immutable once loaded, so shared.
     std::shared_ptr<const AttentionWeights> attention;
 
@@ -111,6 +112,10 @@ struct ModelWeights {
     // place in a mapped file).
     size_t embedding_owned_bytes() const {
         return embed.owned.capacity() * sizeof(float) + embed_bf16.owned.capacity() * sizeof(uint16_t);
+    }
+    // The same for an untied LM head.
+    size_t lm_head_owned_bytes() const {
+        return lm_head.owned.capacity() * sizeof(float) + lm_head_bf16.owned.capacity() * sizeof(uint16_t);
     }
     // Throws Error(TTT_ERR_FORMAT) naming the tensor if any shape disagrees with the config.
     void check_shapes(const std::string& what) const;
