@@ -203,7 +203,9 @@ typedef struct ttt_context_params {
                                   environment variable TTT_LM_HEAD says), TTT_LM_HEAD_F32, TTT_LM_HEAD_BF16 (half the
                                   bytes) or TTT_LM_HEAD_I8 (a quarter: per-row absmax int8). Smaller heads decode
                                   faster where the head is read from memory; their logits differ from f32 by the
-                                  rounding of the weights (docs/performance.md has the measured quality cost) */
+                                  rounding of the weights (docs/performance.md has the measured quality cost). A
+                                  model whose head (or tied embedding) is bf16 already, from a bf16 checkpoint, is
+                                  read in place by F32 and BF16 alike, with the f32 logits (nothing to round) */
     int32_t n_ctx;             /* attention models: KV cache length in tokens, 0 = the model's max_position_embeddings;
                                   a call that would pass it fails with TTT_ERR_INVALID_STATE (ttt_reset empties it) */
     int32_t kv_cache_type;     /* attention models: TTT_KV_F16 (default), TTT_KV_INT8 (per token and head), TTT_KV_F32 */
