@@ -1,34 +1,22 @@
 // The body of attention_kernels.h's chunk kernel, written once over a vector type V (the lanes, loads and
 // arithmetic of one level). Internal to kernels/cpu: included by attention_kernels_avx2.cpp and
-// attention_kernels_avx512.cpp inside an anonymous namespace, after `#pragma GCC target`, so each file compiles it
-// for its own instruction set (and no inline function escapes to other files).
+// attention_kernels_avx512.cpp inside an anonymous namespace, after they define TTT_LEVEL_TARGET (their level's
+// target attribute), so each file compiles it for its own instruction set (GCC and clang alike) and no inline
+// function escapes to other files. Every function here carries TTT_LEVEL_TARGET: code without it would be compiled
+// for the baseline instruction set.
 //
-// V provides: W (lanes), F (register), zero, set1, load, store, load_f16, load_i8, add, mul, fmadd, fnmadd, max,
-// round_nearest, pow2 (2^n for integral n in [−125, 128], as 2^(n−1)·2), hsum, hmax.
+// V provides: W (lanes), F (register), zero, set1, load, store, load_f16, load_i8, add, mul, fmadd, fnmadd, min, max,
+// round_nearest, pow2m1 (2^(n−1) for integral n in [−125, 128]), hsum, hmax.
+#ifndef TTT_LEVEL_TARGET
+#error "define TTT_LEVEL_TARGET (the level's target attribute) before including cpu/attention_kernels_body.h"
+#endif
 
-// e^x, Cephes' expf (the reduction and polynomial of swiglu_kernels.cpp's exp8), x ≤ 0 here (scores minus their
-// max); clamped below at −86.5, where e^x < 2.6e-38 is far below what a sum of at least 1 can notice.
-template <class V>
-typename V::F exp_v(typename V::F x) {
-    using F = typename V::F;
-    x = V::max(V::set1(-86.5f), x);
-    const F n = V::round_nearest(V::mul(x, V::set1(1.44269504088896341f)));
-    F r = V::fnmadd(n, V::set1(0.693359375f), x);
-    r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
-    F p = V::set1(1.9875691500e-4f);
-    p = V::fmadd(p, r, V::set1(1.3981999507e-3f));
-    p = V::fmadd(p, r, V::set1(8.3334519073e-3f));
-    p = V::fmadd(p, r, V::set1(4.1665795894e-2f));
-    p = V::fmadd(p, r, V::set1(1.6666665459e-1f));
-    p = V::fmadd(p, r, V::set1(5.0000001201e-1f));
-    p = V::fmadd(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
-    return V::mul(p, V::pow2(n));
-}
+#include "cpu/exp_lanes.h"
 
 // A cache row as floats: f32 rows in place, f16 and int8 rows decoded into `tmp` (hd floats).
 template <class V>
-const float* cache_row(const KvCacheView& c, const uint8_t* base, const float* scales, size_t pos, size_t kvh,
-                       float* tmp) {
+TTT_LEVEL_TARGET const float* cache_row(const KvCacheView& c, const uint8_t* base, const float* scales, size_t pos,
+                                        size_t kvh, float* tmp) {
     const size_t hd = c.head_dim, W = V::W;
     const uint8_t* src = base + c.offset(pos, kvh);
     size_t i = 0;
@@ -56,7 +44,7 @@ const float* cache_row(const KvCacheView& c, const uint8_t* base, const float* s
 
 // Asks for the cache lines of row `pos` of kv head kvh ahead of use: a kv head's rows are strided in the cache
 // (positions × kv heads), which the hardware prefetchers follow poorly once the cache outgrows the last-level cache.
-inline void prefetch_row(const KvCacheView& c, const uint8_t* base, size_t pos, size_t kvh) {
+TTT_LEVEL_TARGET inline void prefetch_row(const KvCacheView& c, const uint8_t* base, size_t pos, size_t kvh) {
     const char* p = reinterpret_cast<const char*>(base + c.offset(pos, kvh));
     for (size_t b = 0; b < c.row_bytes(); b += 64) __builtin_prefetch(p + b, 0, 3);
 }
@@ -64,7 +52,7 @@ inline void prefetch_row(const KvCacheView& c, const uint8_t* base, size_t pos, 
 // dot[h] = q_h · k for HB heads (q_h at q + h·hd): two chains per head (even and odd vector blocks), added at the
 // end, then the < W tail in order.
 template <class V, int HB>
-void dots(const float* q, size_t hd, const float* k, float* dot) {
+TTT_LEVEL_TARGET void dots(const float* q, size_t hd, const float* k, float* dot) {
     using F = typename V::F;
     const size_t W = V::W;
     F a[HB], b[HB];
@@ -93,7 +81,7 @@ void dots(const float* q, size_t hd, const float* k, float* dot) {
 // acc + h·hd, p_h at p + h·kAttentionChunk): accumulators stay in registers across the rows (two vectors per head),
 // each element still summed in row order.
 template <class V, int HB>
-void weighted_rows(const float* p, const float* const* v, size_t nb, size_t hd, float* acc) {
+TTT_LEVEL_TARGET void weighted_rows(const float* p, const float* const* v, size_t nb, size_t hd, float* acc) {
     using F = typename V::F;
     const size_t W = V::W;
     size_t i = 0;
@@ -133,24 +121,55 @@ void weighted_rows(const float* p, const float* const* v, size_t nb, size_t hd, 
         }
 }
 
-// Heads in groups of 4, then 2, then 1.
-template <class V, class Fn4, class Fn2, class Fn1>
-void by_head_groups(size_t n_q, const Fn4& f4, const Fn2& f2, const Fn1& f1) {
+// Heads in groups of 4, then 2, then 1: op.run<HB>(h) for the HB heads from h.
+template <class Op>
+TTT_LEVEL_TARGET void by_head_groups(size_t n_q, const Op& op) {
     size_t h = 0;
-    for (; h + 4 <= n_q; h += 4) f4(h);
-    for (; h + 2 <= n_q; h += 2) f2(h);
-    for (; h < n_q; ++h) f1(h);
+    for (; h + 4 <= n_q; h += 4) op.template run<4>(h);
+    for (; h + 2 <= n_q; h += 2) op.template run<2>(h);
+    for (; h < n_q; ++h) op.template run<1>(h);
 }
 
+// One K row's scores: s[h·kAttentionChunk + j] = scale · q_h · k for each head h (q_h at q + h·hd). Structs rather
+// than lambdas for by_head_groups: a lambda does not inherit its enclosing function's target attribute.
 template <class V>
-void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size_t kvh, size_t j0, size_t j1,
-                          const AttentionPartial& out, float* scratch) {
+struct ScoreRow {
+    const float* q;
+    size_t hd;
+    const float* k;
+    float scale;
+    float* s;
+    size_t j;
+    template <int HB>
+    TTT_LEVEL_TARGET void run(size_t h) const {
+        float dot[HB];
+        dots<V, HB>(q + h * hd, hd, k, dot);
+        for (int t = 0; t < HB; ++t) s[(h + t) * kAttentionChunk + j] = dot[t] * scale;
+    }
+};
+
+// One sub-block of V rows (from row b) added to each head's accumulator (acc + h·hd) with its weights.
+template <class V>
+struct WeightRows {
+    const float* s;
+    size_t b;
+    const float* const* rows;
+    size_t nb, hd;
+    float* acc;
+    template <int HB>
+    TTT_LEVEL_TARGET void run(size_t h) const {
+        weighted_rows<V, HB>(s + h * kAttentionChunk + b, rows, nb, hd, acc + h * hd);
+    }
+};
+
+template <class V>
+TTT_LEVEL_TARGET void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size_t kvh, size_t j0,
+                                           size_t j1, const AttentionPartial& out, float* scratch) {
     using F = typename V::F;
     const size_t hd = c.head_dim, n = j1 - j0, W = V::W;
     const float scale = 1.0f / std::sqrt(float(hd));
     float* s = scratch;                              // s[h·kAttentionChunk + j]: scores, then weights
     float* row = scratch + n_q * kAttentionChunk;    // decoded rows: one K row, or a sub-block of V rows
-    float dot[4];
 
     // Scores: each K row decoded once, dotted with every head's query.
     constexpr size_t kAhead = 8;  // rows prefetched ahead
@@ -158,14 +177,11 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
         if (j + kAhead < n) prefetch_row(c, c.k, j0 + j + kAhead, kvh);
         else if (j + kAhead - n < kAttentionSubBlock) prefetch_row(c, c.v, j0 + j + kAhead - n, kvh);  // V's first rows
         const float* k = cache_row<V>(c, c.k, c.k_scale, j0 + j, kvh, row);
-        by_head_groups<V>(
-            n_q,
-            [&](size_t h) { dots<V, 4>(q + h * hd, hd, k, dot); for (int t = 0; t < 4; ++t) s[(h + t) * kAttentionChunk + j] = dot[t] * scale; },
-            [&](size_t h) { dots<V, 2>(q + h * hd, hd, k, dot); for (int t = 0; t < 2; ++t) s[(h + t) * kAttentionChunk + j] = dot[t] * scale; },
-            [&](size_t h) { dots<V, 1>(q + h * hd, hd, k, dot); s[h * kAttentionChunk + j] = dot[0] * scale; });
+        by_head_groups(n_q, ScoreRow<V>{q, hd, k, scale, s, j});
     }
 
-    // Per head: m = max, weights e^(s − m) in place, l = their sum (vector blocks, then the tail in order).
+    // Per head: m = max, weights e^(s − m) in place, l = their sum (vector blocks, then the tail in order). s − m ≤ 0;
+    // exp_lanes clamps it below at −86.5, where e^x < 2.6e-38 is far below what a sum of at least 1 can notice.
     for (size_t h = 0; h < n_q; ++h) {
         float* sh = s + h * kAttentionChunk;
         size_t j = 0;
@@ -176,7 +192,7 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
         const F vm = V::set1(m);
         F lv = V::zero();
         for (j = 0; j + W <= n; j += W) {
-            const F e = exp_v<V>(V::add(V::load(sh + j), V::mul(vm, V::set1(-1.0f))));
+            const F e = exp_lanes<V>(V::add(V::load(sh + j), V::mul(vm, V::set1(-1.0f))));
             V::store(sh + j, e);
             lv = V::add(lv, e);
         }
@@ -184,7 +200,7 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
         if (j < n) {  // the tail through the same vector code on a padded copy
             alignas(64) float t[64];
             for (size_t u = 0; u < W; ++u) t[u] = j + u < n ? sh[j + u] - m : -INFINITY;
-            V::store(t, exp_v<V>(V::load(t)));
+            V::store(t, exp_lanes<V>(V::load(t)));
             for (size_t u = 0; j + u < n; ++u) {
                 sh[j + u] = t[u];
                 l += t[u];
@@ -204,9 +220,6 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
             if (b + t + kAttentionSubBlock < n) prefetch_row(c, c.v, j0 + b + t + kAttentionSubBlock, kvh);
             rows[t] = cache_row<V>(c, c.v, c.v_scale, j0 + b + t, kvh, row + t * hd);
         }
-        by_head_groups<V>(
-            n_q, [&](size_t h) { weighted_rows<V, 4>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
-            [&](size_t h) { weighted_rows<V, 2>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
-            [&](size_t h) { weighted_rows<V, 1>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); });
+        by_head_groups(n_q, WeightRows<V>{s, b, rows, nb, hd, out.acc});
     }
 }
