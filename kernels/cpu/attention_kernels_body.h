@@ -1,22 +1,21 @@
 // The body of attention_kernels.h's chunk kernel, written once over a vector type V (the lanes, loads and
 // arithmetic of one level). Internal to kernels/cpu: included by attention_kernels_avx2.cpp and
-// attention_kernels_avx512.cpp inside an anonymous namespace, after they define TTT_LEVEL_TARGET (their level's
-// target attribute), so each file compiles it for its own instruction set (GCC and clang alike) and no inline
-// function escapes to other files. Every function here carries TTT_LEVEL_TARGET: code without it would be compiled
-// for the baseline instruction set.
+// attention_kernels_avx512.cpp inside an anonymous namespace, after the target pragma (gcc) or `#pragma clang
+// attribute` (clang), so each file compiles it for its own instruction set (and no inline function escapes to
+// other files).
 //
 // V provides: W (lanes), F (register), zero, set1, load, store, load_f16, load_i8, add, mul, fmadd, fnmadd, min, max,
 // round_nearest, pow2m1 (2^(n−1) for integral n in [−125, 128]), hsum, hmax.
-#ifndef TTT_LEVEL_TARGET
-#error "define TTT_LEVEL_TARGET (the level's target attribute) before including cpu/attention_kernels_body.h"
-#endif
 
+// exp_lanes.h takes no target attribute of its own here: the including file's target pragma (gcc) or clang
+// attribute already covers it.
+#define TTT_EXP_TARGET
 #include "cpu/exp_lanes.h"
 
 // A cache row as floats: f32 rows in place, f16 and int8 rows decoded into `tmp` (hd floats).
 template <class V>
-TTT_LEVEL_TARGET const float* cache_row(const KvCacheView& c, const uint8_t* base, const float* scales, size_t pos,
-                                        size_t kvh, float* tmp) {
+const float* cache_row(const KvCacheView& c, const uint8_t* base, const float* scales, size_t pos, size_t kvh,
+                       float* tmp) {
     const size_t hd = c.head_dim, W = V::W;
     const uint8_t* src = base + c.offset(pos, kvh);
     size_t i = 0;
@@ -44,7 +43,7 @@ TTT_LEVEL_TARGET const float* cache_row(const KvCacheView& c, const uint8_t* bas
 
 // Asks for the cache lines of row `pos` of kv head kvh ahead of use: a kv head's rows are strided in the cache
 // (positions × kv heads), which the hardware prefetchers follow poorly once the cache outgrows the last-level cache.
-TTT_LEVEL_TARGET inline void prefetch_row(const KvCacheView& c, const uint8_t* base, size_t pos, size_t kvh) {
+inline void prefetch_row(const KvCacheView& c, const uint8_t* base, size_t pos, size_t kvh) {
     const char* p = reinterpret_cast<const char*>(base + c.offset(pos, kvh));
     for (size_t b = 0; b < c.row_bytes(); b += 64) __builtin_prefetch(p + b, 0, 3);
 }
@@ -52,7 +51,7 @@ TTT_LEVEL_TARGET inline void prefetch_row(const KvCacheView& c, const uint8_t* b
 // dot[h] = q_h · k for HB heads (q_h at q + h·hd): two chains per head (even and odd vector blocks), added at the
 // end, then the < W tail in order.
 template <class V, int HB>
-TTT_LEVEL_TARGET void dots(const float* q, size_t hd, const float* k, float* dot) {
+void dots(const float* q, size_t hd, const float* k, float* dot) {
     using F = typename V::F;
     const size_t W = V::W;
     F a[HB], b[HB];
@@ -81,7 +80,7 @@ TTT_LEVEL_TARGET void dots(const float* q, size_t hd, const float* k, float* dot
 // acc + h·hd, p_h at p + h·kAttentionChunk): accumulators stay in registers across the rows (two vectors per head),
 // each element still summed in row order.
 template <class V, int HB>
-TTT_LEVEL_TARGET void weighted_rows(const float* p, const float* const* v, size_t nb, size_t hd, float* acc) {
+void weighted_rows(const float* p, const float* const* v, size_t nb, size_t hd, float* acc) {
     using F = typename V::F;
     const size_t W = V::W;
     size_t i = 0;
@@ -121,55 +120,24 @@ TTT_LEVEL_TARGET void weighted_rows(const float* p, const float* const* v, size_
         }
 }
 
-// Heads in groups of 4, then 2, then 1: op.run<HB>(h) for the HB heads from h.
-template <class Op>
-TTT_LEVEL_TARGET void by_head_groups(size_t n_q, const Op& op) {
+// Heads in groups of 4, then 2, then 1.
+template <class V, class Fn4, class Fn2, class Fn1>
+void by_head_groups(size_t n_q, const Fn4& f4, const Fn2& f2, const Fn1& f1) {
     size_t h = 0;
-    for (; h + 4 <= n_q; h += 4) op.template run<4>(h);
-    for (; h + 2 <= n_q; h += 2) op.template run<2>(h);
-    for (; h < n_q; ++h) op.template run<1>(h);
+    for (; h + 4 <= n_q; h += 4) f4(h);
+    for (; h + 2 <= n_q; h += 2) f2(h);
+    for (; h < n_q; ++h) f1(h);
 }
 
-// One K row's scores: s[h·kAttentionChunk + j] = scale · q_h · k for each head h (q_h at q + h·hd). Structs rather
-// than lambdas for by_head_groups: a lambda does not inherit its enclosing function's target attribute.
 template <class V>
-struct ScoreRow {
-    const float* q;
-    size_t hd;
-    const float* k;
-    float scale;
-    float* s;
-    size_t j;
-    template <int HB>
-    TTT_LEVEL_TARGET void run(size_t h) const {
-        float dot[HB];
-        dots<V, HB>(q + h * hd, hd, k, dot);
-        for (int t = 0; t < HB; ++t) s[(h + t) * kAttentionChunk + j] = dot[t] * scale;
-    }
-};
-
-// One sub-block of V rows (from row b) added to each head's accumulator (acc + h·hd) with its weights.
-template <class V>
-struct WeightRows {
-    const float* s;
-    size_t b;
-    const float* const* rows;
-    size_t nb, hd;
-    float* acc;
-    template <int HB>
-    TTT_LEVEL_TARGET void run(size_t h) const {
-        weighted_rows<V, HB>(s + h * kAttentionChunk + b, rows, nb, hd, acc + h * hd);
-    }
-};
-
-template <class V>
-TTT_LEVEL_TARGET void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size_t kvh, size_t j0,
-                                           size_t j1, const AttentionPartial& out, float* scratch) {
+void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size_t kvh, size_t j0, size_t j1,
+                          const AttentionPartial& out, float* scratch) {
     using F = typename V::F;
     const size_t hd = c.head_dim, n = j1 - j0, W = V::W;
     const float scale = 1.0f / std::sqrt(float(hd));
     float* s = scratch;                              // s[h·kAttentionChunk + j]: scores, then weights
     float* row = scratch + n_q * kAttentionChunk;    // decoded rows: one K row, or a sub-block of V rows
+    float dot[4];
 
     // Scores: each K row decoded once, dotted with every head's query.
     constexpr size_t kAhead = 8;  // rows prefetched ahead
@@ -177,7 +145,11 @@ TTT_LEVEL_TARGET void attention_chunk_simd(const float* q, size_t n_q, const KvC
         if (j + kAhead < n) prefetch_row(c, c.k, j0 + j + kAhead, kvh);
         else if (j + kAhead - n < kAttentionSubBlock) prefetch_row(c, c.v, j0 + j + kAhead - n, kvh);  // V's first rows
         const float* k = cache_row<V>(c, c.k, c.k_scale, j0 + j, kvh, row);
-        by_head_groups(n_q, ScoreRow<V>{q, hd, k, scale, s, j});
+        by_head_groups<V>(
+            n_q,
+            [&](size_t h) { dots<V, 4>(q + h * hd, hd, k, dot); for (int t = 0; t < 4; ++t) s[(h + t) * kAttentionChunk + j] = dot[t] * scale; },
+            [&](size_t h) { dots<V, 2>(q + h * hd, hd, k, dot); for (int t = 0; t < 2; ++t) s[(h + t) * kAttentionChunk + j] = dot[t] * scale; },
+            [&](size_t h) { dots<V, 1>(q + h * hd, hd, k, dot); s[h * kAttentionChunk + j] = dot[0] * scale; });
     }
 
     // Per head: m = max, weights e^(s − m) in place, l = their sum (vector blocks, then the tail in order). s − m ≤ 0;
@@ -220,6 +192,9 @@ TTT_LEVEL_TARGET void attention_chunk_simd(const float* q, size_t n_q, const KvC
             if (b + t + kAttentionSubBlock < n) prefetch_row(c, c.v, j0 + b + t + kAttentionSubBlock, kvh);
             rows[t] = cache_row<V>(c, c.v, c.v_scale, j0 + b + t, kvh, row + t * hd);
         }
-        by_head_groups(n_q, WeightRows<V>{s, b, rows, nb, hd, out.acc});
+        by_head_groups<V>(
+            n_q, [&](size_t h) { weighted_rows<V, 4>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
+            [&](size_t h) { weighted_rows<V, 2>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); },
+            [&](size_t h) { weighted_rows<V, 1>(s + h * kAttentionChunk + b, rows, nb, hd, out.acc + h * hd); });
     }
 }

@@ -1,17 +1,17 @@
 // e^x over the lanes of a vector type V: Cephes' expf (its range reduction and polynomial), written once for the
 // swiglu and attention kernels. Internal to kernels/cpu, like attention_kernels_body.h: included inside an anonymous
-// namespace after the including file defines TTT_LEVEL_TARGET (its level's target attribute), so each level
-// compiles it for its own instruction set (GCC and clang alike) and no copy escapes to other files.
+// namespace (so no copy escapes to other files) after the including file defines TTT_EXP_TARGET: its level's target
+// attribute (swiglu_kernels.cpp), or nothing where a file-wide target pragma already applies (the attention levels).
 //
 // V provides: F (register), set1, add, mul, fmadd, fnmadd, min, max, round_nearest and pow2m1 (2^(n−1) for integral n
 // in [−125, 128]). min and max must return their second operand where one is NaN (as x86's do).
-#ifndef TTT_LEVEL_TARGET
-#error "define TTT_LEVEL_TARGET (the level's target attribute) before including cpu/exp_lanes.h"
+#ifndef TTT_EXP_TARGET
+#error "define TTT_EXP_TARGET (the level's target attribute, or nothing under a target pragma) before including cpu/exp_lanes.h"
 #endif
 
 // NaN stays NaN; x is clamped to [−86.5, 88.7] (e^x of anything outside is for the caller to decide).
 template <class V>
-TTT_LEVEL_TARGET inline typename V::F exp_lanes(typename V::F x) {
+TTT_EXP_TARGET inline typename V::F exp_lanes(typename V::F x) {
     using F = typename V::F;
     // x second keeps a NaN.
     x = V::min(V::set1(88.7f), x);

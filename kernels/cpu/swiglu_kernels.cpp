@@ -21,7 +21,7 @@ void swiglu_scalar(const float* gate, const float* up, size_t n, float* out) { s
 #if TTT_SWIGLU_X86
 
 #define TTT_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
-#define TTT_LEVEL_TARGET __attribute__((target("avx2,fma"), always_inline))  // for exp_lanes.h
+#define TTT_EXP_TARGET __attribute__((target("avx2,fma"), always_inline))
 #include "cpu/exp_lanes.h"
 
 TTT_AVX2_INLINE __m256 swiglu8(__m256 g, __m256 u) {
