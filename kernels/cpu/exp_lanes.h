@@ -26,6 +26,7 @@ TTT_EXP_TARGET inline typename V::F exp_lanes(typename V::F x) {
     p = V::fmadd(p, r, V::set1(1.6666665459e-1f));
     p = V::fmadd(p, r, V::set1(5.0000001201e-1f));
     p = V::fmadd(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
-    // 2^n as 2^(n−1)·2 (n ∈ [−125, 128] after the clamp; n = 128 only where p < 1, so the product stays finite).
+    // 2^n as 2^(n−1)·2, p multiplied first (n ∈ [−125, 128] after the clamp: 2^128 alone would overflow, while n = 128
+    // only where p < 1, so the product stays finite).
     return V::mul(V::mul(p, V::pow2m1(n)), V::set1(2.0f));
 }
