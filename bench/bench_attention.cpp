@@ -1,9 +1,11 @@
 // Attention models (docs/models.md) through the one forward: a synthetic BitNet b1.58 model of the 2B4T shape
 // (hidden 2560, 30 layers, MLP 6912, 20 query / 5 KV heads of 128, vocab 128,256, tied embedding) with random
-// weights, decode and prefill tokens/s on the fastest CPU level. Decode is reported with logits (the f32 LM head
-// reads 1.31 GB per token) and without (the ternary layers only, 0.55 GB per token), each with the bytes it reads
-// per token as a GB/s counter to set beside the same run's bandwidth probe (bench_bandwidth.cpp).
-//   build/bench/ttt_bench --benchmark_filter=BitNet2B
+// weights, decode and prefill tokens/s on the fastest CPU level. Decode is reported with logits, the LM head stored
+// f32 (reads 1.31 GB per token), bf16 (0.66 GB) or int8 (0.33 GB; ttt_context_params.lm_head), and without (the
+// ternary layers only, 0.55 GB per token), each with the bytes it reads per token as a GB/s counter to set beside
+// the same run's bandwidth probe (bench_bandwidth.cpp): GB/s ÷ probe GB/s is the fraction of the bandwidth ceiling.
+//   build/bench/ttt_bench --benchmark_filter='BitNet2B|MemoryReadBandwidth'
+// (GB/s counts the weights only; the KV cache read adds ~2.5 MB per token per 512 cached tokens, f16.)
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -94,13 +96,18 @@ double ternary_bytes(const ttt::ModelWeights& w) {
     return b;
 }
 
-// Args: threads, logits (1: with the LM head), context already in the cache.
+// Args: threads, logits (0: none, 1: the LM head f32, 2: bf16, 3: int8), context already in the cache.
 void BM_BitNet2B_Decode(benchmark::State& state) {
     const ttt::ModelWeights& w = model();
-    auto be = ttt::CpuBackend::best(int(state.range(0)));
+    static const ttt::DenseStorage kHead[] = {ttt::DenseStorage::f32, ttt::DenseStorage::f32, ttt::DenseStorage::bf16,
+                                              ttt::DenseStorage::i8};
+    static const char* const kHeadName[] = {"", "f32", "bf16", "int8"};
+    static const double kHeadBytes[] = {0.0, 4.0, 2.0, 1.0};  // per weight (int8: + one f32 scale per row, ignored)
+    const int head = int(state.range(1));
+    auto be = ttt::CpuBackend::best(int(state.range(0)), kHead[head]);
     auto prepared = ttt::PreparedModel::create(w, nullptr, *be);
     ttt::Forward fwd(w.config, ttt::all_layers_on(be.get(), prepared), 64);
-    const bool logits = state.range(1) != 0;
+    const bool logits = head != 0;
     const size_t context = size_t(state.range(2));
     std::vector<int32_t> prompt(context);
     for (size_t i = 0; i < context; ++i) prompt[i] = int32_t((i * 7919) % size_t(w.config.vocab_size));
@@ -116,13 +123,13 @@ void BM_BitNet2B_Decode(benchmark::State& state) {
         fwd.run(&in, 1);
         benchmark::DoNotOptimize(out.data());
     }
-    const double bytes = ternary_bytes(w) + (logits ? double(w.embed.size()) * 4.0 : 0.0);
+    const double bytes = ternary_bytes(w) + double(w.embed.size()) * kHeadBytes[head];
     state.counters["tok/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["GB/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-    state.SetLabel(std::string(be->name()) + (logits ? ", with logits" : ", layers only"));
+    state.SetLabel(std::string(be->name()) + (logits ? std::string(", with logits, LM head ") + kHeadName[head] : ", layers only"));
 }
 BENCHMARK(BM_BitNet2B_Decode)
-    ->Args({1, 1, 32})->Args({2, 1, 32})->Args({2, 0, 32})->Args({2, 1, 512})
+    ->Args({1, 1, 32})->Args({2, 1, 32})->Args({2, 0, 32})->Args({2, 1, 512})->Args({2, 2, 32})->Args({2, 3, 32})
     ->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 // Prefill of a 64-token prompt (logits of the last token). Args: threads.

@@ -195,6 +195,41 @@ TEST_CASE("HF checkpoints: config and weights are read as the checkpoint says") 
     CHECK(std::fabs(m0.ternary.scale - a0.ternary.scale) <= 1e-2f * m0.ternary.scale);
 }
 
+TEST_CASE("HF checkpoints: llama3 rope scaling in transformers 4's form (rope_scaling, top-level rope_theta)") {
+    // The goldens were saved by transformers 5 ("rope_parameters"); published Llama 3.x configs carry
+    // "rope_scaling" and a top-level "rope_theta", and older ones spell the kind "type". Each form is the same model.
+    const HfCheckpoint v5 = load_hf_checkpoint(case_dir("llama_odd_heads_tied_llama3").string());
+    for (const char* kind_key : {"rope_type", "type"}) {
+        CAPTURE(kind_key);
+        ttt_test::TempDir t;
+        const fs::path d = t.path / "m";
+        copy_case("llama_odd_heads_tied_llama3", d);
+        std::string cfg = read_text(d / "config.json");
+        const size_t begin = cfg.find("\"rope_parameters\"");
+        const size_t end = cfg.find('}', begin);
+        REQUIRE(begin != std::string::npos);
+        REQUIRE(end != std::string::npos);
+        cfg.replace(begin, end + 1 - begin,
+                    std::string(R"("rope_theta": 500000.0, "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0,
+                      "low_freq_factor": 1.0, "original_max_position_embeddings": 16, ")") + kind_key + R"(": "llama3"})");
+        write_text(d / "config.json", cfg);
+        const HfCheckpoint v4 = load_hf_checkpoint(d.string());
+        const AttentionConfig &a = v4.weights.config.attn, &b = v5.weights.config.attn;
+        CHECK(a.rope_llama3);
+        CHECK(a.rope_theta == b.rope_theta);
+        CHECK(a.rope_factor == b.rope_factor);
+        CHECK(a.rope_low_freq_factor == b.rope_low_freq_factor);
+        CHECK(a.rope_high_freq_factor == b.rope_high_freq_factor);
+        CHECK(a.rope_original_max_position == b.rope_original_max_position);
+        CHECK(v4.weights.fingerprint() == v5.weights.fingerprint());
+        // And the golden logits through it.
+        const Golden g = read_golden(case_dir("llama_odd_heads_tied_llama3"));
+        auto be = CpuBackend::reference(1);
+        const Run r = run_model(v4.weights, *be, KvCacheType::f32, g.tokens);
+        CHECK(max_diff(r.prefill, g.prefill) <= tolerance(false, KvCacheType::f32).max);
+    }
+}
+
 TEST_CASE("HF checkpoints: the KV cache length is set per context and a full cache is a clear error") {
     const HfCheckpoint ck = load_hf_checkpoint(case_dir("llama_gqa2_untied").string());
     auto be = CpuBackend::reference(1);

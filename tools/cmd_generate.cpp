@@ -108,6 +108,43 @@ bool parse_option(int argc, char** argv, int& i, Options& o) {
         o.ctx.n_threads = int32_t(n);
         return true;
     }
+    if (a == "--ctx") {
+        std::string value;
+        long long n = 0;
+        if (!text(&value)) return false;
+        const std::string e = cli::parse_int("--ctx", value, 0, INT32_MAX, &n);
+        if (!e.empty()) {
+            std::fprintf(stderr, "bit-ttt: %s (0 = the model's max_position_embeddings)\n", e.c_str());
+            return false;
+        }
+        o.ctx.n_ctx = int32_t(n);
+        return true;
+    }
+    // Named choices of the context parameters (include/bit_ttt.h): the value must be one of the names.
+    auto choice = [&](const char* const* names, const int32_t* values, size_t n, int32_t* out) {
+        std::string value;
+        if (!text(&value)) return false;
+        std::string list;
+        for (size_t k = 0; k < n; ++k) {
+            if (value == names[k]) {
+                *out = values[k];
+                return true;
+            }
+            list += std::string(k ? ", " : "") + names[k];
+        }
+        std::fprintf(stderr, "bit-ttt: %s must be one of %s, got '%s'\n", a.c_str(), list.c_str(), value.c_str());
+        return false;
+    };
+    if (a == "--kv-cache") {
+        static const char* const names[] = {"f16", "int8", "f32"};
+        static const int32_t values[] = {TTT_KV_F16, TTT_KV_INT8, TTT_KV_F32};
+        return choice(names, values, 3, &o.ctx.kv_cache_type);
+    }
+    if (a == "--lm-head") {
+        static const char* const names[] = {"f32", "bf16", "int8"};
+        static const int32_t values[] = {TTT_LM_HEAD_F32, TTT_LM_HEAD_BF16, TTT_LM_HEAD_I8};
+        return choice(names, values, 3, &o.ctx.lm_head);
+    }
     if (a == "--stop") {
         std::string s;
         if (!text(&s)) return false;
@@ -147,7 +184,12 @@ const char* kSamplingHelp =
     "  --stop TEXT             stop before TEXT (repeatable; 1 ... 4096 bytes)\n"
     "  --ignore-eos            never end at an end-of-text token (it is banned)\n"
     "  --soul FILE             load the soul from FILE when it exists\n"
-    "  --threads N             worker threads, 0 ... 1024, 0 = all cores (0); the text does not depend on it\n";
+    "  --threads N             worker threads, 0 ... 1024, 0 = all cores (0); the text does not depend on it\n"
+    "  --ctx N                 attention models: KV cache length in tokens, 0 = the model's max_position_embeddings\n"
+    "                          (0); a prompt or reply that would pass it stops with \"KV cache full\" (chat: /reset empties it)\n"
+    "  --kv-cache TYPE         attention models: f16, int8 (1 byte per value, one factor per token and head) or f32 (f16)\n"
+    "  --lm-head TYPE          how the LM head is held: f32, bf16 or int8 (smaller decodes faster; logits differ by\n"
+    "                          the rounding of the head) (f32, or what the environment variable TTT_LM_HEAD says)\n";
 
 const char* kGenerateSaveHelp =
     "  --save-soul             save the soul back to --soul FILE at the end (checked to be writable first)\n"

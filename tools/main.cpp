@@ -1,6 +1,8 @@
 // bit-ttt: the command-line program of the SDK. Each subcommand lives in its own file.
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "bit_ttt.h"
 #include "cmd_generate.h"
@@ -50,8 +52,19 @@ int main(int argc, char** argv) {
         std::printf("bit-ttt %s (ABI %u)\n", ttt_version_string(), ttt_abi_version());
         return 0;
     }
-    for (const Command& c : kCommands)
-        if (!std::strcmp(argv[1], c.name)) return c.run(argc - 1, argv + 1);
+    for (const Command& c : kCommands) {
+        if (std::strcmp(argv[1], c.name) != 0) continue;
+        // Commands that call the library's C++ directly (convert, info, train ...) catch its errors; what else escapes
+        // (out of memory above all: a converter run under a memory limit) is reported, not left to std::terminate.
+        try {
+            return c.run(argc - 1, argv + 1);
+        } catch (const std::bad_alloc&) {
+            std::fprintf(stderr, "bit-ttt %s: out of memory\n", c.name);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bit-ttt %s: %s\n", c.name, e.what());
+        }
+        return 1;
+    }
     std::fprintf(stderr, "bit-ttt: unknown command '%s'\n\n", argv[1]);
     usage();
     return 2;

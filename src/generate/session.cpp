@@ -152,7 +152,7 @@ void Session::begin(std::string_view prompt, const GenerateOptions& opt) {
         ids.push_back(tok.bos_id());
     }
     const size_t n = ids.size();
-    check_context_room(n, "the prompt");  // an attention model's prompt is read whole or not at all
+    check_context_room(n, "the prompt", false);  // an attention model's prompt is read whole or not at all
     run(ids.data(), n, LogitRows::last, logits_.data());
     for (int32_t id : ids)
         if (id < sample_vocab) sampler->accept(id);  // penalties see the prompt too
@@ -217,20 +217,23 @@ GenerateStep Session::step() {
 
 // An attention model has no fast weights: what it learns is what its context holds, its KV cache. Text that would
 // not fit the room left is refused whole, before anything changes, rather than learned in part.
-void Session::check_context_room(size_t n, const char* what) const {
+void Session::check_context_room(size_t n, const char* what, bool learning) const {
     if (weights_.config.arch == Architecture::ttt || soul_.position + n <= soul_.kv.capacity) return;
+    // A prompt is not "learned" in the user's words: the remedy names what the caller can shorten.
     throw Error(TTT_ERR_INVALID_STATE,
                 std::string(what) + " is " + std::to_string(n) + " tokens, but this attention model's context (its KV "
                 "cache) holds " + std::to_string(soul_.position) + " of " + std::to_string(soul_.kv.capacity) +
-                " tokens: learning means reading into the context, and it does not fit (reset the context, create it "
-                "with a larger n_ctx, or learn less)");
+                (learning ? " tokens: learning means reading into the context, and it does not fit (reset the "
+                            "context, create it with a larger n_ctx, or learn less)"
+                          : " tokens: it does not fit (reset the context, create it with a larger n_ctx, or shorten "
+                            "the prompt)"));
 }
 
 void Session::learn(std::string_view text, bool add_special, bool parse_special, size_t* learned) {
     start_work();
     generating_ = false;
     std::vector<int32_t> ids = tokenizer().encode(text, add_special, parse_special);
-    check_context_room(ids.size(), "the text to learn");
+    check_context_room(ids.size(), "the text to learn", true);
     run(ids.data(), ids.size(), LogitRows::none, nullptr, learned);
 }
 
@@ -254,7 +257,7 @@ void Session::sleep(const SleepOptions& opt, size_t* learned) {
     std::vector<std::vector<int32_t>> ids(pieces.size());
     size_t total = 0;
     for (size_t i = 0; i < pieces.size(); ++i) total += (ids[i] = tokenizer().encode(pieces[i], false, false)).size();
-    check_context_room(total, "the memories to replay");
+    check_context_room(total, "the memories to replay", true);
     for (size_t i = 0; i < pieces.size(); ++i) {
         if (opt.progress && !opt.progress(float(i) / float(pieces.size())))
             throw Error(TTT_ERR_ABORTED, "sleep stopped by the progress callback after " + std::to_string(i) + " of " +

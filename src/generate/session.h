@@ -107,7 +107,7 @@ private:
     GenerateStep step();
     void forward_one(int32_t token, float* logits);
 
-    void check_context_room(size_t n, const char* what) const;
+    void check_context_room(size_t n, const char* what, bool learning) const;
     const ModelWeights& weights_;
     const Tokenizer* tokenizer_;
     std::unique_ptr<Backend> backend_;

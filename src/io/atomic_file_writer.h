@@ -28,6 +28,7 @@ public:
 
 private:
     void flush_buffer();
+    void write_through(const uint8_t* data, size_t size);  // straight to the file, unbuffered
     void fail(const std::string& what);
     std::string path_, tmp_;
     int fd_ = -1;

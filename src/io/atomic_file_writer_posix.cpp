@@ -43,9 +43,7 @@ void AtomicFileWriter::fail(const std::string& what) {
     fail_io("cannot " + what + " '" + tmp_ + "' (saving '" + path_ + "'; the old file is intact): " + reason);
 }
 
-void AtomicFileWriter::flush_buffer() {
-    const uint8_t* p = buffer_.data();
-    size_t left = buffer_.size();
+void AtomicFileWriter::write_through(const uint8_t* p, size_t left) {
     while (left > 0) {
         ssize_t n = ::write(fd_, p, left);
         if (n < 0) {
@@ -55,6 +53,10 @@ void AtomicFileWriter::flush_buffer() {
         p += n;
         left -= static_cast<size_t>(n);
     }
+}
+
+void AtomicFileWriter::flush_buffer() {
+    write_through(buffer_.data(), buffer_.size());
     buffer_.clear();
 }
 
@@ -64,10 +66,7 @@ void AtomicFileWriter::write(const void* data, size_t size) {
     const size_t cap = buffer_.capacity();
     if (buffer_.size() + size > cap) flush_buffer();
     if (size >= cap) {
-        buffer_.assign(p, p + size);  // large write: straight through the (temporarily grown) buffer
-        flush_buffer();
-        buffer_.shrink_to_fit();
-        buffer_.reserve(size_t(1) << 20);
+        write_through(p, size);  // large write (a tensor of a streamed model): from the caller's bytes, no copy
     } else {
         buffer_.insert(buffer_.end(), p, p + size);
     }

@@ -30,16 +30,23 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
     const HfReader reader(dir, ternarise, floats);
     const ModelConfig& c = reader.config();
 
-    // Pass 1: the fingerprint, layer by layer.
+    // Pass 1: the fingerprint, one tensor (embedding, final norm, LM head) or layer at a time.
     uint64_t fingerprint = 0;
     {
-        const std::vector<float> embed = reader.embed(), norm_f = reader.norm_f(), lm_head = reader.lm_head();
         AttentionLayerWeights current;
-        fingerprint = attention_fingerprint(c, embed.data(), embed.size(), norm_f.data(), norm_f.size(), lm_head.data(),
-                                            lm_head.size(), [&](size_t l) -> const AttentionLayerWeights& {
-                                                current = reader.layer(int32_t(l));
-                                                return current;
-                                            });
+        fingerprint = attention_fingerprint(
+            c,
+            [&](const FloatSink& sink) {
+                for (auto make : {&HfReader::embed, &HfReader::norm_f, &HfReader::lm_head}) {
+                    const std::vector<float> t = (reader.*make)();
+                    sink(t.data(), t.size());
+                }
+            },
+            [&](size_t l) -> const AttentionLayerWeights& {
+                current = AttentionLayerWeights{};  // the previous layer goes before the next is made
+                current = reader.layer(int32_t(l));
+                return current;
+            });
     }
 
     // Pass 2: the tensors in layout order; a layer is converted when its first tensor is due and dropped when
@@ -80,7 +87,11 @@ uint64_t convert_hf_to_bitt(const std::string& dir, const std::string& out_path,
         const WeightTensor t = attention_weight_tensors(w)[k];
         if (t.spec.name != name) throw Error(TTT_ERR_PANIC, "converter: tensor order mismatch at '" + name + "'");
         out.write(t.data, t.spec.n_bytes);
-        if (l < 0) w.embed = w.norm_f = w.lm_head = FloatTensor{};  // written: drop
+        if (l < 0) {  // written: drop (each moved from an empty tensor: a copy-assignment would keep the capacity)
+            w.embed = FloatTensor{};
+            w.norm_f = FloatTensor{};
+            w.lm_head = FloatTensor{};
+        }
     }
     out.commit(fingerprint);
     return fingerprint;

@@ -81,6 +81,18 @@ void hash_projection(Fnv64& h, const Projection& p) {
 uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t embed_n, const float* norm_f,
                                size_t norm_f_n, const float* lm_head, size_t lm_head_n,
                                const std::function<const AttentionLayerWeights&(size_t)>& layer) {
+    return attention_fingerprint(
+        c,
+        [&](const FloatSink& sink) {
+            sink(embed, embed_n);
+            sink(norm_f, norm_f_n);
+            sink(lm_head, lm_head_n);
+        },
+        layer);
+}
+
+uint64_t attention_fingerprint(const ModelConfig& c, const std::function<void(const FloatSink&)>& float_tensors,
+                               const std::function<const AttentionLayerWeights&(size_t)>& layer) {
     Fnv64 h;
     const AttentionConfig& a = c.attn;
     for (int64_t v : {int64_t(c.arch), int64_t(c.vocab_size), int64_t(c.hidden_dim), int64_t(c.num_layers),
@@ -95,9 +107,7 @@ uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t 
         h.add_u64(n);
         h.add(p, n * sizeof(float));
     };
-    floats(embed, embed_n);
-    floats(norm_f, norm_f_n);
-    floats(lm_head, lm_head_n);
+    float_tensors(floats);  // embedding, final norm, LM head
     for (size_t l = 0; l < size_t(c.num_layers); ++l) {
         const AttentionLayerWeights& L = layer(l);
         for (const auto* v : {&L.input_norm, &L.attn_sub_norm, &L.post_norm, &L.ffn_sub_norm}) hash_floats(h, *v);

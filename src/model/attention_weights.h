@@ -56,6 +56,12 @@ void check_attention_shapes(const ModelWeights& w, const std::string& what);
 uint64_t attention_fingerprint(const ModelConfig& c, const float* embed, size_t embed_n, const float* norm_f,
                                size_t norm_f_n, const float* lm_head, size_t lm_head_n,
                                const std::function<const AttentionLayerWeights&(size_t)>& layer);
+// The same value with the float tensors fed by `float_tensors`, which calls its sink with the embedding, the final
+// norm and the LM head, in that order: a streaming converter makes each on demand and drops it once hashed, so the
+// embedding and an untied LM head (2·V·D floats) are never in memory together.
+using FloatSink = std::function<void(const float* data, size_t n)>;
+uint64_t attention_fingerprint(const ModelConfig& c, const std::function<void(const FloatSink&)>& float_tensors,
+                               const std::function<const AttentionLayerWeights&(size_t)>& layer);
 uint64_t attention_parameter_count(const ModelWeights& w);
 
 }  // namespace ttt

@@ -2,11 +2,11 @@
 """Writes the malformed-input corpus tests/data/malformed/ and its manifest.json (deterministic, idempotent).
 
 Every entry mutates ONE thing of a valid tiny model (D=8, V=11, L=2, intermediate_dim 4;
-embed/lm_head/mlp stored F16, norms/ttt F32; small, so that ~100 entries stay < 200 KB), so it must fail for
-exactly the stated reason. Entry fields:
+embed/lm_head/mlp stored F16, norms/ttt F32; small, so that ~100 entries stay < 200 KB; the Hugging Face entries of
+hf_corpus.py add ~130 KB), so it must fail for exactly the stated reason. Entry fields:
   name               unique id
   path               relative to tests/data/malformed (a model directory, or a .bitt / .soul file)
-  load               "model_dir" | "bitt" | "soul"
+  load               "model_dir" | "bitt" | "soul" | "hf_dir" (a Hugging Face checkpoint directory, hf_corpus.py)
   model              (souls only) the model directory the soul is loaded into
   expect_status      0 ok, 14 unsupported, 50 I/O, 51 format, 52 incompatible
   expect_in_message  lowercase keyword the error message must contain (compare with the lowercased message)
@@ -30,6 +30,7 @@ import safetensors.numpy
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "reference")))
 import bitllama_ref as ref  # noqa: E402
+from hf_corpus import build_hf  # noqa: E402
 
 DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "data", "malformed"))
 D, V, L, I = 8, 11, 2, 4
@@ -504,6 +505,7 @@ def main():
     args = ap.parse_args()
     c = Corpus(args.out)
     build(c)
+    build_hf(c)
     build_chat(c)
     c.files["manifest.json"] = json_bytes(c.entries)
     # write exactly the corpus: remove stale files, rewrite only what changed

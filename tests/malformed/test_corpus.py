@@ -12,6 +12,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "reference")))
+import strict_hf  # noqa: E402
 import strict_loader as sl  # noqa: E402
 
 CORPUS = os.path.normpath(os.path.join(HERE, "..", "data", "malformed"))
@@ -23,6 +24,8 @@ def _load(entry):
     path = os.path.join(CORPUS, entry["path"])
     if entry["load"] == "model_dir":
         return sl.load_model_dir(path)
+    if entry["load"] == "hf_dir":
+        return strict_hf.load_hf_dir(path)
     if entry["load"] == "bitt":
         return sl.load_bitt(path)
     if entry["load"] == "soul":
@@ -37,7 +40,7 @@ def test_manifest_shape():
     assert {"name": "valid_model", "path": "valid_model", "load": "model_dir", "expect_status": 0}.items() <= \
         next(e for e in MANIFEST if e["name"] == "valid_model").items()
     for e in MANIFEST:
-        assert e["load"] in ("model_dir", "bitt", "soul")
+        assert e["load"] in ("model_dir", "bitt", "soul", "hf_dir")
         assert e["expect_status"] in (0, 14, 50, 51, 52)
         assert e["why"]
         if e["expect_status"] != 0:
@@ -65,7 +68,8 @@ def test_corpus_size():
     total = 0
     for root, _, files in os.walk(CORPUS):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
-    assert total < 200 * 1024
+    # ~200 KB of bit_ttt models, .bitt files and souls, ~130 KB of Hugging Face checkpoint directories
+    assert total < 360 * 1024
 
 
 def _digest(root):

@@ -486,7 +486,7 @@ internal static class Tests
             string path = Path.Combine(dir, e.Groups[1].Value), load = e.Groups[2].Value;
             var status = (Status)int.Parse(e.Groups[4].Value);
             Action act;
-            if (load == "model_dir") act = () => Model.Load(path).Dispose();
+            if (load == "model_dir" || load == "hf_dir") act = () => Model.Load(path).Dispose();  // hf_dir: a Hugging Face checkpoint
             else if (load == "bitt") act = () => Model.LoadBittFile(path).Dispose();
             else
             {
