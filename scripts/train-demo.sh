@@ -36,12 +36,16 @@ if [ "$kind" = upstream ]; then
     --save-interval 200 --threads 2 --seed 1 ${TRAIN_FLAGS:-}
   dest=tests/data/models/shakespeare-upstream.bitt
 else
-  # Half of the training passages (16..256 tokens) are read twice in a row; the held-out text stays natural.
-  python3 scripts/make_repeat_data.py "$work/data" "$work/data-repeat" --fraction 0.5 --min-len 16 --max-len 256 --seed 1
+  # Half of the training passages (16..256 tokens) are read twice in a row, and after 30 % of them comes a passage
+  # of random tokens (8..96) written twice, which only copying predicts; the held-out text stays natural. The
+  # memory is twice the default width (ttt_dim 128: 2 heads of 64) and starts as a previous-token lookup
+  # (--ttt-recall-init): docs/training.md says why.
+  python3 scripts/make_repeat_data.py "$work/data" "$work/data-repeat" --fraction 0.5 --min-len 16 --max-len 256 \
+    --random-fraction 0.3 --random-min-len 8 --random-max-len 96 --seed 1
   "$bit_ttt" train --data "$work/data-repeat" --out "$work/run" --dim 256 --layers 4 --ttt-kind delta --ttt-heads 2 \
-    --inner-lr 1 --ttt-decay-bias 7 --bitlinear-scale 1 --context-len 512 --batch-size 8 \
-    --steps 700 --warmup-steps 100 --lr 2e-3 --min-lr 1e-4 --weight-decay 0.05 --eval-interval 100 \
-    --eval-batches 8 --save-interval 100 --threads 2 --seed 1 ${TRAIN_FLAGS:-}
+    --ttt-dim 128 --ttt-recall-init 1 --inner-lr 1 --ttt-decay-bias 7 --bitlinear-scale 1 --context-len 512 \
+    --batch-size 8 --steps 2000 --warmup-steps 100 --lr 2e-3 --min-lr 1e-4 --weight-decay 0.05 --eval-interval 250 \
+    --eval-batches 8 --save-interval 250 --threads 2 --seed 1 ${TRAIN_FLAGS:-}
   dest=models/shakespeare-demo.bitt
 fi
 "$bit_ttt" eval -m "$work/run/model.bitt" --data "$work/data/val.u32" --context-len 512

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/rng.h"
 #include "model_fixture.h"
 #include "tokenizer/tokenizer.h"
 #include "train/data.h"
@@ -59,11 +60,12 @@ TEST_CASE("memory evaluation: every figure equals the same quantity computed thr
     o.threads = 2;
     o.window = 300, o.windows = 2;
     o.passages = 3, o.passage_len = 40;
+    o.copy_passages = 2, o.copy_len = 20;
     o.repeats = {1, 2};
     o.facts.resize(2);
     o.life_tokens = 200, o.probes = 2, o.probe_len = 30;
     const ttt::MemoryReport r = ttt::evaluate_memory(model_dir, data, o);
-    REQUIRE(r.ran.size() == 5);
+    REQUIRE(r.ran.size() == 6);
 
     Model model(model_dir);
     REQUIRE(model.m != nullptr);
@@ -111,6 +113,23 @@ TEST_CASE("memory evaluation: every figure equals the same quantity computed thr
     CHECK(r.second_read_passages == 3);
     CHECK(r.second_read_first == doctest::Approx(first / (3 * 39)).epsilon(1e-12));
     CHECK(r.second_read_second == doctest::Approx(second / (3 * 39)).epsilon(1e-12));
+
+    // copy: passages of tokens drawn at random positions (the documented fixed generator), read twice.
+    uint64_t state = 20261205;
+    double cfirst = 0, csecond = 0;
+    for (size_t p = 0; p < 2; ++p) {
+        std::vector<int32_t> t(20);
+        for (int32_t& id : t) id = slice(size_t(ttt::splitmix64_next(state) % tokens.size()), 1)[0];
+        std::vector<int32_t> twice(t);
+        twice.insert(twice.end(), t.begin(), t.end());
+        Context c(model.m);
+        const auto logits = forward_all(c.c, std::vector<int32_t>(twice.begin(), twice.end() - 1), V);
+        for (size_t i = 0; i + 1 < 20; ++i) cfirst -= log_prob(logits.data() + i * V, V, twice[i + 1]);
+        for (size_t i = 20; i + 1 < 40; ++i) csecond -= log_prob(logits.data() + i * V, V, twice[i + 1]);
+    }
+    CHECK(r.copy_passages == 2);
+    CHECK(r.copy_first == doctest::Approx(cfirst / (2 * 19)).epsilon(1e-12));
+    CHECK(r.copy_second == doctest::Approx(csecond / (2 * 19)).epsilon(1e-12));
 
     // recall: learn the sentence k times with ttt_learn, then log p(answer | prefix) on a fresh query.
     for (size_t f = 0; f < 2; ++f) {

@@ -450,6 +450,47 @@ TEST_CASE("ttt delta model: the TTT width is a config field (ttt_dim); souls of 
     CHECK_THROWS_WITH_AS(model_config_from_options(o, 10, -1, -1), doctest::Contains("ttt_dim"), Error);
 }
 
+TEST_CASE("ttt delta model: the recall initialisation starts each layer as a previous-token lookup") {
+    const ModelConfig c = delta_config(10, 32, 2, 2, true, 0, 16);
+    TrainParams plain = TrainParams::create(c), recall = TrainParams::create(c);
+    plain.init_random(5, 7.0f);
+    recall.init_random(5, 7.0f, true);
+    for (int32_t i = 0; i < c.num_layers; ++i) {
+        const std::string pre = "layers." + std::to_string(i) + ".ttt.";
+        const size_t n = recall.find(pre + "key.weight")->size;
+        const float* k = recall.data(pre + "key.weight");
+        CHECK(std::equal(k, k + n, recall.data(pre + "query.weight")));  // query = key
+        CHECK(std::equal(k, k + n, plain.data(pre + "key.weight")));     // the key keeps its draw
+        CHECK_FALSE(std::equal(k, k + n, plain.data(pre + "query.weight")));
+        const float* ck = recall.data(pre + "conv_k.weight");
+        const float* cq = recall.data(pre + "conv_q.weight");
+        for (int32_t ch = 0; ch < c.ttt_dim(); ++ch)
+            for (int s = 0; s < 4; ++s) {
+                CHECK(ck[ch * 4 + s] == (s == 1 ? 1.0f : 0.0f));  // the key is the previous token's
+                CHECK(cq[ch * 4 + s] == (s == 0 ? 1.0f : 0.0f));  // the query is the current token's
+            }
+    }
+    // Every other tensor is the default initialisation's.
+    for (const ParamTensor& t : plain.tensors) {
+        if (t.name.find(".ttt.query.") != std::string::npos || t.name.find(".ttt.conv_") != std::string::npos) continue;
+        INFO(t.name);
+        CHECK(std::equal(plain.values.begin() + long(t.offset), plain.values.begin() + long(t.offset + t.size),
+                         recall.values.begin() + long(t.offset)));
+    }
+    // Upstream's layer has nothing to set: the option changes nothing there.
+    ModelConfig cu = c;
+    cu.ttt_kind = TttKind::upstream, cu.ttt_heads = 1, cu.ttt_width = 0;
+    TrainParams u1 = TrainParams::create(cu), u2 = TrainParams::create(cu);
+    u1.init_random(5), u2.init_random(5, 4.0f, true);
+    CHECK(u1.values == u2.values);
+    // The option survives a checkpoint's options JSON.
+    TrainOptions o;
+    o.ttt_kind = "delta", o.ttt_recall_init = true;
+    TrainOptions back;
+    train_options_from_json(train_options_to_json(o), &back);
+    CHECK(back.ttt_recall_init);
+}
+
 TEST_CASE("ttt delta model: the decay's starting bias is a training option (ttt_decay_bias)") {
     // init_random sets every layer's gate bias to 0 for the inner learning rate and to the option for the decay.
     const ModelConfig c = delta_config(10, 32, 2, 2, true, 0);

@@ -17,11 +17,13 @@ namespace {
 
 const char* const kUsage =
     "usage: bit-ttt memory -m MODEL --data FILE.u32 [options]\n"
-    "  How well the soul remembers (docs/memory.md): loss by position, a second read, fact recall after learning\n"
-    "  and after sleep, stability over a long life. FILE.u32 is held-out text made with the model's tokenizer.\n"
-    "  --tests LIST        positions,second_read,recall,sleep,stability (all)\n"
+    "  How well the soul remembers (docs/memory.md): loss by position, a second read, copying random tokens, fact\n"
+    "  recall after learning and after sleep, stability over a long life. FILE.u32 is held-out text made with the\n"
+    "  model's tokenizer.\n"
+    "  --tests LIST        positions,second_read,copy,recall,sleep,stability (all)\n"
     "  --window N (2048)  --windows N (4)              positions\n"
     "  --passages N (8)   --passage-len N (200)        second_read\n"
+    "  --copy-passages N (16)  --copy-len N (64)       copy: random held-out tokens, read twice\n"
     "  --repeats LIST (1,3,10)                         recall: learn each fact this many times\n"
     "  --life N (50000)   --probes N (4)  --probe-len N (256)   stability\n"
     "  --threads N (0 = all cores)  --json FILE (write the report as JSON too)\n";
@@ -45,6 +47,10 @@ void print_report(const ttt::MemoryReport& r) {
             std::printf("second read (%llu passages): first copy %.4f, second copy %.4f nats/token (%.0f%%)\n",
                         (unsigned long long)r.second_read_passages, r.second_read_first, r.second_read_second,
                         r.second_read_first > 0 ? 100.0 * r.second_read_second / r.second_read_first : 0.0);
+        } else if (t == "copy") {
+            std::printf("copy (%llu passages of random tokens): first copy %.4f, second copy %.4f nats/token (%.0f%%)\n",
+                        (unsigned long long)r.copy_passages, r.copy_first, r.copy_second,
+                        r.copy_first > 0 ? 100.0 * r.copy_second / r.copy_first : 0.0);
         } else if (t == "recall") {
             std::printf("fact recall, log p(answer | prefix) in nats: fresh soul, then after learning the fact k times\n");
             for (const auto& f : r.facts) {
@@ -101,6 +107,8 @@ int cmd_memory(int argc, char** argv) {
         else if (a == "--windows") ok = int_opt(1, 4096, &opt.windows);
         else if (a == "--passages") ok = int_opt(1, 4096, &opt.passages);
         else if (a == "--passage-len") ok = int_opt(2, 1 << 20, &opt.passage_len);
+        else if (a == "--copy-passages") ok = int_opt(1, 4096, &opt.copy_passages);
+        else if (a == "--copy-len") ok = int_opt(2, 1 << 20, &opt.copy_len);
         else if (a == "--life") ok = int_opt(0, 1LL << 40, &opt.life_tokens);
         else if (a == "--probes") ok = int_opt(1, 4096, &opt.probes);
         else if (a == "--probe-len") ok = int_opt(2, 1 << 20, &opt.probe_len);

@@ -49,6 +49,7 @@ const char* const kTrainUsage =
     "  --dim N (256)  --layers N (8)  --intermediate-dim N (4*dim)  --inner-lr X (0.1)  --ttt-chunk N (1)\n"
     "  --ttt-kind upstream|delta (upstream)  --ttt-heads N (1; delta only)  --ttt-dim N (dim/4; delta only)\n"
     "  --ttt-decay-bias X (4; delta only: the decay starts at sigmoid(X), 4: 0.982, 7: 0.999)\n"
+    "  --ttt-recall-init 0|1 (0; delta only: start each layer as a previous-token lookup, query = key)\n"
     "  --bitlinear-scale 0|1 (0)  --act-bits 0|8 (0)\n"
     "optimisation:\n"
     "  --context-len N (128)  --batch-size N (16)  --steps N (1000)  --lr X (3e-4)  --min-lr X (1e-5)\n"
@@ -199,7 +200,7 @@ struct TrainFlags {
 int collect_train_flags(int argc, char** argv, TrainFlags* f) {
     static const char* const kValueFlags[] = {
         "--data", "--out", "--config", "--dim", "--layers", "--intermediate-dim", "--inner-lr", "--ttt-chunk",
-        "--ttt-kind", "--ttt-heads", "--ttt-dim", "--ttt-decay-bias",
+        "--ttt-kind", "--ttt-heads", "--ttt-dim", "--ttt-decay-bias", "--ttt-recall-init",
         "--bitlinear-scale", "--act-bits", "--context-len", "--batch-size", "--steps", "--lr", "--min-lr",
         "--warmup-steps", "--accum", "--clip", "--weight-decay", "--beta1", "--beta2", "--seed", "--threads",
         "--save-interval", "--keep-last", "--eval-interval", "--eval-batches"};
@@ -296,6 +297,9 @@ std::string train_options_from_flags(TrainFlags& f, ttt::TrainOptions* opt_out) 
     int_flag("--ttt-heads", -I32, I32, &opt.ttt_heads);
     int_flag("--ttt-dim", -I32, I32, &opt.ttt_dim);
     real_flag("--ttt-decay-bias", &opt.ttt_decay_bias);
+    long long recall_init = opt.ttt_recall_init ? 1 : 0;
+    int_flag("--ttt-recall-init", 0, 1, &recall_init);
+    opt.ttt_recall_init = recall_init != 0;
     long long scale = opt.bitlinear_scale ? 1 : 0;
     int_flag("--bitlinear-scale", 0, 1, &scale);
     opt.bitlinear_scale = scale != 0;

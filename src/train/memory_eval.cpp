@@ -7,6 +7,7 @@
 
 #include "backend/cpu_backend.h"
 #include "common/error.h"
+#include "common/rng.h"
 #include "io/json.h"
 #include "load/model_files.h"
 #include "memory/memories.h"
@@ -119,10 +120,10 @@ bool wants(const MemoryEvalOptions& o, const char* test) {
 }
 
 void check_options(const MemoryEvalOptions& o) {
-    static const char* const kTests[] = {"positions", "second_read", "recall", "sleep", "stability"};
+    static const char* const kTests[] = {"positions", "second_read", "copy", "recall", "sleep", "stability"};
     for (const std::string& t : o.tests)
         if (std::none_of(std::begin(kTests), std::end(kTests), [&](const char* k) { return t == k; }))
-            fail_argument("memory evaluation: unknown test '" + t + "' (positions, second_read, recall, sleep, stability)");
+            fail_argument("memory evaluation: unknown test '" + t + "' (positions, second_read, copy, recall, sleep, stability)");
     auto in_range = [](int64_t v, int64_t lo, int64_t hi, const char* name) {
         if (v < lo || v > hi)
             fail_argument(std::string("memory evaluation: ") + name + " must be in " + std::to_string(lo) + ".." +
@@ -132,6 +133,8 @@ void check_options(const MemoryEvalOptions& o) {
     in_range(o.windows, 1, 4096, "windows");
     in_range(o.passages, 1, 4096, "passages");
     in_range(o.passage_len, 2, 1 << 20, "passage_len");
+    in_range(o.copy_passages, 1, 4096, "copy_passages");
+    in_range(o.copy_len, 2, 1 << 20, "copy_len");
     in_range(int64_t(o.life_tokens), 0, int64_t(1) << 40, "life_tokens");
     in_range(o.probes, 1, 4096, "probes");
     in_range(o.probe_len, 2, 1 << 20, "probe_len");
@@ -167,12 +170,17 @@ void run_positions(Probe& p, const TokenData& data, const MemoryEvalOptions& o, 
         r.positions[k].mean_loss = r.positions[k].count ? sums[k] / double(r.positions[k].count) : 0.0;
 }
 
-void run_second_read(Probe& p, const TokenData& data, const MemoryEvalOptions& o, MemoryReport& r) {
+// Each passage read twice in a row from a fresh soul; the mean loss on the first and on the second copy.
+struct TwiceResult {
     double first = 0.0, second = 0.0;
-    uint64_t n = 0;
-    const size_t L = size_t(o.passage_len);
-    for (int32_t i = 0; i < o.passages; ++i) {
-        const std::vector<int32_t> passage = slice(data, size_t(i) * L, L);
+    uint64_t passages = 0;
+};
+
+template <typename NextPassage>
+TwiceResult read_twice(Probe& p, int32_t passages, size_t L, NextPassage next) {
+    TwiceResult out;
+    for (int32_t i = 0; i < passages; ++i) {
+        const std::vector<int32_t> passage = next(i);
         if (passage.size() < L) break;
         std::vector<int32_t> twice(passage);
         twice.insert(twice.end(), passage.begin(), passage.end());
@@ -180,13 +188,30 @@ void run_second_read(Probe& p, const TokenData& data, const MemoryEvalOptions& o
         const std::vector<double> loss = p.losses(twice, soul);
         // Targets 1..L−1 are the first copy's own tokens; L+1..2L−1 the second copy's (target L, the second copy's
         // first token, follows the first copy's last and is left out of both, like target 0 of the first copy).
-        for (size_t t = 0; t + 1 < L; ++t) first += loss[t];
-        for (size_t t = L; t + 1 < 2 * L; ++t) second += loss[t];
-        n += 1;
+        for (size_t t = 0; t + 1 < L; ++t) out.first += loss[t];
+        for (size_t t = L; t + 1 < 2 * L; ++t) out.second += loss[t];
+        out.passages += 1;
     }
-    r.second_read_passages = n;
-    r.second_read_first = n ? first / double(n * (L - 1)) : 0.0;
-    r.second_read_second = n ? second / double(n * (L - 1)) : 0.0;
+    if (out.passages) out.first /= double(out.passages * (L - 1)), out.second /= double(out.passages * (L - 1));
+    return out;
+}
+
+void run_second_read(Probe& p, const TokenData& data, const MemoryEvalOptions& o, MemoryReport& r) {
+    const size_t L = size_t(o.passage_len);
+    const TwiceResult t = read_twice(p, o.passages, L, [&](int32_t i) { return slice(data, size_t(i) * L, L); });
+    r.second_read_passages = t.passages, r.second_read_first = t.first, r.second_read_second = t.second;
+}
+
+void run_copy(Probe& p, const TokenData& data, const MemoryEvalOptions& o, MemoryReport& r) {
+    const size_t L = size_t(o.copy_len);
+    // Fixed: every model is asked the same passages; splitmix64, so that scripts/memory_eval.py draws them too.
+    uint64_t state = 20261205;
+    const TwiceResult t = read_twice(p, data.size() ? o.copy_passages : 0, L, [&](int32_t) {
+        std::vector<int32_t> passage(L);
+        for (int32_t& id : passage) data.copy(size_t(splitmix64_next(state) % data.size()), 1, &id);
+        return passage;
+    });
+    r.copy_passages = t.passages, r.copy_first = t.first, r.copy_second = t.second;
 }
 
 void run_recall(Probe& p, const MemoryEvalOptions& o, MemoryReport& r) {
@@ -255,11 +280,12 @@ MemoryReport evaluate_memory(const std::string& model_path, const std::string& d
     MemoryReport r;
     r.facts.resize(o.facts.size());
     for (size_t i = 0; i < o.facts.size(); ++i) r.facts[i].prefix = o.facts[i].prefix, r.facts[i].answer = o.facts[i].answer;
-    const bool needs_data = wants(o, "positions") || wants(o, "second_read") || wants(o, "stability");
+    const bool needs_data = wants(o, "positions") || wants(o, "second_read") || wants(o, "copy") || wants(o, "stability");
     TokenData data;
     if (needs_data) data = TokenData::open(data_path, probe.config().vocab_size);
     if (wants(o, "positions")) run_positions(probe, data, o, r), r.ran.push_back("positions");
     if (wants(o, "second_read")) run_second_read(probe, data, o, r), r.ran.push_back("second_read");
+    if (wants(o, "copy")) run_copy(probe, data, o, r), r.ran.push_back("copy");
     if (wants(o, "recall")) run_recall(probe, o, r), r.ran.push_back("recall");
     if (wants(o, "sleep")) run_sleep(probe, o, r), r.ran.push_back("sleep");
     if (wants(o, "stability")) run_stability(probe, data, o, r), r.ran.push_back("stability");
@@ -275,7 +301,9 @@ std::string MemoryReport::to_json() const {
              ",\"end\":" + std::to_string(positions[i].end) + ",\"count\":" + std::to_string(positions[i].count) +
              ",\"mean_loss\":" + num(positions[i].mean_loss) + "}";
     s += "],\"second_read\":{\"passages\":" + std::to_string(second_read_passages) + ",\"first\":" +
-         num(second_read_first) + ",\"second\":" + num(second_read_second) + "},\"repeats\":[";
+         num(second_read_first) + ",\"second\":" + num(second_read_second) + "},\"copy\":{\"passages\":" +
+         std::to_string(copy_passages) + ",\"first\":" + num(copy_first) + ",\"second\":" + num(copy_second) +
+         "},\"repeats\":[";
     for (size_t i = 0; i < repeats.size(); ++i) s += (i ? "," : "") + std::to_string(repeats[i]);
     s += "],\"facts\":[";
     for (size_t i = 0; i < facts.size(); ++i) {

@@ -1,10 +1,13 @@
-// How well a model's soul remembers (docs/memory.md): five measurements on held-out tokens and on facts, all run
+// How well a model's soul remembers (docs/memory.md): six measurements on held-out tokens and on facts, all run
 // through the one batched forward (what contexts run), each starting from a fresh soul unless it says otherwise.
 //
 //   positions    mean next-token loss by position bucket ([0,128), [128,256), [256,512), ... up to the window)
 //                over long held-out windows: does more context help?
 //   second_read  passages of passage_len tokens, each read twice in a row in one context: mean loss on the first
 //                and on the second copy. A soul that remembers predicts the second copy better.
+//   copy         the same with passages of copy_len tokens drawn at random from the held-out text (splitmix64 from
+//                seed 20261205, token = data[next() mod size]):
+//                nothing but copying predicts their second copy, so it isolates the memory from the language model.
 //   recall       for each fact (prefix, answer): log p(answer | prefix) with a fresh soul, and after the soul learned
 //                the sentence prefix + answer + "." k times (k in repeats). Higher after learning = remembered.
 //   sleep        the facts written as one day of memories (user states the fact, assistant acknowledges), replayed
@@ -28,10 +31,11 @@ struct MemoryFact {
 std::vector<MemoryFact> default_memory_facts();
 
 struct MemoryEvalOptions {
-    std::vector<std::string> tests = {"positions", "second_read", "recall", "sleep", "stability"};
+    std::vector<std::string> tests = {"positions", "second_read", "copy", "recall", "sleep", "stability"};
     int32_t threads = 0;
     int32_t window = 2048, windows = 4;               // positions
     int32_t passages = 8, passage_len = 200;          // second_read
+    int32_t copy_passages = 16, copy_len = 64;        // copy
     std::vector<MemoryFact> facts = default_memory_facts();
     std::vector<int32_t> repeats = {1, 3, 10};        // recall
     int64_t life_tokens = 50000;                      // stability
@@ -55,6 +59,8 @@ struct MemoryReport {
     std::vector<PositionBucket> positions;
     double second_read_first = 0.0, second_read_second = 0.0;
     uint64_t second_read_passages = 0;
+    double copy_first = 0.0, copy_second = 0.0;
+    uint64_t copy_passages = 0;
     std::vector<int32_t> repeats;
     std::vector<FactResult> facts;
     double stability_fresh_loss = 0.0, stability_after_loss = 0.0;

@@ -36,7 +36,8 @@
 //                      drowned nor dominant at the start.
 //   delta layer        token mixing N(0, 0.5²) per tap; gate weight N(0, (0.1/√D)²); gate bias 0 for the inner
 //                      learning rate (η = inner_lr/2) and 4 for the decay (α ≈ 0.98: a memory of ~50 tokens that
-//                      training may lengthen; the option ttt_decay_bias sets another start, e.g. 7: α ≈ 0.999)
+//                      training may lengthen; the option ttt_decay_bias sets another start, e.g. 7: α ≈ 0.999);
+//                      the option ttt_recall_init starts it as a previous-token lookup instead (init_recall)
 //   LM head            N(0, (0.1/√D)²): the final RMSNorm gives unit-RMS inputs, so the initial logits have a
 //                      standard deviation of ~0.1 and the first loss is within ~0.01 of ln V, while the head's
 //                      rows are still distinct (a zero head would give the body no gradient on the first step).
@@ -129,7 +130,26 @@ TrainParams TrainParams::create(const ModelConfig& config_in) {
     return p;
 }
 
-void TrainParams::init_random(uint64_t seed, float decay_bias) {
+// The delta layer starts as the lookup that copying needs (an "induction" read in one layer): the key of token t
+// is the previous token's (conv_k = tap 1), the query is the current token's (conv_q = tap 0), and the query
+// projection starts equal to the key projection, so a token's query matches the key written one step after the
+// same token was last seen and reads back the value of the token that followed it. Drawn from the same random
+// numbers as the default initialisation (the draws are overwritten afterwards), so everything else is unchanged.
+static void init_recall(TrainParams& p) {
+    const size_t K = 4;
+    for (int32_t i = 0; i < p.config.num_layers; ++i) {
+        const std::string pre = "layers." + std::to_string(i) + ".ttt.";
+        const ParamTensor* key = p.find(pre + "key.weight");
+        std::copy_n(p.data(pre + "key.weight"), key->size, p.data(pre + "query.weight"));
+        float* ck = p.data(pre + "conv_k.weight");
+        float* cq = p.data(pre + "conv_q.weight");
+        const size_t d = size_t(p.config.ttt_dim());
+        for (size_t c = 0; c < d; ++c)
+            for (size_t s = 0; s < K; ++s) ck[c * K + s] = s == 1 ? 1.0f : 0.0f, cq[c * K + s] = s == 0 ? 1.0f : 0.0f;
+    }
+}
+
+void TrainParams::init_random(uint64_t seed, float decay_bias, bool recall_init) {
     NormalSource normal(seed);
     const double D = double(config.hidden_dim);
     for (const ParamTensor& t : tensors) {
@@ -152,7 +172,9 @@ void TrainParams::init_random(uint64_t seed, float decay_bias) {
         else stddev = 0.1 / std::sqrt(D);                             // lm_head
         for (size_t i = 0; i < t.size; ++i) v[i] = static_cast<float>(normal.next() * stddev);
     }
+    if (recall_init && config.is_delta()) init_recall(*this);
 }
+
 
 const ParamTensor* TrainParams::find(const std::string& name) const {
     for (const ParamTensor& t : tensors)

@@ -33,7 +33,9 @@ struct TrainParams {
     std::vector<float> values;         // the arena
 
     static TrainParams create(const ModelConfig& config);  // layout, all zeros
-    void init_random(uint64_t seed, float decay_bias = 4.0f);                       // deterministic initialisation (documented in the .cpp)
+    // recall_init (delta kind): start every layer as a previous-token lookup (below), so copying is there to refine
+    // rather than to be discovered.
+    void init_random(uint64_t seed, float decay_bias = 4.0f, bool recall_init = false);                       // deterministic initialisation (documented in the .cpp)
     const ParamTensor* find(const std::string& name) const;
     float* data(const std::string& name);
     const float* data(const std::string& name) const;

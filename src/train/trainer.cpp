@@ -176,6 +176,7 @@ std::string train_options_to_json(const TrainOptions& o) {
         i("ttt_heads", o.ttt_heads);
         if (o.ttt_dim != 0) i("ttt_dim", o.ttt_dim);  // absent = dim/4: older option files stay valid
         d("ttt_decay_bias", o.ttt_decay_bias);
+        if (o.ttt_recall_init) b("ttt_recall_init", true);  // absent = false: older option files stay valid
     }
     b("bitlinear_scale", o.bitlinear_scale);
     i("act_bits", o.act_bits);
@@ -282,6 +283,7 @@ void train_options_from_json(const std::string& json, TrainOptions* out, const s
     i32("ttt_heads", &o->ttt_heads);
     i32("ttt_dim", &o->ttt_dim);
     f32("ttt_decay_bias", &o->ttt_decay_bias);
+    if (json_get_bool_opt(obj, "ttt_recall_init", what, &bv)) o->ttt_recall_init = bv;
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
     if (json_get_bool_opt(obj, "float_weights", what, &bv)) o->float_weights = bv;
     i32("act_bits", &o->act_bits);
@@ -547,7 +549,7 @@ void TrainingRun::resume_or_start() {
         fail_argument("'" + ckpt_dir_ + "' already holds checkpoints; pass --resume to continue that run, or choose "
                       "another output directory");
     }
-    if (!resumed_) params_.init_random(seed_, opt_.ttt_decay_bias);
+    if (!resumed_) params_.init_random(seed_, opt_.ttt_decay_bias, opt_.ttt_recall_init);
     result_.resumed = resumed_;
     last_saved_step_ = resumed_ ? step_ : -1;
     opt_.seed = seed_;

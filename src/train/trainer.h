@@ -40,6 +40,7 @@ struct TrainOptions {
     int32_t ttt_heads = 1;         // delta kind: fast-weight heads
     int32_t ttt_dim = 0;           // delta kind: the TTT width d; 0 = dim/4
     float ttt_decay_bias = 4.0f;   // delta kind: initial gate bias of the decay, α = σ(b) at the start (4: 0.982)
+    bool ttt_recall_init = false;  // delta kind: start each layer as a previous-token lookup (TrainParams::init_random)
     bool bitlinear_scale = false;
     int32_t act_bits = 0;
     float norm_eps = 1e-5f;
