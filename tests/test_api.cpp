@@ -75,9 +75,9 @@ TEST_CASE("NULL passed to every pointer argument of every function returns TTT_E
         {"ttt_layer_forward input", ttt_layer_forward(layer, nullptr, 1, y)},
         {"ttt_layer_forward output", ttt_layer_forward(layer, x, 1, nullptr)},
     };
-    for (const auto& [name, status] : calls) {
-        CAPTURE(name);
-        CHECK(status == TTT_ERR_NULL_POINTER);
+    for (const auto& call : calls) {  // not a structured binding: CAPTURE's lambda cannot name one before C++20 (clang)
+        CAPTURE(call.first);
+        CHECK(call.second == TTT_ERR_NULL_POINTER);
     }
     CHECK(out_model == nullptr);
     CHECK(out_ctx == nullptr);

@@ -127,7 +127,9 @@ TEST_CASE("bit-ttt convert streams a checkpoint larger than the memory it may us
     // large untied vocabulary (embedding and LM head 12 MB each, one 3 MB layer, 27 MB): 24 MB has room for one of
     // them at a time with the layer (the converter once held both, and copied each tensor it wrote: ~40 MB).
     const BigShape deep{256, 256, 12, 1024, 4, 4, 64, false}, wide{6144, 512, 1, 128, 8, 1, 64, true};
-    for (const auto& [shape, limit_mb] : {std::pair{deep, size_t(16)}, std::pair{wide, size_t(24)}}) {
+    for (const auto& run : {std::pair{deep, size_t(16)}, std::pair{wide, size_t(24)}}) {
+        const BigShape& shape = run.first;  // not a structured binding: CAPTURE's lambda cannot name one (clang)
+        const size_t limit_mb = run.second;
         CAPTURE(shape.V);
         const fs::path ck = tmp.path / ("big" + std::to_string(shape.V));
         write_big_llama(ck, shape);

@@ -8,7 +8,8 @@
 //     score, l = Σ_j e^(s_j − m), acc = Σ_j e^(s_j − m)·v_j (unnormalised);
 //   - in a chunk each K row and V row is read (and decoded from f16/int8) once for the whole GQA group: scores are
 //     dot products of the decoded row with every head's query, 8 (avx2) or 16 (avx512) lanes with two chains per
-//     head; e^x is a vector polynomial (Cephes' expf, as swiglu_kernels.h), the sums vector-wise in a fixed order;
+//     head; e^x is a vector polynomial (Cephes' expf, exp_lanes.h, shared with swiglu_kernels.cpp), the sums
+//     vector-wise in a fixed order;
 //   - partials are merged in chunk order (attention_merge: online softmax, m = max, both sides rescaled by e^(m' −
 //     m)), then divided once by l (attention_finish).
 // A row's bits depend only on its query, the cache rows, n_keys and the level, never on the thread split: the

@@ -24,28 +24,12 @@ namespace ttt {
 
 namespace {
 
-struct Avx2 {
-    using F = __m256;
-    static constexpr size_t W = 8;
-    static F zero() { return _mm256_setzero_ps(); }
-    static F set1(float x) { return _mm256_set1_ps(x); }
-    static F load(const float* p) { return _mm256_loadu_ps(p); }
-    static void store(float* p, F x) { _mm256_storeu_ps(p, x); }
+// Avx2Lanes' arithmetic (simd_x86.h) plus the cache's loads and a max.
+struct Avx2 : Avx2Lanes {
     static F load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
     static F load_i8(const int8_t* p) {
         return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
     }
-    static F add(F a, F b) { return _mm256_add_ps(a, b); }
-    static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
-    static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
-    static F fnmadd(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }
-    static F max(F a, F b) { return _mm256_max_ps(a, b); }
-    static F round_nearest(F x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static F pow2(F n) {
-        const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(126)), 23);
-        return _mm256_mul_ps(_mm256_castsi256_ps(e), _mm256_set1_ps(2.0f));
-    }
-    static float hsum(F x) { return hsum8(x); }
     static float hmax(F x) {
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));

@@ -4,27 +4,13 @@
 // attribute` (clang), so each file compiles it for its own instruction set (and no inline function escapes to
 // other files).
 //
-// V provides: W (lanes), F (register), zero, set1, load, store, load_f16, load_i8, add, mul, fmadd, fnmadd, max,
-// round_nearest, pow2 (2^n for integral n in [−125, 128], as 2^(n−1)·2), hsum, hmax.
+// V provides: W (lanes), F (register), zero, set1, load, store, load_f16, load_i8, add, mul, fmadd, fnmadd, min, max,
+// round_nearest, pow2m1 (2^(n−1) for integral n in [−125, 128]), hsum, hmax.
 
-// e^x, Cephes' expf (the reduction and polynomial of swiglu_kernels.cpp's exp8), x ≤ 0 here (scores minus their
-// max); clamped below at −86.5, where e^x < 2.6e-38 is far below what a sum of at least 1 can notice.
-template <class V>
-typename V::F exp_v(typename V::F x) {
-    using F = typename V::F;
-    x = V::max(V::set1(-86.5f), x);
-    const F n = V::round_nearest(V::mul(x, V::set1(1.44269504088896341f)));
-    F r = V::fnmadd(n, V::set1(0.693359375f), x);
-    r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
-    F p = V::set1(1.9875691500e-4f);
-    p = V::fmadd(p, r, V::set1(1.3981999507e-3f));
-    p = V::fmadd(p, r, V::set1(8.3334519073e-3f));
-    p = V::fmadd(p, r, V::set1(4.1665795894e-2f));
-    p = V::fmadd(p, r, V::set1(1.6666665459e-1f));
-    p = V::fmadd(p, r, V::set1(5.0000001201e-1f));
-    p = V::fmadd(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
-    return V::mul(p, V::pow2(n));
-}
+// exp_lanes.h takes no target attribute of its own here: the including file's target pragma (gcc) or clang
+// attribute already covers it.
+#define TTT_EXP_TARGET
+#include "cpu/exp_lanes.h"
 
 // A cache row as floats: f32 rows in place, f16 and int8 rows decoded into `tmp` (hd floats).
 template <class V>
@@ -166,7 +152,8 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
             [&](size_t h) { dots<V, 1>(q + h * hd, hd, k, dot); s[h * kAttentionChunk + j] = dot[0] * scale; });
     }
 
-    // Per head: m = max, weights e^(s − m) in place, l = their sum (vector blocks, then the tail in order).
+    // Per head: m = max, weights e^(s − m) in place, l = their sum (vector blocks, then the tail in order). s − m ≤ 0;
+    // exp_lanes clamps it below at −86.5, where e^x < 2.6e-38 is far below what a sum of at least 1 can notice.
     for (size_t h = 0; h < n_q; ++h) {
         float* sh = s + h * kAttentionChunk;
         size_t j = 0;
@@ -177,7 +164,7 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
         const F vm = V::set1(m);
         F lv = V::zero();
         for (j = 0; j + W <= n; j += W) {
-            const F e = exp_v<V>(V::add(V::load(sh + j), V::mul(vm, V::set1(-1.0f))));
+            const F e = exp_lanes<V>(V::add(V::load(sh + j), V::mul(vm, V::set1(-1.0f))));
             V::store(sh + j, e);
             lv = V::add(lv, e);
         }
@@ -185,7 +172,7 @@ void attention_chunk_simd(const float* q, size_t n_q, const KvCacheView& c, size
         if (j < n) {  // the tail through the same vector code on a padded copy
             alignas(64) float t[64];
             for (size_t u = 0; u < W; ++u) t[u] = j + u < n ? sh[j + u] - m : -INFINITY;
-            V::store(t, exp_v<V>(V::load(t)));
+            V::store(t, exp_lanes<V>(V::load(t)));
             for (size_t u = 0; j + u < n; ++u) {
                 sh[j + u] = t[u];
                 l += t[u];

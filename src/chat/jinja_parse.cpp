@@ -372,104 +372,17 @@ private:
     std::unique_ptr<Node> parse_statement(const std::string& word, size_t pos) {
         auto n = std::make_unique<Node>();
         n->pos = pos;
-        if (word == "if") {
-            n->kind = Node::Kind::If;
-            n->conditions.push_back(parse_expression());
-            expect_end();
-            while (true) {
-                std::string end;
-                n->bodies.push_back(parse_body({"elif", "else", "endif"}, &end));
-                begin(pieces_[index_]);
-                ++tok_;
-                ++index_;
-                if (end == "elif") {
-                    n->conditions.push_back(parse_expression());
-                    expect_end();
-                } else if (end == "else") {
-                    expect_end();
-                    std::string e2;
-                    n->bodies.push_back(parse_body({"endif"}, &e2));
-                    begin(pieces_[index_]);
-                    ++tok_;
-                    ++index_;
-                    expect_end();
-                    break;
-                } else {
-                    expect_end();
-                    break;
-                }
-            }
-        } else if (word == "for") {
-            n->kind = Node::Kind::For;
-            n->targets = parse_targets("in");
-            if (!accept_name("in")) fail(cur().pos, "'in' is expected in a for statement");
-            n->expr = parse_or();
-            if (accept_name("if")) n->condition = parse_expression(false);
-            if (accept_name("recursive")) fail(cur().pos, "recursive loops are not supported");
-            expect_end();
-            std::string end;
-            n->bodies.push_back(parse_body({"else", "endfor"}, &end));
-            begin(pieces_[index_]);
-            ++tok_;
-            ++index_;
-            expect_end();
-            if (end == "else") {
-                n->bodies.push_back(parse_body({"endfor"}, &end));
-                begin(pieces_[index_]);
-                ++tok_;
-                ++index_;
-                expect_end();
-            }
-        } else if (word == "set") {
-            n->targets = parse_targets("=");
-            if (accept_op("=")) {
-                n->kind = Node::Kind::Set;
-                n->expr = parse_expression();
-                expect_end();
-            } else {
-                if (n->targets.size() != 1) fail(cur().pos, "a block set takes one name");
-                n->kind = Node::Kind::SetBlock;
-                expect_end();
-                std::string end;
-                n->bodies.push_back(parse_body({"endset"}, &end));
-                begin(pieces_[index_]);
-                ++tok_;
-                ++index_;
-                expect_end();
-            }
-        } else if (word == "macro") {
-            n->kind = Node::Kind::Macro;
-            if (cur().type != Token::Type::Name) fail(cur().pos, "a macro name is expected");
-            n->text = cur().text;
-            ++tok_;
-            if (!accept_op("(")) fail(cur().pos, "'(' is expected after the macro name");
-            while (!accept_op(")")) {
-                if (!n->targets.empty() && !accept_op(",")) fail(cur().pos, "',' or ')' is expected in the macro's parameters");
-                if (accept_op(")")) break;
-                if (cur().type != Token::Type::Name) fail(cur().pos, "a parameter name is expected");
-                n->targets.push_back(cur().text);
-                ++tok_;
-                n->defaults.push_back(accept_op("=") ? parse_expression() : nullptr);
-            }
-            expect_end();
-            std::string end;
-            n->bodies.push_back(parse_body({"endmacro"}, &end));
-            begin(pieces_[index_]);
-            ++tok_;
-            ++index_;
-            expect_end();
-        } else if (word == "break" || word == "continue") {
+        if (word == "if") parse_if(n.get());
+        else if (word == "for") parse_for(n.get());
+        else if (word == "set") parse_set(n.get());
+        else if (word == "macro") parse_macro(n.get());
+        else if (word == "break" || word == "continue") {
             n->kind = word == "break" ? Node::Kind::Break : Node::Kind::Continue;
             expect_end();
         } else if (word == "generation") {
             n->kind = Node::Kind::Block;
             expect_end();
-            std::string end;
-            n->bodies.push_back(parse_body({"endgeneration"}, &end));
-            begin(pieces_[index_]);
-            ++tok_;
-            ++index_;
-            expect_end();
+            n->bodies.push_back(parse_block({"endgeneration"}));
         } else if (word == "elif" || word == "else" || word == "endif" || word == "endfor" || word == "endset" ||
                    word == "endmacro" || word == "endgeneration") {
             fail(pos, "{% " + word + " %} without the block it closes");
@@ -478,6 +391,85 @@ private:
                           "' is not supported (supported: if, for, set, macro, break, continue, generation)");
         }
         return n;
+    }
+
+    // A body up to one of `ends`, then past that closing tag's name; the caller reads the rest of the tag.
+    Body parse_until(const std::vector<std::string>& ends, std::string* end) {
+        Body body = parse_body(ends, end);
+        begin(pieces_[index_]);
+        ++tok_;
+        ++index_;
+        return body;
+    }
+
+    // A body up to `{% end %}`, that tag included.
+    Body parse_block(const std::vector<std::string>& ends, std::string* end = nullptr) {
+        std::string e;
+        Body body = parse_until(ends, end ? end : &e);
+        expect_end();
+        return body;
+    }
+
+    void parse_if(Node* n) {
+        n->kind = Node::Kind::If;
+        n->conditions.push_back(parse_expression());
+        expect_end();
+        while (true) {
+            std::string end;
+            n->bodies.push_back(parse_until({"elif", "else", "endif"}, &end));
+            if (end != "elif") {
+                expect_end();
+                if (end == "else") n->bodies.push_back(parse_block({"endif"}));
+                return;
+            }
+            n->conditions.push_back(parse_expression());
+            expect_end();
+        }
+    }
+
+    void parse_for(Node* n) {
+        n->kind = Node::Kind::For;
+        n->targets = parse_targets("in");
+        if (!accept_name("in")) fail(cur().pos, "'in' is expected in a for statement");
+        n->expr = parse_or();
+        if (accept_name("if")) n->condition = parse_expression(false);
+        if (accept_name("recursive")) fail(cur().pos, "recursive loops are not supported");
+        expect_end();
+        std::string end;
+        n->bodies.push_back(parse_block({"else", "endfor"}, &end));
+        if (end == "else") n->bodies.push_back(parse_block({"endfor"}));
+    }
+
+    void parse_set(Node* n) {
+        n->targets = parse_targets("=");
+        if (accept_op("=")) {
+            n->kind = Node::Kind::Set;
+            n->expr = parse_expression();
+            expect_end();
+            return;
+        }
+        if (n->targets.size() != 1) fail(cur().pos, "a block set takes one name");
+        n->kind = Node::Kind::SetBlock;
+        expect_end();
+        n->bodies.push_back(parse_block({"endset"}));
+    }
+
+    void parse_macro(Node* n) {
+        n->kind = Node::Kind::Macro;
+        if (cur().type != Token::Type::Name) fail(cur().pos, "a macro name is expected");
+        n->text = cur().text;
+        ++tok_;
+        if (!accept_op("(")) fail(cur().pos, "'(' is expected after the macro name");
+        while (!accept_op(")")) {
+            if (!n->targets.empty() && !accept_op(",")) fail(cur().pos, "',' or ')' is expected in the macro's parameters");
+            if (accept_op(")")) break;
+            if (cur().type != Token::Type::Name) fail(cur().pos, "a parameter name is expected");
+            n->targets.push_back(cur().text);
+            ++tok_;
+            n->defaults.push_back(accept_op("=") ? parse_expression() : nullptr);
+        }
+        expect_end();
+        n->bodies.push_back(parse_block({"endmacro"}));
     }
 
     std::vector<std::string> parse_targets(const char* stop) {

@@ -82,9 +82,8 @@ std::string safe_folder_name(const std::string& name) {
     return s.empty() ? "character" : s;
 }
 
-}  // namespace
-
-void add_lab_routes(httplib::Server& server, Studio& st) {
+// The server: its version, threads, folder roots and what the lab and training are doing; a folder's files.
+void add_status_routes(httplib::Server& server, Studio& st) {
     server.Get("/api/status", [&st](const httplib::Request&, httplib::Response& res) {
         handle(res, [&] {
             std::vector<std::string> roots;
@@ -105,7 +104,10 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             send_json(res, files_json(st.folders, st.folders.existing(path.empty() ? "." : path)));
         });
     });
+}
 
+// The model: load (with a first character), unload, convert.
+void add_model_routes(httplib::Server& server, Studio& st) {
     server.Post("/api/model/load", [&st](const httplib::Request& req, httplib::Response& res) {
         handle(res, [&] {
             JsonBody b(req.body);
@@ -146,7 +148,10 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             send_json(res, JsonOut().str("output", st.folders.display(out)).done());
         });
     });
+}
 
+// Characters: create, delete.
+void add_character_routes(httplib::Server& server, Studio& st) {
     server.Post("/api/characters", [&st](const httplib::Request& req, httplib::Response& res) {
         handle(res, [&] {
             JsonBody b(req.body);
@@ -169,7 +174,10 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
             send_json(res, "{\"ok\":true}");
         });
     });
+}
 
+// A character's soul: reset, save, load, and learning a persona into it.
+void add_soul_routes(httplib::Server& server, Studio& st) {
     server.Post("/api/soul/reset", [&st](const httplib::Request& req, httplib::Response& res) {
         handle(res, [&] {
             JsonBody b(req.body);
@@ -222,7 +230,10 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
                                .raw("character", st.lab.soul_json(**c)).done());
         });
     });
+}
 
+// A character's memories, and sleep (replaying them into the soul): start, wake, progress.
+void add_memory_routes(httplib::Server& server, Studio& st) {
     server.Get("/api/memories", [&st](const httplib::Request& req, httplib::Response& res) {
         handle(res, [&] {
             const std::string dir = st.lab.memories_dir(std::atoi(query(req, "character", 10).c_str()));
@@ -259,6 +270,16 @@ void add_lab_routes(httplib::Server& server, Studio& st) {
     server.Get("/api/sleep", [&st](const httplib::Request&, httplib::Response& res) {
         handle(res, [&] { send_json(res, st.lab.sleep_json()); });
     });
+}
+
+}  // namespace
+
+void add_lab_routes(httplib::Server& server, Studio& st) {
+    add_status_routes(server, st);
+    add_model_routes(server, st);
+    add_character_routes(server, st);
+    add_soul_routes(server, st);
+    add_memory_routes(server, st);
 }
 
 }  // namespace studio
