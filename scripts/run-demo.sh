@@ -7,4 +7,5 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2
 ./build/bit-ttt info models/shakespeare-demo.bitt | sed -n 1,14p
-./build/bit-ttt generate -m models/shakespeare-demo.bitt -p "ROMEO:" -n 200 --seed 1
+# --repeat-penalty 1.3: the demo model copies what it has read, its own words included (models/README.md)
+./build/bit-ttt generate -m models/shakespeare-demo.bitt -p "ROMEO:" -n 200 --seed 1 --repeat-penalty 1.3

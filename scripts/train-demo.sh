@@ -44,8 +44,8 @@ else
     --random-fraction 0.3 --random-min-len 8 --random-max-len 96 --seed 1
   "$bit_ttt" train --data "$work/data-repeat" --out "$work/run" --dim 256 --layers 4 --ttt-kind delta --ttt-heads 2 \
     --ttt-dim 128 --ttt-recall-init 1 --inner-lr 1 --ttt-decay-bias 7 --bitlinear-scale 1 --context-len 512 \
-    --batch-size 8 --steps 2000 --warmup-steps 100 --lr 2e-3 --min-lr 1e-4 --weight-decay 0.05 --eval-interval 250 \
-    --eval-batches 8 --save-interval 250 --threads 2 --seed 1 ${TRAIN_FLAGS:-}
+    --batch-size 8 --steps 800 --warmup-steps 100 --lr 2e-3 --min-lr 1e-4 --weight-decay 0.05 --eval-interval 100 \
+    --eval-batches 8 --save-interval 100 --threads 2 --seed 1 ${TRAIN_FLAGS:-}
   dest=models/shakespeare-demo.bitt
 fi
 "$bit_ttt" eval -m "$work/run/model.bitt" --data "$work/data/val.u32" --context-len 512
