@@ -491,13 +491,7 @@ AttentionLayerWeights HfReader::layer(int32_t l) const {
     AttentionLayerWeights L;
     L.input_norm = src.floats(p + "input_layernorm.weight", {D});
     L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
-    L.q = projection("self_attn.q_proj", Q, D);
-    L.k = projection("self_attn.k_proj", KV, D);
-    L.v = projection("self_attn.v_proj", KV, D);
-    L.o = projection("self_attn.o_proj", D, Q);
-    L.gate = projection("mlp.gate_proj", I, D);
-    L.up = projection("mlp.up_proj", I, D);
-    L.down = projection("mlp.down_proj", D, I);
+    read_layer_projections(L, Q, KV, D, I, projection);
     if (bitnet) {
         L.attn_sub_norm = src.floats(p + "self_attn.attn_sub_norm.weight", {Q});
         L.ffn_sub_norm = src.floats(p + "mlp.ffn_sub_norm.weight", {I});

@@ -201,13 +201,7 @@ LoadedModel load_upstream_adaptive(const std::string& dir) {
         AttentionLayerWeights L;
         L.input_norm = src.floats(p + "input_layernorm.weight", {D});
         L.post_norm = src.floats(p + "post_attention_layernorm.weight", {D});
-        L.q = proj("self_attn.q_proj", Q, D);
-        L.k = proj("self_attn.k_proj", KV, D);
-        L.v = proj("self_attn.v_proj", KV, D);
-        L.o = proj("self_attn.o_proj", D, Q);
-        L.gate = proj("mlp.gate_proj", I, D);
-        L.up = proj("mlp.up_proj", I, D);
-        L.down = proj("mlp.down_proj", D, I);
+        read_layer_projections(L, Q, KV, D, I, proj);
         attention->layers.push_back(std::move(L));
     }
     w.attention = std::move(attention);

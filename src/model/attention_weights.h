@@ -45,6 +45,19 @@ struct AttentionLayerWeights {
     std::vector<float> ffn_sub_norm;   // (I)       BitNet: RMSNorm of the gated product before down
 };
 
+// The seven projections of a Llama / BitNet layer by their checkpoint names, each read by `read(name, rows, cols)`
+// (Q = H·hd, KV = Hk·hd, D the model width, I the MLP width): one list for every loader.
+template <typename Read>
+void read_layer_projections(AttentionLayerWeights& L, int64_t Q, int64_t KV, int64_t D, int64_t I, Read&& read) {
+    L.q = read("self_attn.q_proj", Q, D);
+    L.k = read("self_attn.k_proj", KV, D);
+    L.v = read("self_attn.v_proj", KV, D);
+    L.o = read("self_attn.o_proj", D, Q);
+    L.gate = read("mlp.gate_proj", I, D);
+    L.up = read("mlp.up_proj", I, D);
+    L.down = read("mlp.down_proj", D, I);
+}
+
 struct AttentionWeights {
     std::vector<AttentionLayerWeights> layers;
 };

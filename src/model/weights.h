@@ -27,50 +27,37 @@ struct TernaryMatrix {
     static TernaryMatrix from_latent(const float* w, int32_t rows, int32_t cols);
 };
 
-// Float weights (embedding, norms, LM head): owned, or, when `view` is set, in place inside the model file's bytes
-// (kept alive by ModelWeights::storage), so a mapped model shares these pages between processes too.
-struct FloatTensor {
-    std::vector<float> owned;
-    const float* view = nullptr;
+// A host tensor of plain elements: owned, or, when `view` is set, in place inside the model file's bytes (kept
+// alive by ModelWeights::storage), so a mapped model shares these pages between processes too.
+template <typename T>
+struct HostTensor {
+    std::vector<T> owned;
+    const T* view = nullptr;
     size_t count = 0;  // elements of the view (owned.size() otherwise)
 
-    FloatTensor() = default;
-    FloatTensor(std::vector<float> v) : owned(std::move(v)) {}  // NOLINT: a vector is a float tensor
-    static FloatTensor in_place(const float* data, size_t n) {
-        FloatTensor t;
+    HostTensor() = default;
+    HostTensor(std::vector<T> v) : owned(std::move(v)) {}  // NOLINT: a vector is a tensor
+    static HostTensor in_place(const T* data, size_t n) {
+        HostTensor t;
         t.view = data;
         t.count = n;
         return t;
     }
-    const float* data() const { return view ? view : owned.data(); }
+    const T* data() const { return view ? view : owned.data(); }
     size_t size() const { return view ? count : owned.size(); }
-    float operator[](size_t i) const { return data()[i]; }
-    const float* begin() const { return data(); }
-    const float* end() const { return data() + size(); }
-    void assign(size_t n, float v) {
+    T operator[](size_t i) const { return data()[i]; }
+    const T* begin() const { return data(); }
+    const T* end() const { return data() + size(); }
+    void assign(size_t n, T v) {
         view = nullptr;
         owned.assign(n, v);
     }
 };
 
-// A bfloat16 tensor (an attention model's embedding from a bf16 checkpoint: its bits as stored, 2 bytes per
-// weight): owned, or in place inside the model file's bytes (kept alive by ModelWeights::storage).
-struct Bf16Tensor {
-    std::vector<uint16_t> owned;
-    const uint16_t* view = nullptr;
-    size_t count = 0;  // elements of the view (owned.size() otherwise)
-
-    Bf16Tensor() = default;
-    Bf16Tensor(std::vector<uint16_t> v) : owned(std::move(v)) {}  // NOLINT: a vector is a bf16 tensor
-    static Bf16Tensor in_place(const uint16_t* data, size_t n) {
-        Bf16Tensor t;
-        t.view = data;
-        t.count = n;
-        return t;
-    }
-    const uint16_t* data() const { return view ? view : owned.data(); }
-    size_t size() const { return view ? count : owned.size(); }
-};
+// Float weights: the embedding, norms, LM head.
+using FloatTensor = HostTensor<float>;
+// bfloat16 bits as stored, 2 bytes per weight: an attention model's embedding or LM head from a bf16 checkpoint.
+using Bf16Tensor = HostTensor<uint16_t>;
 
 struct LayerWeights {
     FloatTensor norm1;             // (D)    RMSNorm gain before the TTT core
