@@ -20,6 +20,7 @@
 #include "load/model_files.h"
 #include "model/attention_weights.h"
 #include "model/forward.h"
+#include "attention_prefill.h"
 #include "test_util.h"
 
 using namespace ttt;
@@ -28,17 +29,7 @@ namespace {
 
 std::string case_dir(const std::string& name) { return (ttt_test::test_data_dir() / "hf" / name).string(); }
 
-std::vector<float> prefill(const ModelWeights& w, Backend& be) {
-    const std::vector<int32_t> tokens = {1, 7, 3, 12, 5, 9, 2, 11};
-    auto prepared = PreparedModel::create(w, nullptr, be);
-    Forward fwd(w.config, all_layers_on(&be, prepared), 8);
-    std::vector<float> out(tokens.size() * size_t(w.config.vocab_size));
-    SoulState soul(w.config);
-    soul.kv.configure(w.config, KvCacheType::f32, 0);
-    SequenceInput in{tokens.data(), tokens.size(), &soul, LogitRows::all, out.data()};
-    fwd.run(&in, 1);
-    return out;
-}
+std::vector<float> prefill(const ModelWeights& w, Backend& be) { return ttt_test::attention_prefill(w, be); }
 
 // The same model with its bf16 projections widened to f32 (what loading did before).
 ModelWeights widened(const ModelWeights& w) {
