@@ -16,7 +16,8 @@
 //       e = W_h·k̂ − v_h;   W_h ← α·W_h − η·e·k̂ᵀ                                 (the delta rule with a forget gate)
 //       o_t,h = W_h·q̂                                                            (read AFTER the update)
 // Every token updates the state (no chunks): the function is the per-token recurrence, so any split of a sequence
-// into calls gives the same bits. Each sum runs in one fixed order (index ascending).
+// into calls gives the same bits. Each sum runs in one fixed order: a dot product of a row in kDotLanes interleaved
+// partial sums (dot_lanes below), every other sum index ascending.
 //
 // State (the soul's part for one layer): W, H blocks of dh×dh (row-major, block h at h·dh²), and tail, the raw
 // rows (kr, qr) of the last K−1 tokens, oldest first: tail[r] = [kr (d) | qr (d)], r = 0..K−2.
@@ -58,6 +59,24 @@ struct TttDeltaTrace {
 };
 
 namespace delta_detail {
+
+// Σ_j a[j]·b[j] as kDotLanes interleaved partial sums (lane l adds the j ≡ l mod kDotLanes, ascending), then the
+// lanes added in order. One running sum would be a chain of dependent adds, bound by the add latency at a quarter of
+// the machine's add rate or less; interleaved lanes are a fixed order the compiler vectorises without -ffast-math,
+// so every path (inference, training, the double-precision checks) still runs the same arithmetic.
+constexpr size_t kDotLanes = 16;
+
+template <typename T>
+T dot_lanes(const T* a, const T* b, size_t n) {
+    T acc[kDotLanes] = {};
+    size_t j = 0;
+    for (; j + kDotLanes <= n; j += kDotLanes)
+        for (size_t l = 0; l < kDotLanes; ++l) acc[l] += a[j + l] * b[j + l];
+    for (size_t l = 0; j < n; ++j, ++l) acc[l] += a[j] * b[j];
+    T sum = 0;
+    for (size_t l = 0; l < kDotLanes; ++l) sum += acc[l];
+    return sum;
+}
 
 template <typename T>
 T sigmoid(T a) {
@@ -121,18 +140,10 @@ void ttt_delta_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T
                 if (trace->alpha) trace->alpha[t * H + h] = alpha;
                 if (trace->states) std::memcpy(trace->states + t * d * dh + h * dh * dh, Wh, dh * dh * sizeof(T));
             }
-            for (size_t i = 0; i < dh; ++i) {
-                T acc = 0;
-                for (size_t j = 0; j < dh; ++j) acc += Wh[i * dh + j] * kh[o + j];
-                e[i] = acc - vt[o + i];
-            }
+            for (size_t i = 0; i < dh; ++i) e[i] = dot_lanes(Wh + i * dh, kh + o, dh) - vt[o + i];
             for (size_t i = 0; i < dh; ++i)
                 for (size_t j = 0; j < dh; ++j) Wh[i * dh + j] = alpha * Wh[i * dh + j] - eta * e[i] * kh[o + j];
-            for (size_t i = 0; i < dh; ++i) {
-                T acc = 0;
-                for (size_t j = 0; j < dh; ++j) acc += Wh[i * dh + j] * qh[o + j];
-                ot[o + i] = acc;
-            }
+            for (size_t i = 0; i < dh; ++i) ot[o + i] = dot_lanes(Wh + i * dh, qh + o, dh);
         }
         if (trace) {
             if (trace->kc) std::memcpy(trace->kc + t * d, kc, d * sizeof(T));
@@ -198,11 +209,7 @@ void ttt_delta_backward_rows(const TttDeltaParams<T>& p, const T* kr, const T* v
             T* Gh = G + h * dh * dh;
             const T eta = tr.eta[t * H + h], alpha = tr.alpha[t * H + h];
             // Recompute e and W'.
-            for (size_t i = 0; i < dh; ++i) {
-                T acc = 0;
-                for (size_t j = 0; j < dh; ++j) acc += P[i * dh + j] * kh[o + j];
-                e[o + i] = acc - vt[o + i];
-            }
+            for (size_t i = 0; i < dh; ++i) e[o + i] = delta_detail::dot_lanes(P + i * dh, kh + o, dh) - vt[o + i];
             for (size_t i = 0; i < dh; ++i)
                 for (size_t j = 0; j < dh; ++j) Wn[i * dh + j] = alpha * P[i * dh + j] - eta * e[o + i] * kh[o + j];
             // o = W'·q̂
@@ -215,21 +222,17 @@ void ttt_delta_backward_rows(const TttDeltaParams<T>& p, const T* kr, const T* v
                 }
             }
             // W' = α·P − η·e·k̂ᵀ
-            T dalpha = 0;
-            for (size_t i = 0; i < dh * dh; ++i) dalpha += Gh[i] * P[i];
-            for (size_t i = 0; i < dh; ++i) {
-                T acc = 0;
-                for (size_t j = 0; j < dh; ++j) acc += Gh[i * dh + j] * kh[o + j];
-                Gk[o + i] = acc;
-            }
+            const T dalpha = delta_detail::dot_lanes(Gh, P, dh * dh);
+            for (size_t i = 0; i < dh; ++i) Gk[o + i] = delta_detail::dot_lanes(Gh + i * dh, kh + o, dh);
             T deta = 0;
             for (size_t i = 0; i < dh; ++i) deta -= e[o + i] * Gk[o + i];
             for (size_t i = 0; i < dh; ++i) de[o + i] = -eta * Gk[o + i];
             for (size_t i = 0; i < dh; ++i) dv[t * d + o + i] = -de[o + i];
-            for (size_t j = 0; j < dh; ++j) {
-                T acc = 0;
-                for (size_t i = 0; i < dh; ++i) acc += -eta * Gh[i * dh + j] * e[o + i] + P[i * dh + j] * de[o + i];
-                dkh[o + j] = acc;
+            // dk̂ = −η·Gᵀ·e + Pᵀ·de, accumulated row by row (i ascending for every j), so the inner loop runs along rows.
+            for (size_t j = 0; j < dh; ++j) dkh[o + j] = 0;
+            for (size_t i = 0; i < dh; ++i) {
+                const T ge = -eta * e[o + i], pd = de[o + i];
+                for (size_t j = 0; j < dh; ++j) dkh[o + j] += ge * Gh[i * dh + j] + pd * P[i * dh + j];
             }
             for (size_t i = 0; i < dh; ++i)
                 for (size_t j = 0; j < dh; ++j) Gh[i * dh + j] = alpha * Gh[i * dh + j] + de[o + i] * kh[o + j];
