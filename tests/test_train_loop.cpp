@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -287,6 +288,29 @@ TEST_CASE("data: the window sampler is deterministic, resumable and shifts targe
     CHECK(ib == history[3]);
     c.next(ic.data(), tc.data());
     CHECK(ic != history[0]);  // another seed, other windows
+
+    // Streams of 3 windows: the rows of batches 3k+1 and 3k+2 continue where the rows of the batch before stopped;
+    // batch 3 starts new streams. J = 1 is the random-window sampler above, draw for draw.
+    ttt::WindowSampler s3(&d, B, T, 7, 3), s1(&d, B, T, 7, 1);
+    std::vector<std::vector<int32_t>> streams;
+    for (int k = 0; k < 6; ++k) {
+        CHECK(s3.stream_starts() == (k % 3 == 0));
+        s3.next(ia.data(), ta.data());
+        streams.push_back(ia);
+        s1.next(ib.data(), tb.data());
+        if (k < 5) CHECK(ib == history[size_t(k)]);
+        for (int r = 0; r < B; ++r) {
+            CHECK(ta[r * T + T - 1] == ia[r * T + T - 1] + 1);
+            if (k % 3) CHECK(ia[r * T] == streams[size_t(k - 1)][size_t(r * T)] + T);
+        }
+    }
+    CHECK(streams[3] != streams[0]);
+    ttt::WindowSampler s3b(&d, B, T, 7, 3);
+    s3b.set_position(4);  // resume inside a stream
+    s3b.next(ib.data(), tb.data());
+    CHECK(ib == streams[4]);
+    // A stream must fit the data.
+    CHECK(expect_error([&] { ttt::WindowSampler(&d, B, T, 7, 40); }).status() == TTT_ERR_FORMAT);
 
     std::vector<size_t> starts = ttt::eval_window_starts(500, T, 5);
     REQUIRE(starts.size() == 5);
@@ -760,6 +784,58 @@ TEST_CASE("train: resume after a stop continues bit-identically (accumulation, c
     auto e = expect_error([&] { ttt::run_training(ob); });
     CHECK(e.status() == TTT_ERR_INCOMPATIBLE);
     CHECK(std::string(e.what()).find("hidden_dim") != std::string::npos);
+}
+
+TEST_CASE("train: stream training carries the delta souls between batches and resumes bit-identically inside a stream") {
+    TinyData data(alphabet_text(24), alphabet_text(3));
+    TempDir out_a, out_b, out_c;
+    ttt::TrainOptions o = tiny_options(data.data(), out_a.path);
+    o.ttt_kind = "delta";
+    o.ttt_heads = 2;
+    o.inner_lr = 1.0f;
+    o.bitlinear_scale = true;
+    o.stream_windows = 4;
+    o.save_interval = 5;
+    ttt::TrainResult ra = ttt::run_training(o);
+    CHECK(ra.step == 12);
+
+    // Stopped after update 6, inside the second stream (batches 4..7): the checkpoint carries the souls.
+    ttt::TrainOptions ob = o;
+    ob.out_dir = out_b.path.string();
+    ttt::TrainCallbacks cb;
+    cb.progress = [](const ttt::TrainProgress& p) { return p.step < 6; };
+    CHECK(ttt::run_training(ob, cb).step == 6);
+    const ttt::CheckpointFile mid =
+        ttt::read_checkpoint(ttt::checkpoint_file_path((out_b.path / "checkpoints").string(), 6));
+    std::vector<float> souls;
+    REQUIRE(ttt::restore_stream_souls(mid, size_t(o.layers * o.batch_size) * ttt::train_soul_size(mid.info.config), &souls));
+    CHECK(std::any_of(souls.begin(), souls.end(), [](float x) { return x != 0.0f; }));
+    CHECK(expect_error([&] { ttt::restore_stream_souls(mid, 3, &souls); }).status() == TTT_ERR_INCOMPATIBLE);
+    ob.resume = true;
+    CHECK(ttt::run_training(ob).step == 12);
+    CHECK(ttt_test::read_bytes(out_a.path / "model.bitt") == ttt_test::read_bytes(out_b.path / "model.bitt"));
+    CHECK(log_lines(out_a.path / "train_log.jsonl") == log_lines(out_b.path / "train_log.jsonl"));
+    // After update 12 the sampler stands at a stream boundary: that checkpoint needs and holds no souls.
+    const ttt::CheckpointFile end =
+        ttt::read_checkpoint(ttt::checkpoint_file_path((out_b.path / "checkpoints").string(), 12));
+    CHECK(!ttt::restore_stream_souls(end, souls.size(), &souls));
+    // Changing the stream length on resume is refused.
+    ob.stream_windows = 2;
+    ob.steps = 14;
+    CHECK(expect_error([&] { ttt::run_training(ob); }).status() == TTT_ERR_INCOMPATIBLE);
+
+    // Carrying the souls changes the model (the same run with fresh souls per window differs).
+    ttt::TrainOptions oc = o;
+    oc.out_dir = out_c.path.string();
+    oc.stream_windows = 1;
+    ttt::run_training(oc);
+    CHECK(ttt_test::read_bytes(out_a.path / "model.bitt") != ttt_test::read_bytes(out_c.path / "model.bitt"));
+    // Streams need the delta layer.
+    ttt::TrainOptions ou = tiny_options(data.data(), out_c.path / "up");
+    ou.stream_windows = 2;
+    auto e = expect_error([&] { ttt::run_training(ou); });
+    CHECK(e.status() == TTT_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(e.what()).find("stream_windows") != std::string::npos);
 }
 
 TEST_CASE("train: a stop file checkpoints and stops; a corrupt newest checkpoint is skipped on resume") {

@@ -26,12 +26,15 @@ std::vector<double> normals(std::mt19937& rng, size_t n, double stddev = 1.0) {
 struct DeltaInputs {
     size_t n, d, H;
     std::vector<double> kr, v, qr, gates, conv_k, conv_q, bias;
+    std::vector<double> W0, tail0;  // the soul the sequence starts from (a constant: no gradient flows into it)
     double lr;
-    DeltaInputs(std::mt19937& rng, size_t n_, size_t d_, size_t H_, double lr_)
+    DeltaInputs(std::mt19937& rng, size_t n_, size_t d_, size_t H_, double lr_, bool carried)
         : n(n_), d(d_), H(H_), lr(lr_) {
         kr = normals(rng, n * d), v = normals(rng, n * d), qr = normals(rng, n * d);
         gates = normals(rng, n * 2 * H), conv_k = normals(rng, d * kDeltaConv, 0.7);
         conv_q = normals(rng, d * kDeltaConv, 0.7), bias = normals(rng, 2 * H);
+        W0 = carried ? normals(rng, ttt_delta_state_size(d, H), 0.3) : std::vector<double>(ttt_delta_state_size(d, H));
+        tail0 = carried ? normals(rng, ttt_delta_tail_size(d)) : std::vector<double>(ttt_delta_tail_size(d));
     }
     TttDeltaParams<double> params() const {
         TttDeltaParams<double> p;
@@ -40,9 +43,9 @@ struct DeltaInputs {
     }
 };
 
-// loss = Σ r ⊙ out from a zero state.
+// loss = Σ r ⊙ out from the inputs' starting soul.
 double delta_loss(const DeltaInputs& in, const std::vector<double>& r) {
-    std::vector<double> W(ttt_delta_state_size(in.d, in.H), 0.0), tail(ttt_delta_tail_size(in.d), 0.0), out(in.n * in.d);
+    std::vector<double> W = in.W0, tail = in.tail0, out(in.n * in.d);
     ttt_delta_rows<double>(in.params(), in.kr.data(), in.v.data(), in.qr.data(), in.gates.data(), in.n, W.data(),
                            tail.data(), out.data());
     double l = 0;
@@ -52,14 +55,15 @@ double delta_loss(const DeltaInputs& in, const std::vector<double>& r) {
 
 }  // namespace
 
-TEST_CASE("ttt delta: the backward matches central finite differences for every input") {
+TEST_CASE("ttt delta: the backward matches central finite differences for every input, from a zero or a carried soul") {
     std::mt19937 rng(15);
-    for (size_t H : {size_t(1), size_t(2)}) {
-        DeltaInputs in(rng, 9, 8, H, 0.7);
+    for (size_t H : {size_t(1), size_t(2)})
+    for (bool carried : {false, true}) {
+        DeltaInputs in(rng, 9, 8, H, 0.7, carried);
         const size_t n = in.n, d = in.d;
         const std::vector<double> r = normals(rng, n * d);
         // Analytic gradients.
-        std::vector<double> W(ttt_delta_state_size(d, H), 0.0), tail(ttt_delta_tail_size(d), 0.0), out(n * d);
+        std::vector<double> W = in.W0, tail = in.tail0, out(n * d);
         std::vector<double> kc(n * d), qc(n * d), kh(n * d), qh(n * d), kn(n * H), qn(n * H), eta(n * H), alpha(n * H),
             states(n * ttt_delta_state_size(d, H));
         TttDeltaTrace<double> tr{kc.data(), qc.data(), kh.data(), qh.data(), kn.data(), qn.data(), eta.data(),
@@ -68,7 +72,8 @@ TEST_CASE("ttt delta: the backward matches central finite differences for every 
                                tail.data(), out.data(), &tr);
         std::vector<double> dkr(n * d), dv(n * d), dqr(n * d), dg(n * 2 * H), dck(d * kDeltaConv, 0.0),
             dcq(d * kDeltaConv, 0.0), db(2 * H, 0.0), scratch(ttt_delta_backward_scratch(d, H));
-        ttt_delta_backward_rows<double>(in.params(), in.kr.data(), in.v.data(), in.qr.data(), tr, r.data(), n,
+        ttt_delta_backward_rows<double>(in.params(), in.kr.data(), in.v.data(), in.qr.data(), tr,
+                                        carried ? in.tail0.data() : nullptr, r.data(), n,
                                         dkr.data(), dv.data(), dqr.data(), dg.data(), dck.data(), dcq.data(), db.data(),
                                         scratch.data());
         // Fourth-order central differences, relative to the largest analytic value of each input.
@@ -87,7 +92,7 @@ TEST_CASE("ttt delta: the backward matches central finite differences for every 
                 const double num = (-f(2 * h) + 8 * f(h) - 8 * f(-h) + f(-2 * h)) / (12 * h);
                 max_err = std::max(max_err, std::fabs(num - analytic[i]));
             }
-            INFO(name << " heads " << H << ": max |numeric − analytic| " << max_err << ", max |analytic| " << max_ref);
+            INFO(name << " heads " << H << (carried ? " carried soul" : " zero soul") << ": max |numeric − analytic| " << max_err << ", max |analytic| " << max_ref);
             CHECK(max_ref > 0);
             CHECK(max_err <= 1e-7 * std::max(1.0, max_ref));
         };

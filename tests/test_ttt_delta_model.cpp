@@ -67,10 +67,19 @@ TEST_CASE("ttt delta model: relaxed float64 gradient matches finite differences 
     const int32_t B = 2, T = 7, V = 11;
     const std::vector<int32_t> in = random_tokens(size_t(B * T), V, 3), tg = random_tokens(size_t(B * T), V, 4);
     Batch batch{B, T, in.data(), tg.data()};
-    // The third variant has a TTT width other than D/4 (12 of 16, 3 heads of 4).
-    for (int variant = 0; variant < 3; ++variant) {
+    // The third variant has a TTT width other than D/4 (12 of 16, 3 heads of 4); the fourth starts every row from a
+    // carried soul (stream training: the souls are constants, their gradient is not taken).
+    for (int variant = 0; variant < 4; ++variant) {
         const bool scale = variant > 0;
-        const TrainParams p = noisy_params(variant < 2 ? delta_config(V, 16, 2, 2, scale, 0) : delta_config(V, 16, 2, 3, true, 0, 12), 17);
+        const TrainParams p = noisy_params(variant != 2 ? delta_config(V, 16, 2, 2, scale, 0) : delta_config(V, 16, 2, 3, true, 0, 12), 17);
+        std::vector<float> souls;
+        batch.souls_in = nullptr;
+        if (variant == 3) {
+            std::mt19937 rng(23);
+            souls.resize(size_t(2 * B) * train_soul_size(p.config));
+            for (float& x : souls) x = float(std::normal_distribution<double>(0, 0.3)(rng));
+            batch.souls_in = souls.data();
+        }
         ForwardOptions opt;
         opt.relaxed = true;
         opt.frozen_scales = bitlinear_scales(p);
@@ -159,6 +168,55 @@ TEST_CASE("ttt delta model: the training forward computes the inference function
             // Sums in another order (GEMM vs ternary kernels) only; int8 rounding may flip at a boundary, rarely.
             CHECK(max_diff <= 1e-3f * std::max(1.0f, max_abs));
         }
+}
+
+TEST_CASE("ttt delta model: stream training: a window from the carried soul computes what the whole sequence does") {
+    ThreadPool pool(2);
+    const int32_t B = 2, T = 9, V = 23;
+    const ModelConfig c = delta_config(V, 32, 2, 2, true, 0);
+    const TrainParams p = noisy_params(c, 77);
+    const std::vector<int32_t> in = random_tokens(size_t(B * 2 * T), V, 8), tg = random_tokens(size_t(B * 2 * T), V, 9);
+    // Row b reads tokens [b·2T, b·2T + 2T) as two windows: the first from a zero soul, the second from its soul.
+    std::vector<int32_t> in1, in2, tg1, tg2;
+    for (int32_t b = 0; b < B; ++b) {
+        const auto at = [&](const std::vector<int32_t>& v, int32_t w) { return v.begin() + (b * 2 + w) * T; };
+        in1.insert(in1.end(), at(in, 0), at(in, 1)), in2.insert(in2.end(), at(in, 1), at(in, 2));
+        tg1.insert(tg1.end(), at(tg, 0), at(tg, 1)), tg2.insert(tg2.end(), at(tg, 1), at(tg, 2));
+    }
+    const size_t n_souls = size_t(c.num_layers * B) * train_soul_size(c);
+    std::vector<float> souls1(n_souls), souls2(n_souls), logits2(size_t(B * T * V));
+    auto ws = make_workspace(c, B, T);
+    Batch first{B, T, in1.data(), tg1.data()};
+    first.souls_out = souls1.data();
+    train_forward_backward(p, first, nullptr, pool, *ws);
+    Batch second{B, T, in2.data(), tg2.data()};
+    second.souls_in = souls1.data(), second.souls_out = souls2.data();
+    ForwardOptions opt;
+    opt.logits_out = logits2.data();
+    train_forward_backward(p, second, nullptr, pool, *ws, opt);
+
+    const ModelWeights w = weights_from_train_params(p);
+    auto be = CpuBackend::reference(1);
+    auto prep = PreparedModel::create(w, nullptr, *be);
+    Forward f(w.config, all_layers_on(be.get(), prep), 64);
+    float max_diff = 0, max_abs = 0;
+    for (int32_t b = 0; b < B; ++b) {
+        const std::vector<int32_t> seq(in.begin() + b * 2 * T, in.begin() + (b + 1) * 2 * T);
+        const InferenceRun r = run_pieces(f, c, seq, {size_t(2 * T)});
+        for (size_t i = 0; i < size_t(T * V); ++i) {
+            const float want = r.logits[size_t(T * V) + i], got = logits2[size_t(b * T * V) + i];
+            max_diff = std::max(max_diff, std::fabs(want - got));
+            max_abs = std::max(max_abs, std::fabs(want));
+        }
+    }
+    INFO("max |Δlogit| " << max_diff << " of " << max_abs);
+    CHECK(max_abs > 0);
+    CHECK(max_diff <= 1e-3f * std::max(1.0f, max_abs));  // the tolerance of the training-vs-inference test above
+    // The soul after the second window differs from the first one's: the state moved on.
+    CHECK(souls1 != souls2);
+    // Souls need the delta layer, and two different buffers.
+    second.souls_out = souls1.data();
+    CHECK_THROWS_AS(train_forward_backward(p, second, nullptr, pool, *ws), Error);
 }
 
 TEST_CASE("ttt delta model: prefill, decode, random splits and batched contexts give the same logits and souls") {

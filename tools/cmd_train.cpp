@@ -54,6 +54,7 @@ const char* const kTrainUsage =
     "optimisation:\n"
     "  --context-len N (128)  --batch-size N (16)  --steps N (1000)  --lr X (3e-4)  --min-lr X (1e-5)\n"
     "  --warmup-steps N (100)  --accum N (1)  --clip X (1.0, 0 = off)  --weight-decay X (0.01)\n"
+    "  --stream-windows N (1; delta only: each batch row reads N consecutive windows, its soul carried over)\n"
     "  --beta1 X (0.9)  --beta2 X (0.95)  --seed N (1)  --threads N (0 = all; the result does not depend on it)\n"
     "checkpoints and validation:\n"
     "  --save-interval N (500)  --keep-last N (3, 0 = all)  --eval-interval N (100, 0 = off)  --eval-batches N (8)\n"
@@ -202,8 +203,8 @@ int collect_train_flags(int argc, char** argv, TrainFlags* f) {
         "--data", "--out", "--config", "--dim", "--layers", "--intermediate-dim", "--inner-lr", "--ttt-chunk",
         "--ttt-kind", "--ttt-heads", "--ttt-dim", "--ttt-decay-bias", "--ttt-recall-init",
         "--bitlinear-scale", "--act-bits", "--context-len", "--batch-size", "--steps", "--lr", "--min-lr",
-        "--warmup-steps", "--accum", "--clip", "--weight-decay", "--beta1", "--beta2", "--seed", "--threads",
-        "--save-interval", "--keep-last", "--eval-interval", "--eval-batches"};
+        "--warmup-steps", "--accum", "--stream-windows", "--clip", "--weight-decay", "--beta1", "--beta2", "--seed",
+        "--threads", "--save-interval", "--keep-last", "--eval-interval", "--eval-batches"};
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--help" || a == "-h") {
@@ -305,6 +306,7 @@ std::string train_options_from_flags(TrainFlags& f, ttt::TrainOptions* opt_out) 
     opt.bitlinear_scale = scale != 0;
     int_flag("--act-bits", -I32, I32, &opt.act_bits);
     int_flag("--context-len", -I32, I32, &opt.context_len);
+    int_flag("--stream-windows", -I32, I32, &opt.stream_windows);
     int_flag("--batch-size", -I32, I32, &opt.batch_size);
     int_flag("--steps", -(1LL << 62), 1LL << 62, &opt.steps);
     real_flag("--lr", &opt.lr);

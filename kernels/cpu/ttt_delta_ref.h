@@ -168,9 +168,11 @@ void ttt_delta_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T
     }
 }
 
-// Backward of ttt_delta_rows for a sequence that started from W = 0 and a zero tail (training), given the trace of
-// its forward. dout (n, d) in; dkr, dv, dqr (n, d) and dgates (n, 2H) written (=); dconv_k, dconv_q (d, K) and
-// dgate_bias (2H) accumulated (+=). scratch: ttt_delta_backward_scratch(d, heads) values.
+// Backward of ttt_delta_rows given the trace of its forward (whose states hold the starting W, whatever it was) and
+// the tail the sequence started with (null: a zero tail, as after a reset). The starting state is a constant: no
+// gradient flows into W or the tail (training from a carried soul is truncated backpropagation through time).
+// dout (n, d) in; dkr, dv, dqr (n, d) and dgates (n, 2H) written (=); dconv_k, dconv_q (d, K) and dgate_bias (2H)
+// accumulated (+=). scratch: ttt_delta_backward_scratch(d, heads) values.
 //
 // Per token, backwards, per head, with P = W before and W' = W after the update and G = ∂L/∂W':
 //   G += do·q̂ᵀ;  dq̂ = W'ᵀ·do
@@ -183,8 +185,8 @@ inline size_t ttt_delta_backward_scratch(size_t d, size_t heads) {
 
 template <typename T>
 void ttt_delta_backward_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr,
-                             const TttDeltaTrace<T>& tr, const T* dout, size_t n, T* dkr, T* dv, T* dqr, T* dgates,
-                             T* dconv_k, T* dconv_q, T* dgate_bias, T* scratch) {
+                             const TttDeltaTrace<T>& tr, const T* tail, const T* dout, size_t n, T* dkr, T* dv,
+                             T* dqr, T* dgates, T* dconv_k, T* dconv_q, T* dgate_bias, T* scratch) {
     const size_t d = p.d, H = p.heads, dh = d / H, K = kDeltaConv;
     T* G = scratch;            // (H, dh, dh)
     T* Wn = G + d * dh;        // (dh, dh) W after the update, recomputed
@@ -255,13 +257,18 @@ void ttt_delta_backward_rows(const TttDeltaParams<T>& p, const T* kr, const T* v
             norm_back(tr.kc + t * d + o, tr.knorm[t * H + h], dkh + o, dkc + o);
             norm_back(tr.qc + t * d + o, tr.qnorm[t * H + h], dqh + o, dqc + o);
         }
-        // Convolution: kc_t[c] = Σ_s conv_k[c, s]·kr_{t−s}[c] (tokens before 0 are zero in training).
+        // Convolution: kc_t[c] = Σ_s conv_k[c, s]·kr_{t−s}[c]; rows before this call come from the tail (constants).
         for (size_t c = 0; c < d; ++c)
-            for (size_t s = 0; s < K && s <= t; ++s) {
-                dconv_k[c * K + s] += dkc[c] * kr[(t - s) * d + c];
-                dconv_q[c * K + s] += dqc[c] * qr[(t - s) * d + c];
-                dkr[(t - s) * d + c] += dkc[c] * p.conv_k[c * K + s];
-                dqr[(t - s) * d + c] += dqc[c] * p.conv_q[c * K + s];
+            for (size_t s = 0; s < K; ++s) {
+                if (s <= t) {
+                    dconv_k[c * K + s] += dkc[c] * kr[(t - s) * d + c];
+                    dconv_q[c * K + s] += dqc[c] * qr[(t - s) * d + c];
+                    dkr[(t - s) * d + c] += dkc[c] * p.conv_k[c * K + s];
+                    dqr[(t - s) * d + c] += dqc[c] * p.conv_q[c * K + s];
+                } else if (tail) {
+                    dconv_k[c * K + s] += dkc[c] * delta_detail::raw_row(kr, tail, d, t, s, 0)[c];
+                    dconv_q[c * K + s] += dqc[c] * delta_detail::raw_row(qr, tail, d, t, s, 1)[c];
+                }
             }
     }
 }

@@ -21,6 +21,7 @@ namespace {
 
 const char* const kFormatName = "bit_ttt.checkpoint";
 const char* const kMomentPrefix = "adamw.m.";
+const char* const kStreamSouls = "stream.souls";
 const char* const kVariancePrefix = "adamw.v.";
 
 bool little_endian_host() {
@@ -122,7 +123,7 @@ std::string describe_config_difference(const ModelConfig& a, const ModelConfig& 
 }
 
 void save_checkpoint(const std::string& path, const TrainParams& params, const AdamW& adamw,
-                     const CheckpointInfo& info) {
+                     const CheckpointInfo& info, const std::vector<float>* stream_souls) {
     if (!little_endian_host()) fail_unsupported("checkpoints are written on little-endian machines only");
     const size_t n = params.values.size();
     if (adamw.m.size() != n || adamw.v.size() != n)
@@ -154,10 +155,20 @@ void save_checkpoint(const std::string& path, const TrainParams& params, const A
         cursor = t.end;
     }
     if (cursor != 3 * arena_bytes) throw Error(TTT_ERR_INVALID_STATE, "save_checkpoint: parameter tensors do not cover the arena");
+    const bool has_souls = stream_souls && !stream_souls->empty();
+    const uint64_t souls_bytes = has_souls ? uint64_t(stream_souls->size()) * 4 : 0;
+    if (has_souls) {
+        const int64_t L = params.config.num_layers, per = int64_t(stream_souls->size()) / L;
+        const int64_t S = int64_t(train_soul_size(params.config));
+        if (S == 0 || int64_t(stream_souls->size()) % L != 0 || per % S != 0)
+            throw Error(TTT_ERR_INVALID_STATE, "save_checkpoint: stream souls do not match the model");
+        tensors.push_back(TensorRecord{kStreamSouls, {L, per / S, S}, cursor, cursor + souls_bytes});
+    }
 
     uint32_t data_crc = crc32c(params.values.data(), arena_bytes);
     data_crc = crc32c(adamw.m.data(), arena_bytes, data_crc);
     data_crc = crc32c(adamw.v.data(), arena_bytes, data_crc);
+    if (has_souls) data_crc = crc32c(stream_souls->data(), souls_bytes, data_crc);
 
     std::map<std::string, std::string> meta;
     meta["format"] = kFormatName;
@@ -203,6 +214,7 @@ void save_checkpoint(const std::string& path, const TrainParams& params, const A
     out.write(params.values.data(), arena_bytes);
     out.write(adamw.m.data(), arena_bytes);
     out.write(adamw.v.data(), arena_bytes);
+    if (has_souls) out.write(stream_souls->data(), souls_bytes);
     out.commit();
 }
 
@@ -278,9 +290,11 @@ void restore_checkpoint(const CheckpointFile& ckpt, TrainParams& params, AdamW& 
     const size_t n = params.values.size();
     if (adamw.m.size() != n || adamw.v.size() != n)
         throw Error(TTT_ERR_INVALID_STATE, "restore_checkpoint: optimiser state does not match the parameters");
-    if (ckpt.view.tensors.size() != 3 * params.tensors.size())
+    const size_t extra = ckpt.view.find(kStreamSouls) ? 1 : 0;
+    if (ckpt.view.tensors.size() != 3 * params.tensors.size() + extra)
         fail_incompatible(what + " holds " + std::to_string(ckpt.view.tensors.size()) + " tensors, expected " +
-                          std::to_string(3 * params.tensors.size()) + " (parameters, adamw.m, adamw.v)");
+                          std::to_string(3 * params.tensors.size() + extra) + " (parameters, adamw.m, adamw.v" +
+                          (extra ? ", stream.souls)" : ")"));
     // Check everything first, then copy: nothing changes on failure.
     const char* prefixes[3] = {"", kMomentPrefix, kVariancePrefix};
     std::vector<const TensorView*> found;
@@ -312,6 +326,22 @@ std::string checkpoint_file_path(const std::string& dir, int64_t step) {
     char b[64];
     std::snprintf(b, sizeof b, "ckpt-%08lld.safetensors", static_cast<long long>(step));
     return dir + "/" + b;
+}
+
+bool restore_stream_souls(const CheckpointFile& ckpt, size_t expected, std::vector<float>* out) {
+    const std::string what = "checkpoint '" + ckpt.path + "'";
+    const TensorView* v = ckpt.view.find(kStreamSouls);
+    if (!v) return false;
+    if (v->n_bytes != uint64_t(expected) * 4)
+        fail_incompatible(what + ": the carried souls hold " + std::to_string(v->n_bytes / 4) + " values, this run needs " +
+                          std::to_string(expected) + "; resume with the same batch size and model");
+    std::vector<float> souls(expected);
+    if (expected) std::memcpy(souls.data(), v->data, expected * 4);
+    for (size_t i = 0; i < expected; ++i)
+        if (!std::isfinite(souls[i]))
+            fail_format(what + ": the carried souls hold an invalid value at element " + std::to_string(i));
+    *out = std::move(souls);
+    return true;
 }
 
 std::string best_checkpoint_path(const std::string& dir) { return dir + "/model-best.safetensors"; }

@@ -5,6 +5,8 @@
 //     <name>            every parameter of TrainParams::tensors in arena order, upstream names and shapes
 //     adamw.m.<name>    AdamW first moments, same shapes
 //     adamw.v.<name>    AdamW second moments
+//     stream.souls      only in stream training (TrainOptions::stream_windows > 1) when the sampler stopped inside
+//                       its streams: the carried delta souls, [L, B, soul floats] (Batch::souls_in), after the arenas
 //   __metadata__ (strings):
 //     format, format_version, min_reader_version   "bit_ttt.checkpoint", "1", "1"
 //     step            completed optimiser updates (the run continues with update number `step`)
@@ -66,8 +68,9 @@ struct CheckpointFile {
 
 // Save params and the optimiser state with `info` (its config must be params.config). Crash-safe; throws
 // Error(TTT_ERR_IO) on failure, leaving any existing file at `path` as it was.
+// stream_souls, if not null and not empty, is written as the tensor stream.souls [L, B, n / (L·B)].
 void save_checkpoint(const std::string& path, const TrainParams& params, const AdamW& adamw,
-                     const CheckpointInfo& info);
+                     const CheckpointInfo& info, const std::vector<float>* stream_souls = nullptr);
 
 // Read and verify. Errors: TTT_ERR_IO (unreadable), TTT_ERR_FORMAT (not a checkpoint, truncated, corrupted:
 // the message names the file and the check that failed), TTT_ERR_UNSUPPORTED (written by a newer version).
@@ -77,6 +80,10 @@ CheckpointFile read_checkpoint(const std::string& path);
 // adamw (m, v, t). A checkpoint of another config throws Error(TTT_ERR_INCOMPATIBLE) naming the differing
 // fields; a tensor missing or of another shape throws TTT_ERR_INCOMPATIBLE too. Nothing is changed on failure.
 void restore_checkpoint(const CheckpointFile& ckpt, TrainParams& params, AdamW& adamw);
+
+// The carried souls of a stream-training checkpoint into *out (resized to `expected` floats): false when the
+// checkpoint has none; TTT_ERR_INCOMPATIBLE when their size is not `expected`, TTT_ERR_FORMAT for a non-finite value.
+bool restore_stream_souls(const CheckpointFile& ckpt, size_t expected, std::vector<float>* out);
 
 // "field: a vs b; ..." for the fields that differ ("" when the configs are the same).
 std::string describe_config_difference(const ModelConfig& a, const ModelConfig& b);

@@ -125,21 +125,28 @@ void TokenData::require_window(int32_t context_len) const {
 
 // ------------------------------------------------------------------------------------------------ sampling
 
-WindowSampler::WindowSampler(const TokenData* data, int32_t batch_size, int32_t context_len, uint64_t seed)
-    : data_(data), B_(batch_size), T_(context_len), seed_(seed) {
-    if (!data || batch_size <= 0 || context_len <= 0) fail_argument("WindowSampler: bad arguments");
+WindowSampler::WindowSampler(const TokenData* data, int32_t batch_size, int32_t context_len, uint64_t seed,
+                             int32_t stream_windows)
+    : data_(data), B_(batch_size), T_(context_len), J_(stream_windows), seed_(seed) {
+    if (!data || batch_size <= 0 || context_len <= 0 || stream_windows <= 0) fail_argument("WindowSampler: bad arguments");
+    if (stream_windows > 1 && int64_t(data->size()) < int64_t(stream_windows) * context_len + 1)
+        fail_format("'" + data->path() + "' holds " + std::to_string(data->size()) + " tokens, fewer than one stream of " +
+                    std::to_string(stream_windows) + " windows of " + std::to_string(context_len) +
+                    " tokens needs (" + std::to_string(int64_t(stream_windows) * context_len + 1) + ")");
     data->require_window(context_len);
 }
 
 void WindowSampler::next(int32_t* inputs, int32_t* targets) {
-    // The generator of batch k depends only on (seed, k): splitmix64 expands them into a fresh xoshiro state.
+    // The generator of batch k's starts depends only on (seed, k / J): splitmix64 expands them into a fresh
+    // xoshiro state. With J = 1 this is one random window per row and batch.
+    const uint64_t stream = position_ / uint64_t(J_), window = position_ % uint64_t(J_);
     uint64_t sm = seed_ ^ 0x5851f42d4c957f2dull;
     const uint64_t a = splitmix64_next(sm);
-    Rng rng(a ^ (position_ * 0xd1b54a32d192ed03ull + 0x9e3779b97f4a7c15ull));
-    const size_t T = static_cast<size_t>(T_);
-    const uint64_t n_starts = static_cast<uint64_t>(data_->size() - T);  // starts 0 .. N-T-1
+    Rng rng(a ^ (stream * 0xd1b54a32d192ed03ull + 0x9e3779b97f4a7c15ull));
+    const size_t T = static_cast<size_t>(T_), span = T * size_t(J_);
+    const uint64_t n_starts = static_cast<uint64_t>(data_->size() - span);  // stream starts 0 .. N-J·T-1
     for (int32_t r = 0; r < B_; ++r) {
-        const size_t s = static_cast<size_t>(rng.below(n_starts));
+        const size_t s = static_cast<size_t>(rng.below(n_starts)) + size_t(window) * T;
         data_->copy(s, T, inputs + size_t(r) * T);
         data_->copy(s + 1, T, targets + size_t(r) * T);
     }

@@ -14,6 +14,14 @@
 // epoch, consecutive batches are not correlated, and there is no epoch-boundary wrap to handle. Windows may cross
 // document boundaries (the EOS token is then just another target), as upstream's do.
 //
+// Streams (stream_windows J > 1, the delta layer's soul carried between batches): batch k's row r reads window
+// k mod J of a stream of J consecutive windows, the stream starting at s uniform in [0, N − J·T − 1] drawn from an
+// Rng seeded by (seed, k div J) — so consecutive batches continue each row's text where it stopped, and the trainer
+// carries each row's soul from one batch to the next, starting a fresh soul with every stream (k mod J = 0). The
+// model then trains on souls that have read up to J·T tokens, as they will in a long conversation, while each
+// backward pass stays one window long (truncated backpropagation through time). J = 1 is the random windows above,
+// draw for draw. The state is still the counter k alone, plus the carried souls (saved in checkpoints).
+//
 // Validation windows: `count` starts spread evenly over the file (first at 0, last at N − T − 1), so a
 // validation loss always looks at the same tokens and covers the file from start to end.
 #pragma once
@@ -64,16 +72,20 @@ class WindowSampler {
 public:
     WindowSampler() = default;
     // data must hold at least context_len + 1 tokens and outlive the sampler.
-    WindowSampler(const TokenData* data, int32_t batch_size, int32_t context_len, uint64_t seed);
+    // stream_windows: consecutive windows per stream (1 = independent random windows); the data must hold one stream.
+    WindowSampler(const TokenData* data, int32_t batch_size, int32_t context_len, uint64_t seed,
+                  int32_t stream_windows = 1);
 
     // Fill inputs and targets ([B, T] each) with batch number position(), then advance the position.
     void next(int32_t* inputs, int32_t* targets);
     uint64_t position() const { return position_; }
+    // The next batch starts new streams: its rows need fresh souls.
+    bool stream_starts() const { return position_ % uint64_t(J_) == 0; }
     void set_position(uint64_t p) { position_ = p; }
 
 private:
     const TokenData* data_ = nullptr;
-    int32_t B_ = 0, T_ = 0;
+    int32_t B_ = 0, T_ = 0, J_ = 1;
     uint64_t seed_ = 0;
     uint64_t position_ = 0;
 };

@@ -128,6 +128,7 @@ struct Activations {
         T* qr;      // (N, d)  query(n₁), raw
         T* gates;   // (N, 2H) G·n₁
         T* saved;   // ttt_delta_saved_size(N, d, H): what the recurrence keeps for its backward
+        T* soul_start;  // (B, ttt_delta_soul_size) the carried souls the rows start from (Batch::souls_in)
     };
     std::vector<T*> x;         // L+1 × (N, D) residual stream: x[0] = embeddings, x[l+1] = output of layer l
     std::vector<Layer> layers;
@@ -148,6 +149,7 @@ struct Activations {
     T* ddv;    // (N, d)  delta kind: ∂v
     T* ddq;    // (N, d)  ∂q_r
     T* ddg;    // (N, 2H) ∂g
+    T* soul_end;  // (B, ttt_delta_soul_size) one layer's souls after the batch, on their way to Batch::souls_out
 
     std::vector<T> arena;
 
@@ -155,7 +157,7 @@ struct Activations {
         return b == B && t == Tn && c.vocab_size == config.vocab_size && c.hidden_dim == config.hidden_dim &&
                c.num_layers == config.num_layers && c.intermediate_dim == config.intermediate_dim &&
                c.ttt_chunk == config.ttt_chunk && c.act_bits == config.act_bits && c.ttt_kind == config.ttt_kind &&
-               c.ttt_heads == config.ttt_heads;
+               c.ttt_heads == config.ttt_heads && c.ttt_dim() == config.ttt_dim();
     }
 
     void build(const ModelConfig& c, size_t b, size_t t) {
@@ -186,12 +188,14 @@ struct Activations {
             take(a.we[kValue], dl * d * D), take(a.we[kQuery], dl * d * D);
             take(a.kr, dl * N * d), take(a.v, dl * N * d), take(a.qr, dl * N * d), take(a.gates, dl * N * 2 * H);
             take(a.saved, dl * ttt_delta_saved_size(N, d, H));
+            take(a.soul_start, dl * B * ttt_delta_soul_size(d, H));
         }
         take(xnf, N * D), take(rstdf, N), take(logits, N * V);
         take(dx, N * D), take(dtmp, N * D), take(dbig1, N * I), take(dbig2, N * I), take(dsm1, N * d), take(dsm2, N * d);
         take(dwe, I * D);
         take(tttscr, delta ? ttt_delta_train_scratch(B, d, H) : ttt_backward_scratch(B, Tn, d, C));
         take(ddv, dl * N * d), take(ddq, dl * N * d), take(ddg, dl * N * 2 * H);
+        take(soul_end, dl * B * ttt_delta_soul_size(d, H));
         size_t total = 0;
         for (auto& p : plan) total += (p.second + 15) / 16 * 16;  // 64-byte steps for float
         arena.assign(total, T(0));
@@ -206,6 +210,10 @@ struct Activations {
 void check_batch(const ModelConfig& c, const Batch& batch) {
     if (batch.B <= 0 || batch.T <= 0) fail_argument("training batch must have B > 0 and T > 0");
     if (!batch.inputs || !batch.targets) fail_argument("training batch has no inputs or targets");
+    if ((batch.souls_in || batch.souls_out) && !c.is_delta())
+        fail_argument("carried souls (stream training) need the delta TTT layer; upstream's layer trains from zero");
+    if (batch.souls_in && batch.souls_out && batch.souls_in == batch.souls_out)
+        fail_argument("training batch: souls_in and souls_out must be different buffers");
     const size_t N = size_t(batch.B) * size_t(batch.T);
     for (size_t n = 0; n < N; ++n)
         if (batch.inputs[n] < 0 || batch.inputs[n] >= c.vocab_size)
@@ -225,8 +233,9 @@ public:
     using Input = Rows;
 
     TrainLayerExec(Activations<T>& A, size_t l, const T* P, const ParamIndex::Layer& p, const ModelConfig& c,
-                   bool quant, const TttDeltaParams<T>& delta, ThreadPool* pool)
-        : A_(A), a_(A.layers[l]), l_(l), P_(P), p_(p), c_(c), quant_(quant), delta_(delta), pool_(pool) {}
+                   bool quant, const TttDeltaParams<T>& delta, const Batch& batch, ThreadPool* pool)
+        : A_(A), a_(A.layers[l]), l_(l), P_(P), p_(p), c_(c), quant_(quant), delta_(delta), batch_(batch),
+          pool_(pool) {}
 
     bool delta() const { return A_.delta; }
 
@@ -273,9 +282,17 @@ public:
         matmul(false, true, A_.N, 2 * A_.H, A_.D, n.p, P_ + p_.gate, a_.gates, false, pool_);  // g = G·n (float rows)
         return {a_.gates, 2 * A_.H};
     }
+    // Rows start from the batch's carried souls (float, converted to T) or from zero souls; the souls after the
+    // batch go back to the batch (stream training, Batch::souls_in/souls_out).
     Rows ttt_delta(const Rows& k, const Rows& v, const Rows& q, const Rows& g, LayerSlot) {
-        ttt_delta_forward(delta_, k.p, v.p, q.p, g.p, A_.B, A_.Tn, a_.z, ttt_delta_saved_at(a_.saved, A_.N, A_.d, A_.H),
-                          pool_);
+        const size_t n_souls = A_.B * ttt_delta_soul_size(A_.d, A_.H);
+        if (batch_.souls_in) std::copy_n(batch_.souls_in + l_ * n_souls, n_souls, a_.soul_start);
+        ttt_delta_forward(delta_, k.p, v.p, q.p, g.p, A_.B, A_.Tn, batch_.souls_in ? a_.soul_start : nullptr,
+                          batch_.souls_out ? A_.soul_end : nullptr, a_.z,
+                          ttt_delta_saved_at(a_.saved, A_.N, A_.d, A_.H), pool_);
+        if (batch_.souls_out)
+            std::transform(A_.soul_end, A_.soul_end + n_souls, batch_.souls_out + l_ * n_souls,
+                           [](T x) { return static_cast<float>(x); });
         return {a_.z, A_.d};
     }
     Rows swiglu(const Rows& gate, const Rows& up, LayerSlot) {
@@ -310,6 +327,7 @@ private:
     const ModelConfig& c_;
     bool quant_;
     TttDeltaParams<T> delta_;
+    const Batch& batch_;
     ThreadPool* pool_;
 };
 
@@ -352,7 +370,7 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
     // ---- forward: the layer program (model/layer_program.h), executed by the training ops --------------------------
     embedding_forward(batch.inputs, N, P + ix.embed, D, A.x[0]);
     for (size_t l = 0; l < L; ++l) {
-        TrainLayerExec<T> ex(A, l, P, ix.layers[l], c, quant, delta_params(ix.layers[l]), pool);
+        TrainLayerExec<T> ex(A, l, P, ix.layers[l], c, quant, delta_params(ix.layers[l]), batch, pool);
         bitllama_layer(ex, {A.x[l], D});
     }
     rmsnorm_forward(A.x[L], P + ix.norm_f, N, D, eps, A.xnf, A.rstdf, pool);
@@ -398,7 +416,8 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
         weight_grad(l, kUp, A.dx, inz);
         if (A.delta) {
             const ParamIndex::Layer& pl = p;
-            ttt_delta_backward(delta_params(pl), a.kr, a.v, a.qr, ttt_delta_saved_at(a.saved, N, d, H), A.dsm1, B, Tn,
+            ttt_delta_backward(delta_params(pl), a.kr, a.v, a.qr, ttt_delta_saved_at(a.saved, N, d, H),
+                               batch.souls_in ? a.soul_start : nullptr, A.dsm1, B, Tn,
                                A.dsm2, A.ddv, A.ddq, A.ddg, G + pl.conv_k, G + pl.conv_q, G + pl.gate_bias, A.tttscr,
                                pool);                                                // ∂k_r, ∂v, ∂q_r, ∂g
             weight_grad(l, kKey, A.dsm2, in1);
@@ -422,6 +441,10 @@ double forward_backward(const TrainParams& params, const T* P, const Batch& batc
 }
 
 }  // namespace
+
+size_t train_soul_size(const ModelConfig& config) {
+    return config.is_delta() ? ttt_delta_soul_size(size_t(config.ttt_dim()), size_t(config.ttt_heads)) : 0;
+}
 
 struct TrainWorkspace::Impl {
     Activations<float> acts;

@@ -44,8 +44,17 @@ struct TrainParams {
 struct Batch {
     int32_t B = 0, T = 0;
     const int32_t* inputs = nullptr;   // [B, T]
-    const int32_t* targets = nullptr;  // [B, T]; each row is one sequence starting from a zero TTT state
+    const int32_t* targets = nullptr;  // [B, T]; each row is one sequence, from a zero TTT state unless souls_in
+    // Delta kind, stream training (train/data.h): the souls the rows start from, [L][B][train_soul_size] (null: zero
+    // souls), and where the souls after the batch go (null: not kept). The start is a constant of the step: no
+    // gradient flows into it (truncated backpropagation through time). The two must not overlap.
+    const float* souls_in = nullptr;
+    float* souls_out = nullptr;
 };
+
+// Floats of one row's soul in one layer of a delta-kind model (fast weights W, then the token-mixing tail, as
+// ttt_delta_soul_size); 0 for upstream's layer, whose training always starts from a zero state.
+size_t train_soul_size(const ModelConfig& config);
 
 // Activations kept for the backward pass, reused between steps (contents private to forward_backward.cpp; a
 // complete type so std::unique_ptr<TrainWorkspace> can be destroyed anywhere).

@@ -117,6 +117,12 @@ void validate_train_options(const TrainOptions& o) {
     if (o.keep_last < 0) bad_option("keep_last", "must be >= 0 (0 = keep all)");
     if (!std::isfinite(o.ttt_decay_bias) || std::fabs(o.ttt_decay_bias) > 30.0f)
         bad_option("ttt_decay_bias", "must be a number in -30..30, is " + fmt(o.ttt_decay_bias, "%g"));
+    if (o.stream_windows <= 0 || o.stream_windows > 1 << 20)
+        bad_option("stream_windows", "must be in 1..1048576, is " + std::to_string(o.stream_windows));
+    if (o.stream_windows > 1 && o.ttt_kind != "delta")
+        bad_option("stream_windows", "above 1 needs ttt_kind \"delta\" (upstream's layer trains from a zero state)");
+    if (o.stream_windows > 1 && o.float_weights)
+        bad_option("stream_windows", "above 1 cannot be combined with float_weights");
     LrSchedule s{o.lr, o.min_lr, o.warmup_steps, o.steps};
     validate_schedule(s);
     validate_adamw(AdamWOptions{o.beta1, o.beta2, o.eps, o.weight_decay});
@@ -177,6 +183,7 @@ std::string train_options_to_json(const TrainOptions& o) {
         if (o.ttt_dim != 0) i("ttt_dim", o.ttt_dim);  // absent = dim/4: older option files stay valid
         d("ttt_decay_bias", o.ttt_decay_bias);
         if (o.ttt_recall_init) b("ttt_recall_init", true);  // absent = false: older option files stay valid
+        if (o.stream_windows != 1) i("stream_windows", o.stream_windows);  // absent = 1: likewise
     }
     b("bitlinear_scale", o.bitlinear_scale);
     i("act_bits", o.act_bits);
@@ -284,6 +291,7 @@ void train_options_from_json(const std::string& json, TrainOptions* out, const s
     i32("ttt_dim", &o->ttt_dim);
     f32("ttt_decay_bias", &o->ttt_decay_bias);
     if (json_get_bool_opt(obj, "ttt_recall_init", what, &bv)) o->ttt_recall_init = bv;
+    i32("stream_windows", &o->stream_windows);
     if (json_get_bool_opt(obj, "bitlinear_scale", what, &bv)) o->bitlinear_scale = bv;
     if (json_get_bool_opt(obj, "float_weights", what, &bv)) o->float_weights = bv;
     i32("act_bits", &o->act_bits);
@@ -407,6 +415,9 @@ void warn_option_changes(const Run& run, const std::string& stored_json, const T
     if (then.float_weights != now.float_weights)
         fail_incompatible(std::string("the checkpoint was trained with") + (then.float_weights ? "" : "out") +
                           " --float-weights; resume it the same way (or start a new run in another folder)");
+    if (then.stream_windows != now.stream_windows)
+        fail_incompatible("the checkpoint was trained with --stream-windows " + std::to_string(then.stream_windows) +
+                          "; resume it the same way (or start a new run in another folder)");
     if (then.seed != now.seed)
         run.say("note: --seed " + std::to_string(now.seed) + " is ignored; the run continues with its seed " +
                 std::to_string(then.seed));
@@ -515,6 +526,15 @@ private:
     size_t val_batches_ = 0;
     std::vector<float> grads_;
     ForwardOptions forward_options_;
+    // Stream training: the souls the next batch's rows start from, and where a batch writes its rows' souls.
+    std::vector<float> souls_, souls_next_;
+    bool has_souls_ = false;  // souls_ came from the checkpoint
+    size_t stream_soul_floats() const {
+        return size_t(data_.config.num_layers) * size_t(opt_.batch_size) * train_soul_size(data_.config);
+    }
+    const std::vector<float>* carried_souls() const {
+        return opt_.stream_windows > 1 && !sampler_->stream_starts() ? &souls_ : nullptr;
+    }
 };
 
 void TrainingRun::resume_or_start() {
@@ -525,6 +545,7 @@ void TrainingRun::resume_or_start() {
             for (const std::string& s : skipped) run_.say("warning: skipping a checkpoint that does not validate: " + s);
             const CheckpointInfo& in = ckpt.info;
             restore_checkpoint(ckpt, params_, adamw_);  // throws INCOMPATIBLE for another config
+            if (opt_.stream_windows > 1) has_souls_ = restore_stream_souls(ckpt, stream_soul_floats(), &souls_);
             if (in.train_tokens != data_.train.size())
                 fail_incompatible("checkpoint '" + ckpt.path + "' was trained on " + std::to_string(in.train_tokens) +
                                   " tokens of train.u32, '" + data_.train.path() + "' now holds " +
@@ -568,8 +589,15 @@ void TrainingRun::open_log() {
 
 void TrainingRun::prepare_batches() {
     const int32_t B = opt_.batch_size, T = opt_.context_len;
-    sampler_ = std::make_unique<WindowSampler>(&data_.train, B, T, seed_);
+    sampler_ = std::make_unique<WindowSampler>(&data_.train, B, T, seed_, opt_.stream_windows);
     sampler_->set_position(data_position_);
+    if (opt_.stream_windows > 1) {
+        if (!sampler_->stream_starts() && !has_souls_)
+            fail_format("the checkpoint stopped inside its streams (--stream-windows " +
+                        std::to_string(opt_.stream_windows) + ") but holds no carried souls; it cannot be resumed");
+        souls_.resize(stream_soul_floats());
+        souls_next_.resize(stream_soul_floats());
+    }
     ws_ = make_workspace(data_.config, B, T);
     inputs_.resize(size_t(B) * T);
     targets_.resize(size_t(B) * T);
@@ -605,9 +633,14 @@ double TrainingRun::accumulate_gradients() {
     std::fill(grads_.begin(), grads_.end(), 0.0f);
     double loss = 0.0;
     for (int32_t a = 0; a < opt_.accum; ++a) {
-        sampler_->next(inputs_.data(), targets_.data());
         Batch batch{opt_.batch_size, opt_.context_len, inputs_.data(), targets_.data()};
+        if (opt_.stream_windows > 1) {  // decided before next() moves the sampler on
+            batch.souls_in = sampler_->stream_starts() ? nullptr : souls_.data();
+            batch.souls_out = souls_next_.data();
+        }
+        sampler_->next(inputs_.data(), targets_.data());
         loss += train_forward_backward(params_, batch, grads_.data(), pool_, *ws_, forward_options_);
+        if (opt_.stream_windows > 1) souls_.swap(souls_next_);
     }
     if (opt_.accum > 1) {
         loss /= double(opt_.accum);
@@ -644,7 +677,7 @@ CheckpointInfo TrainingRun::checkpoint_info() const {
 
 void TrainingRun::save() {
     const std::string path = checkpoint_file_path(ckpt_dir_, step_);
-    save_checkpoint(path, params_, adamw_, checkpoint_info());
+    save_checkpoint(path, params_, adamw_, checkpoint_info(), carried_souls());
     rotate_checkpoints(ckpt_dir_, opt_.keep_last);
     last_saved_step_ = step_;
     result_.last_checkpoint = path;

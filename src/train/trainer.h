@@ -53,6 +53,10 @@ struct TrainOptions {
     int64_t warmup_steps = 100;
     int64_t steps = 1000;
     int32_t accum = 1;             // micro-batches per update (gradients averaged)
+    // Delta kind: consecutive windows each batch row reads with its soul carried from one batch to the next (train/
+    // data.h, "Streams"), so the model learns on souls that have read up to stream_windows·context_len tokens.
+    // 1 = every window from a fresh soul.
+    int32_t stream_windows = 1;
     double clip = 1.0;             // global gradient norm limit; 0 = no clipping
     float weight_decay = 0.01f;
     float beta1 = 0.9f;

@@ -26,26 +26,27 @@ TttDeltaTrace<T> trace_of(const TttDeltaSaved<T>& s, size_t row, size_t d, size_
 
 template <typename T>
 void ttt_delta_forward(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr, const T* gates, size_t B,
-                       size_t Tn, T* out, const TttDeltaSaved<T>& saved, ThreadPool* pool) {
-    const size_t d = p.d, H = p.heads;
+                       size_t Tn, const T* start, T* end, T* out, const TttDeltaSaved<T>& saved, ThreadPool* pool) {
+    const size_t d = p.d, H = p.heads, S = ttt_delta_soul_size(d, H), nW = ttt_delta_state_size(d, H);
     for_sequences(pool, B, [&](size_t b0, size_t b1) {
-        std::vector<T> W(ttt_delta_state_size(d, H)), tail(ttt_delta_tail_size(d));
+        std::vector<T> soul(S);
         for (size_t b = b0; b < b1; ++b) {
-            std::fill(W.begin(), W.end(), T(0));
-            std::fill(tail.begin(), tail.end(), T(0));
+            if (start) std::copy(start + b * S, start + (b + 1) * S, soul.begin());
+            else std::fill(soul.begin(), soul.end(), T(0));
             const size_t r = b * Tn;
             const TttDeltaTrace<T> tr = trace_of(saved, r, d, H);
-            ttt_delta_rows<T>(p, kr + r * d, v + r * d, qr + r * d, gates + r * 2 * H, Tn, W.data(), tail.data(),
-                              out + r * d, &tr);
+            ttt_delta_rows<T>(p, kr + r * d, v + r * d, qr + r * d, gates + r * 2 * H, Tn, soul.data(),
+                              soul.data() + nW, out + r * d, &tr);
+            if (end) std::copy(soul.begin(), soul.end(), end + b * S);
         }
     });
 }
 
 template <typename T>
 void ttt_delta_backward(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr,
-                        const TttDeltaSaved<T>& saved, const T* dout, size_t B, size_t Tn, T* dkr, T* dv, T* dqr,
-                        T* dgates, T* dconv_k, T* dconv_q, T* dgate_bias, T* scratch, ThreadPool* pool) {
-    const size_t d = p.d, H = p.heads, K = kDeltaConv;
+                        const TttDeltaSaved<T>& saved, const T* start, const T* dout, size_t B, size_t Tn, T* dkr,
+                        T* dv, T* dqr, T* dgates, T* dconv_k, T* dconv_q, T* dgate_bias, T* scratch, ThreadPool* pool) {
+    const size_t d = p.d, H = p.heads, K = kDeltaConv, S = ttt_delta_soul_size(d, H), nW = ttt_delta_state_size(d, H);
     const size_t per_seq = ttt_delta_backward_scratch(d, H) + 2 * d * K + 2 * H;
     for_sequences(pool, B, [&](size_t b0, size_t b1) {
         for (size_t b = b0; b < b1; ++b) {
@@ -55,8 +56,10 @@ void ttt_delta_backward(const TttDeltaParams<T>& p, const T* kr, const T* v, con
             T* pb = pcq + d * K;
             std::fill(pck, pck + 2 * d * K + 2 * H, T(0));
             const size_t r = b * Tn;
-            ttt_delta_backward_rows<T>(p, kr + r * d, v + r * d, qr + r * d, trace_of(saved, r, d, H), dout + r * d,
-                                       Tn, dkr + r * d, dv + r * d, dqr + r * d, dgates + r * 2 * H, pck, pcq, pb, s);
+            const T* tail = start ? start + b * S + nW : nullptr;
+            ttt_delta_backward_rows<T>(p, kr + r * d, v + r * d, qr + r * d, trace_of(saved, r, d, H), tail,
+                                       dout + r * d, Tn, dkr + r * d, dv + r * d, dqr + r * d, dgates + r * 2 * H, pck,
+                                       pcq, pb, s);
         }
     });
     // Parameter gradients: the per-sequence parts summed in sequence order.
@@ -70,10 +73,10 @@ void ttt_delta_backward(const TttDeltaParams<T>& p, const T* kr, const T* v, con
 
 #define TTT_DELTA_INSTANTIATE(T)                                                                                    \
     template void ttt_delta_forward<T>(const TttDeltaParams<T>&, const T*, const T*, const T*, const T*, size_t,   \
-                                       size_t, T*, const TttDeltaSaved<T>&, ThreadPool*);                          \
+                                       size_t, const T*, T*, T*, const TttDeltaSaved<T>&, ThreadPool*);            \
     template void ttt_delta_backward<T>(const TttDeltaParams<T>&, const T*, const T*, const T*,                    \
-                                        const TttDeltaSaved<T>&, const T*, size_t, size_t, T*, T*, T*, T*, T*, T*, \
-                                        T*, T*, ThreadPool*);
+                                        const TttDeltaSaved<T>&, const T*, const T*, size_t, size_t, T*, T*, T*,   \
+                                        T*, T*, T*, T*, T*, ThreadPool*);
 TTT_DELTA_INSTANTIATE(float)
 TTT_DELTA_INSTANTIATE(double)
 #undef TTT_DELTA_INSTANTIATE

@@ -1,6 +1,7 @@
-// The delta-rule TTT layer in training (docs/memory.md): B independent sequences of T tokens, each from a zero
-// state and a zero token-mixing tail, running the one recurrence of kernels/cpu/ttt_delta_ref.h forward and its
-// backward. Templated on the scalar like train_ops.h (float trains, double checks).
+// The delta-rule TTT layer in training (docs/memory.md): B independent sequences of T tokens, each from a zero soul
+// or from a soul carried over from the sequence's previous window (stream training, train/data.h), running the one
+// recurrence of kernels/cpu/ttt_delta_ref.h forward and its backward. Templated on the scalar like train_ops.h
+// (float trains, double checks).
 #pragma once
 
 #include <cstddef>
@@ -32,15 +33,20 @@ TttDeltaSaved<T> ttt_delta_saved_at(T* base, size_t N, size_t d, size_t H) {
     return s;
 }
 
-// out (B·T, d) from kr, v, qr (B·T, d) and gates (B·T, 2H).
+// One sequence's soul in training: W (ttt_delta_state_size) followed by the tail (ttt_delta_tail_size).
+inline size_t ttt_delta_soul_size(size_t d, size_t H) { return ttt_delta_state_size(d, H) + ttt_delta_tail_size(d); }
+
+// out (B·T, d) from kr, v, qr (B·T, d) and gates (B·T, 2H). start (B souls, null: zero souls) is the soul each
+// sequence starts from; end (B souls), if not null, receives the soul after its T tokens.
 template <typename T>
 void ttt_delta_forward(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr, const T* gates, size_t B,
-                       size_t Tn, T* out, const TttDeltaSaved<T>& saved, ThreadPool* pool);
+                       size_t Tn, const T* start, T* end, T* out, const TttDeltaSaved<T>& saved, ThreadPool* pool);
 // dkr, dv, dqr (B·T, d) and dgates (B·T, 2H) written; dconv_k, dconv_q (d, 4) and dgate_bias (2H) accumulated
-// (+=) in sequence order, so the result is the same for any thread count.
+// (+=) in sequence order, so the result is the same for any thread count. start: the forward's (no gradient flows
+// into it).
 template <typename T>
 void ttt_delta_backward(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr,
-                        const TttDeltaSaved<T>& saved, const T* dout, size_t B, size_t Tn, T* dkr, T* dv, T* dqr,
-                        T* dgates, T* dconv_k, T* dconv_q, T* dgate_bias, T* scratch, ThreadPool* pool);
+                        const TttDeltaSaved<T>& saved, const T* start, const T* dout, size_t B, size_t Tn, T* dkr,
+                        T* dv, T* dqr, T* dgates, T* dconv_k, T* dconv_q, T* dgate_bias, T* scratch, ThreadPool* pool);
 
 }  // namespace ttt
