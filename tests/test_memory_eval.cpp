@@ -99,6 +99,15 @@ TEST_CASE("memory evaluation: every figure equals the same quantity computed thr
         CHECK(r.positions[k].mean_loss == doctest::Approx(sums[k] / double(counts[k])).epsilon(1e-12));
     }
 
+    // windows 0 (the default): every whole window of the file, so the buckets count floor(n / 301) windows.
+    ttt::MemoryEvalOptions all = o;
+    all.tests = {"positions"}, all.windows = 0;
+    const ttt::MemoryReport ra = ttt::evaluate_memory(model_dir, data, all);
+    REQUIRE(ra.positions.size() == 3);
+    CHECK(tokens.size() / 301 > 2);
+    CHECK(ra.positions[0].count == 128 * (tokens.size() / 301));
+    CHECK(ra.positions[2].count == 44 * (tokens.size() / 301));
+
     // second read: the first copy's targets 1..L−1, the second copy's L+1..2L−1.
     double first = 0, second = 0;
     for (size_t p = 0; p < 3; ++p) {

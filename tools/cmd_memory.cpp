@@ -21,7 +21,7 @@ const char* const kUsage =
     "  recall after learning and after sleep, stability over a long life. FILE.u32 is held-out text made with the\n"
     "  model's tokenizer.\n"
     "  --tests LIST        positions,second_read,copy,recall,sleep,stability (all)\n"
-    "  --window N (2048)  --windows N (4)              positions\n"
+    "  --window N (2048)  --windows N (0 = every whole window of the file)   positions\n"
     "  --passages N (8)   --passage-len N (200)        second_read\n"
     "  --copy-passages N (16)  --copy-len N (64)       copy: random held-out tokens, read twice\n"
     "  --repeats LIST (1,3,10)                         recall: learn each fact this many times\n"
@@ -104,7 +104,7 @@ int cmd_memory(int argc, char** argv) {
         else if (a == "--json") json_path = v;
         else if (a == "--tests") opt.tests = split(v);
         else if (a == "--window") ok = int_opt(2, 1 << 20, &opt.window);
-        else if (a == "--windows") ok = int_opt(1, 4096, &opt.windows);
+        else if (a == "--windows") ok = int_opt(0, 4096, &opt.windows);
         else if (a == "--passages") ok = int_opt(1, 4096, &opt.passages);
         else if (a == "--passage-len") ok = int_opt(2, 1 << 20, &opt.passage_len);
         else if (a == "--copy-passages") ok = int_opt(1, 4096, &opt.copy_passages);

@@ -33,7 +33,7 @@ std::vector<MemoryFact> default_memory_facts();
 struct MemoryEvalOptions {
     std::vector<std::string> tests = {"positions", "second_read", "copy", "recall", "sleep", "stability"};
     int32_t threads = 0;
-    int32_t window = 2048, windows = 4;               // positions
+    int32_t window = 2048, windows = 0;               // positions (windows 0: every whole window the file holds)
     int32_t passages = 8, passage_len = 200;          // second_read
     int32_t copy_passages = 16, copy_len = 64;        // copy
     std::vector<MemoryFact> facts = default_memory_facts();
