@@ -209,7 +209,17 @@ typedef struct ttt_context_params {
     int32_t n_ctx;             /* attention models: KV cache length in tokens, 0 = the model's max_position_embeddings;
                                   a call that would pass it fails with TTT_ERR_INVALID_STATE (ttt_reset empties it) */
     int32_t kv_cache_type;     /* attention models: TTT_KV_F16 (default), TTT_KV_INT8 (per token and head), TTT_KV_F32 */
+    int32_t activations;       /* the rows the ternary products read: TTT_ACTIVATIONS_DEFAULT (0: the model's, or
+                                  what the environment variable TTT_ACTIVATIONS says), TTT_ACTIVATIONS_MODEL (as the
+                                  model was trained: float for act_bits 0, int8 for act_bits 8) or TTT_ACTIVATIONS_INT8
+                                  (int8 for every model: a float model prefills about twice as fast, its logits
+                                  differ by the rounding of its activations; docs/performance.md has the measured
+                                  quality cost). Souls stay compatible: the soul's format does not depend on it */
 } ttt_context_params;
+
+#define TTT_ACTIVATIONS_DEFAULT 0
+#define TTT_ACTIVATIONS_MODEL   1
+#define TTT_ACTIVATIONS_INT8    2
 
 #define TTT_LM_HEAD_DEFAULT 0
 #define TTT_LM_HEAD_F32     1

@@ -140,6 +140,11 @@ bool parse_option(int argc, char** argv, int& i, Options& o) {
         static const int32_t values[] = {TTT_KV_F16, TTT_KV_INT8, TTT_KV_F32};
         return choice(names, values, 3, &o.ctx.kv_cache_type);
     }
+    if (a == "--activations") {
+        static const char* const names[] = {"model", "int8"};
+        static const int32_t values[] = {TTT_ACTIVATIONS_MODEL, TTT_ACTIVATIONS_INT8};
+        return choice(names, values, 2, &o.ctx.activations);
+    }
     if (a == "--lm-head") {
         static const char* const names[] = {"f32", "bf16", "int8"};
         static const int32_t values[] = {TTT_LM_HEAD_F32, TTT_LM_HEAD_BF16, TTT_LM_HEAD_I8};
@@ -189,7 +194,10 @@ const char* kSamplingHelp =
     "                          (0); a prompt or reply that would pass it stops with \"KV cache full\" (chat: /reset empties it)\n"
     "  --kv-cache TYPE         attention models: f16, int8 (1 byte per value, one factor per token and head) or f32 (f16)\n"
     "  --lm-head TYPE          how the LM head is held: f32, bf16 or int8 (smaller decodes faster; logits differ by\n"
-    "                          the rounding of the head) (f32, or what the environment variable TTT_LM_HEAD says)\n";
+    "                          the rounding of the head) (f32, or what the environment variable TTT_LM_HEAD says)\n"
+    "  --activations TYPE      the rows the ternary products read: model (as the model was trained) or int8 (every\n"
+    "                          model; a float model prefills about twice as fast, its logits move by the rounding)\n"
+    "                          (model, or what the environment variable TTT_ACTIVATIONS says)\n";
 
 const char* kGenerateSaveHelp =
     "  --save-soul             save the soul back to --soul FILE at the end (checked to be writable first)\n"

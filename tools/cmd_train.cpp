@@ -70,6 +70,9 @@ const char* const kEvalUsage =
     "  Bits per byte use the text size from FILE.meta.json when present, else the tokens' byte lengths.\n"
     "  --context-len N (128)  --limit N (target tokens, 0 = all)  --threads N (0 = all cores;\n"
     "  the result does not depend on it)\n"
+    "  --activations model|int8  the rows the ternary products read: as the model was trained, or int8 for every\n"
+    "                        model (a float model runs faster, its loss moves by the rounding; default: model, or\n"
+    "                        what the environment variable TTT_ACTIVATIONS says)\n"
     "  A token file whose .meta.json names another tokenizer than the model's is refused (its ids would mean other\n"
     "  text); --any-tokenizer scores it anyway, with a warning.\n";
 
@@ -437,6 +440,8 @@ int cmd_eval(int argc, char** argv) {
             opt.max_tokens = uint64_t(n);
         } else if (a == "--threads" && parse_i64(v, 0, 1024, &n)) {
             opt.threads = int32_t(n);
+        } else if (a == "--activations" && (v == "model" || v == "int8")) {
+            opt.int8_activations = v == "int8";
         } else {
             std::fprintf(stderr, "bit-ttt eval: bad argument: %s %s\n%s", a.c_str(), v.c_str(), kEvalUsage);
             return 2;

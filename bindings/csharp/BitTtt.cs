@@ -177,6 +177,7 @@ namespace BitTtt
             public int lm_head;
             public int n_ctx;
             public int kv_cache_type;
+            public int activations;
         }
 
         [StructLayout(LayoutKind.Sequential)]
@@ -929,6 +930,10 @@ namespace BitTtt
     /// <summary>KV cache storage of attention models (TTT_KV_*).</summary>
     public enum KvCacheType { F16 = 0, Int8 = 1, F32 = 2 }
 
+    /// <summary>The rows the ternary products read (TTT_ACTIVATIONS_*): as the model was trained, or int8 for every
+    /// model (a float model prefills about twice as fast; its logits move by the rounding of its activations).</summary>
+    public enum Activations { Default = 0, Model = 1, Int8 = 2 }
+
     /// <summary>A model's architecture (TTT_ARCH_*).</summary>
     public enum ModelArchitecture { Ttt = 0, Llama = 1, BitNet = 2 }
 
@@ -949,6 +954,8 @@ namespace BitTtt
         public int? NCtx;
         /// <summary>Attention models: how the KV cache stores keys and values.</summary>
         public KvCacheType? KvCache;
+        /// <summary>The rows the ternary products read (unset: the model's, or what TTT_ACTIVATIONS says).</summary>
+        public Activations? Activations;
 
         internal static NativeMethods.ttt_context_params ToNative(ContextParams o)
         {
@@ -959,6 +966,7 @@ namespace BitTtt
             if (o != null && o.NBatch.HasValue) p.n_batch = o.NBatch.Value;
             if (o != null && o.NCtx.HasValue) p.n_ctx = o.NCtx.Value;
             if (o != null && o.KvCache.HasValue) p.kv_cache_type = (int)o.KvCache.Value;
+            if (o != null && o.Activations.HasValue) p.activations = (int)o.Activations.Value;
             return p;
         }
     }

@@ -73,7 +73,12 @@ TTT_API ttt_status TTT_CALL ttt_create(ttt_model* model, const ttt_context_param
         if (p.n_batch < 0 || p.n_batch > 65536) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_batch must be in 0..65536");
         if (p.lm_head < TTT_LM_HEAD_DEFAULT || p.lm_head > TTT_LM_HEAD_I8)
             throw Error(TTT_ERR_INVALID_ARGUMENT, "params.lm_head must be one of the TTT_LM_HEAD_* values (0..3)");
-        std::unique_ptr<Backend> backend = CpuBackend::best(p.n_threads, lm_head_storage_of(p.lm_head));
+        if (p.activations < TTT_ACTIVATIONS_DEFAULT || p.activations > TTT_ACTIVATIONS_INT8)
+            throw Error(TTT_ERR_INVALID_ARGUMENT, "params.activations must be one of the TTT_ACTIVATIONS_* values (0..2)");
+        const std::optional<bool> int8_float = p.activations == TTT_ACTIVATIONS_DEFAULT
+                                                   ? std::nullopt
+                                                   : std::optional<bool>(p.activations == TTT_ACTIVATIONS_INT8);
+        std::unique_ptr<Backend> backend = CpuBackend::best(p.n_threads, lm_head_storage_of(p.lm_head), int8_float);
         auto prepared = prepared_weights(model, *backend);
         const size_t rows_per_pass = p.n_batch == 0 ? Session::kDefaultRowsPerPass : size_t(p.n_batch);
         if (p.n_ctx < 0) throw Error(TTT_ERR_INVALID_ARGUMENT, "params.n_ctx must be >= 0");

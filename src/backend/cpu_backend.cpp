@@ -65,11 +65,13 @@ CpuBackend::CpuBackend(const CpuBackendOptions& options)
     : kernels_(ternary_kernels(options.level)),
       int8_(options.int8 == Int8Activations::on ||
             (options.int8 == Int8Activations::automatic && kernels_.level != CpuLevel::scalar)),
+      int8_float_models_(options.int8_float_models),
       lm_head_(options.lm_head),
       pool_holder_(shared_pool(options.n_threads)),
       pool_(*pool_holder_) {
     const char* head = lm_head_ == DenseStorage::bf16 ? "-head-bf16" : lm_head_ == DenseStorage::i8 ? "-head-i8" : "";
-    std::snprintf(name_, sizeof name_, "cpu-%s%s%s", kernels_.name, int8_ ? "-i8" : "", head);
+    std::snprintf(name_, sizeof name_, "cpu-%s%s%s%s", kernels_.name, int8_ ? "-i8" : "",
+                  int8_float_models_ ? "-act8" : "", head);
 }
 
 DenseStorage lm_head_storage_from_env() {
@@ -79,15 +81,22 @@ DenseStorage lm_head_storage_from_env() {
     return DenseStorage::f32;
 }
 
+bool int8_float_models_from_env() {
+    const char* env = std::getenv("TTT_ACTIVATIONS");
+    return env && std::strcmp(env, "int8") == 0;
+}
+
 std::unique_ptr<CpuBackend> CpuBackend::reference(int n_threads) {
     return std::make_unique<CpuBackend>(CpuBackendOptions{n_threads, CpuLevel::scalar});
 }
 
 std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads) { return best(n_threads, std::nullopt); }
 
-std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads, std::optional<DenseStorage> lm_head) {
+std::unique_ptr<CpuBackend> CpuBackend::best(int n_threads, std::optional<DenseStorage> lm_head,
+                                             std::optional<bool> int8_float_models) {
     CpuBackendOptions options{n_threads, cpu_active_level()};
     options.lm_head = lm_head ? *lm_head : lm_head_storage_from_env();
+    options.int8_float_models = int8_float_models ? *int8_float_models : int8_float_models_from_env();
     return std::make_unique<CpuBackend>(options);
 }
 
@@ -108,7 +117,8 @@ void CpuBackend::download(const Tensor& src, void* host) { std::memcpy(host, src
 
 bool CpuBackend::same_memory_as(const Backend& other) const {
     const auto* cpu = dynamic_cast<const CpuBackend*>(&other);
-    return cpu && cpu->kernels_.level == kernels_.level && cpu->int8_ == int8_ && cpu->lm_head_ == lm_head_;
+    return cpu && cpu->kernels_.level == kernels_.level && cpu->int8_ == int8_ &&
+           cpu->int8_float_models_ == int8_float_models_ && cpu->lm_head_ == lm_head_;
 }
 
 // ---- weights ---------------------------------------------------------------------------------------------------
@@ -120,7 +130,9 @@ TernaryWeight CpuBackend::prepare_ternary(const TernaryFileView& v, bool apply_s
     w.scale = v.scale;
     w.apply_scale = apply_scale;
     // The integer kernels compute act_bits 8 exactly (int32 sums); the scalar level keeps the float reference path.
-    w.act = act_bits == 8 ? (int8_ ? ActType::i8 : ActType::f32_fake_i8) : ActType::f32;
+    // A float model's rows are quantised the same way when the backend was asked to (int8_float_models).
+    const bool quantised = act_bits == 8 || int8_float_models_;
+    w.act = quantised ? (int8_ ? ActType::i8 : ActType::f32_fake_i8) : ActType::f32;
     // In place when the kernels take the stored layout (its rows start on any byte, so such kernels assume no
     // alignment); else repacked once into an aligned buffer in the level's layout.
     if (kernels_.file_layout) {

@@ -31,11 +31,19 @@ struct CpuBackendOptions {
     Int8Activations int8 = Int8Activations::automatic;
     // How prepare_lm_head stores the LM head (backend.h, DenseStorage); f32 keeps the loaded floats in place.
     DenseStorage lm_head = DenseStorage::f32;
+    // Quantise the rows of a float-activation model (act_bits 0) to int8 too, as act_bits 8 does, so its ternary
+    // products run on the integer kernels (about twice the prefill rate). It changes what such a model computes by
+    // the rounding of its activations (docs/performance.md, "Int8 activations for a float model", has the measured
+    // quality cost), so it is asked for, never implied.
+    bool int8_float_models = false;
 };
 
 // The LM head storage the environment variable TTT_LM_HEAD asks for (f32|bf16|i8; unset or anything else: f32),
 // read by CpuBackend::best like TTT_CPU_LEVEL, for measurements and tests.
 DenseStorage lm_head_storage_from_env();
+// Whether the environment variable TTT_ACTIVATIONS asks for int8 activations in float models ("int8"; unset or
+// anything else: the model's own activations).
+bool int8_float_models_from_env();
 
 // The process's pool of n threads (0 = all hardware threads), made on first use and freed with its last user.
 std::shared_ptr<ThreadPool> shared_pool(int n_threads);
@@ -47,8 +55,10 @@ public:
     static std::unique_ptr<CpuBackend> reference(int n_threads = 1);
     // The fastest level this CPU has (or TTT_CPU_LEVEL says), the LM head as TTT_LM_HEAD says (f32 by default).
     static std::unique_ptr<CpuBackend> best(int n_threads);
-    // The same with the LM head stored as `lm_head` when given.
-    static std::unique_ptr<CpuBackend> best(int n_threads, std::optional<DenseStorage> lm_head);
+    // The same with the LM head stored as `lm_head` and float models' activations as `int8_float_models` says, each
+    // when given (else from the environment).
+    static std::unique_ptr<CpuBackend> best(int n_threads, std::optional<DenseStorage> lm_head,
+                                            std::optional<bool> int8_float_models = std::nullopt);
 
     const char* name() const override { return name_; }
     bool supports(Op op, ActType act) const override;
@@ -102,6 +112,7 @@ private:
 
     const TernaryKernels& kernels_;
     bool int8_;
+    bool int8_float_models_;
     DenseStorage lm_head_;
     std::shared_ptr<ThreadPool> pool_holder_;
     ThreadPool& pool_;

@@ -146,7 +146,7 @@ EvalResult evaluate_model(const std::string& model_path, const std::string& data
     // Windows are independent (each starts from a fresh soul): they run as the sequences of one batch through the
     // forward, several at a time, on the backend's threads. Every window's logits are those of running it alone
     // (the forward's contract), and the sums are formed in window order, so nothing depends on the thread count.
-    auto backend = CpuBackend::best(opt.threads);
+    auto backend = CpuBackend::best(opt.threads, std::nullopt, opt.int8_activations);
     auto prepared = PreparedModel::create(model.weights, nullptr, *backend);
     const size_t group = std::max<size_t>(1, std::min<size_t>(64, kMaxLogitFloats / (T * V)));
     Forward forward(config, all_layers_on(backend.get(), prepared),

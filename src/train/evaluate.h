@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace ttt {
@@ -26,6 +27,9 @@ struct EvalOptions {
     int32_t threads = 0;      // the backend's threads (0 = all hardware threads); the result is the same for any
     std::string meta_path;    // "" = the sidecar beside the data file (train.u32 -> train.meta.json)
     bool any_tokenizer = false;  // score a file whose sidecar names another tokenizer (refused by default, 52)
+    // Ternary products on int8 activations even for a float model (CpuBackendOptions::int8_float_models); unset:
+    // what the environment variable TTT_ACTIVATIONS says (the model's own activations by default).
+    std::optional<bool> int8_activations;
     // Target tokens scored so far, growing; called on the calling thread after each group of windows.
     std::function<void(uint64_t done, uint64_t total)> progress;
 };

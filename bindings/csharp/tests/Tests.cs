@@ -1032,6 +1032,16 @@ internal static class Tests
             True(model.Info.HasTokenizer, "the demo model carries its tokenizer");
             Equal(TttKind.Delta, model.Info.TttKind, "the demo model has the delta TTT layer (docs/memory.md)");
             True(model.Info.TttHeads >= 1 && model.Info.TttDim % model.Info.TttHeads == 0, "heads " + model.Info.TttHeads);
+            // Int8 activations on this float-activation model: logits move by the rounding only (docs/performance.md).
+            using (var own = new Context(model, new ContextParams { Activations = Activations.Model }))
+            using (var int8 = new Context(model, new ContextParams { Activations = Activations.Int8 }))
+            {
+                int[] ids = model.Tokenize(prompt);
+                float[] a = own.Forward(ids), b = int8.Forward(ids);
+                float maxDiff = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+                True(maxDiff > 0 && maxDiff < 0.5f, "int8 activations move the logits by " + maxDiff);
+            }
+            Throws<BitTttArgumentException>(() => new Context(model, new ContextParams { Activations = (Activations)7 }), "unknown activations");
             List<GeneratedToken> steps, again;
             using (var a = new Context(model)) steps = a.GenerateTokens(prompt, options).ToList();
             using (var b = new Context(model)) again = b.GenerateTokens(prompt, options).ToList();

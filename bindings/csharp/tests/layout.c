@@ -50,6 +50,9 @@ int main(void) {
     FIELD(ttt_context_params, backend);
     FIELD(ttt_context_params, n_batch);
     FIELD(ttt_context_params, lm_head);
+    FIELD(ttt_context_params, n_ctx);
+    FIELD(ttt_context_params, kv_cache_type);
+    FIELD(ttt_context_params, activations);
 
     SIZE(ttt_logit_bias);
     FIELD(ttt_logit_bias, token);

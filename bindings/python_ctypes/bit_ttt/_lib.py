@@ -91,6 +91,10 @@ TTT_KV_F16 = 0
 TTT_KV_INT8 = 1
 TTT_KV_F32 = 2
 
+TTT_ACTIVATIONS_DEFAULT = 0
+TTT_ACTIVATIONS_MODEL = 1
+TTT_ACTIVATIONS_INT8 = 2
+
 TTT_TOKENIZE_ADD_SPECIAL = 1
 TTT_TOKENIZE_PARSE_SPECIAL = 2
 TTT_DETOKENIZE_SKIP_SPECIAL = 1
@@ -180,6 +184,7 @@ class ttt_context_params(Structure):
         ("lm_head", c_int32),
         ("n_ctx", c_int32),
         ("kv_cache_type", c_int32),
+        ("activations", c_int32),
     ]
 
 

@@ -318,11 +318,13 @@ class Model(Closable):
 
     # -- contexts -------------------------------------------------------------------------------------------
 
-    def context(self, n_threads: int = 0, n_batch: int = 0, n_ctx: int = 0, kv_cache_type: str = "f16") -> "Context":
-        """A new Context (conversation / character with its own soul) on this model."""
+    def context(self, n_threads: int = 0, n_batch: int = 0, n_ctx: int = 0, kv_cache_type: str = "f16",
+                activations: Optional[str] = None) -> "Context":
+        """A new Context (conversation / character with its own soul) on this model (arguments: Context)."""
         from .context import Context
 
-        return Context(self, n_threads=n_threads, n_batch=n_batch, n_ctx=n_ctx, kv_cache_type=kv_cache_type)
+        return Context(self, n_threads=n_threads, n_batch=n_batch, n_ctx=n_ctx, kv_cache_type=kv_cache_type,
+                       activations=activations)
 
 
 def apply_chat_template(

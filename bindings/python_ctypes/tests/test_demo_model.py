@@ -117,3 +117,22 @@ def test_model_info_names_the_ttt_layer_kind_and_heads(demo):
         pytest.skip("no upstream-form fixture at %s" % UPSTREAM.resolve())
     with bit_ttt.Model(UPSTREAM) as up:
         assert up.info.ttt_kind == "upstream" and up.info.ttt_heads == 1
+
+
+def test_int8_activations_run_the_float_demo_model_close_to_its_own(demo):
+    # The demo model was trained with float activations (act_bits 0); activations="int8" runs its ternary products
+    # on int8 rows (docs/performance.md: "Int8 activations for a float model"). The logits move by the rounding of
+    # the activations only: far less than a nat, and the same greedy choices on this prompt.
+    tokens = demo.tokenize("ROMEO: Is the day so young?")
+    with demo.context() as own, demo.context(activations="model") as model_acts, \
+            demo.context(activations="int8") as int8:
+        a, b, c = own.forward_all(tokens), model_acts.forward_all(tokens), int8.forward_all(tokens)
+    rows = range(len(tokens))
+    diffs = [max(abs(float(x) - float(y)) for x, y in zip(a[r], c[r])) for r in rows]
+    if not os.environ.get("TTT_ACTIVATIONS"):
+        assert all(list(a[r]) == list(b[r]) for r in rows)  # the default is the model's own activations
+    assert 0.0 < max(diffs) < 0.5, diffs
+    argmax = lambda row: max(range(len(row)), key=lambda i: row[i])
+    assert sum(argmax(a[r]) == argmax(c[r]) for r in rows) >= len(tokens) - 1
+    with pytest.raises(ValueError, match="activations"):
+        demo.context(activations="int4")
