@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -63,6 +64,25 @@ TEST_CASE("ttt_context_params.activations: int8 on a float model computes the ac
     CHECK(std::memcmp(own.data(), want.data(), bytes) != 0);
     if (!std::getenv("TTT_ACTIVATIONS"))
         CHECK(std::memcmp(logits_with(float_model, TTT_ACTIVATIONS_DEFAULT, tokens, 1).data(), own.data(), bytes) == 0);
+
+    // Souls do not depend on the choice: a soul made on int8 activations loads into a context on the model's own.
+    {
+        ttt_context_params p8, pm;
+        REQUIRE(ttt_context_params_init(&p8, sizeof p8) == TTT_OK);
+        REQUIRE(ttt_context_params_init(&pm, sizeof pm) == TTT_OK);
+        p8.activations = TTT_ACTIVATIONS_INT8, pm.activations = TTT_ACTIVATIONS_MODEL;
+        ttt_context *a = nullptr, *b = nullptr;
+        REQUIRE(ttt_create(float_model, &p8, &a) == TTT_OK);
+        REQUIRE(ttt_create(float_model, &pm, &b) == TTT_OK);
+        REQUIRE(ttt_forward(a, tokens.data(), tokens.size(), nullptr) == TTT_OK);
+        size_t size = 0;
+        CHECK(ttt_save_soul_buffer(a, nullptr, 0, &size) == TTT_ERR_BUFFER_TOO_SMALL);
+        std::vector<uint8_t> soul(size);
+        REQUIRE(ttt_save_soul_buffer(a, soul.data(), soul.size(), &size) == TTT_OK);
+        CHECK(ttt_load_soul_buffer(b, soul.data(), size, 0) == TTT_OK);
+        ttt_destroy(a);
+        ttt_destroy(b);
+    }
 
     ttt_context_params bad;
     REQUIRE(ttt_context_params_init(&bad, sizeof bad) == TTT_OK);
