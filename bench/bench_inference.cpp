@@ -335,13 +335,15 @@ BENCHMARK(BM_LoadModel)
 
 // The shipped demo model itself (models/shakespeare-demo.bitt, whatever its TTT kind), as issue 13 states its
 // target: prefill of a 1,000-token prompt (one call, logits of the last token) against decode, 1 thread.
-// Args: prefill (1) or decode (0), level (0 scalar reference, 1 best).
+// Args: prefill (1) or decode (0), level (0 scalar reference, 1 best, 2 best with int8 activations even for a
+// float-activation model: TTT_ACTIVATIONS_INT8).
 void BM_DemoModel(benchmark::State& state) {
     const std::string path = std::string(TTT_SOURCE_DIR) + "/models/shakespeare-demo.bitt";
     if (FILE* f = std::fopen(path.c_str(), "rb")) std::fclose(f);
     else return state.SkipWithError(("no demo model at " + path).c_str());
     const ttt::LoadedModel m = ttt::load_model_path(path, ttt::LoadOptions{});
-    auto backend = state.range(1) ? ttt::CpuBackend::best(1) : ttt::CpuBackend::reference(1);
+    auto backend = state.range(1) ? ttt::CpuBackend::best(1, std::nullopt, state.range(1) == 2)
+                                  : ttt::CpuBackend::reference(1);
     auto prepared = ttt::PreparedModel::create(m.weights, nullptr, *backend);
     ttt::Forward forward(m.weights.config, ttt::all_layers_on(backend.get(), prepared), 128);
     const size_t V = size_t(m.weights.config.vocab_size), n = state.range(0) ? 1000 : 1;
@@ -360,6 +362,6 @@ void BM_DemoModel(benchmark::State& state) {
     state.SetLabel(std::string(backend->name()) + (m.weights.config.is_delta() ? " delta" : " upstream"));
     state.counters["tokens/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_DemoModel)->ArgNames({"prefill", "level"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DemoModel)->ArgNames({"prefill", "level"})->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
