@@ -5,8 +5,8 @@
 # that remembering what was read pays during training; see docs/training.md for why.
 #
 # Usage: scripts/train-demo.sh [--upstream] [CORPUS] [WORK_DIR]   (needs build/bit-ttt and python3)
-#   default      the delta-layer demo model (models/shakespeare-demo.bitt; about 18 CPU-minutes of training: 10 to 15
-#                minutes on 2 free cores, 45 minutes on the shared machine it was made on)
+#   default      the delta-layer demo model (models/shakespeare-demo.bitt; about 20 minutes of training on 2 free
+#                cores, 35 minutes on one)
 #   --upstream   the first demo model, upstream's TTT layer on 128-token windows, kept as a test fixture
 #                (tests/data/models/shakespeare-upstream.bitt; about 20 minutes on 2 cores)
 # Extra trainer flags can be appended through TRAIN_FLAGS (e.g. TRAIN_FLAGS="--threads 1"); a stopped run
@@ -38,12 +38,12 @@ if [ "$kind" = upstream ]; then
 else
   # Half of the training passages (16..256 tokens) are read twice in a row, and after 30 % of them comes a passage
   # of random tokens (8..96) written twice, which only copying predicts; the held-out text stays natural. The
-  # memory is twice the default width (ttt_dim 128: 2 heads of 64) and starts as a previous-token lookup
-  # (--ttt-recall-init): docs/training.md says why.
+  # memory is four times the default width (ttt_dim 256: 2 heads of 128), starts as a previous-token lookup
+  # (--ttt-recall-init) and with a decay of sigmoid(5) = 0.993 per token: docs/training.md ("Third pilots") says why.
   python3 scripts/make_repeat_data.py "$work/data" "$work/data-repeat" --fraction 0.5 --min-len 16 --max-len 256 \
     --random-fraction 0.3 --random-min-len 8 --random-max-len 96 --seed 1
   "$bit_ttt" train --data "$work/data-repeat" --out "$work/run" --dim 256 --layers 4 --ttt-kind delta --ttt-heads 2 \
-    --ttt-dim 128 --ttt-recall-init 1 --inner-lr 1 --ttt-decay-bias 7 --bitlinear-scale 1 --context-len 512 \
+    --ttt-dim 256 --ttt-recall-init 1 --inner-lr 1 --ttt-decay-bias 5 --bitlinear-scale 1 --context-len 512 \
     --batch-size 8 --steps 800 --warmup-steps 100 --lr 2e-3 --min-lr 1e-4 --weight-decay 0.05 --eval-interval 100 \
     --eval-batches 8 --save-interval 100 --threads 2 --seed 1 ${TRAIN_FLAGS:-}
   dest=models/shakespeare-demo.bitt
