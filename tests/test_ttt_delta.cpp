@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "cpu/ternary_kernels.h"
 #include "cpu/ttt_delta_ref.h"
+#include "cpu/ttt_kernels.h"
 
 using namespace ttt;
 
@@ -138,4 +141,36 @@ TEST_CASE("ttt delta: any split of a sequence into calls gives the same outputs 
     }
     // The state is used: the same last token after a different history reads a different output.
     CHECK(std::any_of(W0.begin(), W0.end(), [](float x) { return x != 0.f; }));
+}
+
+TEST_CASE("ttt delta: every instruction-set level's kernel gives the scalar recurrence's bits") {
+    // The levels compile the one source for wider registers; without fused multiply-adds and with the sums in a
+    // fixed lane order the bits must not move. Shapes: heads narrower and wider than the 16 lanes, a width that is
+    // not a multiple of them, from a zero soul and from a carried one.
+    std::mt19937 rng(31);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    struct Shape { size_t n, d, H; };
+    for (const Shape sh : {Shape{1, 4, 1}, Shape{23, 12, 3}, Shape{17, 40, 1}, Shape{9, 256, 2}, Shape{5, 96, 2}}) {
+        const size_t n = sh.n, d = sh.d, H = sh.H;
+        std::vector<float> kr(n * d), v(n * d), qr(n * d), g(n * 2 * H), ck(d * kDeltaConv), cq(d * kDeltaConv), b(2 * H);
+        for (auto* x : {&kr, &v, &qr, &g, &ck, &cq, &b})
+            for (float& y : *x) y = nd(rng);
+        std::vector<float> W0(ttt_delta_state_size(d, H)), tail0(ttt_delta_tail_size(d));
+        for (float& y : W0) y = 0.1f * nd(rng);
+        for (float& y : tail0) y = nd(rng);
+        TttDeltaParams<float> p;
+        p.d = d, p.heads = H, p.conv_k = ck.data(), p.conv_q = cq.data(), p.gate_bias = b.data(), p.lr = 0.8f;
+        const TttDeltaArgs a{d, H, ck.data(), cq.data(), b.data(), 0.8f};
+        std::vector<float> Wr = W0, tr = tail0, outr(n * d);
+        ttt_delta_rows<float>(p, kr.data(), v.data(), qr.data(), g.data(), n, Wr.data(), tr.data(), outr.data());
+        for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+            if (int(level) > int(cpu_detected_level())) continue;
+            std::vector<float> W = W0, t = tail0, out(n * d);
+            ttt_delta_kernel(level)(a, kr.data(), v.data(), qr.data(), g.data(), n, W.data(), t.data(), out.data());
+            INFO("level " << cpu_level_name(level) << " n " << n << " d " << d << " heads " << H);
+            CHECK(std::memcmp(out.data(), outr.data(), out.size() * sizeof(float)) == 0);
+            CHECK(std::memcmp(W.data(), Wr.data(), W.size() * sizeof(float)) == 0);
+            CHECK(t == tr);
+        }
+    }
 }

@@ -61,9 +61,11 @@ struct TttDeltaTrace {
 namespace delta_detail {
 
 // Σ_j a[j]·b[j] as kDotLanes interleaved partial sums (lane l adds the j ≡ l mod kDotLanes, ascending), then the
-// lanes added in order. One running sum would be a chain of dependent adds, bound by the add latency at a quarter of
-// the machine's add rate or less; interleaved lanes are a fixed order the compiler vectorises without -ffast-math,
-// so every path (inference, training, the double-precision checks) still runs the same arithmetic.
+// lanes added pairwise, halves first (lane l += lane l + w for w = 8, 4, 2, 1). One running sum would be a chain of
+// dependent adds, bound by the add latency at a quarter of the machine's add rate or less, and so would a sequential
+// sum of the lanes (16 dependent adds per dot product, most of a head's time at dh = 128); interleaved lanes and a
+// halving tree are a fixed order the compiler vectorises without -ffast-math, so every path (inference at every
+// instruction-set level, training, the double-precision checks) still runs the same arithmetic.
 constexpr size_t kDotLanes = 16;
 
 template <typename T>
@@ -73,9 +75,9 @@ T dot_lanes(const T* a, const T* b, size_t n) {
     for (; j + kDotLanes <= n; j += kDotLanes)
         for (size_t l = 0; l < kDotLanes; ++l) acc[l] += a[j + l] * b[j + l];
     for (size_t l = 0; j < n; ++j, ++l) acc[l] += a[j] * b[j];
-    T sum = 0;
-    for (size_t l = 0; l < kDotLanes; ++l) sum += acc[l];
-    return sum;
+    for (size_t w = kDotLanes / 2; w > 0; w /= 2)
+        for (size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+    return acc[0];
 }
 
 template <typename T>

@@ -17,4 +17,20 @@ using TttChunkedFn = void (*)(const float* fhat, float* z, size_t n, size_t d, f
 
 TttChunkedFn ttt_chunked_kernel(CpuLevel level);
 
+// The delta layer's recurrence (kernels/cpu/ttt_delta_ref.h: ttt_delta_rows<float> on one sequence's rows, its
+// state W and tail) by instruction-set level: the one source compiled for AVX2 and for AVX-512 as well. Its sums run
+// in a fixed order of interleaved lanes without fused multiply-adds (the build passes -ffp-contract=off), so every
+// level gives the scalar level's bits (tested): the wider levels only run the same lanes in wider registers.
+struct TttDeltaArgs {
+    size_t d = 0, heads = 1;
+    const float* conv_k = nullptr;     // (d, 4)
+    const float* conv_q = nullptr;     // (d, 4)
+    const float* gate_bias = nullptr;  // (2H)
+    float lr = 0.0f;
+};
+using TttDeltaFn = void (*)(const TttDeltaArgs& args, const float* kr, const float* v, const float* qr,
+                            const float* gates, size_t n, float* W, float* tail, float* out);
+
+TttDeltaFn ttt_delta_kernel(CpuLevel level);
+
 }  // namespace ttt
