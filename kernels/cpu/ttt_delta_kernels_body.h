@@ -1,11 +1,33 @@
 // The body of ttt_delta_kernels_avx2.cpp and ttt_delta_kernels_avx512.cpp: the delta recurrence's source
-// (ttt_delta_ref.h) compiled once more, for the instruction set of the including file's target pragma, and exported
-// as TTT_DELTA_KERNEL_NAME (ttt_kernels.h, ttt_delta_kernel).
+// (ttt_delta_ref.h) compiled once more, for the instruction set TTT_DELTA_TARGET names, and exported as
+// TTT_DELTA_KERNEL_NAME (ttt_kernels.h, ttt_delta_kernel). No fused multiply-adds (the build passes
+// -ffp-contract=off), so the bits are the scalar level's (tested).
 //
-// ttt_delta_ref.h is included inside an anonymous namespace, so its templates and inline functions get internal
-// linkage here: the linker can never hand this file's AVX code to the portable build's callers (one definition
-// rule). Its standard headers come first, from the including file, so their guards keep them out of the namespace.
-// No include guard: each ISA file includes it once.
+// Every header with inline code comes before the target pragma, so only this file's own functions get the wider
+// code; ttt_delta_ref.h, included after it, sits inside an anonymous namespace, so its templates and inline functions
+// get internal linkage here and the linker can never hand this file's code to the portable build's callers (one
+// definition rule). No include guard: each ISA file includes it once.
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "cpu/ttt_kernels.h"
+
+#define TTT_DELTA_STR(...) #__VA_ARGS__
+#define TTT_DELTA_PRAGMA(...) _Pragma(TTT_DELTA_STR(__VA_ARGS__))
+
+// gcc compiles the rest of the file for the target by the pragma; clang ignores `#pragma GCC target` and takes the
+// attribute on every function declared up to the pop instead (the included templates too).
+#if defined(__clang__)
+TTT_DELTA_PRAGMA(clang attribute push(__attribute__((target(TTT_DELTA_TARGET))), apply_to = function))
+#else
+TTT_DELTA_PRAGMA(GCC push_options)
+TTT_DELTA_PRAGMA(GCC target(TTT_DELTA_TARGET))
+#endif
 
 namespace ttt_delta_isa {
 namespace {
@@ -23,3 +45,11 @@ void TTT_DELTA_KERNEL_NAME(const TttDeltaArgs& a, const float* kr, const float* 
 }
 
 }  // namespace ttt
+
+#if defined(__clang__)
+TTT_DELTA_PRAGMA(clang attribute pop)
+#else
+TTT_DELTA_PRAGMA(GCC pop_options)
+#endif
+
+#endif
