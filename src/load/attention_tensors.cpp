@@ -202,111 +202,148 @@ std::vector<TensorSpec> attention_tensor_specs(const ModelConfig& c) {
     return out;
 }
 
-ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const SafetensorsView& st, const std::string& what,
-                                                std::shared_ptr<const void> storage) {
-    const bool in_place = storage != nullptr;
-    std::set<std::string> used;
-    auto get = [&](const TensorSpec& spec) -> const TensorView& {
-        const TensorView* t = st.find(spec.name);
-        if (!t) fail_format(what + ": missing tensor '" + spec.name + "'");
-        if (t->dtype != spec.dtype || t->shape != spec.shape)
-            fail_format(what + ": tensor '" + spec.name + "' is " + dtype_name(t->dtype) + " " + shape_string(t->shape) +
-                        ", expected " + dtype_name(spec.dtype) + " " + shape_string(spec.shape));
-        used.insert(spec.name);
-        return *t;
-    };
-    auto floats = [&](const TensorSpec& spec) { return tensor_to_f32(get(spec), what); };
-    auto float_tensor = [&](const TensorSpec& spec) -> FloatTensor {
+namespace {
+
+// Reads the tensors of an attention model from a safetensors view, in the order of attention_tensor_specs, checking
+// each one's dtype, shape and values. In place (views into the mapped file) where `in_place` and aligned, else copied.
+class AttentionTensorReader {
+public:
+    AttentionTensorReader(const ModelConfig& c, const SafetensorsView& st, const std::string& what, bool in_place)
+        : c_(c), st_(st), what_(what), in_place_(in_place), specs_(attention_tensor_specs(c)) {}
+
+    const TensorSpec& next() { return specs_.at(k_++); }
+
+    std::vector<float> floats() { return tensor_to_f32(get(next()), what_); }
+
+    FloatTensor float_tensor() {
+        const TensorSpec& spec = next();
         const TensorView& t = get(spec);
-        if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+        if (in_place_ && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
             const float* p = reinterpret_cast<const float*>(t.data);
             for (size_t i = 0; i < t.n_elements; ++i)
                 if (!std::isfinite(p[i]))
-                    fail_format(what + ": tensor '" + spec.name + "' holds NaN or Inf at element " + std::to_string(i));
+                    fail_format(what_ + ": tensor '" + spec.name + "' holds NaN or Inf at element " + std::to_string(i));
             return FloatTensor::in_place(p, t.n_elements);
         }
-        return tensor_to_f32(t, what);
-    };
+        return tensor_to_f32(t, what_);
+    }
+
+    // A [V, D] bf16 table (embedding or LM head): in place or copied.
+    Bf16Tensor bf16_table() {
+        const uint16_t* view = nullptr;
+        std::vector<uint16_t> copy;
+        bf16_bits(next(), &view, &copy);
+        return view ? Bf16Tensor::in_place(view, size_t(c_.vocab_size) * size_t(c_.hidden_dim))
+                    : Bf16Tensor(std::move(copy));
+    }
+
+    // A projection of rows × cols: dense f32, bf16, or the model's ternary bases (packed codes and a scale each).
+    Projection projection(int32_t rows, int32_t cols) {
+        if (c_.projection_bases() == 0 && c_.attn.bf16_projections) {
+            Projection p = Projection::from_bf16({}, rows, cols);
+            bf16_bits(next(), &p.bf16_view, &p.bf16);
+            return p;
+        }
+        if (c_.projection_bases() == 0) return Projection::from_dense(floats(), rows, cols);
+        std::vector<TernaryMatrix> bases;
+        for (int32_t b = 0; b < c_.projection_bases(); ++b) bases.push_back(ternary_base(b, rows, cols));
+        return Projection::from_bases(std::move(bases));
+    }
+
+    // Warns about every tensor of the file that no spec named.
+    void warn_unused() const {
+        for (const auto& t : st_.tensors)
+            if (!used_.count(t.name)) log_warn(what_ + ": ignoring unused tensor '" + t.name + "'");
+    }
+
+private:
+    const TensorView& get(const TensorSpec& spec) {
+        const TensorView* t = st_.find(spec.name);
+        if (!t) fail_format(what_ + ": missing tensor '" + spec.name + "'");
+        if (t->dtype != spec.dtype || t->shape != spec.shape)
+            fail_format(what_ + ": tensor '" + spec.name + "' is " + dtype_name(t->dtype) + " " +
+                        shape_string(t->shape) + ", expected " + dtype_name(spec.dtype) + " " + shape_string(spec.shape));
+        used_.insert(spec.name);
+        return *t;
+    }
+
     // BF16 bits: NaN and Inf refused; in place when mapped and aligned, else copied.
-    auto bf16_bits = [&](const TensorSpec& spec, const uint16_t** view, std::vector<uint16_t>* copy) {
+    void bf16_bits(const TensorSpec& spec, const uint16_t** view, std::vector<uint16_t>* copy) {
         const TensorView& t = get(spec);
         const auto* v = reinterpret_cast<const uint16_t*>(t.data);
         for (size_t i = 0; i < t.n_elements; ++i)
-            if ((v[i] & 0x7F80) == 0x7F80) fail_format(what + ": tensor '" + t.name + "' holds NaN or Inf at element " + std::to_string(i));
-        if (in_place && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+            if ((v[i] & 0x7F80) == 0x7F80)
+                fail_format(what_ + ": tensor '" + t.name + "' holds NaN or Inf at element " + std::to_string(i));
+        if (in_place_ && reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
             *view = v;
             return;
         }
         copy->resize(t.n_elements);
         std::memcpy(copy->data(), t.data, t.n_bytes);
-    };
-    const std::vector<TensorSpec> specs = attention_tensor_specs(c);
-    size_t k = 0;
-    auto next = [&]() -> const TensorSpec& { return specs.at(k++); };
-    auto proj = [&](int32_t rows, int32_t cols) {
-        if (c.projection_bases() == 0 && c.attn.bf16_projections) {
-            Projection p = Projection::from_bf16({}, rows, cols);
-            bf16_bits(next(), &p.bf16_view, &p.bf16);
-            return p;
-        }
-        if (c.projection_bases() == 0) return Projection::from_dense(floats(next()), rows, cols);
-        std::vector<TernaryMatrix> bases;
-        for (int32_t b = 0; b < c.projection_bases(); ++b) {
-            const TensorSpec& packed_spec = next();
-            const TensorView& p = get(packed_spec);
-            size_t bad_row = 0;
-            if (!validate_packed_ternary(p.data, size_t(rows), size_t(cols), &bad_row))
-                fail_format(what + ": tensor '" + packed_spec.name + "' row " + std::to_string(bad_row) +
-                            " holds an invalid ternary code (11) or non-zero padding bits");
-            TernaryMatrix m;
-            m.rows = rows;
-            m.cols = cols;
-            m.scale = floats(next())[0];
-            // A later base of a multi-base fit may have scale 0 (nothing left to fit); the first must be positive.
-            if (!std::isfinite(m.scale) || m.scale < 0.0f || (b == 0 && !(m.scale > 0.0f)))
-                fail_format(what + ": the scale of '" + packed_spec.name + "' must be " + (b == 0 ? "positive" : "finite and ≥ 0"));
-            if (in_place) m.view = p.data;
-            else m.packed.assign(p.data, p.data + p.n_bytes);
-            bases.push_back(std::move(m));
-        }
-        return Projection::from_bases(std::move(bases));
-    };
+    }
+
+    TernaryMatrix ternary_base(int32_t b, int32_t rows, int32_t cols) {
+        const TensorSpec& packed_spec = next();
+        const TensorView& p = get(packed_spec);
+        size_t bad_row = 0;
+        if (!validate_packed_ternary(p.data, size_t(rows), size_t(cols), &bad_row))
+            fail_format(what_ + ": tensor '" + packed_spec.name + "' row " + std::to_string(bad_row) +
+                        " holds an invalid ternary code (11) or non-zero padding bits");
+        TernaryMatrix m;
+        m.rows = rows;
+        m.cols = cols;
+        m.scale = floats()[0];
+        // A later base of a multi-base fit may have scale 0 (nothing left to fit); the first must be positive.
+        if (!std::isfinite(m.scale) || m.scale < 0.0f || (b == 0 && !(m.scale > 0.0f)))
+            fail_format(what_ + ": the scale of '" + packed_spec.name + "' must be " + (b == 0 ? "positive" : "finite and ≥ 0"));
+        if (in_place_) m.view = p.data;
+        else m.packed.assign(p.data, p.data + p.n_bytes);
+        return m;
+    }
+
+    const ModelConfig& c_;
+    const SafetensorsView& st_;
+    const std::string& what_;
+    const bool in_place_;
+    const std::vector<TensorSpec> specs_;
+    size_t k_ = 0;
+    std::set<std::string> used_;
+};
+
+}  // namespace
+
+ModelWeights attention_weights_from_safetensors(const ModelConfig& c, const SafetensorsView& st, const std::string& what,
+                                                std::shared_ptr<const void> storage) {
+    AttentionTensorReader r(c, st, what, storage != nullptr);
     const int32_t D = c.hidden_dim, I = c.intermediate_dim;
     const int32_t Q = c.attn.num_heads * c.attn.head_dim, KV = c.attn.num_kv_heads * c.attn.head_dim;
     const bool bitnet = c.arch == Architecture::bitnet;
     ModelWeights w;
     w.config = c;
     w.storage = std::move(storage);
-    auto bf16_table = [&]() {  // [V, D]: in place or copied
-        const uint16_t* view = nullptr;
-        std::vector<uint16_t> copy;
-        bf16_bits(next(), &view, &copy);
-        return view ? Bf16Tensor::in_place(view, size_t(c.vocab_size) * size_t(D)) : Bf16Tensor(std::move(copy));
-    };
-    if (c.attn.bf16_embedding) w.embed_bf16 = bf16_table();
-    else w.embed = float_tensor(next());
+    if (c.attn.bf16_embedding) w.embed_bf16 = r.bf16_table();
+    else w.embed = r.float_tensor();
     auto attention = std::make_shared<AttentionWeights>();
     for (int32_t l = 0; l < c.num_layers; ++l) {
         AttentionLayerWeights L;  // in the order of attention_tensor_specs
-        L.input_norm = floats(next());
-        L.q = proj(Q, D);
-        L.k = proj(KV, D);
-        L.v = proj(KV, D);
-        if (bitnet) L.attn_sub_norm = floats(next());
-        L.o = proj(D, Q);
-        L.post_norm = floats(next());
-        L.gate = proj(I, D);
-        L.up = proj(I, D);
-        if (bitnet) L.ffn_sub_norm = floats(next());
-        L.down = proj(D, I);
+        L.input_norm = r.floats();
+        L.q = r.projection(Q, D);
+        L.k = r.projection(KV, D);
+        L.v = r.projection(KV, D);
+        if (bitnet) L.attn_sub_norm = r.floats();
+        L.o = r.projection(D, Q);
+        L.post_norm = r.floats();
+        L.gate = r.projection(I, D);
+        L.up = r.projection(I, D);
+        if (bitnet) L.ffn_sub_norm = r.floats();
+        L.down = r.projection(D, I);
         attention->layers.push_back(std::move(L));
     }
     w.attention = std::move(attention);
-    w.norm_f = float_tensor(next());
-    if (!c.attn.tie_embeddings && c.attn.bf16_lm_head) w.lm_head_bf16 = bf16_table();
-    else if (!c.attn.tie_embeddings) w.lm_head = float_tensor(next());
-    for (const auto& t : st.tensors)
-        if (!used.count(t.name)) log_warn(what + ": ignoring unused tensor '" + t.name + "'");
+    w.norm_f = r.float_tensor();
+    if (!c.attn.tie_embeddings && c.attn.bf16_lm_head) w.lm_head_bf16 = r.bf16_table();
+    else if (!c.attn.tie_embeddings) w.lm_head = r.float_tensor();
+    r.warn_unused();
     w.check_shapes(what);
     return w;
 }
