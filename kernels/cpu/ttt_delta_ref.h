@@ -106,17 +106,21 @@ const T* raw_row(const T* rows, const T* tail, size_t d, size_t t, size_t s, siz
 
 }  // namespace delta_detail
 
-// Runs n tokens on the state (W, tail); out (n, d). trace, if not null, receives the per-token values.
+// Runs n tokens on the heads [h0, h1) of the state (W, tail): their channels' token mixing, their fast-weight
+// blocks, their slices of out (n, d) and their channels of the tail; other heads' values are neither read nor
+// written. Heads share nothing, so disjoint ranges (on different threads) give together the bits of one call over
+// all heads. trace, if not null, receives the per-token values of the range.
 template <typename T>
-void ttt_delta_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr, const T* gates, size_t n,
-                    T* W, T* tail, T* out, const TttDeltaTrace<T>* trace = nullptr) {
+void ttt_delta_rows_heads(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr, const T* gates, size_t n,
+                          T* W, T* tail, T* out, size_t h0, size_t h1, const TttDeltaTrace<T>* trace = nullptr) {
     using namespace delta_detail;
     const size_t d = p.d, H = p.heads, dh = d / H, K = kDeltaConv;
+    const size_t c0 = h0 * dh, c1 = h1 * dh, width = c1 - c0;  // the range's channels
     std::vector<T> scratch(5 * d);  // kc, qc, k̂, q̂, e
     T *kc = scratch.data(), *qc = kc + d, *kh = qc + d, *qh = kh + d, *e = qh + d;
     for (size_t t = 0; t < n; ++t) {
         // Token mixing.
-        for (size_t c = 0; c < d; ++c) {
+        for (size_t c = c0; c < c1; ++c) {
             T ak = 0, aq = 0;
             for (size_t s = 0; s < K; ++s) {
                 ak += p.conv_k[c * K + s] * raw_row(kr, tail, d, t, s, 0)[c];
@@ -128,7 +132,7 @@ void ttt_delta_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T
         const T* vt = v + t * d;
         const T* gt = gates + t * 2 * H;
         T* ot = out + t * d;
-        for (size_t h = 0; h < H; ++h) {
+        for (size_t h = h0; h < h1; ++h) {
             const size_t o = h * dh;
             const T kn = l2_normalize(kc + o, dh, kh + o);
             const T qn = l2_normalize(qc + o, dh, qh + o);
@@ -148,26 +152,36 @@ void ttt_delta_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T
             for (size_t i = 0; i < dh; ++i) ot[o + i] = dot_lanes(Wh + i * dh, qh + o, dh);
         }
         if (trace) {
-            if (trace->kc) std::memcpy(trace->kc + t * d, kc, d * sizeof(T));
-            if (trace->qc) std::memcpy(trace->qc + t * d, qc, d * sizeof(T));
-            if (trace->khat) std::memcpy(trace->khat + t * d, kh, d * sizeof(T));
-            if (trace->qhat) std::memcpy(trace->qhat + t * d, qh, d * sizeof(T));
+            if (trace->kc) std::memcpy(trace->kc + t * d + c0, kc + c0, width * sizeof(T));
+            if (trace->qc) std::memcpy(trace->qc + t * d + c0, qc + c0, width * sizeof(T));
+            if (trace->khat) std::memcpy(trace->khat + t * d + c0, kh + c0, width * sizeof(T));
+            if (trace->qhat) std::memcpy(trace->qhat + t * d + c0, qh + c0, width * sizeof(T));
         }
     }
-    // The new tail: the last K−1 raw rows of (old tail, this call's rows).
+    // The new tail, the range's channels: the last K−1 raw rows of (old tail, this call's rows). Slot r holds
+    // [kr (d) | qr (d)]; `keep` is the old tail's part of the range, [slot][kr|qr][width].
     if (n > 0) {
-        const std::vector<T> keep(tail, tail + ttt_delta_tail_size(d));
+        std::vector<T> keep((K - 1) * 2 * width);
+        for (size_t r = 0; r < K - 1; ++r)
+            for (size_t part = 0; part < 2; ++part)
+                std::memcpy(keep.data() + (r * 2 + part) * width, tail + r * 2 * d + part * d + c0, width * sizeof(T));
         for (size_t r = 0; r < K - 1; ++r) {
             const size_t back = K - 1 - r;  // this slot holds the token `back` steps before the next one
             T* slot = tail + r * 2 * d;
-            if (back <= n) {
-                std::memcpy(slot, kr + (n - back) * d, d * sizeof(T));
-                std::memcpy(slot + d, qr + (n - back) * d, d * sizeof(T));
-            } else {
-                std::memcpy(slot, keep.data() + (r + n) * 2 * d, 2 * d * sizeof(T));
+            for (size_t part = 0; part < 2; ++part) {
+                const T* src = back <= n ? (part ? qr : kr) + (n - back) * d + c0
+                                         : keep.data() + ((r + n) * 2 + part) * width;
+                std::memcpy(slot + part * d + c0, src, width * sizeof(T));
             }
         }
     }
+}
+
+// Runs n tokens on the state (W, tail); out (n, d). trace, if not null, receives the per-token values.
+template <typename T>
+void ttt_delta_rows(const TttDeltaParams<T>& p, const T* kr, const T* v, const T* qr, const T* gates, size_t n,
+                    T* W, T* tail, T* out, const TttDeltaTrace<T>* trace = nullptr) {
+    ttt_delta_rows_heads(p, kr, v, qr, gates, n, W, tail, out, 0, p.heads, trace);
 }
 
 // Backward of ttt_delta_rows given the trace of its forward (whose states hold the starting W, whatever it was) and

@@ -28,8 +28,9 @@ struct TttDeltaArgs {
     const float* gate_bias = nullptr;  // (2H)
     float lr = 0.0f;
 };
+// Runs the heads [h0, h1) (ttt_delta_rows_heads): disjoint ranges may run on different threads.
 using TttDeltaFn = void (*)(const TttDeltaArgs& args, const float* kr, const float* v, const float* qr,
-                            const float* gates, size_t n, float* W, float* tail, float* out);
+                            const float* gates, size_t n, float* W, float* tail, float* out, size_t h0, size_t h1);
 
 TttDeltaFn ttt_delta_kernel(CpuLevel level);
 

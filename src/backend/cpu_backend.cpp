@@ -477,16 +477,17 @@ void CpuBackend::attention_fast(const Tensor& q, const SequenceRows* seqs, const
 void CpuBackend::ttt_delta(const Tensor& kr, const Tensor& v, const Tensor& qr, const Tensor& gates, const Tensor& out,
                            const SequenceRows* seqs, TttStateRef* states, size_t n_seqs, const DenseWeight& conv_k,
                            const DenseWeight& conv_q, const DenseWeight& gate_bias, size_t heads, float lr) {
-    // One work unit per sequence: the oracle's source compiled for this level (the same bits at every level).
+    // One work unit per sequence and head (heads share nothing): the oracle's source compiled for this level, the
+    // same bits at every level and for any split between threads.
     const size_t d = kr.cols, g = gates.cols;
     const TttDeltaFn recurrence = ttt_delta_kernel(kernels_.level);
     TttDeltaArgs p;
     p.d = d, p.heads = heads, p.conv_k = conv_k.data, p.conv_q = conv_q.data, p.gate_bias = gate_bias.data, p.lr = lr;
-    parallel(n_seqs, 1, [&](size_t b, size_t e) {
-        for (size_t s = b; s < e; ++s) {
-            const size_t r = seqs[s].row_begin;
+    parallel(n_seqs * heads, 1, [&](size_t b, size_t e) {
+        for (size_t u = b; u < e; ++u) {
+            const size_t s = u / heads, h = u % heads, r = seqs[s].row_begin;
             recurrence(p, kr.f32() + r * d, v.f32() + r * d, qr.f32() + r * d, gates.f32() + r * g, seqs[s].n_rows,
-                       states[s].w, states[s].pending, out.f32() + r * d);
+                       states[s].w, states[s].pending, out.f32() + r * d, h, h + 1);
         }
     });
 }
