@@ -35,7 +35,7 @@ namespace {
 struct Shape {
     size_t k, n;  // input × output (the K×N); the matrix is [n rows, k cols]
 };
-constexpr Shape kShapes[] = {{4096, 11008}, {11008, 4096}, {2560, 6912}, {2048, 2048}, {1024, 256}, {256, 1024}};
+constexpr Shape kShapes[] = {{4096, 11008}, {11008, 4096}, {2560, 6912}, {2048, 2048}, {1024, 256}, {256, 1024}, {256, 64}, {64, 256}};
 constexpr size_t kColdBytes = size_t(256) << 20;
 
 struct AlignedFree {

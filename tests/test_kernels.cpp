@@ -468,7 +468,7 @@ TEST_CASE("int8 quantisation: every level gives the scalar level's bytes and fac
     std::normal_distribution<float> dist(0.0f, 3.0f);
     for (CpuLevel level : {CpuLevel::avx2, CpuLevel::avx512}) {
         const QuantizeRowsFn fast = quantize_rows_kernel(level);
-        for (size_t K : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(100), size_t(256)}) {
+        for (size_t K : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(17), size_t(31), size_t(100), size_t(256)}) {
             const size_t M = 5;
             std::vector<float> x(M * K);
             for (float& v : x) v = dist(rng);

@@ -104,8 +104,12 @@ TTT_AVX512_INLINE __m512i slices(__m512i s0, __m512i s1, __m512i s2, __m512i s3)
 // GEMV over two groups (8 rows) at once, for decode: the same per-block work as group_gemv, with each activation
 // broadcast shared by twice the rows and one reduction, conversion and division per 8 rows instead of per 4 (on the
 // small layers of a tiny model, K = 256, that per-group epilogue is a third of the time).
+// kSlices < 4 serves matrices of at most 32·kSlices columns (one zero-padded block), whose other slices would only
+// meet the tail's zero padding: a 64-column layer (the TTT up projection of D 256 / d 64) does half the work.
+template <int kSlices>
 TTT_AVX512 void pair_gemv(const uint8_t* ga, const uint8_t* gb, size_t full_blocks, const I8Rows& xr, const float a,
                           float* y) {
+    static_assert(kSlices == 2 || kSlices == 4, "pair_gemv runs 2 or 4 slices");
     const __m512i k0 = _mm512_set1_epi8(0x03), k1 = _mm512_set1_epi8(0x0C);
     const __m512i k2 = _mm512_set1_epi8(0x30), k3 = _mm512_set1_epi8(char(0xC0));
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -122,20 +126,22 @@ TTT_AVX512 void pair_gemv(const uint8_t* ga, const uint8_t* gb, size_t full_bloc
         const __m512i v0 = _mm512_loadu_si512(gb), v1 = _mm512_loadu_si512(gb + 64);
         a00 = dpbusd(a00, _mm512_and_si512(w0, k0), x0);
         a01 = dpbusd(a01, _mm512_and_si512(w0, k1), x1);
-        a02 = dpbusd(a02, _mm512_and_si512(w0, k2), x2);
-        a03 = dpbusd(a03, _mm512_and_si512(w0, k3), x3);
         a10 = dpbusd(a10, _mm512_and_si512(w1, k0), x0);
         a11 = dpbusd(a11, _mm512_and_si512(w1, k1), x1);
-        a12 = dpbusd(a12, _mm512_and_si512(w1, k2), x2);
-        a13 = dpbusd(a13, _mm512_and_si512(w1, k3), x3);
         b00 = dpbusd(b00, _mm512_and_si512(v0, k0), x0);
         b01 = dpbusd(b01, _mm512_and_si512(v0, k1), x1);
-        b02 = dpbusd(b02, _mm512_and_si512(v0, k2), x2);
-        b03 = dpbusd(b03, _mm512_and_si512(v0, k3), x3);
         b10 = dpbusd(b10, _mm512_and_si512(v1, k0), x0);
         b11 = dpbusd(b11, _mm512_and_si512(v1, k1), x1);
-        b12 = dpbusd(b12, _mm512_and_si512(v1, k2), x2);
-        b13 = dpbusd(b13, _mm512_and_si512(v1, k3), x3);
+        if (kSlices == 4) {
+            a02 = dpbusd(a02, _mm512_and_si512(w0, k2), x2);
+            a03 = dpbusd(a03, _mm512_and_si512(w0, k3), x3);
+            a12 = dpbusd(a12, _mm512_and_si512(w1, k2), x2);
+            a13 = dpbusd(a13, _mm512_and_si512(w1, k3), x3);
+            b02 = dpbusd(b02, _mm512_and_si512(v0, k2), x2);
+            b03 = dpbusd(b03, _mm512_and_si512(v0, k3), x3);
+            b12 = dpbusd(b12, _mm512_and_si512(v1, k2), x2);
+            b13 = dpbusd(b13, _mm512_and_si512(v1, k3), x3);
+        }
     }
     // Slices shifted back: p0 = rows 0 | 1, p1 = rows 2 | 3 (group a), p2 = rows 4 | 5, p3 = rows 6 | 7 (group b).
     const __m512i p0 = slices(a00, a01, a02, a03), p1 = slices(a10, a11, a12, a13);
@@ -160,14 +166,15 @@ TTT_AVX512 void gemv_i8(const uint8_t* packed, size_t cols, const int8_t* q, flo
     const size_t g_begin = r0 / kIlvRows, g_end = (r1 + kIlvRows - 1) / kIlvRows;
     I8Rows xr;
     prepare_i8_rows(q, cols, 1, cols, xr);
+    const auto pair = cols <= 64 ? pair_gemv<2> : pair_gemv<4>;
     size_t g = g_begin;
     for (; g + 2 <= g_end; g += 2) {
         const size_t row = g * kIlvRows;
         if (row + 2 * kIlvRows <= r1) {
-            pair_gemv(packed + g * gbytes, packed + (g + 1) * gbytes, full, xr, a, y + row);
+            pair(packed + g * gbytes, packed + (g + 1) * gbytes, full, xr, a, y + row);
         } else {
             alignas(32) float t[2 * kIlvRows];
-            pair_gemv(packed + g * gbytes, packed + (g + 1) * gbytes, full, xr, a, t);
+            pair(packed + g * gbytes, packed + (g + 1) * gbytes, full, xr, a, t);
             for (size_t i = 0; row + i < r1; ++i) y[row + i] = t[i];
         }
     }
