@@ -10,7 +10,7 @@
 // accumulator of slice k, an exact multiple of 4^k, is shifted back (>> 2k, exact) before the rows are summed.
 // A lane of slice 3 gains at most 4·128·128 = 2^16 per block: exact for cols < 2^22 (any real layer).
 // Decode walks the groups in pairs (pair_gemv: 8 rows share each activation broadcast and one reduction, conversion
-// and division), 10-17 % faster than one group at a time on every shape of bench/bench_ternary_kernels.cpp.
+// and division), 10-17 % faster than one group at a time on the hot shapes of bench/bench_ternary_kernels.cpp.
 // GEMM (2-4 activation rows): one accumulator per (activation row, weight row), the slices shifted and masked.
 #include "cpu/ternary_kernels_levels.h"
 
@@ -108,7 +108,7 @@ TTT_AVX512_INLINE __m512i slices(__m512i s0, __m512i s1, __m512i s2, __m512i s3)
 // meet the tail's zero padding: a 64-column layer (the TTT up projection of D 256 / d 64) does half the work.
 template <int kSlices>
 TTT_AVX512 void pair_gemv(const uint8_t* ga, const uint8_t* gb, size_t full_blocks, const I8Rows& xr, const float a,
-                          float* y) {
+                          float* ya, float* yb) {
     static_assert(kSlices == 2 || kSlices == 4, "pair_gemv runs 2 or 4 slices");
     const __m512i k0 = _mm512_set1_epi8(0x03), k1 = _mm512_set1_epi8(0x0C);
     const __m512i k2 = _mm512_set1_epi8(0x30), k3 = _mm512_set1_epi8(char(0xC0));
@@ -157,28 +157,34 @@ TTT_AVX512 void pair_gemv(const uint8_t* ga, const uint8_t* gb, size_t full_bloc
     // (float)(Σ − Σx) / a, the scalar level's roundings.
     const __m256 r = _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums, _mm256_set1_epi32(xr.sum[0]))),
                                    _mm256_set1_ps(a));
-    _mm256_storeu_ps(y, r);
+    _mm_storeu_ps(ya, _mm256_castps256_ps128(r));
+    _mm_storeu_ps(yb, _mm256_extractf128_ps(r, 1));
 }
 
-// Decode (M = 1): groups in pairs through pair_gemv, an odd last group through group_gemv.
+// Decode (M = 1): the row range's groups in pairs through pair_gemv, group i of the first half with group i of the
+// second, so the weights stream as two long sequential runs (pairing neighbours instead made two interleaved runs
+// of one page each, which the hardware prefetcher lost at every page: half the DRAM rate on cold matrices); an odd
+// last group through group_gemv.
 TTT_AVX512 void gemv_i8(const uint8_t* packed, size_t cols, const int8_t* q, float a, float* y, size_t r0, size_t r1) {
     const size_t gbytes = ilv_group_bytes(cols), full = cols / kIlvCols;
     const size_t g_begin = r0 / kIlvRows, g_end = (r1 + kIlvRows - 1) / kIlvRows;
     I8Rows xr;
     prepare_i8_rows(q, cols, 1, cols, xr);
     const auto pair = cols <= 64 ? pair_gemv<2> : pair_gemv<4>;
-    size_t g = g_begin;
-    for (; g + 2 <= g_end; g += 2) {
-        const size_t row = g * kIlvRows;
-        if (row + 2 * kIlvRows <= r1) {
-            pair(packed + g * gbytes, packed + (g + 1) * gbytes, full, xr, a, y + row);
-        } else {
-            alignas(32) float t[2 * kIlvRows];
-            pair(packed + g * gbytes, packed + (g + 1) * gbytes, full, xr, a, t);
-            for (size_t i = 0; row + i < r1; ++i) y[row + i] = t[i];
-        }
+    const size_t half = (g_end - g_begin) / 2;
+    alignas(16) float part[kIlvRows];  // a partial last group's outputs
+    const auto rows_out = [&](size_t g) { return g * kIlvRows + kIlvRows <= r1 ? y + g * kIlvRows : part; };
+    const auto flush = [&](size_t g) {
+        for (size_t i = 0; g * kIlvRows + i < r1; ++i) y[g * kIlvRows + i] = part[i];
+    };
+    for (size_t i = 0; i < half; ++i) {
+        const size_t ga = g_begin + i, gb = g_begin + half + i;
+        float* yb = rows_out(gb);
+        pair(packed + ga * gbytes, packed + gb * gbytes, full, xr, a, y + ga * kIlvRows, yb);
+        if (yb == part) flush(gb);
     }
-    if (g < g_end) {
+    if (g_begin + 2 * half < g_end) {
+        const size_t g = g_end - 1;
         int32_t out[I8Rows::kMax][4];
         group_gemv(packed + g * gbytes, full, xr, out);
         for (size_t i = 0; g * kIlvRows + i < r1; ++i) y[g * kIlvRows + i] = float(out[0][i] - xr.sum[0]) / a;

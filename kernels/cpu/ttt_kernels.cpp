@@ -48,42 +48,47 @@ __attribute__((target("avx2,fma"))) inline void dot4(const float* w, size_t d, s
     }
 }
 
+// pending += e·f̂ and, at a chunk's end, W −= lr·pending, for row i (e = z_i − f̂_i): element-wise, the scalar
+// operations exactly (a multiply, then an add: no fusion).
+__attribute__((target("avx2,fma"))) inline void update_row(float* wr, float* pr, const float* f, float e, size_t d,
+                                                           size_t d8, bool closes, float lr) {
+    const __m256 ev = _mm256_set1_ps(e), lrv = _mm256_set1_ps(lr);
+    size_t j = 0;
+    for (; j < d8; j += 8) {
+        __m256 p = _mm256_add_ps(_mm256_loadu_ps(pr + j), _mm256_mul_ps(ev, _mm256_loadu_ps(f + j)));
+        if (closes) {
+            _mm256_storeu_ps(wr + j, _mm256_sub_ps(_mm256_loadu_ps(wr + j), _mm256_mul_ps(lrv, p)));
+            p = _mm256_setzero_ps();
+        }
+        _mm256_storeu_ps(pr + j, p);
+    }
+    for (; j < d; ++j) {
+        pr[j] += e * f[j];
+        if (closes) {
+            wr[j] -= lr * pr[j];
+            pr[j] = 0.0f;
+        }
+    }
+}
+
 __attribute__((target("avx2,fma"))) void ttt_avx2(const float* fhat, float* z, size_t n, size_t d, float* w,
                                                   float* pending, uint64_t position, size_t chunk, float lr, size_t i0,
                                                   size_t i1) {
     const size_t d8 = d / 8 * 8;
-    const __m256 lrv = _mm256_set1_ps(lr);
     for (size_t t = 0; t < n; ++t) {
         const float* f = fhat + t * d;
         float* zt = z + t * d;
         const bool closes = (position + t + 1) % chunk == 0;
-        // Row i's update touches only row i of W and pending, so all of this token's dot products may come first.
+        // Rows four at a time: their dot products, then their updates while the rows are still in L1 (row i's
+        // update touches only row i of W and pending, so the order between rows does not matter).
         size_t i = i0;
-        for (; i + 4 <= i1; i += 4) dot4(w + i * d, d, d8, f, zt + i);
-        for (; i < i1; ++i) zt[i] = dot_row(w + i * d, f, d, d8);
-        for (i = i0; i < i1; ++i) {
-            float* wr = w + i * d;
-            float* pr = pending + i * d;
-            // pending += e·f̂ and, at a chunk's end, W −= lr·pending: element-wise, the scalar operations exactly
-            // (a multiply, then an add: no fusion).
-            const float e = zt[i] - f[i];
-            const __m256 ev = _mm256_set1_ps(e);
-            size_t j = 0;
-            for (; j < d8; j += 8) {
-                __m256 p = _mm256_add_ps(_mm256_loadu_ps(pr + j), _mm256_mul_ps(ev, _mm256_loadu_ps(f + j)));
-                if (closes) {
-                    _mm256_storeu_ps(wr + j, _mm256_sub_ps(_mm256_loadu_ps(wr + j), _mm256_mul_ps(lrv, p)));
-                    p = _mm256_setzero_ps();
-                }
-                _mm256_storeu_ps(pr + j, p);
-            }
-            for (; j < d; ++j) {
-                pr[j] += e * f[j];
-                if (closes) {
-                    wr[j] -= lr * pr[j];
-                    pr[j] = 0.0f;
-                }
-            }
+        for (; i + 4 <= i1; i += 4) {
+            dot4(w + i * d, d, d8, f, zt + i);
+            for (size_t r = i; r < i + 4; ++r) update_row(w + r * d, pending + r * d, f, zt[r] - f[r], d, d8, closes, lr);
+        }
+        for (; i < i1; ++i) {
+            zt[i] = dot_row(w + i * d, f, d, d8);
+            update_row(w + i * d, pending + i * d, f, zt[i] - f[i], d, d8, closes, lr);
         }
     }
 }
