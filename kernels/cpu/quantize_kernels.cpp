@@ -18,6 +18,16 @@ namespace {
 
 #if TTT_QUANT_X86
 
+// The row's factor a = 127 / max(max|x|, 1e-5), given max|x| over its first i columns from the vector loop: the
+// remaining columns as the scalar abs_max does (NaN skipped).
+inline float row_factor(const float* xm, size_t i, size_t K, float amax) {
+    for (; i < K; ++i) {
+        const float v = std::fabs(xm[i]);
+        amax = v > amax ? v : amax;
+    }
+    return 127.0f / std::fmax(amax, 1e-5f);
+}
+
 // 8 floats of one row → 8 int8 codes, exactly as the scalar loop: v = x·a (float), round half away from zero,
 // clamp to [−128, 127], NaN → 0.
 __attribute__((target("avx2,fma"))) inline __m256i quantize8(__m256 x, __m256 a) {
@@ -48,11 +58,7 @@ __attribute__((target("avx2,fma"))) void quantize_avx2(const float* x, size_t ld
         _mm256_store_ps(lanes, acc);
         float amax = 0.0f;
         for (float v : lanes) amax = v > amax ? v : amax;
-        for (; i < K; ++i) {
-            const float v = std::fabs(xm[i]);
-            amax = v > amax ? v : amax;
-        }
-        const float am = 127.0f / std::fmax(amax, 1e-5f);
+        const float am = row_factor(xm, i, K, amax);
         a[m] = am;
         const __m256 av = _mm256_set1_ps(am);
         i = 0;
@@ -84,11 +90,7 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl"))) void quantize_avx5
         size_t i = 0;
         for (; i + 16 <= K; i += 16) acc = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xm + i)), acc);
         float amax = _mm512_reduce_max_ps(acc);  // max is exact: any order gives the scalar loop's value
-        for (; i < K; ++i) {
-            const float v = std::fabs(xm[i]);
-            amax = v > amax ? v : amax;
-        }
-        const float am = 127.0f / std::fmax(amax, 1e-5f);
+        const float am = row_factor(xm, i, K, amax);
         a[m] = am;
         const __m512 av = _mm512_set1_ps(am);
         for (i = 0; i < K; i += 16) {

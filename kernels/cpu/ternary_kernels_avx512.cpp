@@ -54,51 +54,55 @@ TTT_AVX512_INLINE __m128i hsum4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256
 }
 
 // GEMV on 512-bit vectors: one load holds a block's rows 2p and 2p+1 (64 bytes), the activations of a slice are
-// broadcast to both halves; acc_pk (pair p, slice k) are eight named accumulators so that nothing spills.
-#define TTT_GEMV_BLOCK(W, X)                                                                                         \
-    do {                                                                                                             \
-        const __m512i x0 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X)));       \
-        const __m512i x1 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 1));   \
-        const __m512i x2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 2));   \
-        const __m512i x3 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(X) + 3));   \
-        const __m512i w0 = _mm512_loadu_si512(W), w1 = _mm512_loadu_si512((W) + 64);                            \
-        a00 = dpbusd(a00, _mm512_and_si512(w0, k0), x0);                                            \
-        a01 = dpbusd(a01, _mm512_and_si512(w0, k1), x1);                                            \
-        a02 = dpbusd(a02, _mm512_and_si512(w0, k2), x2);                                            \
-        a03 = dpbusd(a03, _mm512_and_si512(w0, k3), x3);                                            \
-        a10 = dpbusd(a10, _mm512_and_si512(w1, k0), x0);                                            \
-        a11 = dpbusd(a11, _mm512_and_si512(w1, k1), x1);                                            \
-        a12 = dpbusd(a12, _mm512_and_si512(w1, k2), x2);                                            \
-        a13 = dpbusd(a13, _mm512_and_si512(w1, k3), x3);                                            \
-    } while (0)
+// broadcast to both halves. RowPair holds one such pair's four slice accumulators; kSlices < 4 leaves slices 2 and 3
+// out (they stay zero).
+struct RowPair {
+    __m512i s0, s1, s2, s3;
+};
+struct BlockActs {
+    __m512i x0, x1, x2, x3;  // a 128-column block's activations by slice, each 32 bytes broadcast to both halves
+};
 
-TTT_AVX512 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
-    const __m512i k0 = _mm512_set1_epi8(0x03), k1 = _mm512_set1_epi8(0x0C);
-    const __m512i k2 = _mm512_set1_epi8(0x30), k3 = _mm512_set1_epi8(char(0xC0));
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    const int8_t* xp = xr.x[0];
-    const uint8_t* w = grp;
-    // One loop body for the full blocks and the zero-padded tail (two copies of the body make GCC shuffle the
-    // accumulators between registers on every iteration).
-    const size_t blocks = full_blocks + (xr.tail[0] ? 1 : 0);
-    for (size_t b = 0; b < blocks; ++b, xp += kIlvCols, w += kIlvBlockBytes) {
-        const int8_t* xb = b < full_blocks ? xp : xr.tail[0];
-        TTT_GEMV_BLOCK(w, xb);
+TTT_AVX512_INLINE BlockActs block_acts(const int8_t* xb) {
+    const __m256i* x = reinterpret_cast<const __m256i*>(xb);
+    return {_mm512_broadcast_i64x4(_mm256_loadu_si256(x)), _mm512_broadcast_i64x4(_mm256_loadu_si256(x + 1)),
+            _mm512_broadcast_i64x4(_mm256_loadu_si256(x + 2)), _mm512_broadcast_i64x4(_mm256_loadu_si256(x + 3))};
+}
+
+template <int kSlices>
+TTT_AVX512_INLINE void row_pair_block(RowPair& acc, const uint8_t* w, const BlockActs& x) {
+    const __m512i codes = _mm512_loadu_si512(w);
+    acc.s0 = dpbusd(acc.s0, _mm512_and_si512(codes, _mm512_set1_epi8(0x03)), x.x0);
+    acc.s1 = dpbusd(acc.s1, _mm512_and_si512(codes, _mm512_set1_epi8(0x0C)), x.x1);
+    if (kSlices == 4) {
+        acc.s2 = dpbusd(acc.s2, _mm512_and_si512(codes, _mm512_set1_epi8(0x30)), x.x2);
+        acc.s3 = dpbusd(acc.s3, _mm512_and_si512(codes, _mm512_set1_epi8(char(0xC0))), x.x3);
     }
-    const __m512i p0 = _mm512_add_epi32(_mm512_add_epi32(a00, _mm512_srai_epi32(a01, 2)),
-                                        _mm512_add_epi32(_mm512_srai_epi32(a02, 4), _mm512_srai_epi32(a03, 6)));
-    const __m512i p1 = _mm512_add_epi32(_mm512_add_epi32(a10, _mm512_srai_epi32(a11, 2)),
-                                        _mm512_add_epi32(_mm512_srai_epi32(a12, 4), _mm512_srai_epi32(a13, 6)));
+}
+
+// Σ_k s_k >> 2k: a pair's four slice accumulators (slice k is an exact multiple of 4^k).
+TTT_AVX512_INLINE __m512i slices(const RowPair& a) {
+    return _mm512_add_epi32(_mm512_add_epi32(a.s0, _mm512_srai_epi32(a.s1, 2)),
+                            _mm512_add_epi32(_mm512_srai_epi32(a.s2, 4), _mm512_srai_epi32(a.s3, 6)));
+}
+
+// One group (4 rows), for an odd last group and the GEMM's single leftover activation row. One loop body for the
+// full blocks and the zero-padded tail (two copies of the body make GCC shuffle the accumulators between registers
+// on every iteration).
+TTT_AVX512 void group_gemv(const uint8_t* grp, size_t full_blocks, const I8Rows& xr, int32_t (&out)[I8Rows::kMax][4]) {
+    const __m512i z = _mm512_setzero_si512();
+    RowPair r01{z, z, z, z}, r23{z, z, z, z};
+    const int8_t* xp = xr.x[0];
+    const size_t blocks = full_blocks + (xr.tail[0] ? 1 : 0);
+    for (size_t b = 0; b < blocks; ++b, xp += kIlvCols, grp += kIlvBlockBytes) {
+        const BlockActs x = block_acts(b < full_blocks ? xp : xr.tail[0]);
+        row_pair_block<4>(r01, grp, x);
+        row_pair_block<4>(r23, grp + 64, x);
+    }
+    const __m512i p0 = slices(r01), p1 = slices(r23);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]),
                      hsum4_epi32(_mm512_castsi512_si256(p0), _mm512_extracti64x4_epi64(p0, 1),
                                  _mm512_castsi512_si256(p1), _mm512_extracti64x4_epi64(p1, 1)));
-}
-#undef TTT_GEMV_BLOCK
-
-// Σ_k s_k >> 2k: the four slice accumulators of one row pair (slice k is an exact multiple of 4^k).
-TTT_AVX512_INLINE __m512i slices(__m512i s0, __m512i s1, __m512i s2, __m512i s3) {
-    return _mm512_add_epi32(_mm512_add_epi32(s0, _mm512_srai_epi32(s1, 2)),
-                            _mm512_add_epi32(_mm512_srai_epi32(s2, 4), _mm512_srai_epi32(s3, 6)));
 }
 
 // GEMV over two groups (8 rows) at once, for decode: the same per-block work as group_gemv, with each activation
@@ -110,42 +114,19 @@ template <int kSlices>
 TTT_AVX512 void pair_gemv(const uint8_t* ga, const uint8_t* gb, size_t full_blocks, const I8Rows& xr, const float a,
                           float* ya, float* yb) {
     static_assert(kSlices == 2 || kSlices == 4, "pair_gemv runs 2 or 4 slices");
-    const __m512i k0 = _mm512_set1_epi8(0x03), k1 = _mm512_set1_epi8(0x0C);
-    const __m512i k2 = _mm512_set1_epi8(0x30), k3 = _mm512_set1_epi8(char(0xC0));
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m512i b00 = a00, b01 = a00, b02 = a00, b03 = a00, b10 = a00, b11 = a00, b12 = a00, b13 = a00;
+    const __m512i z = _mm512_setzero_si512();
+    RowPair r01{z, z, z, z}, r23{z, z, z, z}, r45{z, z, z, z}, r67{z, z, z, z};
     const int8_t* xp = xr.x[0];
     const size_t blocks = full_blocks + (xr.tail[0] ? 1 : 0);
     for (size_t b = 0; b < blocks; ++b, xp += kIlvCols, ga += kIlvBlockBytes, gb += kIlvBlockBytes) {
-        const int8_t* xb = b < full_blocks ? xp : xr.tail[0];
-        const __m512i x0 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb)));
-        const __m512i x1 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb) + 1));
-        const __m512i x2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb) + 2));
-        const __m512i x3 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb) + 3));
-        const __m512i w0 = _mm512_loadu_si512(ga), w1 = _mm512_loadu_si512(ga + 64);
-        const __m512i v0 = _mm512_loadu_si512(gb), v1 = _mm512_loadu_si512(gb + 64);
-        a00 = dpbusd(a00, _mm512_and_si512(w0, k0), x0);
-        a01 = dpbusd(a01, _mm512_and_si512(w0, k1), x1);
-        a10 = dpbusd(a10, _mm512_and_si512(w1, k0), x0);
-        a11 = dpbusd(a11, _mm512_and_si512(w1, k1), x1);
-        b00 = dpbusd(b00, _mm512_and_si512(v0, k0), x0);
-        b01 = dpbusd(b01, _mm512_and_si512(v0, k1), x1);
-        b10 = dpbusd(b10, _mm512_and_si512(v1, k0), x0);
-        b11 = dpbusd(b11, _mm512_and_si512(v1, k1), x1);
-        if (kSlices == 4) {
-            a02 = dpbusd(a02, _mm512_and_si512(w0, k2), x2);
-            a03 = dpbusd(a03, _mm512_and_si512(w0, k3), x3);
-            a12 = dpbusd(a12, _mm512_and_si512(w1, k2), x2);
-            a13 = dpbusd(a13, _mm512_and_si512(w1, k3), x3);
-            b02 = dpbusd(b02, _mm512_and_si512(v0, k2), x2);
-            b03 = dpbusd(b03, _mm512_and_si512(v0, k3), x3);
-            b12 = dpbusd(b12, _mm512_and_si512(v1, k2), x2);
-            b13 = dpbusd(b13, _mm512_and_si512(v1, k3), x3);
-        }
+        const BlockActs x = block_acts(b < full_blocks ? xp : xr.tail[0]);
+        row_pair_block<kSlices>(r01, ga, x);
+        row_pair_block<kSlices>(r23, ga + 64, x);
+        row_pair_block<kSlices>(r45, gb, x);
+        row_pair_block<kSlices>(r67, gb + 64, x);
     }
     // Slices shifted back: p0 = rows 0 | 1, p1 = rows 2 | 3 (group a), p2 = rows 4 | 5, p3 = rows 6 | 7 (group b).
-    const __m512i p0 = slices(a00, a01, a02, a03), p1 = slices(a10, a11, a12, a13);
-    const __m512i p2 = slices(b00, b01, b02, b03), p3 = slices(b10, b11, b12, b13);
+    const __m512i p0 = slices(r01), p1 = slices(r23), p2 = slices(r45), p3 = slices(r67);
     // Transposing reduction: within each 128-bit lane, t0 = [p0 0+2, p1 0+2, p0 1+3, p1 1+3], then u = the four
     // vectors' lane sums [p0, p1, p2, p3]; lanes 0-1 of u belong to rows 0, 2, 4, 6 and lanes 2-3 to rows 1, 3, 5, 7.
     const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
