@@ -10,7 +10,7 @@
 // accumulator of slice k, an exact multiple of 4^k, is shifted back (>> 2k, exact) before the rows are summed.
 // A lane of slice 3 gains at most 4·128·128 = 2^16 per block: exact for cols < 2^22 (any real layer).
 // Decode walks the groups in pairs (pair_gemv: 8 rows share each activation broadcast and one reduction, conversion
-// and division), 10-17 % faster than one group at a time on the hot shapes of bench/bench_ternary_kernels.cpp.
+// and division), 10-23 % faster than one group at a time on the hot shapes of bench/bench_ternary_kernels.cpp.
 // GEMM (2-4 activation rows): one accumulator per (activation row, weight row), the slices shifted and masked.
 #include "cpu/ternary_kernels_levels.h"
 
