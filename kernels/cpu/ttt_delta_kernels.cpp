@@ -18,9 +18,7 @@ namespace {
 
 void ttt_delta_scalar(const TttDeltaArgs& a, const float* kr, const float* v, const float* qr, const float* gates,
                       size_t n, float* W, float* tail, float* out, size_t h0, size_t h1) {
-    TttDeltaParams<float> p;
-    p.d = a.d, p.heads = a.heads, p.conv_k = a.conv_k, p.conv_q = a.conv_q, p.gate_bias = a.gate_bias, p.lr = a.lr;
-    ttt_delta_rows_heads<float>(p, kr, v, qr, gates, n, W, tail, out, h0, h1);
+    ttt_delta_rows_heads<float>(delta_params<TttDeltaParams<float>>(a), kr, v, qr, gates, n, W, tail, out, h0, h1);
 }
 
 }  // namespace

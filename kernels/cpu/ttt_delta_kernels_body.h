@@ -39,9 +39,8 @@ namespace ttt {
 
 void TTT_DELTA_KERNEL_NAME(const TttDeltaArgs& a, const float* kr, const float* v, const float* qr, const float* gates,
                            size_t n, float* W, float* tail, float* out, size_t h0, size_t h1) {
-    ttt_delta_isa::ttt::TttDeltaParams<float> p;
-    p.d = a.d, p.heads = a.heads, p.conv_k = a.conv_k, p.conv_q = a.conv_q, p.gate_bias = a.gate_bias, p.lr = a.lr;
-    ttt_delta_isa::ttt::ttt_delta_rows_heads<float>(p, kr, v, qr, gates, n, W, tail, out, h0, h1);
+    using Params = ttt_delta_isa::ttt::TttDeltaParams<float>;
+    ttt_delta_isa::ttt::ttt_delta_rows_heads<float>(delta_params<Params>(a), kr, v, qr, gates, n, W, tail, out, h0, h1);
 }
 
 }  // namespace ttt

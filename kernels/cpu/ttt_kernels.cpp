@@ -19,7 +19,6 @@ void ttt_scalar(const float* fhat, float* z, size_t n, size_t d, float* w, float
 
 #if TTT_TTT_X86
 
-
 // z_i = W_i·f̂ for one row: 8 lanes with FMA in index order, hsum8's tree, the tail after. Every row's sum takes this
 // order whether it is computed alone or beside three others (dot4), so the grouping never changes a bit.
 __attribute__((target("avx2,fma"))) inline float dot_row(const float* wr, const float* f, size_t d, size_t d8) {

@@ -28,6 +28,14 @@ struct TttDeltaArgs {
     const float* gate_bias = nullptr;  // (2H)
     float lr = 0.0f;
 };
+// The oracle's parameters (TttDeltaParams<float> of ttt_delta_ref.h, in whichever namespace the including file
+// compiled it: the ISA files compile their own copy) from the kernel's arguments.
+template <class Params>
+Params delta_params(const TttDeltaArgs& a) {
+    Params p;
+    p.d = a.d, p.heads = a.heads, p.conv_k = a.conv_k, p.conv_q = a.conv_q, p.gate_bias = a.gate_bias, p.lr = a.lr;
+    return p;
+}
 // Runs the heads [h0, h1) (ttt_delta_rows_heads): disjoint ranges may run on different threads.
 using TttDeltaFn = void (*)(const TttDeltaArgs& args, const float* kr, const float* v, const float* qr,
                             const float* gates, size_t n, float* W, float* tail, float* out, size_t h0, size_t h1);
